@@ -1,0 +1,3 @@
+from gleak_sarif.cli import main
+
+main()
