@@ -1,0 +1,384 @@
+"""Command line: a thin typer layer over the engine, reporters, bridge and runtime analysis.
+
+Exit codes (docs/exit-codes.md): 0 no finding at or above the fail level, 1 findings that fail,
+2 usage or configuration error, 3 internal error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from gleak_sarif import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="gleak-sarif",
+    help="Find goroutine leaks in Go code and goroutine dumps; report them as text, JSON or SARIF.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+rules_app = typer.Typer(help="List, explain and test rules.", no_args_is_help=True)
+cache_app = typer.Typer(help="Manage the scan cache.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(cache_app, name="cache")
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+class FailLevel(str, Enum):
+    error = "error"
+    warning = "warning"
+    note = "note"
+    none = "none"
+
+
+class FailOn(str, Enum):
+    findings = "findings"  # any unsuppressed finding at or above --fail-level
+    new = "new"  # only findings that are new against --baseline
+
+
+class ColorMode(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+def _split(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for value in values or []:
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"gleak-sarif {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """gleak-sarif: goroutine-leak linter for Go."""
+
+
+def _build_options(paths: list[str], *, rules: list[str], select: list[str], ignore: list[str], jobs: int,
+                   config: str | None, no_config: bool, exclude: list[str], include_vendor: bool,
+                   include_testdata: bool, include_generated: bool, include_hidden: bool, no_cache: bool,
+                   max_file_size: int) -> Any:
+    from gleak_sarif.config import ScanOptions, find_config, load_project_config
+
+    config_path = None if no_config else (config or find_config(paths[0] if paths else "."))
+    if config and not os.path.isfile(config):
+        from gleak_sarif.errors import UsageError
+
+        raise UsageError(f"config file does not exist: {config}")
+    project = load_project_config(config_path) if config_path else None
+    return ScanOptions(
+        rules=(project.rules if project else []) + rules,
+        select=select or (project.select if project else []),
+        ignore=ignore + (project.ignore if project else []),
+        jobs=jobs,
+        include_vendor=include_vendor or bool(project and project.include_vendor),
+        include_testdata=include_testdata or bool(project and project.include_testdata),
+        include_generated=include_generated or bool(project and project.include_generated),
+        include_hidden=include_hidden,
+        exclude=exclude + (project.exclude if project else []),
+        config_path=config_path,
+        severity_overrides=project.severity if project else {},
+        use_cache=not no_cache,
+        max_file_bytes=max_file_size * 1024 * 1024,
+    )
+
+
+@app.command()
+def scan(
+    paths: Annotated[list[str] | None, typer.Argument(help="Go files or folders (`./...` works). Default: .")] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.text,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report here (atomically).")] = None,
+    sarif_output: Annotated[str | None, typer.Option("--sarif-output",
+                                                     help="Also write SARIF to this file.")] = None,
+    rules: Annotated[list[str] | None, typer.Option("--rules", help="Extra rule file or folder (repeatable).")] = None,
+    no_builtin_rules: Annotated[bool, typer.Option("--no-builtin-rules", help="Use only --rules.")] = False,
+    select: Annotated[list[str] | None, typer.Option("--select", help="Rule IDs or prefixes (GL2); ALL for every rule.")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Rule IDs or prefixes to skip.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: one per CPU).")] = 0,
+    fail_level: Annotated[FailLevel, typer.Option("--fail-level", help="Lowest severity that fails (exit 1).")] = FailLevel.warning,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="findings: any finding fails; new: only findings new against --baseline.")] = FailOn.findings,
+    baseline: Annotated[str | None, typer.Option("--baseline", help="Earlier SARIF from gleak-sarif: mark results new/unchanged/updated/absent.")] = None,
+    show_suppressed: Annotated[bool, typer.Option("--show-suppressed", help="Show suppressed findings in text output.")] = False,
+    category: Annotated[str | None, typer.Option("--category", help="SARIF automationDetails category.")] = None,
+    source_root: Annotated[str | None, typer.Option("--source-root", help="Folder SARIF URIs are relative to (default: the repository root).")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="Project config (default: .gleak.yml found upward).")] = None,
+    no_config: Annotated[bool, typer.Option("--no-config", help="Ignore .gleak.yml files.")] = False,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Glob of paths to skip (repeatable).")] = None,
+    include_vendor: Annotated[bool, typer.Option("--include-vendor")] = False,
+    include_testdata: Annotated[bool, typer.Option("--include-testdata")] = False,
+    include_generated: Annotated[bool, typer.Option("--include-generated", help="Scan files marked `Code generated ... DO NOT EDIT.`")] = False,
+    include_hidden: Annotated[bool, typer.Option("--include-hidden")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the scan cache.")] = False,
+    max_file_size: Annotated[int, typer.Option("--max-file-size", help="Skip files larger than this (MiB).")] = 20,
+    color: Annotated[ColorMode, typer.Option("--color", help="Colour in text output.")] = ColorMode.auto,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Scan Go source for goroutine leaks."""
+    from gleak_sarif.engine import Engine
+    from gleak_sarif.model import BaselineState, Severity
+    from gleak_sarif.report import render, write_output
+
+    paths = paths or ["."]
+    options = _build_options(
+        paths, rules=rules or [], select=_split(select), ignore=_split(ignore), jobs=jobs, config=config,
+        no_config=no_config, exclude=exclude or [], include_vendor=include_vendor,
+        include_testdata=include_testdata, include_generated=include_generated, include_hidden=include_hidden,
+        no_cache=no_cache, max_file_size=max_file_size)
+    options.builtin_rules = not no_builtin_rules
+    engine = Engine(options)
+    result = _scan_with_progress(engine, paths, show=not quiet and sys.stderr.isatty())
+    if source_root:
+        result.source_root = os.path.abspath(source_root)
+    if baseline:
+        from gleak_sarif.baseline import apply_baseline
+
+        result.findings.extend(apply_baseline(result, baseline))
+    elif fail_on is FailOn.new:
+        from gleak_sarif.errors import UsageError
+
+        raise UsageError("--fail-on new needs --baseline", hint="pass the SARIF of an earlier scan")
+
+    use_color = color is ColorMode.always or (
+        color is ColorMode.auto and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    text = render(result, fmt.value, color=use_color and fmt is OutputFormat.text,
+                  show_suppressed=show_suppressed, category=category, source_root=result.source_root)
+    if output:
+        write_output(text, output)
+    else:
+        typer.echo(text)
+    if sarif_output:
+        write_output(render(result, "sarif", category=category, source_root=result.source_root), sarif_output)
+
+    if fail_level is FailLevel.none:
+        raise typer.Exit(EXIT_OK)
+    threshold = Severity(fail_level.value).rank
+    failing = [
+        f for f in result.findings
+        if f.suppression is None and f.severity.rank >= threshold and f.baseline_state is not BaselineState.absent
+        and (fail_on is FailOn.findings or f.baseline_state is BaselineState.new)
+    ]
+    raise typer.Exit(EXIT_FINDINGS if failing else EXIT_OK)
+
+
+def _scan_with_progress(engine: Any, paths: list[str], *, show: bool) -> Any:
+    if not show:
+        return engine.scan(paths)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=True, console=_stderr_console()) as bar:
+        task = bar.add_task("scanning", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return engine.scan(paths, progress=update)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@rules_app.command("list")
+def rules_list(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, markdown or json.")] = "table",
+    rules: Annotated[list[str] | None, typer.Option("--rules", help="Extra rule file or folder.")] = None,
+) -> None:
+    """Print every rule: ID, name, severity, precision, default on/off, summary."""
+    from gleak_sarif.docs import rules_json, rules_markdown, rules_table
+
+    metas = _all_metas(rules or [])
+    if fmt == "markdown":
+        typer.echo(rules_markdown(metas), nl=False)
+    elif fmt == "json":
+        typer.echo(rules_json(metas))
+    elif fmt == "table":
+        _stdout_console().print(rules_table(metas))
+    else:
+        from gleak_sarif.errors import UsageError
+
+        raise UsageError(f"unknown format {fmt!r}", hint="use table, markdown or json")
+
+
+def _all_metas(extra: list[str]) -> Any:
+    from gleak_sarif.engine.api import all_rule_metas
+
+    metas = all_rule_metas(extra)
+    try:
+        from gleak_sarif.runtime.rule import RUNTIME_RULES
+    except ImportError:
+        return metas
+    return metas + list(RUNTIME_RULES)
+
+
+def _stdout_console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+@rules_app.command("test")
+def rules_test(
+    fixtures: Annotated[str, typer.Argument(help="Fixtures folder: one sub-folder per rule ID.")] = "fixtures",
+    rules: Annotated[list[str] | None, typer.Option("--rules", help="Rule file or folder to test (default: built-in rules).")] = None,
+    no_builtin_rules: Annotated[bool, typer.Option("--no-builtin-rules")] = False,
+) -> None:
+    """Run rule fixtures: lines marked `// want "GLxxx"` must be reported, nothing else may be."""
+    from gleak_sarif.rules.testing import format_report, run_fixtures
+
+    report = run_fixtures(fixtures, rules or [], builtin=not no_builtin_rules)
+    typer.echo(format_report(report))
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)
+
+
+@rules_app.command("fingerprint")
+def rules_fingerprint(
+    rules: Annotated[list[str] | None, typer.Option("--rules")] = None,
+    config: Annotated[str | None, typer.Option("--config")] = None,
+) -> None:
+    """Print a hash of the engine version, rules and config (what can change results)."""
+    from gleak_sarif.engine import Engine
+
+    options = _build_options(["."], rules=rules or [], select=[], ignore=[], jobs=1, config=config,
+                             no_config=config is None, exclude=[], include_vendor=False,
+                             include_testdata=False, include_generated=False, include_hidden=False,
+                             no_cache=True, max_file_size=20)
+    typer.echo(Engine(options).fingerprint)
+
+
+@app.command()
+def explain(
+    rule_id: Annotated[str, typer.Argument(help="Rule ID (GL201) or name (send-abandoned-by-select).")],
+    rules: Annotated[list[str] | None, typer.Option("--rules")] = None,
+) -> None:
+    """Show a rule's documentation: what it finds, why it matters, an example, what to do instead."""
+    from gleak_sarif.docs import explain_markdown
+
+    for meta in _all_metas(rules or []):
+        if rule_id.upper() == meta.id or rule_id == meta.name:
+            from rich.markdown import Markdown
+
+            _stdout_console().print(Markdown(explain_markdown(meta)))
+            return
+    from gleak_sarif.errors import UsageError
+
+    raise UsageError(f"no rule {rule_id!r}", hint="run `gleak-sarif rules list`")
+
+
+@app.command()
+def merge(
+    inputs: Annotated[list[str], typer.Argument(help="SARIF files from sharded gleak-sarif runs.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Merged SARIF file.")],
+) -> None:
+    """Merge SARIF logs of sharded runs into one run (deduplicated rules and results)."""
+    import json
+
+    from gleak_sarif.report import write_output
+    from gleak_sarif.report.merge import merge_sarif
+
+    write_output(json.dumps(merge_sarif(inputs), indent=2, ensure_ascii=False), output)
+
+
+@app.command()
+def serve(
+    stdio: Annotated[bool, typer.Option("--stdio", help="Speak the engine protocol on stdin/stdout.")] = False,
+) -> None:
+    """Run the engine server for the golangci-lint plugin (docs/engine-protocol.md)."""
+    if not stdio:
+        from gleak_sarif.errors import UsageError
+
+        raise UsageError("only --stdio is supported")
+    from gleak_sarif.bridge.server import serve_stdio
+
+    raise typer.Exit(serve_stdio())
+
+
+@app.command()
+def inventory(
+    paths: Annotated[list[str] | None, typer.Argument(help="Go files or folders.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
+    output: Annotated[str | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """List every goroutine launch site: where, in which function, what it runs, how it stops."""
+    from gleak_sarif.inventory import render_inventory
+
+    render_inventory(paths or ["."], fmt, output)
+
+
+@cache_app.command("clean")
+def cache_clean(
+    path: Annotated[str, typer.Argument(help="Project folder whose cache to remove.")] = ".",
+) -> None:
+    """Delete the scan cache."""
+    from gleak_sarif.engine.cache import clean_cache
+
+    typer.echo(clean_cache(path))
+
+
+def _mount_runtime() -> None:
+    try:
+        from gleak_sarif.runtime.cli import app as runtime_app
+    except ImportError:
+        return
+    app.add_typer(runtime_app, name="runtime", help="Analyse goroutine dumps from running programs.")
+
+
+def main() -> None:
+    from gleak_sarif.errors import ConfigError, GleakError
+
+    _mount_runtime()
+    try:
+        code = app(standalone_mode=False)
+    except ConfigError as err:
+        typer.echo(f"gleak-sarif: error: {err}", err=True)
+        sys.exit(EXIT_CONFIG)
+    except GleakError as err:
+        typer.echo(f"gleak-sarif: error: {err}", err=True)
+        sys.exit(err.exit_code)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("gleak-sarif: interrupted", err=True)
+        sys.exit(130)
+    except Exception as err:
+        import click
+
+        if isinstance(err, click.exceptions.Exit):
+            sys.exit(err.exit_code)
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(EXIT_CONFIG)
+        if isinstance(err, click.exceptions.Abort):
+            sys.exit(130)
+        if os.environ.get("GLEAK_DEBUG"):
+            raise
+        typer.echo(f"gleak-sarif: internal error: {type(err).__name__}: {err}\n"
+                   "  Please report this with the command you ran (set GLEAK_DEBUG=1 for a traceback).",
+                   err=True)
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,169 @@
+"""The Engine: load rules once, scan many files, in parallel across processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime
+
+from gleak_sarif.config import ScanOptions
+from gleak_sarif.engine.discover import discover, find_source_root
+from gleak_sarif.engine.worker import FileResult, scan_path
+from gleak_sarif.model import Finding, Notification, NotificationKind, RuleMeta, ScanResult, Severity
+from gleak_sarif.rules.compiler import RulePack
+from gleak_sarif.rules.loader import load_pack
+
+# Below this much source, a process pool costs more than it saves.
+PARALLEL_MIN_BYTES = 2 * 1024 * 1024
+PARALLEL_MIN_FILES = 16
+
+_WORKER_STATE: tuple[RulePack, ScanOptions] | None = None
+
+Progress = Callable[[int, int], None]  # (files done, files total)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _scan_chunk(paths: list[str]) -> list[FileResult]:
+    assert _WORKER_STATE is not None, "worker started without a rule pack"
+    pack, options = _WORKER_STATE
+    return [scan_path(pack, options, path) for path in paths]
+
+
+def _chunks(paths: list[str], jobs: int) -> list[list[str]]:
+    """Largest files first, in chunks small enough to balance the workers."""
+    sized = []
+    for path in paths:
+        try:
+            sized.append((os.path.getsize(path), path))
+        except OSError:
+            sized.append((0, path))
+    sized.sort(reverse=True)
+    total = sum(size for size, _ in sized) or 1
+    target = max(total // (jobs * 16), 64 * 1024)
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    current_size = 0
+    for size, path in sized:
+        current.append(path)
+        current_size += size
+        if current_size >= target:
+            chunks.append(current)
+            current, current_size = [], 0
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+class Engine:
+    def __init__(self, options: ScanOptions | None = None) -> None:
+        self.options = options or ScanOptions()
+        self.pack = load_pack(
+            self.options.rules,
+            builtin=self.options.builtin_rules,
+            select=self.options.select,
+            ignore=self.options.ignore,
+        )
+        for rule in self.pack.rules:
+            override = self.options.severity_overrides.get(rule.meta.id)
+            if override is not None:
+                rule.meta.severity = override
+
+    @property
+    def rules(self) -> list[RuleMeta]:
+        return [rule.meta for rule in self.pack.rules]
+
+    @property
+    def fingerprint(self) -> str:
+        return self.pack.fingerprint
+
+    def jobs(self) -> int:
+        return self.options.jobs if self.options.jobs > 0 else (os.cpu_count() or 1)
+
+    def scan(self, paths: Sequence[str], progress: Progress | None = None) -> ScanResult:
+        started = _now()
+        found = discover(list(paths) or ["."], self.options)
+        results = self.scan_files(found.files, progress)
+        findings: list[Finding] = []
+        notifications: list[Notification] = list(found.notifications)
+        parsed = skipped = 0
+        for file_result in results:
+            findings.extend(file_result.findings)
+            notifications.extend(file_result.notifications)
+            parsed += file_result.parsed
+            skipped += file_result.skipped
+        findings.sort(key=Finding.sort_key)
+        return ScanResult(
+            findings=findings,
+            notifications=notifications,
+            rules=self.rules,
+            files_scanned=len(found.files),
+            files_skipped=skipped,
+            start_time=started,
+            end_time=_now(),
+            source_root=find_source_root(list(paths) or ["."]),
+        )
+
+    def scan_files(self, files: list[str], progress: Progress | None = None) -> list[FileResult]:
+        total_bytes = 0
+        for path in files:
+            try:
+                total_bytes += os.path.getsize(path)
+            except OSError:
+                pass
+        jobs = min(self.jobs(), max(1, len(files)))
+        if jobs == 1 or len(files) < PARALLEL_MIN_FILES or total_bytes < PARALLEL_MIN_BYTES:
+            out = []
+            for index, path in enumerate(files):
+                out.append(scan_path(self.pack, self.options, path))
+                if progress is not None:
+                    progress(index + 1, len(files))
+            return out
+        return self._scan_parallel(files, jobs, progress)
+
+    def _scan_parallel(self, files: list[str], jobs: int, progress: Progress | None) -> list[FileResult]:
+        global _WORKER_STATE
+        _WORKER_STATE = (self.pack, self.options)  # inherited by forked workers: no pickling of rules
+        results: list[FileResult] = []
+        pending = _chunks(files, jobs)
+        done = 0
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                for chunk_results in pool.map(_scan_chunk, pending):
+                    results.extend(chunk_results)
+                    done += len(chunk_results)
+                    if progress is not None:
+                        progress(done, len(files))
+        except BrokenProcessPool:
+            # A worker died (e.g. a crash in native code). Redo the unfinished files one per process so
+            # that the culprit is named and every other file still gets scanned.
+            finished = {r.path for r in results}
+            for path in (p for chunk in pending for p in chunk if p not in finished):
+                results.append(self._scan_isolated(path))
+        finally:
+            _WORKER_STATE = None
+        return results
+
+    def _scan_isolated(self, path: str) -> FileResult:
+        context = multiprocessing.get_context("fork")
+        try:
+            with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+                return pool.submit(_scan_chunk, [path]).result(timeout=self.options.file_timeout_seconds * 2)[0]
+        except Exception as err:  # the worker crashed or hung on this file: report it, go on
+            failed = FileResult(path)
+            failed.notifications.append(Notification(
+                kind=NotificationKind.worker_crash, level=Severity.error, path=path,
+                message=f"the scanner crashed on this file ({type(err).__name__}); file skipped"))
+            return failed
+
+
+def all_rule_metas(extra: Iterable[str] = ()) -> list[RuleMeta]:
+    """Every rule (enabled or not), for `rules list`, `explain` and docs."""
+    pack = load_pack(list(extra), select=["ALL"])
+    return [rule.meta for rule in pack.rules]

@@ -1,0 +1,122 @@
+"""Find the Go files to scan under the paths a user gives (`./...` style paths accepted)."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from dataclasses import dataclass, field
+
+from gleak_sarif.config import ScanOptions
+from gleak_sarif.errors import UsageError
+from gleak_sarif.model import Notification, NotificationKind
+
+
+@dataclass
+class Discovery:
+    files: list[str] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+
+
+def _strip_dots(path: str) -> str:
+    """`./...` -> `.`, `pkg/...` -> `pkg`: Go's recursive package syntax; directories are always recursive."""
+    if path == "...":
+        return "."
+    if path.endswith("/..."):
+        return path[:-4] or "/"
+    return path
+
+
+def display_path(path: str) -> str:
+    """Relative to the working directory when inside it (posix separators), else absolute."""
+    absolute = os.path.abspath(path)
+    cwd = os.getcwd()
+    if absolute == cwd or absolute.startswith(cwd.rstrip(os.sep) + os.sep):
+        return os.path.relpath(absolute, cwd).replace(os.sep, "/")
+    return absolute.replace(os.sep, "/")
+
+
+def _excluded(rel: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel, p.rstrip("/") + "/*") for p in patterns)
+
+
+def discover(paths: list[str], options: ScanOptions) -> Discovery:
+    found = Discovery()
+    seen: set[str] = set()
+
+    def add(path: str) -> None:
+        shown = display_path(path)
+        if shown not in seen and not _excluded(shown, options.exclude):
+            seen.add(shown)
+            found.files.append(shown)
+
+    def skip_dir(name: str) -> bool:
+        if name.startswith(".") and not options.include_hidden:
+            return True
+        if name.startswith("_"):
+            return True  # the go tool ignores these too
+        if name == "vendor" and not options.include_vendor:
+            return True
+        return name == "testdata" and not options.include_testdata
+
+    for raw in paths:
+        path = _strip_dots(raw)
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            raise UsageError(f"path does not exist: {raw}", hint="pass Go files or directories, e.g. ./...") from None
+        except OSError as err:
+            found.notifications.append(Notification(kind=NotificationKind.read_error, path=raw,
+                                                    message=f"cannot read: {err.strerror}"))
+            continue
+        if stat.S_ISREG(info.st_mode):
+            add(path)  # named explicitly: scanned even if it is not *.go or sits in vendor/
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            found.notifications.append(Notification(kind=NotificationKind.read_error, path=display_path(path),
+                                                    message="not a regular file or directory; skipped"))
+            continue
+
+        def on_error(err: OSError) -> None:
+            found.notifications.append(Notification(
+                kind=NotificationKind.read_error, path=display_path(err.filename or path),
+                message=f"cannot list directory: {err.strerror}"))
+
+        # followlinks=False: a symlinked directory is not entered, so symlink loops cannot trap the walk
+        for dirpath, dirnames, filenames in os.walk(path, onerror=on_error):
+            dirnames[:] = sorted(d for d in dirnames if not skip_dir(d))
+            for name in sorted(filenames):
+                if not name.endswith(".go"):
+                    continue
+                if name.startswith(".") and not options.include_hidden:
+                    continue
+                full = os.path.join(dirpath, name)
+                try:
+                    mode = os.stat(full).st_mode
+                except OSError as err:
+                    found.notifications.append(Notification(
+                        kind=NotificationKind.read_error, path=display_path(full),
+                        message=f"cannot read: {err.strerror or 'broken symlink'}"))
+                    continue
+                if not stat.S_ISREG(mode):
+                    found.notifications.append(Notification(
+                        kind=NotificationKind.read_error, path=display_path(full),
+                        message="not a regular file; skipped"))
+                    continue
+                add(full)
+    return found
+
+
+def find_source_root(paths: list[str]) -> str:
+    """The repository root above the first path (a folder with .git), else the working directory."""
+    start = os.path.abspath(_strip_dots(paths[0]) if paths else ".")
+    if os.path.isfile(start):
+        start = os.path.dirname(start)
+    current = start
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return os.getcwd()
+        current = parent

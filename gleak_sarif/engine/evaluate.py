@@ -1,0 +1,461 @@
+"""Evaluate a compiled RulePack on one parsed Go file.
+
+One pass of the combined query collects the matches of every atom; rules then start from their anchor
+atom's matches and check relations against the other atoms' matches (found by byte range), so no rule
+walks the whole tree. Metavariables bind to nodes; two bindings of one name must have the same text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import fnmatch
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tree_sitter import Node, QueryCursor
+
+from gleak_sarif.gosource import (
+    DECLARATION_KINDS,
+    FUNCTION_KINDS,
+    Imports,
+    file_imports,
+    node_text,
+    package_name,
+    version_satisfies,
+)
+from gleak_sarif.model import Finding, Fix, RelatedLocation, Span, TextEdit
+from gleak_sarif.rules.compiler import CNode, CompiledRule, CRelation, RulePack
+
+Env = dict[str, Node]
+
+
+class FileTimeoutError(Exception):
+    """Rule evaluation on one file ran past the per-file time limit."""
+
+
+NodeKey = tuple[int, int, int]
+MAX_MESSAGE_VAR = 60
+
+
+def _key(node: Node) -> NodeKey:
+    return (node.start_byte, node.end_byte, node.kind_id)
+
+
+@dataclass
+class AtomMatch:
+    node: Node
+    binds: Env
+
+
+def span_of(path: str, node: Node, *, one_line: bool = False, source: bytes = b"") -> Span:
+    """The node's region; with ``one_line`` only its first line (trailing spaces and `{` trimmed)."""
+    start_line, start_col = node.start_point
+    end_line, end_col = node.end_point
+    end_byte = node.end_byte
+    if one_line and end_line != start_line:
+        line_end = source.find(b"\n", node.start_byte)
+        line_end = len(source) if line_end < 0 else line_end
+        text = source[node.start_byte : line_end].rstrip(b" \t\r")
+        end_byte = node.start_byte + len(text)
+        end_line, end_col = start_line, start_col + len(text)
+    return Span(
+        path=path,
+        start_byte=node.start_byte,
+        end_byte=end_byte,
+        start_line=start_line + 1,
+        start_column=start_col + 1,
+        end_line=end_line + 1,
+        end_column=end_col + 1,
+    )
+
+
+class FileEvaluator:
+    def __init__(self, pack: RulePack, path: str, rel_path: str, source: bytes, root: Node,
+                 go_version: tuple[int, int] | None, deadline: float | None = None) -> None:
+        self.pack = pack
+        self.path = path
+        self.rel_path = rel_path
+        self.source = source
+        self.root = root
+        self.go_version = go_version
+        self.imports: Imports = file_imports(source, root)
+        self.package = package_name(source, root)
+        self.by_atom: list[list[AtomMatch]] = [[] for _ in pack.atoms]
+        self.starts: list[list[int]] = []
+        self.by_key: list[dict[NodeKey, list[AtomMatch]]] = [{} for _ in pack.atoms]
+        self._declared: dict[int, set[str]] = {}
+        self.deadline = deadline
+        self._steps_taken = 0
+
+    # ---- matching -------------------------------------------------------------------------------
+    def collect(self, progress: object = None) -> None:
+        if self.pack.query is None:
+            return
+        cursor = QueryCursor(self.pack.query)
+        for pattern_index, captures in cursor.matches(self.root):
+            atom = self.pack.atoms[pattern_index]
+            node = captures["__match"][0]
+            binds: Env = {}
+            ok = True
+            for name, nodes in captures.items():
+                if name.startswith("__"):
+                    continue
+                first = nodes[0]
+                text = self.text(first)
+                if any(self.text(other) != text for other in nodes[1:]):
+                    ok = False
+                    break
+                binds[name] = first
+            if not ok:
+                continue
+            for capture, import_path in atom.package_checks:
+                pkg_node = captures[capture][0]
+                if not self.resolves_to(pkg_node, import_path):
+                    ok = False
+                    break
+            if not ok:
+                continue
+            match = AtomMatch(node, binds)
+            self.by_atom[pattern_index].append(match)
+            self.by_key[pattern_index].setdefault(_key(node), []).append(match)
+        for matches in self.by_atom:
+            matches.sort(key=lambda m: m.node.start_byte)
+        self.starts = [[m.node.start_byte for m in matches] for matches in self.by_atom]
+
+    def text(self, node: Node) -> str:
+        return node_text(self.source, node)
+
+    def resolves_to(self, name_node: Node, import_path: str) -> bool:
+        """Is this identifier the file's name for ``import_path``, and not shadowed by a local?"""
+        name = self.text(name_node)
+        if self.imports.by_name.get(name) != import_path:
+            return False
+        decl = name_node
+        while decl.parent is not None and decl.type not in DECLARATION_KINDS:
+            decl = decl.parent
+        if decl.type not in DECLARATION_KINDS:
+            return True
+        return name not in self._declared_names(decl)
+
+    def _declared_names(self, decl: Node) -> set[str]:
+        cached = self._declared.get(decl.start_byte)
+        if cached is not None:
+            return cached
+        names: set[str] = set()
+        stack = [decl]
+        while stack:
+            node = stack.pop()
+            kind = node.type
+            if kind in ("parameter_declaration", "variadic_parameter_declaration", "var_spec", "const_spec"):
+                for index, child in enumerate(node.children):
+                    if node.field_name_for_child(index) == "name":
+                        names.add(self.text(child))
+            elif kind in ("short_var_declaration", "range_clause"):
+                left = node.child_by_field_name("left")
+                if left is not None:
+                    names.update(self.text(c) for c in left.named_children if c.type == "identifier")
+            stack.extend(node.named_children)
+        self._declared[decl.start_byte] = names
+        return names
+
+    # ---- evaluation -----------------------------------------------------------------------------
+    def unify(self, env: Env, binds: Env) -> Env | None:
+        merged = dict(env)
+        for name, node in binds.items():
+            bound = merged.get(name)
+            if bound is None:
+                merged[name] = node
+            elif bound is not node and self.text(bound) != self.text(node):
+                return None
+        return merged
+
+    def matches(self, rule: CNode, node: Node, env: Env) -> Iterator[Env]:
+        yield from self._checks(rule, 0, node, env)
+
+    def _steps(self, rule: CNode) -> list[tuple[str, object]]:
+        steps: list[tuple[str, object]] = [("atom", a) for a in rule.atoms]
+        if rule.regex is not None:
+            steps.append(("regex", rule.regex))
+        if rule.matches is not None:
+            steps.append(("matches", rule.matches))
+        steps.extend(("rel", r) for r in rule.relations)
+        if rule.all is not None:
+            steps.append(("all", rule.all))
+        if rule.any is not None:
+            steps.append(("any", rule.any))
+        if rule.not_ is not None:
+            steps.append(("not", rule.not_))
+        return steps
+
+    def _checks(self, rule: CNode, index: int, node: Node, env: Env) -> Iterator[Env]:
+        steps = rule.steps
+        if steps is None:
+            steps = rule.steps = self._steps(rule)
+        if index == len(steps):
+            yield env
+            return
+        for next_env in self._step(steps[index], node, env):
+            yield from self._checks(rule, index + 1, node, next_env)
+
+    def _step(self, step: tuple[str, object], node: Node, env: Env) -> Iterator[Env]:
+        self._steps_taken += 1
+        if self.deadline is not None and not self._steps_taken & 4095 and time.monotonic() > self.deadline:
+            raise FileTimeoutError
+        kind, payload = step
+        if kind == "atom":
+            assert isinstance(payload, int)
+            for match in self.by_key[payload].get(_key(node), ()):
+                merged = self.unify(env, match.binds)
+                if merged is not None:
+                    yield merged
+        elif kind == "regex":
+            if payload.search(self.text(node)):  # type: ignore[attr-defined]
+                yield env
+        elif kind == "matches":
+            assert isinstance(payload, CNode)
+            yield from self.matches(payload, node, env)
+        elif kind == "rel":
+            rel_name, relation = payload  # type: ignore[misc]
+            yield from self._relation(rel_name, relation, node, env)
+        elif kind == "all":
+            yield from self._all(payload, 0, node, env)  # type: ignore[arg-type]
+        elif kind == "any":
+            for branch in payload:  # type: ignore[attr-defined]
+                yield from self.matches(branch, node, env)
+        elif kind == "not":
+            assert isinstance(payload, CNode)
+            if next(self.matches(payload, node, env), None) is None:
+                yield env
+
+    def _all(self, items: list[CNode], index: int, node: Node, env: Env) -> Iterator[Env]:
+        if index == len(items):
+            yield env
+            return
+        for next_env in self.matches(items[index], node, env):
+            yield from self._all(items, index + 1, node, next_env)
+
+    # ---- relations ------------------------------------------------------------------------------
+    def _relation(self, name: str, relation: CRelation, node: Node, env: Env) -> Iterator[Env]:
+        if name == "inside":
+            for ancestor in self._ancestors(node, relation):
+                yield from self.matches(relation.rule, ancestor, env)
+        elif name == "has":
+            for descendant in self._descendants(node, relation):
+                yield from self.matches(relation.rule, descendant, env)
+        else:
+            for other in self._ordered(node, relation, before=(name == "follows")):
+                yield from self.matches(relation.rule, other, env)
+
+    def _is_stop(self, node: Node, stop: str | CNode) -> bool:
+        if isinstance(stop, str):
+            if stop == "function":
+                return node.type in FUNCTION_KINDS
+            if stop == "declaration":
+                return node.type in DECLARATION_KINDS
+            return False
+        return next(self.matches(stop, node, {}), None) is not None
+
+    def _ancestors(self, node: Node, relation: CRelation) -> Iterator[Node]:
+        stop = relation.stop_by
+        child = node
+        current = node.parent
+        while current is not None:
+            if relation.field is None or _field_contains(current, relation.field, child, node):
+                yield current
+            if stop == "neighbor" or self._is_stop(current, stop):
+                return
+            child = current
+            current = current.parent
+
+    def _within_field(self, node: Node, field_name: str | None) -> Node | None:
+        return node if field_name is None else node.child_by_field_name(field_name)
+
+    def _candidates(self, rule: CNode, start: int, end: int) -> Iterator[Node]:
+        """Nodes inside [start, end) that could match ``rule``: its anchor's matches, else every node."""
+        if rule.anchor is not None:
+            seen: set[NodeKey] = set()
+            for atom in rule.anchor:
+                starts = self.starts[atom]
+                matches = self.by_atom[atom]
+                for position in range(bisect.bisect_left(starts, start), len(starts)):
+                    candidate = matches[position].node
+                    if candidate.start_byte >= end:
+                        break
+                    if candidate.end_byte <= end and _key(candidate) not in seen:
+                        seen.add(_key(candidate))
+                        yield candidate
+            return
+        stack = [self.root]
+        while stack:
+            current = stack.pop()
+            if current.end_byte <= start or current.start_byte >= end:
+                continue
+            if current.start_byte >= start and current.end_byte <= end:
+                yield current
+            stack.extend(reversed(current.named_children))
+
+    def _crosses_stop(self, inner: Node, outer: Node, stop: str | CNode) -> bool:
+        """Is there a stop node strictly between ``inner`` and ``outer`` (inner's ancestors)?"""
+        if stop == "end":
+            return False
+        current = inner.parent
+        while current is not None and _key(current) != _key(outer):
+            if self._is_stop(current, stop):
+                return True
+            current = current.parent
+        return False
+
+    def _descendants(self, node: Node, relation: CRelation) -> Iterator[Node]:
+        region = self._within_field(node, relation.field)
+        if region is None:
+            return
+        if relation.stop_by == "neighbor":
+            for child in region.named_children if region is not node else node.named_children:
+                yield child
+            return
+        for candidate in self._candidates(relation.rule, region.start_byte, region.end_byte):
+            if _key(candidate) == _key(node):
+                continue
+            if not self._crosses_stop(candidate, node, relation.stop_by):
+                yield candidate
+
+    def _scope(self, node: Node, stop: str | CNode) -> Node:
+        if stop == "end":
+            return self.root
+        current = node.parent
+        while current is not None:
+            if self._is_stop(current, stop):
+                return current
+            current = current.parent
+        return self.root
+
+    def _ordered(self, node: Node, relation: CRelation, *, before: bool) -> Iterator[Node]:
+        stop = relation.stop_by
+        if stop == "neighbor":
+            sibling = node.prev_named_sibling if before else node.next_named_sibling
+            while sibling is not None and sibling.type == "comment":
+                sibling = sibling.prev_named_sibling if before else sibling.next_named_sibling
+            if sibling is not None:
+                yield sibling
+            return
+        scope = self._scope(node, stop)
+        if before:
+            start, end = scope.start_byte, node.start_byte
+        else:
+            start, end = node.end_byte, scope.end_byte
+        for candidate in self._candidates(relation.rule, start, end):
+            if not self._crosses_stop(candidate, scope, stop):
+                yield candidate
+
+    # ---- rules ----------------------------------------------------------------------------------
+    def rule_applies(self, rule: CompiledRule) -> bool:
+        spec = rule.spec
+        if spec.files and not any(_glob(self.rel_path, g) for g in spec.files):
+            return False
+        if any(_glob(self.rel_path, g) for g in spec.ignores):
+            return False
+        if rule.go_version is not None:
+            if self.go_version is None:
+                if spec.go_version_unknown == "skip":
+                    return False
+            elif not version_satisfies(self.go_version, rule.go_version):
+                return False
+        if rule.package_regex is not None and not rule.package_regex.search(self.package):
+            return False
+        return not (rule.package_not_regex is not None and rule.package_not_regex.search(self.package))
+
+    def run_rule(self, rule: CompiledRule) -> list[Finding]:
+        findings: list[Finding] = []
+        seen: set[tuple[int, int]] = set()
+        anchor = rule.root.anchor or []
+        candidates: list[Node] = []
+        keys: set[NodeKey] = set()
+        for atom in anchor:
+            for match in self.by_atom[atom]:
+                if _key(match.node) not in keys:
+                    keys.add(_key(match.node))
+                    candidates.append(match.node)
+        candidates.sort(key=lambda n: n.start_byte)
+        for candidate in candidates:
+            env = next((e for e in self.matches(rule.root, candidate, {}) if self._constraints_ok(rule, e)), None)
+            if env is None:
+                continue
+            finding = self._finding(rule, candidate, env)
+            position = (finding.primary.start_byte, finding.primary.end_byte)
+            if position not in seen:
+                seen.add(position)
+                findings.append(finding)
+        return findings
+
+    def _constraints_ok(self, rule: CompiledRule, env: Env) -> bool:
+        for name, (regex, not_regex) in rule.constraints.items():
+            node = env.get(name)
+            if node is None:
+                return False
+            text = self.text(node)
+            if regex is not None and not regex.search(text):
+                return False
+            if not_regex is not None and not_regex.search(text):
+                return False
+        return True
+
+    def substitute(self, template: str, env: Env, *, for_message: bool) -> str:
+        def value(name: str) -> str:
+            node = env.get(name)
+            if node is None:
+                return "$" + name
+            text = self.text(node)
+            if for_message:
+                text = " ".join(text.split())
+                if len(text) > MAX_MESSAGE_VAR:
+                    text = text[: MAX_MESSAGE_VAR - 3] + "..."
+            return text
+
+        return re.sub(r"\$([A-Z_][A-Z0-9_]*)", lambda m: value(m.group(1)), template)
+
+    def _finding(self, rule: CompiledRule, candidate: Node, env: Env) -> Finding:
+        spec = rule.spec
+        primary_node = env[spec.primary.lstrip("$")] if spec.primary else candidate
+        related = [
+            RelatedLocation(
+                span=span_of(self.path, env[r.capture.lstrip("$")], one_line=True, source=self.source),
+                message=self.substitute(r.message, env, for_message=True),
+            )
+            for r in spec.related
+            if r.capture.lstrip("$") in env
+        ]
+        fix = None
+        if spec.fix is not None:
+            target = env[spec.fix.target.lstrip("$")] if spec.fix.target else primary_node
+            fix = Fix(
+                description=self.substitute(spec.fix.description, env, for_message=True),
+                edits=[TextEdit(path=self.path, start_byte=target.start_byte, end_byte=target.end_byte,
+                                new_text=self.substitute(spec.fix.replace, env, for_message=False))],
+            )
+        return Finding(
+            rule_id=rule.meta.id,
+            rule_name=rule.meta.name,
+            severity=rule.meta.severity,
+            message=self.substitute(spec.message, env, for_message=True).strip(),
+            primary=span_of(self.path, primary_node, one_line=True, source=self.source),
+            related=related,
+            metavariables={name: self.substitute("$" + name, env, for_message=True) for name in sorted(env)},
+            fix=fix,
+        )
+
+
+def _field_contains(ancestor: Node, field_name: str, child: Node, node: Node) -> bool:
+    region = ancestor.child_by_field_name(field_name)
+    return region is not None and region.start_byte <= node.start_byte and node.end_byte <= region.end_byte
+
+
+def _glob(rel_path: str, pattern: str) -> bool:
+    if fnmatch.fnmatchcase(rel_path, pattern):
+        return True
+    if "/" not in pattern:
+        return fnmatch.fnmatchcase(rel_path.rsplit("/", 1)[-1], pattern)
+    if pattern.startswith("**/"):
+        return fnmatch.fnmatchcase(rel_path, pattern[3:])
+    return False

@@ -1,0 +1,102 @@
+"""Scan one file: read, prefilter, parse, evaluate, suppress. Runs in the main process or a worker."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from gleak_sarif.config import ScanOptions
+from gleak_sarif.engine.evaluate import FileEvaluator, FileTimeoutError
+from gleak_sarif.gosource import go_version_for, parser
+from gleak_sarif.model import Finding, Notification, NotificationKind, Severity
+from gleak_sarif.rules.compiler import RulePack
+from gleak_sarif.suppress import apply_suppressions
+
+_GENERATED = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.M)
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    parsed: bool = False
+    skipped: bool = False
+
+
+def is_generated(source: bytes) -> bool:
+    """The Go convention: the marker line appears before the package clause (checked in the head)."""
+    head = source[:16384]
+    package_at = head.find(b"\npackage ")
+    if package_at >= 0:
+        head = head[:package_at]
+    return _GENERATED.search(head) is not None
+
+
+def _first_error_line(root: Node) -> int:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            return int(node.start_point[0]) + 1
+        if node.has_error:
+            stack.extend(reversed(node.children))
+    return 1
+
+
+def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
+                go_version: tuple[int, int] | None) -> FileResult:
+    result = FileResult(path)
+    if not options.include_generated and is_generated(source):
+        result.skipped = True
+        return result
+    active = [rule for rule in pack.rules if all(token in source for token in rule.tokens)]
+    if not active:
+        result.skipped = True
+        return result
+    tree = parser().parse(source)
+    root = tree.root_node
+    result.parsed = True
+    if root.has_error:
+        result.notifications.append(Notification(
+            kind=NotificationKind.parse_error, level=Severity.warning, path=path, line=_first_error_line(root),
+            message="syntax error (or syntax newer than tree-sitter-go 0.25); findings in this file may be "
+                    "incomplete"))
+    evaluator = FileEvaluator(pack, path, path, source, root, go_version,
+                              deadline=time.monotonic() + options.file_timeout_seconds)
+    evaluator.collect()
+    for rule in active:
+        if evaluator.rule_applies(rule):
+            result.findings.extend(evaluator.run_rule(rule))
+    if result.findings:
+        apply_suppressions(source, root, result.findings)
+    return result
+
+
+def scan_path(pack: RulePack, options: ScanOptions, path: str) -> FileResult:
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read(options.max_file_bytes + 1)
+    except OSError as err:
+        result = FileResult(path)
+        result.notifications.append(Notification(kind=NotificationKind.read_error, path=path,
+                                                 message=f"cannot read: {err.strerror or err}"))
+        return result
+    if len(source) > options.max_file_bytes:
+        result = FileResult(path, skipped=True)
+        result.notifications.append(Notification(
+            kind=NotificationKind.read_error, path=path,
+            message=f"larger than {options.max_file_bytes // (1024 * 1024)} MiB; skipped (raise the limit "
+                    "with --max-file-size)"))
+        return result
+    try:
+        return scan_source(pack, options, path, source, go_version_for(path))
+    except FileTimeoutError:
+        result = FileResult(path)
+        result.notifications.append(Notification(
+            kind=NotificationKind.timeout, path=path,
+            message=f"rule evaluation took longer than {options.file_timeout_seconds:g} s; file skipped"))
+        return result

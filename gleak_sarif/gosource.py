@@ -1,0 +1,137 @@
+"""tree-sitter-go access and the facts about a Go file that rules condition on (imports, go.mod version)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass, field
+
+import tree_sitter_go
+from tree_sitter import Language, Node, Parser
+
+GO = Language(tree_sitter_go.language())
+
+# Nodes that start a new function body: a `go func(){...}` body is another goroutine, a deferred closure
+# runs at another time, so relations stop here by default.
+FUNCTION_KINDS = frozenset({"func_literal", "function_declaration", "method_declaration"})
+DECLARATION_KINDS = frozenset({"function_declaration", "method_declaration"})
+
+_GO_LINE = re.compile(rb"^go\s+(\d+)\.(\d+)(?:\.\d+)?\s*(?://.*)?$", re.M)
+_MAJOR_SUFFIX = re.compile(r"^v[0-9]+$")
+
+
+@functools.cache
+def parser() -> Parser:
+    return Parser(GO)
+
+
+def node_text(source: bytes, node: Node) -> str:
+    return source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+def default_import_name(path: str) -> str:
+    """The name a Go file uses for an import without an explicit name (the convention, not the package clause)."""
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return path
+    last = parts[-1]
+    if _MAJOR_SUFFIX.match(last) and len(parts) > 1:  # github.com/x/redis/v9
+        last = parts[-2]
+    last = re.sub(r"\.v[0-9]+$", "", last)  # gopkg.in/yaml.v3
+    if last.startswith("go-"):
+        last = last[3:]
+    last = re.sub(r"[-.]go$", "", last)
+    return last.replace("-", "").replace(".", "")
+
+
+@dataclass
+class Imports:
+    by_name: dict[str, str] = field(default_factory=dict)  # name used in code -> import path
+    dot: set[str] = field(default_factory=set)  # paths imported with `.`
+    paths: set[str] = field(default_factory=set)
+
+
+def file_imports(source: bytes, root: Node) -> Imports:
+    imports = Imports()
+    for decl in root.children:
+        if decl.type != "import_declaration":
+            continue
+        specs = [c for c in decl.named_children if c.type == "import_spec"]
+        for spec_list in (c for c in decl.named_children if c.type == "import_spec_list"):
+            specs.extend(c for c in spec_list.named_children if c.type == "import_spec")
+        for spec in specs:
+            path_node = spec.child_by_field_name("path")
+            if path_node is None:
+                continue
+            path = node_text(source, path_node).strip('"`')
+            imports.paths.add(path)
+            name_node = spec.child_by_field_name("name")
+            name = node_text(source, name_node) if name_node is not None else default_import_name(path)
+            if name == ".":
+                imports.dot.add(path)
+            elif name != "_":
+                imports.by_name[name] = path
+    return imports
+
+
+def package_name(source: bytes, root: Node) -> str:
+    for child in root.children:
+        if child.type == "package_clause":
+            for sub in child.named_children:
+                if sub.type == "package_identifier":
+                    return node_text(source, sub)
+    return ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _go_version_of_dir(directory: str) -> tuple[int, int] | None:
+    current = directory
+    while True:
+        gomod = os.path.join(current, "go.mod")
+        if os.path.isfile(gomod):
+            try:
+                with open(gomod, "rb") as handle:
+                    match = _GO_LINE.search(handle.read(256 * 1024))
+            except OSError:
+                return None
+            return (int(match.group(1)), int(match.group(2))) if match else None
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def go_version_for(path: str) -> tuple[int, int] | None:
+    """The `go` directive of the nearest go.mod above ``path`` as (major, minor), or None."""
+    return _go_version_of_dir(os.path.dirname(os.path.abspath(path)))
+
+
+_VERSION_TERM = re.compile(r"^\s*(<=|>=|<|>|==|!=|=)?\s*(\d+)\.(\d+)\s*$")
+
+
+def parse_version_condition(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """`"<1.23"`, `">=1.21, <1.23"` -> [(op, (major, minor)), ...]; raises ValueError."""
+    terms = []
+    for part in text.split(","):
+        match = _VERSION_TERM.match(part)
+        if not match:
+            raise ValueError(f"bad go-version term {part.strip()!r}: write e.g. \"<1.23\" or \">=1.21, <1.23\"")
+        terms.append((match.group(1) or "==", (int(match.group(2)), int(match.group(3)))))
+    return terms
+
+
+def version_satisfies(version: tuple[int, int], terms: list[tuple[str, tuple[int, int]]]) -> bool:
+    for op, want in terms:
+        ok = {
+            "<": version < want,
+            "<=": version <= want,
+            ">": version > want,
+            ">=": version >= want,
+            "==": version == want,
+            "=": version == want,
+            "!=": version != want,
+        }[op]
+        if not ok:
+            return False
+    return True

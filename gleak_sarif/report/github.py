@@ -1,0 +1,42 @@
+"""GitHub Actions workflow commands: `::error file=...,line=...,col=...,title=...::message`."""
+
+from __future__ import annotations
+
+from gleak_sarif.model import ScanResult, Severity
+
+_LEVEL = {Severity.error: "error", Severity.warning: "warning", Severity.note: "notice"}
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(result: ScanResult) -> str:
+    out = []
+    for finding in result.findings:
+        if finding.suppression is not None:
+            continue
+        span = finding.primary
+        props = ",".join(
+            [
+                f"file={_escape_property(span.path)}",
+                f"line={span.start_line}",
+                f"endLine={span.end_line}",
+                f"col={span.start_column}",
+                f"endColumn={span.end_column}",
+                f"title={_escape_property(finding.rule_id + ' ' + finding.rule_name)}",
+            ]
+        )
+        out.append(f"::{_LEVEL[finding.severity]} {props}::{_escape_data(finding.message)}")
+    for note in result.notifications:
+        props = (
+            f"file={_escape_property(note.path)}" + (f",line={note.line}" if note.line else "")
+            if note.path
+            else ""
+        )
+        out.append(f"::warning {props}::{_escape_data(note.message)}".replace("::warning ::", "::warning::"))
+    return "\n".join(out)

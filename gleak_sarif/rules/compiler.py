@@ -1,0 +1,411 @@
+"""Turn validated rule files into one program: every atom in ONE tree-sitter Query, plus a tree of
+relational checks evaluated in Python on the matched nodes (gleak_sarif/engine/evaluate.py).
+
+Compile-time checks reject what tree-sitter would silently accept: unknown node kinds and fields,
+predicates it would treat as true, metavariables used before any atom binds them, cycles in `utils`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tree_sitter import Query, QueryError
+
+from gleak_sarif import __version__
+from gleak_sarif.errors import ConfigError
+from gleak_sarif.gosource import GO, parse_version_condition
+from gleak_sarif.model import RuleMeta
+from gleak_sarif.rules.pattern import KIND_TOKENS, PatternError, compile_snippet
+from gleak_sarif.rules.schema import PatternObject, Relation, RuleFile, RuleObject
+from gleak_sarif.rules.yamlload import line_of
+
+# Packages a rule may name in patterns without declaring them in `imports:` (name -> import path).
+BUILTIN_IMPORTS: dict[str, str] = {
+    "context": "context",
+    "errors": "errors",
+    "fmt": "fmt",
+    "io": "io",
+    "log": "log",
+    "net": "net",
+    "os": "os",
+    "runtime": "runtime",
+    "sync": "sync",
+    "syscall": "syscall",
+    "testing": "testing",
+    "time": "time",
+    "atomic": "sync/atomic",
+    "http": "net/http",
+    "httptest": "net/http/httptest",
+    "signal": "os/signal",
+    "exec": "os/exec",
+    "sql": "database/sql",
+    "errgroup": "golang.org/x/sync/errgroup",
+    "semaphore": "golang.org/x/sync/semaphore",
+    "grpc": "google.golang.org/grpc",
+}
+
+ALLOWED_PREDICATES = frozenset(
+    {
+        "eq?", "not-eq?", "any-eq?", "any-not-eq?",
+        "match?", "not-match?", "any-match?", "any-not-match?",
+        "any-of?", "not-any-of?",
+    }
+)
+_PREDICATE = re.compile(r"#([A-Za-z_-]+[?!])")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_METAVAR_REF = re.compile(r"\$([A-Z_][A-Z0-9_]*)")
+
+
+@dataclass
+class Atom:
+    """One pattern of the combined query. The matched node is captured as ``@__match``."""
+
+    index: int
+    query: str
+    metavars: set[str]
+    package_checks: list[tuple[str, str]]
+    tokens: set[bytes]
+
+
+@dataclass
+class CRelation:
+    rule: CNode
+    stop_by: str | CNode  # "neighbor" | "function" | "declaration" | "end" | a rule
+    field: str | None
+
+
+@dataclass
+class CNode:
+    """A compiled rule object. Checks run in this order: atoms, regex, matches, relations, all, any, not."""
+
+    atoms: list[int] = field(default_factory=list)
+    regex: re.Pattern[str] | None = None
+    matches: CNode | None = None
+    relations: list[tuple[str, CRelation]] = field(default_factory=list)
+    all: list[CNode] | None = None
+    any: list[CNode] | None = None
+    not_: CNode | None = None
+    # Atoms whose matches enumerate every node this object can match (None: must walk the tree).
+    anchor: list[int] | None = None
+    tokens: set[bytes] = field(default_factory=set)  # byte strings every matching file contains
+    binds: set[str] = field(default_factory=set)  # metavariables a match of this object binds
+    steps: list[tuple[str, object]] | None = None  # the evaluator's check list, built on first use
+
+
+@dataclass
+class CompiledRule:
+    meta: RuleMeta
+    spec: RuleFile
+    root: CNode
+    tokens: frozenset[bytes]
+    go_version: list[tuple[str, tuple[int, int]]] | None
+    constraints: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]]
+    package_regex: re.Pattern[str] | None
+    package_not_regex: re.Pattern[str] | None
+    source_path: str
+
+
+@dataclass
+class RulePack:
+    rules: list[CompiledRule]
+    atoms: list[Atom]
+    query: Query | None
+    fingerprint: str
+
+
+class _RuleCompiler:
+    def __init__(self, spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> None:
+        self.spec = spec
+        self.data = data
+        self.path = path
+        self.atoms = atoms
+        self.imports = {**BUILTIN_IMPORTS, **spec.imports}
+        self.utils: dict[str, CNode] = {}
+        self.util_stack: list[str] = []
+
+    def error(self, message: str, loc: tuple[Any, ...], hint: str = "") -> ConfigError:
+        return ConfigError(message, path=self.path, line=line_of(self.data, loc), hint=hint)
+
+    def add_atom(self, query: str, metavars: set[str], checks: list[tuple[str, str]], tokens: set[bytes],
+                 loc: tuple[Any, ...]) -> int:
+        try:
+            Query(GO, query)
+        except (QueryError, ValueError) as err:
+            raise self.error(f"the query does not compile: {err}", loc,
+                             "check node kinds and field names against tree-sitter-go 0.25 "
+                             "(docs/rule-language.md lists the common ones)") from None
+        atom = Atom(len(self.atoms), query, metavars, checks, tokens)
+        self.atoms.append(atom)
+        return atom.index
+
+    def compile_object(self, obj: RuleObject, loc: tuple[Any, ...], bound: set[str]) -> CNode:
+        """``bound``: metavariables bound by earlier items of enclosing `all` lists (for error checks)."""
+        node = CNode()
+        if obj.pattern is not None:
+            node.atoms.append(self.compile_pattern(obj.pattern, loc + ("pattern",)))
+        if obj.kind is not None:
+            if not GO.id_for_node_kind(obj.kind, True):
+                raise self.error(f"unknown node kind {obj.kind!r}", loc + ("kind",),
+                                 "kinds are tree-sitter-go node types such as go_statement, send_statement")
+            tokens = {KIND_TOKENS[obj.kind]} if obj.kind in KIND_TOKENS else set()
+            node.atoms.append(self.add_atom(f"(({obj.kind}) @__match)", set(), [], tokens, loc + ("kind",)))
+        if obj.query is not None:
+            node.atoms.append(self.compile_query(obj.query, loc + ("query",)))
+        if obj.regex is not None:
+            node.regex = re.compile(obj.regex)
+        for index in node.atoms:
+            node.binds |= self.atoms[index].metavars
+            node.tokens |= self.atoms[index].tokens
+        if obj.matches is not None:
+            node.matches = self.compile_util(obj.matches, loc + ("matches",), bound | node.binds)
+            node.binds |= node.matches.binds
+            node.tokens |= node.matches.tokens
+        for rel_name in ("inside", "has", "follows", "precedes"):
+            relation: Relation | None = getattr(obj, rel_name)
+            if relation is None:
+                continue
+            rel_loc = loc + (rel_name,)
+            sub = self.compile_object(relation, rel_loc, bound | node.binds)
+            stop: str | CNode
+            if isinstance(relation.stop_by, RuleObject):
+                stop = self.compile_object(relation.stop_by, rel_loc + ("stopBy",), set())
+            else:
+                stop = relation.stop_by
+            if relation.field is not None and not GO.field_id_for_name(relation.field):
+                raise self.error(f"unknown field {relation.field!r}", rel_loc + ("field",),
+                                 "fields are tree-sitter-go field names such as body, function, arguments")
+            node.relations.append((rel_name, CRelation(sub, stop, relation.field)))
+            node.binds |= sub.binds
+            node.tokens |= sub.tokens
+        if obj.all is not None:
+            items = []
+            seen = set(bound | node.binds)
+            for index, item in enumerate(obj.all):
+                compiled = self.compile_object(item, loc + ("all", index), seen)
+                later = set()
+                for later_item in obj.all[index + 1 :]:
+                    later |= self._mentions(later_item)
+                if item.not_ is not None:
+                    used_late = (self._mentions(item.not_) & later) - seen
+                    if used_late:
+                        name = sorted(used_late)[0]
+                        raise self.error(
+                            f"${name} is used in `not` before any earlier item of `all` binds it",
+                            loc + ("all", index),
+                            f"move the item that binds ${name} before this `not`",
+                        )
+                items.append(compiled)
+                seen |= compiled.binds
+                node.binds |= compiled.binds
+                node.tokens |= compiled.tokens
+            node.all = items
+        if obj.any is not None:
+            branches = [self.compile_object(item, loc + ("any", i), bound | node.binds)
+                        for i, item in enumerate(obj.any)]
+            node.any = branches
+            common = set.intersection(*(b.tokens for b in branches)) if branches else set()
+            node.tokens |= common
+            # a metavariable is bound after `any` only if every branch binds it
+            node.binds |= set.intersection(*(b.binds for b in branches)) if branches else set()
+        if obj.not_ is not None:
+            node.not_ = self.compile_object(obj.not_, loc + ("not",), bound | node.binds)
+        node.anchor = self._anchor(node)
+        return node
+
+    @staticmethod
+    def _anchor(node: CNode) -> list[int] | None:
+        if node.atoms:
+            return [node.atoms[0]]
+        if node.matches is not None and node.matches.anchor is not None:
+            return node.matches.anchor
+        if node.all:
+            for item in node.all:
+                if item.anchor is not None:
+                    return item.anchor
+        if node.any:
+            union: list[int] = []
+            for branch in node.any:
+                if branch.anchor is None:
+                    return None
+                union.extend(a for a in branch.anchor if a not in union)
+            return union
+        return None
+
+    def _mentions(self, obj: RuleObject) -> set[str]:
+        text = obj.model_dump_json(by_alias=True, exclude_none=True)
+        return set(_METAVAR_REF.findall(text))
+
+    def compile_pattern(self, pattern: str | PatternObject, loc: tuple[Any, ...]) -> int:
+        try:
+            if isinstance(pattern, PatternObject):
+                compiled = compile_snippet(pattern.context, self.imports, pattern.selector)
+            else:
+                compiled = compile_snippet(pattern, self.imports)
+        except PatternError as err:
+            raise self.error(str(err), loc) from None
+        return self.add_atom(compiled.query, compiled.metavars, compiled.package_checks, compiled.tokens, loc)
+
+    def compile_query(self, text: str, loc: tuple[Any, ...]) -> int:
+        stripped = _STRING.sub('""', text)
+        for name in _PREDICATE.findall(stripped):
+            if name not in ALLOWED_PREDICATES:
+                raise self.error(
+                    f"unknown or unsupported query predicate #{name}",
+                    loc,
+                    "tree-sitter silently treats unknown predicates as true; use one of "
+                    + ", ".join("#" + p for p in sorted(ALLOWED_PREDICATES)),
+                )
+        try:
+            standalone = Query(GO, text)
+        except (QueryError, ValueError) as err:
+            raise self.error(f"the query does not compile: {err}", loc) from None
+        if standalone.pattern_count != 1:
+            raise self.error("a `query` atom must be exactly one pattern", loc,
+                             "use `any:` with several `query` atoms for alternatives")
+        if re.search(r"@match\b", text):
+            body = re.sub(r"@match\b", "@__match", text)
+        else:
+            end = _first_sexp_end(text)
+            if end is None:
+                raise self.error("cannot find the query's pattern", loc)
+            body = text[:end] + " @__match" + text[end:]
+        metavars = {m for m in re.findall(r"@([A-Z_][A-Z0-9_]*)\b", body) if not m.startswith("_")}
+        return self.add_atom(f"({body})", metavars, [], set(), loc)
+
+    def compile_util(self, name: str, loc: tuple[Any, ...], bound: set[str]) -> CNode:
+        if name in self.utils:
+            return self.utils[name]
+        if name not in self.spec.utils:
+            raise self.error(f"`matches: {name}` names no util", loc,
+                             "define it under `utils:` in the same rule file")
+        if name in self.util_stack:
+            cycle = " -> ".join([*self.util_stack, name])
+            raise self.error(f"cycle in utils: {cycle}", ("utils", name))
+        self.util_stack.append(name)
+        compiled = self.compile_object(self.spec.utils[name], ("utils", name), bound)
+        self.util_stack.pop()
+        self.utils[name] = compiled
+        return compiled
+
+
+def _first_sexp_end(text: str) -> int | None:
+    depth = 0
+    in_string = False
+    escaped = False
+    started = False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif char == ";":
+            continue
+        elif char in "([":
+            depth += 1
+            started = True
+        elif char in ")]":
+            depth -= 1
+            if depth == 0 and started:
+                return index + 1
+    return None
+
+
+def first_sentence(text: str) -> str:
+    flat = " ".join(text.split())
+    match = re.match(r"(.+?[.!?])(\s|$)", flat)
+    return match.group(1) if match else flat
+
+
+def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> CompiledRule:
+    compiler = _RuleCompiler(spec, data, path, atoms)
+    root = compiler.compile_object(spec.rule, ("rule",), set())
+    if root.anchor is None:
+        raise compiler.error(
+            "the rule has no pattern, kind or query that finds candidate nodes",
+            ("rule",),
+            "start the rule (or the first item of `all`) with a `pattern`, `kind` or `query`",
+        )
+    bound = root.binds
+    for var in _METAVAR_REF.findall(spec.message):
+        if var not in bound:
+            raise compiler.error(f"the message uses ${var}, which the rule never binds", ("message",),
+                                 f"bind ${var} in a pattern, or remove it from the message")
+    def check_capture(name: str, loc: tuple[Any, ...]) -> str:
+        bare = name.lstrip("$")
+        if bare not in bound:
+            raise compiler.error(f"${bare} is not bound by the rule", loc)
+        return bare
+    if spec.primary is not None:
+        check_capture(spec.primary, ("primary",))
+    for index, related in enumerate(spec.related):
+        check_capture(related.capture, ("related", index, "capture"))
+        for var in _METAVAR_REF.findall(related.message):
+            check_capture(var, ("related", index, "message"))
+    if spec.fix is not None:
+        if spec.fix.target is not None:
+            check_capture(spec.fix.target, ("fix", "target"))
+        for var in _METAVAR_REF.findall(spec.fix.replace):
+            check_capture(var, ("fix", "replace"))
+    constraints = {}
+    for var, constraint in spec.constraints.items():
+        bare = check_capture(var, ("constraints", var))
+        constraints[bare] = (
+            re.compile(constraint.regex) if constraint.regex else None,
+            re.compile(constraint.not_regex) if constraint.not_regex else None,
+        )
+    go_version = None
+    if spec.go_version is not None:
+        try:
+            go_version = parse_version_condition(spec.go_version)
+        except ValueError as err:
+            raise compiler.error(str(err), ("go-version",)) from None
+    docs = spec.docs
+    meta = RuleMeta(
+        id=spec.id,
+        name=spec.name,
+        severity=spec.severity,
+        precision=spec.precision,
+        tags=spec.tags,
+        summary=docs.summary or first_sentence(docs.what),
+        what=docs.what.strip(),
+        why=docs.why.strip(),
+        example=docs.example.strip("\n"),
+        use_instead=docs.use_instead.strip("\n"),
+        references=docs.references,
+        enabled_by_default=spec.enabled,
+        has_fix=spec.fix is not None,
+        source_path=path,
+    )
+    package = spec.package
+    return CompiledRule(
+        meta=meta,
+        spec=spec,
+        root=root,
+        tokens=frozenset(root.tokens),
+        go_version=go_version,
+        constraints=constraints,
+        package_regex=re.compile(package.regex) if package and package.regex else None,
+        package_not_regex=re.compile(package.not_regex) if package and package.not_regex else None,
+        source_path=path,
+    )
+
+
+def build_pack(rules: list[CompiledRule], atoms: list[Atom], sources: list[bytes]) -> RulePack:
+    query = Query(GO, "\n".join(atom.query for atom in atoms)) if atoms else None
+    if query is not None and query.pattern_count != len(atoms):
+        raise ConfigError(f"internal: {query.pattern_count} query patterns for {len(atoms)} atoms")
+    digest = hashlib.sha256(__version__.encode())
+    for source in sorted(sources):
+        digest.update(hashlib.sha256(source).digest())
+    for rule in sorted(rules, key=lambda r: r.meta.id):
+        digest.update(rule.meta.id.encode())
+    return RulePack(rules=rules, atoms=atoms, query=query, fingerprint=digest.hexdigest()[:16])

@@ -1,0 +1,200 @@
+"""Find rule files, validate them and compile them into a RulePack.
+
+Every problem is a ConfigError naming the rule file, the line and a hint; nothing in a rule file is
+executed (safe YAML, no code).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from gleak_sarif.errors import ConfigError
+from gleak_sarif.rules.compiler import Atom, CompiledRule, RulePack, build_pack, compile_rule
+from gleak_sarif.rules.schema import RuleFile
+from gleak_sarif.rules.yamlload import load_yaml_text, line_of
+
+RULE_SUFFIXES = (".yml", ".yaml")
+
+
+def builtin_rules_dir() -> Path:
+    """Rules shipped with the package (wheel) or, in a source checkout, the repository's rules/."""
+    here = Path(__file__).resolve().parent.parent
+    bundled = here / "_builtin_rules"
+    if bundled.is_dir():
+        return bundled
+    return here.parent / "rules"
+
+
+def rule_files(paths: Iterable[str | Path]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                found.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(RULE_SUFFIXES))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ConfigError(f"rule path does not exist: {path}", hint="pass a rule file or a folder of them")
+    return found
+
+
+def _field_names(model: type[Any]) -> list[str]:
+    names = []
+    for name, info in model.model_fields.items():
+        names.append(info.alias or name)
+    return names
+
+
+def _explain_validation(err: ValidationError, data: Any, path: str) -> ConfigError:
+    first = err.errors()[0]
+    loc = tuple(first["loc"])
+    # pydantic reports union members as extra path elements; keep the ones that exist in the data
+    clean: list[int | str] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            clean.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            clean.append(part)
+            node = node[part]
+    where = ".".join(str(p) for p in clean) or "(top level)"
+    line = line_of(data, tuple(clean))
+    kind = first["type"]
+    hint = ""
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        message = f"unknown key {key!r} in {'.'.join(str(p) for p in clean[:-1]) or 'the rule file'}"
+        from gleak_sarif.rules.schema import Relation, RuleObject
+
+        candidates = _field_names(RuleFile) + _field_names(Relation) + _field_names(RuleObject)
+        close = difflib.get_close_matches(key, candidates, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "see docs/rule-language.md for the keys"
+    elif kind == "missing":
+        message = f"missing required key {str(loc[-1])!r} at {where}"
+    else:
+        message = f"{where}: {first['msg']}"
+    return ConfigError(message, path=path, line=line, hint=hint)
+
+
+def load_rule_file(path: Path, atoms: list[Atom]) -> tuple[CompiledRule, bytes]:
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"cannot read rule file: {err.strerror}", path=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("rule file is not UTF-8", path=str(path)) from None
+    data = load_yaml_text(text, str(path))
+    if not isinstance(data, dict):
+        raise ConfigError("a rule file must be a YAML mapping (id, name, rule, docs, ...)", path=str(path), line=1)
+    try:
+        spec = RuleFile.model_validate(data)
+    except ValidationError as err:
+        raise _explain_validation(err, data, str(path)) from None
+    return compile_rule(spec, data, str(path), atoms), raw
+
+
+def rule_selected(rule_id: str, enabled_by_default: bool, select: list[str], ignore: list[str]) -> bool:
+    """`select`/`ignore` take IDs or prefixes (GL2, GL20). An explicit select enables off-by-default rules."""
+    if any(rule_id.startswith(prefix) for prefix in ignore):
+        return False
+    if select:
+        return any(rule_id.startswith(prefix) for prefix in select if prefix != "ALL") or (
+            "ALL" in select
+        )
+    return enabled_by_default
+
+
+def load_pack(
+    extra: Iterable[str | Path] = (),
+    *,
+    builtin: bool = True,
+    select: list[str] | None = None,
+    ignore: list[str] | None = None,
+) -> RulePack:
+    select = select or []
+    ignore = ignore or []
+    paths: list[Path] = []
+    if builtin:
+        paths.extend(rule_files([builtin_rules_dir()]))
+    paths.extend(rule_files(extra))
+    atoms: list[Atom] = []
+    compiled: list[CompiledRule] = []
+    sources: list[bytes] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        rule, raw = load_rule_file(path, atoms)
+        if rule.meta.id in seen:
+            raise ConfigError(
+                f"duplicate rule id {rule.meta.id} (also in {seen[rule.meta.id]})",
+                path=str(path),
+                line=1,
+                hint="rule IDs are unique; give one of them a new ID",
+            )
+        seen[rule.meta.id] = str(path)
+        sources.append(raw)
+        compiled.append(rule)
+    enabled = [r for r in compiled if rule_selected(r.meta.id, r.meta.enabled_by_default, select, ignore)]
+    for prefix in select:
+        if prefix != "ALL" and not any(r.meta.id.startswith(prefix) for r in compiled):
+            raise ConfigError(f"--select {prefix}: no rule has this ID or prefix",
+                              hint="run `gleak-sarif rules list` to see the rule IDs")
+    # Keep only the atoms the enabled rules use, renumbered, so the combined query stays small.
+    used: set[int] = set()
+    for rule in enabled:
+        _collect_atoms(rule.root, used)
+    if len(used) != len(atoms):
+        mapping = {old: new for new, old in enumerate(sorted(used))}
+        atoms = [Atom(mapping[a.index], a.query, a.metavars, a.package_checks, a.tokens)
+                 for a in atoms if a.index in used]
+        for rule in enabled:
+            _renumber(rule.root, mapping, set())
+    enabled.sort(key=lambda r: r.meta.id)
+    return build_pack(enabled, atoms, sources)
+
+
+def _collect_atoms(node: Any, used: set[int], seen: set[int] | None = None) -> None:
+    seen = seen if seen is not None else set()
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    used.update(node.atoms)
+    if node.matches is not None:
+        _collect_atoms(node.matches, used, seen)
+    for _, relation in node.relations:
+        _collect_atoms(relation.rule, used, seen)
+        if not isinstance(relation.stop_by, str):
+            _collect_atoms(relation.stop_by, used, seen)
+    for child in (node.all or []) + (node.any or []):
+        _collect_atoms(child, used, seen)
+    if node.not_ is not None:
+        _collect_atoms(node.not_, used, seen)
+
+
+def _renumber(node: Any, mapping: dict[int, int], seen: set[int]) -> None:
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    node.atoms = [mapping[a] for a in node.atoms]
+    if node.anchor is not None:
+        node.anchor = [mapping[a] for a in node.anchor]
+    if node.matches is not None:
+        _renumber(node.matches, mapping, seen)
+    for _, relation in node.relations:
+        _renumber(relation.rule, mapping, seen)
+        if not isinstance(relation.stop_by, str):
+            _renumber(relation.stop_by, mapping, seen)
+    for child in (node.all or []) + (node.any or []):
+        _renumber(child, mapping, seen)
+    if node.not_ is not None:
+        _renumber(node.not_, mapping, seen)

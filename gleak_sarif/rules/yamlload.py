@@ -1,0 +1,113 @@
+"""Safe YAML loading that remembers where every value came from, so errors can name the line.
+
+Only plain data is built (SafeLoader): no tags that run code. Alias expansion is bounded so that a
+"billion laughs" file is rejected instead of eating memory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from gleak_sarif.errors import ConfigError
+
+MAX_RULE_FILE_BYTES = 1024 * 1024
+MAX_ALIASES = 64
+
+
+class LineDict(dict[Any, Any]):
+    """A mapping that knows its own line and the line of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class LineList(list[Any]):
+    line: int = 0
+    item_lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._aliases_seen = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases_seen += 1
+            if self._aliases_seen > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise ConfigError(
+                    f"too many YAML aliases (more than {MAX_ALIASES})",
+                    line=mark.line + 1,
+                    hint="rule files do not need anchors/aliases; write the values out",
+                )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
+        self.flatten_mapping(node)
+        result = LineDict()
+        result.line = node.start_mark.line + 1
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                raise ConfigError("mapping keys must be plain scalars", line=key_node.start_mark.line + 1)
+            if key in result:
+                raise ConfigError(f"duplicate key {key!r}", line=key_node.start_mark.line + 1)
+            result[key] = self.construct_object(value_node, deep=True)
+            result.key_lines[key] = key_node.start_mark.line + 1
+        return result
+
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LineList:  # type: ignore[override]
+        result = LineList(self.construct_object(child, deep=True) for child in node.value)
+        result.line = node.start_mark.line + 1
+        result.item_lines = [child.start_mark.line + 1 for child in node.value]
+        return result
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_sequence)
+
+
+def load_yaml_text(text: str, path: str) -> Any:
+    """Parse one YAML document; every error becomes a ConfigError naming ``path`` and the line."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_RULE_FILE_BYTES:
+        raise ConfigError(
+            f"file is larger than {MAX_RULE_FILE_BYTES // 1024} KiB",
+            path=path,
+            hint="split it: one rule per file",
+        )
+    loader = _Loader(text)
+    try:
+        return loader.get_single_data()
+    except ConfigError as err:
+        raise ConfigError(err.bare_message, path=path, line=err.line, hint=err.hint) from None
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = err.problem or err.context or "invalid YAML"
+        raise ConfigError(f"invalid YAML: {problem}", path=path, line=line) from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"invalid YAML: {err}", path=path) from None
+    except RecursionError:
+        raise ConfigError("YAML nesting is too deep", path=path) from None
+    finally:
+        loader.dispose()
+
+
+def line_of(data: Any, loc: tuple[int | str, ...]) -> int | None:
+    """The line of the value at ``loc`` (a pydantic error location) inside loaded YAML ``data``."""
+    best: int | None = getattr(data, "line", None)
+    node = data
+    for part in loc:
+        if isinstance(node, LineDict) and part in node:
+            best = node.key_lines.get(part, best)
+            node = node[part]
+        elif isinstance(node, LineList) and isinstance(part, int) and 0 <= part < len(node):
+            best = node.item_lines[part]
+            node = node[part]
+        else:
+            break
+    return best
