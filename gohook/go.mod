@@ -1,0 +1,3 @@
+module github.com/gleak-sarif/gleak-sarif/gohook
+
+go 1.22
