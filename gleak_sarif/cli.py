@@ -71,16 +71,33 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """gleak-sarif: goroutine-leak linter for Go."""
 
 
-def _build_options(paths: list[str], *, rules: list[str], select: list[str], ignore: list[str], jobs: int,
-                   config: str | None, no_config: bool, exclude: list[str], include_vendor: bool,
-                   include_testdata: bool, include_generated: bool, include_hidden: bool, no_cache: bool,
-                   max_file_size: int) -> Any:
+def _build_options(
+    paths: list[str],
+    *,
+    rules: list[str],
+    select: list[str],
+    ignore: list[str],
+    jobs: int,
+    config: str | None,
+    no_config: bool,
+    exclude: list[str],
+    include_vendor: bool,
+    include_testdata: bool,
+    include_generated: bool,
+    include_hidden: bool,
+    no_cache: bool,
+    max_file_size: int,
+) -> Any:
     from gleak_sarif.config import ScanOptions, find_config, load_project_config
 
     config_path = None if no_config else (config or find_config(paths[0] if paths else "."))
@@ -108,31 +125,73 @@ def _build_options(paths: list[str], *, rules: list[str], select: list[str], ign
 
 @app.command()
 def scan(
-    paths: Annotated[list[str] | None, typer.Argument(help="Go files or folders (`./...` works). Default: .")] = None,
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Go files or folders (`./...` works). Default: .")
+    ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.text,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report here (atomically).")] = None,
-    sarif_output: Annotated[str | None, typer.Option("--sarif-output",
-                                                     help="Also write SARIF to this file.")] = None,
-    rules: Annotated[list[str] | None, typer.Option("--rules", help="Extra rule file or folder (repeatable).")] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write the report here (atomically).")
+    ] = None,
+    sarif_output: Annotated[
+        str | None, typer.Option("--sarif-output", help="Also write SARIF to this file.")
+    ] = None,
+    rules: Annotated[
+        list[str] | None, typer.Option("--rules", help="Extra rule file or folder (repeatable).")
+    ] = None,
     no_builtin_rules: Annotated[bool, typer.Option("--no-builtin-rules", help="Use only --rules.")] = False,
-    select: Annotated[list[str] | None, typer.Option("--select", help="Rule IDs or prefixes (GL2); ALL for every rule.")] = None,
-    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Rule IDs or prefixes to skip.")] = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="Rule IDs or prefixes (GL2); ALL for every rule.")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Rule IDs or prefixes to skip.")
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: one per CPU).")] = 0,
-    fail_level: Annotated[FailLevel, typer.Option("--fail-level", help="Lowest severity that fails (exit 1).")] = FailLevel.warning,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="findings: any finding fails; new: only findings new against --baseline.")] = FailOn.findings,
-    baseline: Annotated[str | None, typer.Option("--baseline", help="Earlier SARIF from gleak-sarif: mark results new/unchanged/updated/absent.")] = None,
-    show_suppressed: Annotated[bool, typer.Option("--show-suppressed", help="Show suppressed findings in text output.")] = False,
-    category: Annotated[str | None, typer.Option("--category", help="SARIF automationDetails category.")] = None,
-    source_root: Annotated[str | None, typer.Option("--source-root", help="Folder SARIF URIs are relative to (default: the repository root).")] = None,
-    config: Annotated[str | None, typer.Option("--config", help="Project config (default: .gleak.yml found upward).")] = None,
+    fail_level: Annotated[
+        FailLevel, typer.Option("--fail-level", help="Lowest severity that fails (exit 1).")
+    ] = FailLevel.warning,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option(
+            "--fail-on", help="findings: any finding fails; new: only findings new against --baseline."
+        ),
+    ] = FailOn.findings,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline", help="Earlier SARIF from gleak-sarif: mark results new/unchanged/updated/absent."
+        ),
+    ] = None,
+    show_suppressed: Annotated[
+        bool, typer.Option("--show-suppressed", help="Show suppressed findings in text output.")
+    ] = False,
+    category: Annotated[
+        str | None, typer.Option("--category", help="SARIF automationDetails category.")
+    ] = None,
+    source_root: Annotated[
+        str | None,
+        typer.Option(
+            "--source-root", help="Folder SARIF URIs are relative to (default: the repository root)."
+        ),
+    ] = None,
+    config: Annotated[
+        str | None, typer.Option("--config", help="Project config (default: .gleak.yml found upward).")
+    ] = None,
     no_config: Annotated[bool, typer.Option("--no-config", help="Ignore .gleak.yml files.")] = False,
-    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Glob of paths to skip (repeatable).")] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Glob of paths to skip (repeatable).")
+    ] = None,
     include_vendor: Annotated[bool, typer.Option("--include-vendor")] = False,
     include_testdata: Annotated[bool, typer.Option("--include-testdata")] = False,
-    include_generated: Annotated[bool, typer.Option("--include-generated", help="Scan files marked `Code generated ... DO NOT EDIT.`")] = False,
+    include_generated: Annotated[
+        bool, typer.Option("--include-generated", help="Scan files marked `Code generated ... DO NOT EDIT.`")
+    ] = False,
     include_hidden: Annotated[bool, typer.Option("--include-hidden")] = False,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the scan cache.")] = False,
-    max_file_size: Annotated[int, typer.Option("--max-file-size", help="Skip files larger than this (MiB).")] = 20,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read or write the scan cache.")
+    ] = False,
+    max_file_size: Annotated[
+        int, typer.Option("--max-file-size", help="Skip files larger than this (MiB).")
+    ] = 20,
     color: Annotated[ColorMode, typer.Option("--color", help="Colour in text output.")] = ColorMode.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
@@ -143,10 +202,21 @@ def scan(
 
     paths = paths or ["."]
     options = _build_options(
-        paths, rules=rules or [], select=_split(select), ignore=_split(ignore), jobs=jobs, config=config,
-        no_config=no_config, exclude=exclude or [], include_vendor=include_vendor,
-        include_testdata=include_testdata, include_generated=include_generated, include_hidden=include_hidden,
-        no_cache=no_cache, max_file_size=max_file_size)
+        paths,
+        rules=rules or [],
+        select=_split(select),
+        ignore=_split(ignore),
+        jobs=jobs,
+        config=config,
+        no_config=no_config,
+        exclude=exclude or [],
+        include_vendor=include_vendor,
+        include_testdata=include_testdata,
+        include_generated=include_generated,
+        include_hidden=include_hidden,
+        no_cache=no_cache,
+        max_file_size=max_file_size,
+    )
     options.builtin_rules = not no_builtin_rules
     engine = Engine(options)
     result = _scan_with_progress(engine, paths, show=not quiet and sys.stderr.isatty())
@@ -162,9 +232,16 @@ def scan(
         raise UsageError("--fail-on new needs --baseline", hint="pass the SARIF of an earlier scan")
 
     use_color = color is ColorMode.always or (
-        color is ColorMode.auto and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
-    text = render(result, fmt.value, color=use_color and fmt is OutputFormat.text,
-                  show_suppressed=show_suppressed, category=category, source_root=result.source_root)
+        color is ColorMode.auto and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    )
+    text = render(
+        result,
+        fmt.value,
+        color=use_color and fmt is OutputFormat.text,
+        show_suppressed=show_suppressed,
+        category=category,
+        source_root=result.source_root,
+    )
     if output:
         write_output(text, output)
     else:
@@ -176,8 +253,11 @@ def scan(
         raise typer.Exit(EXIT_OK)
     threshold = Severity(fail_level.value).rank
     failing = [
-        f for f in result.findings
-        if f.suppression is None and f.severity.rank >= threshold and f.baseline_state is not BaselineState.absent
+        f
+        for f in result.findings
+        if f.suppression is None
+        and f.severity.rank >= threshold
+        and f.baseline_state is not BaselineState.absent
         and (fail_on is FailOn.findings or f.baseline_state is BaselineState.new)
     ]
     raise typer.Exit(EXIT_FINDINGS if failing else EXIT_OK)
@@ -188,8 +268,14 @@ def _scan_with_progress(engine: Any, paths: list[str], *, show: bool) -> Any:
         return engine.scan(paths)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), transient=True, console=_stderr_console()) as bar:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+        console=_stderr_console(),
+    ) as bar:
         task = bar.add_task("scanning", total=None)
 
         def update(done: int, total: int) -> None:
@@ -244,8 +330,13 @@ def _stdout_console() -> Any:
 
 @rules_app.command("test")
 def rules_test(
-    fixtures: Annotated[str, typer.Argument(help="Fixtures folder: one sub-folder per rule ID.")] = "fixtures",
-    rules: Annotated[list[str] | None, typer.Option("--rules", help="Rule file or folder to test (default: built-in rules).")] = None,
+    fixtures: Annotated[
+        str, typer.Argument(help="Fixtures folder: one sub-folder per rule ID.")
+    ] = "fixtures",
+    rules: Annotated[
+        list[str] | None,
+        typer.Option("--rules", help="Rule file or folder to test (default: built-in rules)."),
+    ] = None,
     no_builtin_rules: Annotated[bool, typer.Option("--no-builtin-rules")] = False,
 ) -> None:
     """Run rule fixtures: lines marked `// want "GLxxx"` must be reported, nothing else may be."""
@@ -264,10 +355,22 @@ def rules_fingerprint(
     """Print a hash of the engine version, rules and config (what can change results)."""
     from gleak_sarif.engine import Engine
 
-    options = _build_options(["."], rules=rules or [], select=[], ignore=[], jobs=1, config=config,
-                             no_config=config is None, exclude=[], include_vendor=False,
-                             include_testdata=False, include_generated=False, include_hidden=False,
-                             no_cache=True, max_file_size=20)
+    options = _build_options(
+        ["."],
+        rules=rules or [],
+        select=[],
+        ignore=[],
+        jobs=1,
+        config=config,
+        no_config=config is None,
+        exclude=[],
+        include_vendor=False,
+        include_testdata=False,
+        include_generated=False,
+        include_hidden=False,
+        no_cache=True,
+        max_file_size=20,
+    )
     typer.echo(Engine(options).fingerprint)
 
 
@@ -306,7 +409,9 @@ def merge(
 
 @app.command()
 def serve(
-    stdio: Annotated[bool, typer.Option("--stdio", help="Speak the engine protocol on stdin/stdout.")] = False,
+    stdio: Annotated[
+        bool, typer.Option("--stdio", help="Speak the engine protocol on stdin/stdout.")
+    ] = False,
 ) -> None:
     """Run the engine server for the golangci-lint plugin (docs/engine-protocol.md)."""
     if not stdio:
@@ -365,20 +470,20 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("gleak-sarif: interrupted", err=True)
         sys.exit(130)
+    except typer.Abort:
+        sys.exit(130)
     except Exception as err:
-        import click
-
-        if isinstance(err, click.exceptions.Exit):
-            sys.exit(err.exit_code)
-        if isinstance(err, click.ClickException):
-            err.show()
+        # typer ships its own copy of click: recognise its usage errors by shape, not by import
+        show = getattr(err, "show", None)
+        if callable(show) and isinstance(getattr(err, "exit_code", None), int):
+            show()
             sys.exit(EXIT_CONFIG)
-        if isinstance(err, click.exceptions.Abort):
-            sys.exit(130)
         if os.environ.get("GLEAK_DEBUG"):
             raise
-        typer.echo(f"gleak-sarif: internal error: {type(err).__name__}: {err}\n"
-                   "  Please report this with the command you ran (set GLEAK_DEBUG=1 for a traceback).",
-                   err=True)
+        typer.echo(
+            f"gleak-sarif: internal error: {type(err).__name__}: {err}\n"
+            "  Please report this with the command you ran (set GLEAK_DEBUG=1 for a traceback).",
+            err=True,
+        )
         sys.exit(EXIT_INTERNAL)
     sys.exit(code if isinstance(code, int) else EXIT_OK)

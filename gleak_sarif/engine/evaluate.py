@@ -72,8 +72,16 @@ def span_of(path: str, node: Node, *, one_line: bool = False, source: bytes = b"
 
 
 class FileEvaluator:
-    def __init__(self, pack: RulePack, path: str, rel_path: str, source: bytes, root: Node,
-                 go_version: tuple[int, int] | None, deadline: float | None = None) -> None:
+    def __init__(
+        self,
+        pack: RulePack,
+        path: str,
+        rel_path: str,
+        source: bytes,
+        root: Node,
+        go_version: tuple[int, int] | None,
+        deadline: float | None = None,
+    ) -> None:
         self.pack = pack
         self.path = path
         self.rel_path = rel_path
@@ -87,42 +95,96 @@ class FileEvaluator:
         self.by_key: list[dict[NodeKey, list[AtomMatch]]] = [{} for _ in pack.atoms]
         self._declared: dict[int, set[str]] = {}
         self.deadline = deadline
+        self._at_cache: dict[tuple[int, int, int, int], list[AtomMatch]] = {}
+        self._at_cursors: dict[int, QueryCursor] = {}
+        self._range_cache: dict[tuple[int, int, int], list[Node]] = {}
         self._steps_taken = 0
 
     # ---- matching -------------------------------------------------------------------------------
-    def collect(self, progress: object = None) -> None:
+    def collect(self) -> None:
+        """One pass of the combined query: the matches of every rule's anchor atoms."""
         if self.pack.query is None:
             return
         cursor = QueryCursor(self.pack.query)
         for pattern_index, captures in cursor.matches(self.root):
-            atom = self.pack.atoms[pattern_index]
-            node = captures["__match"][0]
-            binds: Env = {}
-            ok = True
-            for name, nodes in captures.items():
-                if name.startswith("__"):
-                    continue
-                first = nodes[0]
-                text = self.text(first)
-                if any(self.text(other) != text for other in nodes[1:]):
-                    ok = False
-                    break
-                binds[name] = first
-            if not ok:
-                continue
-            for capture, import_path in atom.package_checks:
-                pkg_node = captures[capture][0]
-                if not self.resolves_to(pkg_node, import_path):
-                    ok = False
-                    break
-            if not ok:
-                continue
-            match = AtomMatch(node, binds)
-            self.by_atom[pattern_index].append(match)
-            self.by_key[pattern_index].setdefault(_key(node), []).append(match)
+            atom_index = self.pack.root_atoms[pattern_index]
+            match = self._record(atom_index, captures)
+            if match is not None:
+                self.by_atom[atom_index].append(match)
+                self.by_key[atom_index].setdefault(_key(match.node), []).append(match)
         for matches in self.by_atom:
             matches.sort(key=lambda m: m.node.start_byte)
         self.starts = [[m.node.start_byte for m in matches] for matches in self.by_atom]
+
+    def _record(self, atom_index: int, captures: dict[str, list[Node]]) -> AtomMatch | None:
+        """A query match as an AtomMatch, or None when metavariables or package names disagree."""
+        atom = self.pack.atoms[atom_index]
+        binds: Env = {}
+        for name, nodes in captures.items():
+            if name.startswith("__"):
+                continue
+            first = nodes[0]
+            text = self.text(first)
+            if any(self.text(other) != text for other in nodes[1:]):
+                return None
+            binds[name] = first
+        for capture, import_path in atom.package_checks:
+            if not self.resolves_to(captures[capture][0], import_path):
+                return None
+        return AtomMatch(captures["__match"][0], binds)
+
+    def _atom_at(self, atom_index: int, node: Node) -> list[AtomMatch]:
+        """Matches of one atom rooted exactly at ``node``."""
+        atom = self.pack.atoms[atom_index]
+        if atom.root_pattern is not None:
+            return self.by_key[atom_index].get(_key(node), [])
+        cache_key = (atom_index, *_key(node))
+        cached = self._at_cache.get(cache_key)
+        if cached is None:
+            cursor = self._at_cursors.get(atom_index)
+            if cursor is None:
+                assert atom.compiled is not None
+                cursor = QueryCursor(atom.compiled)
+                cursor.set_max_start_depth(0)
+                self._at_cursors[atom_index] = cursor
+            cached = []
+            for _, captures in cursor.matches(node):
+                match = self._record(atom_index, captures)
+                if match is not None and _key(match.node) == _key(node):
+                    cached.append(match)
+            self._at_cache[cache_key] = cached
+        return cached
+
+    def _atom_in(self, atom_index: int, start: int, end: int) -> list[Node]:
+        """Nodes matched by one atom inside [start, end), in source order."""
+        atom = self.pack.atoms[atom_index]
+        if atom.root_pattern is not None:
+            starts = self.starts[atom_index]
+            out = []
+            for match in self.by_atom[atom_index][bisect.bisect_left(starts, start):]:
+                if match.node.start_byte >= end:
+                    break
+                if match.node.end_byte <= end:
+                    out.append(match.node)
+            return out
+        cache_key = (atom_index, start, end)
+        cached = self._range_cache.get(cache_key)
+        if cached is None:
+            assert atom.compiled is not None
+            cursor = QueryCursor(atom.compiled)
+            cursor.set_byte_range(start, end)
+            nodes: dict[NodeKey, Node] = {}
+            for _, captures in cursor.matches(self.root):
+                match = self._record(atom_index, captures)
+                if match is None:
+                    continue
+                node = match.node
+                if node.start_byte >= start and node.end_byte <= end:
+                    nodes.setdefault(_key(node), node)
+                    self._at_cache.setdefault((atom_index, *_key(node)), []).append(match)
+            cached = sorted(nodes.values(), key=lambda n: (n.start_byte, -n.end_byte))
+            self._range_cache[cache_key] = cached
+        return cached
 
     def text(self, node: Node) -> str:
         return node_text(self.source, node)
@@ -175,7 +237,12 @@ class FileEvaluator:
         yield from self._checks(rule, 0, node, env)
 
     def _steps(self, rule: CNode) -> list[tuple[str, object]]:
-        steps: list[tuple[str, object]] = [("atom", a) for a in rule.atoms]
+        steps: list[tuple[str, object]] = []
+        if rule.kind is not None:
+            steps.append(("kind", rule.kind))
+        if rule.same_as is not None:
+            steps.append(("same", rule.same_as))
+        steps.extend(("atom", a) for a in rule.atoms)
         if rule.regex is not None:
             steps.append(("regex", rule.regex))
         if rule.matches is not None:
@@ -187,6 +254,8 @@ class FileEvaluator:
             steps.append(("any", rule.any))
         if rule.not_ is not None:
             steps.append(("not", rule.not_))
+        if rule.as_ is not None:
+            steps.append(("as", rule.as_))
         return steps
 
     def _checks(self, rule: CNode, index: int, node: Node, env: Env) -> Iterator[Env]:
@@ -204,9 +273,20 @@ class FileEvaluator:
         if self.deadline is not None and not self._steps_taken & 4095 and time.monotonic() > self.deadline:
             raise FileTimeoutError
         kind, payload = step
-        if kind == "atom":
+        if kind == "kind":
+            if node.type == payload:
+                yield env
+        elif kind == "same":
+            bound = env.get(payload)  # type: ignore[call-overload]
+            if bound is not None and (bound is node or self.text(bound) == self.text(node)):
+                yield env
+        elif kind == "as":
+            merged = self.unify(env, {payload: node})  # type: ignore[dict-item]
+            if merged is not None:
+                yield merged
+        elif kind == "atom":
             assert isinstance(payload, int)
-            for match in self.by_key[payload].get(_key(node), ()):
+            for match in self._atom_at(payload, node):
                 merged = self.unify(env, match.binds)
                 if merged is not None:
                     yield merged
@@ -242,10 +322,10 @@ class FileEvaluator:
             for ancestor in self._ancestors(node, relation):
                 yield from self.matches(relation.rule, ancestor, env)
         elif name == "has":
-            for descendant in self._descendants(node, relation):
+            for descendant in self._descendants(node, relation, env):
                 yield from self.matches(relation.rule, descendant, env)
         else:
-            for other in self._ordered(node, relation, before=(name == "follows")):
+            for other in self._ordered(node, relation, env, before=(name == "follows")):
                 yield from self.matches(relation.rule, other, env)
 
     def _is_stop(self, node: Node, stop: str | CNode) -> bool:
@@ -272,20 +352,31 @@ class FileEvaluator:
     def _within_field(self, node: Node, field_name: str | None) -> Node | None:
         return node if field_name is None else node.child_by_field_name(field_name)
 
-    def _candidates(self, rule: CNode, start: int, end: int) -> Iterator[Node]:
+    def _candidates(self, rule: CNode, start: int, end: int, env: Env) -> Iterator[Node]:
         """Nodes inside [start, end) that could match ``rule``: its anchor's matches, else every node."""
         if rule.anchor is not None:
             seen: set[NodeKey] = set()
             for atom in rule.anchor:
-                starts = self.starts[atom]
-                matches = self.by_atom[atom]
-                for position in range(bisect.bisect_left(starts, start), len(starts)):
-                    candidate = matches[position].node
-                    if candidate.start_byte >= end:
-                        break
-                    if candidate.end_byte <= end and _key(candidate) not in seen:
+                for candidate in self._atom_in(atom, start, end):
+                    if _key(candidate) not in seen:
                         seen.add(_key(candidate))
                         yield candidate
+            return
+        if rule.same_as is not None and rule.same_as in env:
+            # a node with the same text as a bound metavariable: find the text, then its node
+            needle = self.source[env[rule.same_as].start_byte : env[rule.same_as].end_byte]
+            position = self.source.find(needle, start, end) if needle else -1
+            while position >= 0:
+                hit = self.root.descendant_for_byte_range(position, position + len(needle))
+                while (
+                    hit is not None
+                    and hit.parent is not None
+                    and (hit.parent.start_byte == position and hit.parent.end_byte == position + len(needle))
+                ):
+                    hit = hit.parent  # the largest node spanning exactly the text (e.g. a selector)
+                if hit is not None and hit.start_byte == position and hit.end_byte == position + len(needle):
+                    yield hit
+                position = self.source.find(needle, position + 1, end)
             return
         stack = [self.root]
         while stack:
@@ -307,15 +398,17 @@ class FileEvaluator:
             current = current.parent
         return False
 
-    def _descendants(self, node: Node, relation: CRelation) -> Iterator[Node]:
+    def _descendants(self, node: Node, relation: CRelation, env: Env) -> Iterator[Node]:
         region = self._within_field(node, relation.field)
         if region is None:
             return
         if relation.stop_by == "neighbor":
-            for child in region.named_children if region is not node else node.named_children:
-                yield child
+            if region is not node:
+                yield region  # `field:` with `stopBy: neighbor`: the field's own node
+            else:
+                yield from (child for child in node.named_children if child.type != "comment")
             return
-        for candidate in self._candidates(relation.rule, region.start_byte, region.end_byte):
+        for candidate in self._candidates(relation.rule, region.start_byte, region.end_byte, env):
             if _key(candidate) == _key(node):
                 continue
             if not self._crosses_stop(candidate, node, relation.stop_by):
@@ -331,7 +424,7 @@ class FileEvaluator:
             current = current.parent
         return self.root
 
-    def _ordered(self, node: Node, relation: CRelation, *, before: bool) -> Iterator[Node]:
+    def _ordered(self, node: Node, relation: CRelation, env: Env, *, before: bool) -> Iterator[Node]:
         stop = relation.stop_by
         if stop == "neighbor":
             sibling = node.prev_named_sibling if before else node.next_named_sibling
@@ -345,7 +438,7 @@ class FileEvaluator:
             start, end = scope.start_byte, node.start_byte
         else:
             start, end = node.end_byte, scope.end_byte
-        for candidate in self._candidates(relation.rule, start, end):
+        for candidate in self._candidates(relation.rule, start, end, env):
             if not self._crosses_stop(candidate, scope, stop):
                 yield candidate
 
@@ -379,7 +472,9 @@ class FileEvaluator:
                     candidates.append(match.node)
         candidates.sort(key=lambda n: n.start_byte)
         for candidate in candidates:
-            env = next((e for e in self.matches(rule.root, candidate, {}) if self._constraints_ok(rule, e)), None)
+            env = next(
+                (e for e in self.matches(rule.root, candidate, {}) if self._constraints_ok(rule, e)), None
+            )
             if env is None:
                 continue
             finding = self._finding(rule, candidate, env)
@@ -431,8 +526,14 @@ class FileEvaluator:
             target = env[spec.fix.target.lstrip("$")] if spec.fix.target else primary_node
             fix = Fix(
                 description=self.substitute(spec.fix.description, env, for_message=True),
-                edits=[TextEdit(path=self.path, start_byte=target.start_byte, end_byte=target.end_byte,
-                                new_text=self.substitute(spec.fix.replace, env, for_message=False))],
+                edits=[
+                    TextEdit(
+                        path=self.path,
+                        start_byte=target.start_byte,
+                        end_byte=target.end_byte,
+                        new_text=self.substitute(spec.fix.replace, env, for_message=False),
+                    )
+                ],
             )
         return Finding(
             rule_id=rule.meta.id,

@@ -49,14 +49,22 @@ BUILTIN_IMPORTS: dict[str, str] = {
 
 ALLOWED_PREDICATES = frozenset(
     {
-        "eq?", "not-eq?", "any-eq?", "any-not-eq?",
-        "match?", "not-match?", "any-match?", "any-not-match?",
-        "any-of?", "not-any-of?",
+        "eq?",
+        "not-eq?",
+        "any-eq?",
+        "any-not-eq?",
+        "match?",
+        "not-match?",
+        "any-match?",
+        "any-not-match?",
+        "any-of?",
+        "not-any-of?",
     }
 )
 _PREDICATE = re.compile(r"#([A-Za-z_-]+[?!])")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _METAVAR_REF = re.compile(r"\$([A-Z_][A-Z0-9_]*)")
+_LONE_METAVAR = re.compile(r"^\s*\$([A-Z_][A-Z0-9_]*)\s*$")
 
 
 @dataclass
@@ -68,6 +76,8 @@ class Atom:
     metavars: set[str]
     package_checks: list[tuple[str, str]]
     tokens: set[bytes]
+    compiled: Query | None = None  # this atom alone: run lazily on the ranges relations look at
+    root_pattern: int | None = None  # pattern index in the pack's combined query, for rule anchors
 
 
 @dataclass
@@ -82,6 +92,9 @@ class CNode:
     """A compiled rule object. Checks run in this order: atoms, regex, matches, relations, all, any, not."""
 
     atoms: list[int] = field(default_factory=list)
+    kind: str | None = None  # node type check (a query atom is made only when it must enumerate)
+    same_as: str | None = None  # pattern `$X` alone: a node with the same text as bound $X
+    as_: str | None = None  # bind the matched node to this metavariable
     regex: re.Pattern[str] | None = None
     matches: CNode | None = None
     relations: list[tuple[str, CRelation]] = field(default_factory=list)
@@ -112,8 +125,9 @@ class CompiledRule:
 class RulePack:
     rules: list[CompiledRule]
     atoms: list[Atom]
-    query: Query | None
+    query: Query | None  # the rules' anchor atoms, one pass over each file
     fingerprint: str
+    root_atoms: list[int] = field(default_factory=list)  # pattern index -> atom index
 
 
 class _RuleCompiler:
@@ -129,29 +143,55 @@ class _RuleCompiler:
     def error(self, message: str, loc: tuple[Any, ...], hint: str = "") -> ConfigError:
         return ConfigError(message, path=self.path, line=line_of(self.data, loc), hint=hint)
 
-    def add_atom(self, query: str, metavars: set[str], checks: list[tuple[str, str]], tokens: set[bytes],
-                 loc: tuple[Any, ...]) -> int:
+    def add_atom(
+        self,
+        query: str,
+        metavars: set[str],
+        checks: list[tuple[str, str]],
+        tokens: set[bytes],
+        loc: tuple[Any, ...],
+    ) -> int:
         try:
-            Query(GO, query)
+            compiled = Query(GO, query)
         except (QueryError, ValueError) as err:
-            raise self.error(f"the query does not compile: {err}", loc,
-                             "check node kinds and field names against tree-sitter-go 0.25 "
-                             "(docs/rule-language.md lists the common ones)") from None
-        atom = Atom(len(self.atoms), query, metavars, checks, tokens)
+            raise self.error(
+                f"the query does not compile: {err}",
+                loc,
+                "check node kinds and field names against tree-sitter-go 0.25 "
+                "(docs/rule-language.md lists the common ones)",
+            ) from None
+        atom = Atom(len(self.atoms), query, metavars, checks, tokens, compiled)
         self.atoms.append(atom)
         return atom.index
 
     def compile_object(self, obj: RuleObject, loc: tuple[Any, ...], bound: set[str]) -> CNode:
         """``bound``: metavariables bound by earlier items of enclosing `all` lists (for error checks)."""
         node = CNode()
+        node.as_ = obj.as_
         if obj.pattern is not None:
-            node.atoms.append(self.compile_pattern(obj.pattern, loc + ("pattern",)))
+            lone = _LONE_METAVAR.match(obj.pattern) if isinstance(obj.pattern, str) else None
+            if lone is not None:
+                name = lone.group(1)
+                if name not in bound:
+                    raise self.error(
+                        f"pattern ${name} alone matches a node with the same text as ${name}, but nothing "
+                        "binds it earlier",
+                        loc + ("pattern",),
+                        f"bind ${name} in an earlier item of `all`; to match any node use `kind`",
+                    )
+                node.same_as = name
+            else:
+                node.atoms.append(self.compile_pattern(obj.pattern, loc + ("pattern",)))
         if obj.kind is not None:
             if not GO.id_for_node_kind(obj.kind, True):
-                raise self.error(f"unknown node kind {obj.kind!r}", loc + ("kind",),
-                                 "kinds are tree-sitter-go node types such as go_statement, send_statement")
-            tokens = {KIND_TOKENS[obj.kind]} if obj.kind in KIND_TOKENS else set()
-            node.atoms.append(self.add_atom(f"(({obj.kind}) @__match)", set(), [], tokens, loc + ("kind",)))
+                raise self.error(
+                    f"unknown node kind {obj.kind!r}",
+                    loc + ("kind",),
+                    "kinds are tree-sitter-go node types such as go_statement, send_statement",
+                )
+            node.kind = obj.kind
+            if obj.kind in KIND_TOKENS:
+                node.tokens.add(KIND_TOKENS[obj.kind])
         if obj.query is not None:
             node.atoms.append(self.compile_query(obj.query, loc + ("query",)))
         if obj.regex is not None:
@@ -175,8 +215,11 @@ class _RuleCompiler:
             else:
                 stop = relation.stop_by
             if relation.field is not None and not GO.field_id_for_name(relation.field):
-                raise self.error(f"unknown field {relation.field!r}", rel_loc + ("field",),
-                                 "fields are tree-sitter-go field names such as body, function, arguments")
+                raise self.error(
+                    f"unknown field {relation.field!r}",
+                    rel_loc + ("field",),
+                    "fields are tree-sitter-go field names such as body, function, arguments",
+                )
             node.relations.append((rel_name, CRelation(sub, stop, relation.field)))
             node.binds |= sub.binds
             node.tokens |= sub.tokens
@@ -203,8 +246,10 @@ class _RuleCompiler:
                 node.tokens |= compiled.tokens
             node.all = items
         if obj.any is not None:
-            branches = [self.compile_object(item, loc + ("any", i), bound | node.binds)
-                        for i, item in enumerate(obj.any)]
+            branches = [
+                self.compile_object(item, loc + ("any", i), bound | node.binds)
+                for i, item in enumerate(obj.any)
+            ]
             node.any = branches
             common = set.intersection(*(b.tokens for b in branches)) if branches else set()
             node.tokens |= common
@@ -212,8 +257,30 @@ class _RuleCompiler:
             node.binds |= set.intersection(*(b.binds for b in branches)) if branches else set()
         if obj.not_ is not None:
             node.not_ = self.compile_object(obj.not_, loc + ("not",), bound | node.binds)
+        if node.as_ is not None:
+            node.binds.add(node.as_)
         node.anchor = self._anchor(node)
         return node
+
+    def make_enumerable(self, node: CNode, loc: tuple[Any, ...]) -> None:
+        """Give a rule's root a query atom to enumerate candidates: `kind` alone needs one here."""
+        if node.anchor is not None:
+            return
+        if node.kind is not None:
+            tokens = {KIND_TOKENS[node.kind]} if node.kind in KIND_TOKENS else set()
+            atom = self.add_atom(f"(({node.kind}) @__match)", set(), [], tokens, loc)
+            node.anchor = [atom]
+            return
+        if node.matches is not None:
+            self.make_enumerable(node.matches, loc)
+            node.anchor = node.matches.anchor
+        elif node.all:
+            self.make_enumerable(node.all[0], loc + ("all", 0))
+            node.anchor = node.all[0].anchor
+        elif node.any:
+            for index, branch in enumerate(node.any):
+                self.make_enumerable(branch, loc + ("any", index))
+            node.anchor = self._anchor(node)
 
     @staticmethod
     def _anchor(node: CNode) -> list[int] | None:
@@ -263,8 +330,11 @@ class _RuleCompiler:
         except (QueryError, ValueError) as err:
             raise self.error(f"the query does not compile: {err}", loc) from None
         if standalone.pattern_count != 1:
-            raise self.error("a `query` atom must be exactly one pattern", loc,
-                             "use `any:` with several `query` atoms for alternatives")
+            raise self.error(
+                "a `query` atom must be exactly one pattern",
+                loc,
+                "use `any:` with several `query` atoms for alternatives",
+            )
         if re.search(r"@match\b", text):
             body = re.sub(r"@match\b", "@__match", text)
         else:
@@ -279,8 +349,9 @@ class _RuleCompiler:
         if name in self.utils:
             return self.utils[name]
         if name not in self.spec.utils:
-            raise self.error(f"`matches: {name}` names no util", loc,
-                             "define it under `utils:` in the same rule file")
+            raise self.error(
+                f"`matches: {name}` names no util", loc, "define it under `utils:` in the same rule file"
+            )
         if name in self.util_stack:
             cycle = " -> ".join([*self.util_stack, name])
             raise self.error(f"cycle in utils: {cycle}", ("utils", name))
@@ -328,6 +399,7 @@ def first_sentence(text: str) -> str:
 def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> CompiledRule:
     compiler = _RuleCompiler(spec, data, path, atoms)
     root = compiler.compile_object(spec.rule, ("rule",), set())
+    compiler.make_enumerable(root, ("rule",))
     if root.anchor is None:
         raise compiler.error(
             "the rule has no pattern, kind or query that finds candidate nodes",
@@ -337,13 +409,18 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
     bound = root.binds
     for var in _METAVAR_REF.findall(spec.message):
         if var not in bound:
-            raise compiler.error(f"the message uses ${var}, which the rule never binds", ("message",),
-                                 f"bind ${var} in a pattern, or remove it from the message")
+            raise compiler.error(
+                f"the message uses ${var}, which the rule never binds",
+                ("message",),
+                f"bind ${var} in a pattern, or remove it from the message",
+            )
+
     def check_capture(name: str, loc: tuple[Any, ...]) -> str:
         bare = name.lstrip("$")
         if bare not in bound:
             raise compiler.error(f"${bare} is not bound by the rule", loc)
         return bare
+
     if spec.primary is not None:
         check_capture(spec.primary, ("primary",))
     for index, related in enumerate(spec.related):
@@ -400,12 +477,21 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
 
 
 def build_pack(rules: list[CompiledRule], atoms: list[Atom], sources: list[bytes]) -> RulePack:
-    query = Query(GO, "\n".join(atom.query for atom in atoms)) if atoms else None
-    if query is not None and query.pattern_count != len(atoms):
-        raise ConfigError(f"internal: {query.pattern_count} query patterns for {len(atoms)} atoms")
+    # Only rule anchors go into the combined query; atoms that relations use run on demand on small
+    # ranges (a `has: _` would otherwise capture every identifier of every file).
+    roots = sorted({a for rule in rules for a in (rule.root.anchor or [])})
+    for atom in atoms:
+        atom.root_pattern = None
+    for pattern_index, atom_index in enumerate(roots):
+        atoms[atom_index].root_pattern = pattern_index
+    query = Query(GO, "\n".join(atoms[a].query for a in roots)) if roots else None
+    if query is not None and query.pattern_count != len(roots):
+        raise ConfigError(f"internal: {query.pattern_count} query patterns for {len(roots)} anchors")
     digest = hashlib.sha256(__version__.encode())
     for source in sorted(sources):
         digest.update(hashlib.sha256(source).digest())
     for rule in sorted(rules, key=lambda r: r.meta.id):
         digest.update(rule.meta.id.encode())
-    return RulePack(rules=rules, atoms=atoms, query=query, fingerprint=digest.hexdigest()[:16])
+    return RulePack(
+        rules=rules, atoms=atoms, query=query, fingerprint=digest.hexdigest()[:16], root_atoms=roots
+    )

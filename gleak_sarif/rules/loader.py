@@ -42,7 +42,9 @@ def rule_files(paths: Iterable[str | Path]) -> list[Path]:
         elif path.is_file():
             found.append(path)
         else:
-            raise ConfigError(f"rule path does not exist: {path}", hint="pass a rule file or a folder of them")
+            raise ConfigError(
+                f"rule path does not exist: {path}", hint="pass a rule file or a folder of them"
+            )
     return found
 
 
@@ -96,7 +98,9 @@ def load_rule_file(path: Path, atoms: list[Atom]) -> tuple[CompiledRule, bytes]:
         raise ConfigError("rule file is not UTF-8", path=str(path)) from None
     data = load_yaml_text(text, str(path))
     if not isinstance(data, dict):
-        raise ConfigError("a rule file must be a YAML mapping (id, name, rule, docs, ...)", path=str(path), line=1)
+        raise ConfigError(
+            "a rule file must be a YAML mapping (id, name, rule, docs, ...)", path=str(path), line=1
+        )
     try:
         spec = RuleFile.model_validate(data)
     except ValidationError as err:
@@ -109,9 +113,7 @@ def rule_selected(rule_id: str, enabled_by_default: bool, select: list[str], ign
     if any(rule_id.startswith(prefix) for prefix in ignore):
         return False
     if select:
-        return any(rule_id.startswith(prefix) for prefix in select if prefix != "ALL") or (
-            "ALL" in select
-        )
+        return any(rule_id.startswith(prefix) for prefix in select if prefix != "ALL") or ("ALL" in select)
     return enabled_by_default
 
 
@@ -147,16 +149,21 @@ def load_pack(
     enabled = [r for r in compiled if rule_selected(r.meta.id, r.meta.enabled_by_default, select, ignore)]
     for prefix in select:
         if prefix != "ALL" and not any(r.meta.id.startswith(prefix) for r in compiled):
-            raise ConfigError(f"--select {prefix}: no rule has this ID or prefix",
-                              hint="run `gleak-sarif rules list` to see the rule IDs")
+            raise ConfigError(
+                f"--select {prefix}: no rule has this ID or prefix",
+                hint="run `gleak-sarif rules list` to see the rule IDs",
+            )
     # Keep only the atoms the enabled rules use, renumbered, so the combined query stays small.
     used: set[int] = set()
     for rule in enabled:
         _collect_atoms(rule.root, used)
     if len(used) != len(atoms):
         mapping = {old: new for new, old in enumerate(sorted(used))}
-        atoms = [Atom(mapping[a.index], a.query, a.metavars, a.package_checks, a.tokens)
-                 for a in atoms if a.index in used]
+        atoms = [
+            Atom(mapping[a.index], a.query, a.metavars, a.package_checks, a.tokens, a.compiled)
+            for a in atoms
+            if a.index in used
+        ]
         for rule in enabled:
             _renumber(rule.root, mapping, set())
     enabled.sort(key=lambda r: r.meta.id)
@@ -169,6 +176,7 @@ def _collect_atoms(node: Any, used: set[int], seen: set[int] | None = None) -> N
         return
     seen.add(id(node))
     used.update(node.atoms)
+    used.update(node.anchor or [])
     if node.matches is not None:
         _collect_atoms(node.matches, used, seen)
     for _, relation in node.relations:

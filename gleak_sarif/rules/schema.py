@@ -44,12 +44,22 @@ class RuleObject(_Strict):
     any: list[RuleObject] | None = None
     not_: RuleObject | None = Field(default=None, alias="not")
     matches: str | None = None
+    as_: str | None = Field(default=None, alias="as")  # bind the node this object matched to $NAME
+
+    @field_validator("as_")
+    @classmethod
+    def _as_name(cls, value: str | None) -> str | None:
+        if value is not None and not METAVAR_NAME.match(value):
+            raise ValueError("`as` takes a metavariable name such as $SEND or SEND")
+        return value.lstrip("$") if value is not None else None
 
     @model_validator(mode="after")
     def _not_empty(self) -> RuleObject:
-        if not self.model_fields_set - {"stopBy", "field", "stop_by"}:
-            raise ValueError("empty rule object: give at least one of pattern, kind, regex, query, "
-                             "inside, has, follows, precedes, all, any, not, matches")
+        if not self.model_fields_set - {"stopBy", "field", "stop_by", "as_"}:
+            raise ValueError(
+                "empty rule object: give at least one of pattern, kind, regex, query, "
+                "inside, has, follows, precedes, all, any, not, matches"
+            )
         return self
 
     @field_validator("regex")
