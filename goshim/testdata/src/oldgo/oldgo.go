@@ -1,0 +1,10 @@
+// Package oldgo is a library in a go 1.21 module: time.Tick's ticker is never collected there.
+package oldgo
+
+import "time"
+
+func Poll(f func()) {
+	for range time.Tick(time.Second) { // want `GL501: time\.Tick creates a ticker that can never be stopped`
+		f()
+	}
+}
