@@ -1,0 +1,247 @@
+"""Clustering of goroutines by creation site and normalised user frames, and snapshot diffs.
+
+Blocking states (what a leak looks like): channel operations, ``select``, and waits on sync
+primitives (Mutex, RWMutex, WaitGroup, Cond, semacquire), including synctest's ``(durable)`` variants.
+Not blocking for this purpose: ``sleep`` (it wakes up by itself; a ``time.Sleep(time.Hour)`` loop is a
+long-lived worker, not a leak), ``IO wait`` and ``syscall`` (servers and pollers legitimately wait
+there for ever), ``running``/``runnable``, and the runtime's own reasons (GC, finalizer, ...).
+debug=1 records carry no state; they count as blocking (the profile cannot tell) and are judged by growth.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from gleak_sarif.runtime.models import Dump, DumpFormat, Frame, Goroutine
+
+BLOCKING_STATES = frozenset(
+    {
+        "chan send",
+        "chan receive",
+        "chan send (nil chan)",
+        "chan receive (nil chan)",
+        "select",
+        "select (no cases)",
+        "sync.Mutex.Lock",
+        "sync.RWMutex.RLock",
+        "sync.RWMutex.Lock",
+        "sync.WaitGroup.Wait",
+        "sync.Cond.Wait",
+        "semacquire",
+        "chan send (durable)",
+        "chan receive (durable)",
+        "select (durable)",
+        "sync.WaitGroup.Wait (durable)",
+    }
+)
+
+# Functions that run a user function in a new goroutine: the "created by" line names them, not user code.
+# Matched on the function name with any package prefix removed up to the last "/".
+WRAPPER_CREATORS = (
+    "time.goFunc",
+    "sync.(*WaitGroup).Go",
+    "errgroup.(*Group).Go",
+    "errgroup.(*Group).TryGo",
+    "conc.(*WaitGroup).Go",
+    "pool.(*Pool).Go",
+)
+
+
+def func_package(func: str) -> str:
+    """Import path of a function as printed in a traceback (``a.b/c/d.(*T).M.func1`` -> ``a.b/c/d``)."""
+    slash = func.rfind("/")
+    dot = func.find(".", slash + 1)
+    return func if dot < 0 else func[:dot]
+
+
+def is_std_func(func: str, user_modules: tuple[str, ...] = ()) -> bool:
+    """Standard library (or runtime) function? Heuristic of every stack tool: no dot in the first path
+    element, except ``main`` and the modules of the scanned repository (which may be dotless)."""
+    if func in ("panic", "goexit") or func.startswith("runtime."):
+        return True
+    pkg = func_package(func)
+    if pkg == "main" or pkg.startswith("main."):
+        return False
+    for mod in user_modules:
+        if pkg == mod or pkg.startswith(mod + "/"):
+            return False
+    first = pkg.split("/", 1)[0]
+    return "." not in first
+
+
+def is_wrapper_creator(func: str) -> bool:
+    short = func[func.rfind("/") + 1 :]
+    return short in WRAPPER_CREATORS or (is_std_func(func) and not func.startswith("main."))
+
+
+def is_blocking(g: Goroutine) -> bool:
+    if g.source in (DumpFormat.debug1, DumpFormat.leak_debug1):
+        return True
+    return g.leaked or g.state in BLOCKING_STATES
+
+
+FrameKey = tuple[str, str, int]
+
+
+@dataclass(slots=True)
+class Cluster:
+    key: tuple[object, ...]
+    site_kind: str  # "go" (created by user code), "wrapper" (std/library creator), "entry" (no creator)
+    creator: Frame | None  # the created-by frame ("go" and "wrapper" kinds)
+    user_frames: tuple[FrameKey, ...]  # innermost first, consecutive duplicates collapsed
+    representative: Goroutine
+    count: int = 0
+    leaked: int = 0
+    states: Counter[str] = field(default_factory=Counter)
+    labels: Counter[str] = field(default_factory=Counter)  # "k=v,k2=v2" -> goroutines
+    min_minutes: int | None = None
+    max_minutes: int = 0
+    ids: set[int] = field(default_factory=set)
+
+    @property
+    def blocking_frame(self) -> FrameKey | None:
+        return self.user_frames[0] if self.user_frames else None
+
+    @property
+    def entry_frame(self) -> FrameKey | None:
+        return self.user_frames[-1] if self.user_frames else None
+
+    @property
+    def main_state(self) -> str:
+        return self.states.most_common(1)[0][0] if self.states else ""
+
+    def add(self, g: Goroutine) -> None:
+        self.count += g.count
+        if g.leaked:
+            self.leaked += g.count
+        self.states[g.state or "unknown"] += g.count
+        if g.labels:
+            self.labels[",".join(f"{k}={v}" for k, v in sorted(g.labels.items()))] += g.count
+        if g.id is not None:
+            self.ids.add(g.id)
+            self.min_minutes = (
+                g.wait_minutes if self.min_minutes is None else min(self.min_minutes, g.wait_minutes)
+            )
+            self.max_minutes = max(self.max_minutes, g.wait_minutes)
+
+    def label_dict(self) -> dict[str, list[str]]:
+        """All label values seen in the cluster, per key (sorted)."""
+        out: dict[str, set[str]] = {}
+        for g_labels in self._label_sets():
+            for k, v in g_labels.items():
+                out.setdefault(k, set()).add(v)
+        return {k: sorted(v) for k, v in sorted(out.items())}
+
+    def _label_sets(self) -> Iterable[dict[str, str]]:
+        for text in self.labels:
+            pairs = (p.split("=", 1) for p in text.split(",") if "=" in p)
+            yield dict((k, v) for k, v in pairs)
+
+
+def user_frames(g: Goroutine, user_modules: tuple[str, ...] = ()) -> tuple[FrameKey, ...]:
+    out: list[FrameKey] = []
+    for f in g.frames:
+        if is_std_func(f.func, user_modules):
+            continue
+        key = (f.func, f.file, f.line)
+        if out and out[-1] == key:
+            continue  # recursion: depth varies between snapshots, the site does not
+        out.append(key)
+    return tuple(out)
+
+
+def cluster_key(
+    g: Goroutine, user_modules: tuple[str, ...] = ()
+) -> tuple[tuple[object, ...], str, tuple[FrameKey, ...]]:
+    frames = user_frames(g, user_modules)
+    c = g.created_by
+    if c is not None and not is_std_func(c.func, user_modules) and not is_wrapper_creator(c.func):
+        site: tuple[object, ...] = ("go", c.func, c.file, c.line)
+        kind = "go"
+    elif c is not None:
+        entry = frames[-1][0] if frames else (g.frames[-1].func if g.frames else "")
+        site = ("wrapper", c.func, entry)
+        kind = "wrapper"
+    else:
+        entry = frames[-1][0] if frames else (g.frames[-1].func if g.frames else "")
+        site = ("entry", entry)
+        kind = "entry"
+    return (site, frames), kind, frames
+
+
+def cluster(
+    goroutines: Iterable[Goroutine], user_modules: tuple[str, ...] = ()
+) -> dict[tuple[object, ...], Cluster]:
+    out: dict[tuple[object, ...], Cluster] = {}
+    for g in goroutines:
+        key, kind, frames = cluster_key(g, user_modules)
+        cl = out.get(key)
+        if cl is None:
+            cl = out[key] = Cluster(
+                key=key, site_kind=kind, creator=g.created_by, user_frames=frames, representative=g
+            )
+        cl.add(g)
+    return out
+
+
+@dataclass(slots=True)
+class ClusterDelta:
+    cluster: Cluster  # the AFTER cluster
+    before: int
+    after: int
+    persisted: int  # goroutine ids present in both snapshots in this cluster
+
+    @property
+    def growth(self) -> int:
+        return self.after - self.before
+
+
+def _is_daemon(g: Goroutine) -> bool:
+    # The goroutine that wrote the dump, and goroutine 1 (main), are never leaks of their own.
+    return g.state == "running" or (g.id == 1 and g.created_by is None)
+
+
+def diff(
+    before: Dump,
+    after: Dump,
+    *,
+    user_modules: tuple[str, ...] = (),
+    min_growth: int = 1,
+    persistent: bool = False,
+) -> list[ClusterDelta]:
+    """Blocking clusters of AFTER that grew by at least ``min_growth`` goroutines since BEFORE; with
+    ``persistent`` also those whose same goroutines stayed blocked (normal for worker pools, so off by
+    default). Sorted by growth, then size."""
+    b = cluster((g for g in before.goroutines if is_blocking(g) and not _is_daemon(g)), user_modules)
+    a = cluster((g for g in after.goroutines if is_blocking(g) and not _is_daemon(g)), user_modules)
+    out: list[ClusterDelta] = []
+    for key, cl in a.items():
+        prev = b.get(key)
+        n_before = prev.count if prev else 0
+        persisted = len(cl.ids & prev.ids) if prev else 0
+        d = ClusterDelta(cluster=cl, before=n_before, after=cl.count, persisted=persisted)
+        if d.growth >= min_growth or (persistent and persisted > 0):
+            out.append(d)
+    out.sort(key=lambda d: (-d.growth, -d.after, str(d.cluster.key)))
+    return out
+
+
+def select_single(dump: Dump, *, min_minutes: int, user_modules: tuple[str, ...] = ()) -> list[ClusterDelta]:
+    """What a single dump says leaked: the leak profile's leaked goroutines, goleak's entries, or
+    goroutines blocked for at least ``min_minutes`` (debug=2 only; debug=1 has no wait times)."""
+    if dump.format is DumpFormat.goleak:
+        chosen = [g for g in dump.goroutines if g.source is DumpFormat.goleak]
+    elif dump.format in (DumpFormat.leak_debug1, DumpFormat.leak_debug2):
+        chosen = [g for g in dump.goroutines if g.leaked]
+    else:
+        chosen = [
+            g
+            for g in dump.goroutines
+            if g.id is not None and is_blocking(g) and not _is_daemon(g) and g.wait_minutes >= min_minutes
+        ]
+    cl = cluster(chosen, user_modules)
+    out = [ClusterDelta(cluster=c, before=0, after=c.count, persisted=0) for c in cl.values()]
+    out.sort(key=lambda d: (-d.after, -d.cluster.max_minutes, str(d.cluster.key)))
+    return out

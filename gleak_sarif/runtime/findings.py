@@ -1,0 +1,247 @@
+"""Turn clusters of leaked goroutines into GLR001 findings at the creating ``go`` statement."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from gleak_sarif.model import Finding, Notification, RelatedLocation, ScanResult, Severity, Span
+from gleak_sarif.runtime.cluster import ClusterDelta, FrameKey, is_std_func
+from gleak_sarif.runtime.mapping import SourceMap
+from gleak_sarif.runtime.models import Dump, DumpFormat, Frame
+from gleak_sarif.runtime.rule import GLR001, RULE_ID, RULE_NAME
+
+
+@dataclass(slots=True)
+class _Site:
+    span: Span
+    kind: str  # go / wrapper-call / entry-function / inferred / unmapped
+    text: str
+
+
+def _frame_text(func: str, file: str, line: int) -> str:
+    return f"{func} ({file}:{line})" if file else func
+
+
+def _unmapped_span(file: str, line: int) -> Span:
+    # No local file: keep the dump's own path so the location is said, not dropped.
+    return Span(
+        path=file or "<unknown>",
+        start_byte=0,
+        end_byte=0,
+        start_line=max(line, 1),
+        start_column=1,
+        end_line=max(line, 1),
+        end_column=1,
+    )
+
+
+class FindingBuilder:
+    def __init__(self, smap: SourceMap) -> None:
+        self.smap = smap
+        self.unmapped: list[str] = []
+
+    def _local(self, file: str) -> tuple[str | None, str]:
+        m = self.smap.map_path(file)
+        return m.path, m.how
+
+    def _site(self, d: ClusterDelta) -> _Site:
+        cl = d.cluster
+        g = cl.representative
+        mods = self.smap.module_paths
+        if cl.site_kind == "go" and cl.creator is not None:
+            c = cl.creator
+            local, how = self._local(c.file)
+            if local:
+                span = self.smap.go_statement(local, c.line)
+                if span is not None:
+                    return _Site(span, "go", f"go statement in {c.func}")
+                line = self.smap.line_span(local, c.line)
+                if line is not None:
+                    self.unmapped.append(f"{c.location}: no go statement at this line (source changed?)")
+                    return _Site(line, "go-line", f"created by {c.func} (no go statement found at this line)")
+            self.unmapped.append(f"{c.location} ({how})")
+            return _Site(
+                _unmapped_span(c.file, c.line), "unmapped", f"created by {c.func} (not mapped: {how})"
+            )
+        # Wrapper or no creator: the user call site from tracebackancestors, else the entry function.
+        for anc in g.ancestors:
+            for f in anc.frames:
+                if not is_std_func(f.func, mods):
+                    local, _ = self._local(f.file)
+                    aspan = self.smap.line_span(local, f.line) if local else None
+                    if aspan is not None:
+                        return _Site(aspan, "ancestor", f"call that started the goroutine in {f.func}")
+                    break
+            break
+        entry = cl.entry_frame
+        if entry is not None:
+            func, file, eline = entry
+            local, how = self._local(file)
+            if local:
+                hit = self.smap.closure_site(local, func, eline)
+                if hit is not None:
+                    span, kind = hit
+                    what = (
+                        "go statement"
+                        if kind == "go"
+                        else "statement that hands the func literal to "
+                        + (cl.creator.func if cl.creator else "a wrapper")
+                    )
+                    return _Site(span, kind, f"{what} ({func})")
+                sites = self.smap.named_go_sites(local, func)
+                if len(sites) == 1:
+                    return _Site(
+                        sites[0], "inferred", f"the only go statement in the package that runs {func}"
+                    )
+                espan = self.smap.line_span(local, eline)
+                if espan is not None:
+                    if sites:
+                        self.unmapped.append(f"{func}: {len(sites)} go statements could start it")
+                    return _Site(espan, "entry-function", f"entry function {func} (creation site unknown)")
+            self.unmapped.append(f"{file}:{eline} ({how})")
+            return _Site(
+                _unmapped_span(file, eline), "unmapped", f"entry function {func} (not mapped: {how})"
+            )
+        # Only standard-library frames: say where the runtime says it started.
+        last = cl.creator or (g.frames[-1] if g.frames else None)
+        if last is not None:
+            self.unmapped.append(f"{last.location} (standard library only)")
+            return _Site(
+                _unmapped_span(last.file, last.line), "unmapped", f"{last.func} (standard library only)"
+            )
+        return _Site(_unmapped_span("", 1), "unmapped", "no frames")
+
+    def _related(self, frame: FrameKey | None, state: str) -> list[RelatedLocation]:
+        if frame is None:
+            return []
+        func, file, line = frame
+        local, how = self._local(file)
+        span = self.smap.line_span(local, line) if local else None
+        if span is None:
+            self.unmapped.append(f"{file}:{line} ({how})")
+            return []
+        return [RelatedLocation(span=span, message=f"blocked here ({state or 'unknown state'}) in {func}")]
+
+    def _flow(self, d: ClusterDelta, site: _Site) -> list[tuple[Span | None, str]]:
+        g = d.cluster.representative
+        mods = self.smap.module_paths
+        flow: list[tuple[Span | None, str]] = [(site.span, site.text)]
+        frames: list[Frame] = list(reversed(g.frames))  # execution order: entry first, blocking frame last
+        for i, f in enumerate(frames):
+            span: Span | None = None
+            if not is_std_func(f.func, mods):
+                local, _ = self._local(f.file)
+                span = self.smap.line_span(local, f.line) if local else None
+            flow.append((span, _frame_text(f.func, f.file, f.line)))
+            if g.elided and i == 0 and len(frames) > 1:
+                n = "some" if g.elided < 0 else str(g.elided)
+                flow.append((None, f"... {n} frames elided ..."))
+        return flow
+
+    def build(self, d: ClusterDelta, evidence: str, dump_format: DumpFormat) -> Finding:
+        self.unmapped = []
+        cl = d.cluster
+        site = self._site(d)
+        state = cl.main_state
+        related = self._related(cl.blocking_frame, state)
+        flow = self._flow(d, site)
+        labels = cl.label_dict()
+        n = cl.count
+        noun = "goroutine" if n == 1 else "goroutines"
+        if evidence == "diff":
+            head = (
+                f"{n} {noun} started here {'is' if n == 1 else 'are'} blocked in '{state}' and grew by "
+                f"{d.growth} between snapshots ({d.before} -> {d.after})."
+            )
+        elif evidence in ("leak-profile", "goroutineleak"):
+            head = f"{n} {noun} started here leaked: blocked in '{state}' with nothing left to unblock them."
+        elif evidence == "goleak":
+            head = f"{n} {noun} started here outlived the test (goleak): blocked in '{state}'."
+        else:
+            head = (
+                f"{n} {noun} started here {'has' if n == 1 else 'have'} been blocked in '{state}' for "
+                f"{cl.max_minutes}+ minutes."
+            )
+        parts = [head]
+        if cl.blocking_frame is not None:
+            bf = cl.blocking_frame
+            parts.append(f"Blocked at {bf[0]} ({bf[1]}:{bf[2]}).")
+        if cl.min_minutes is not None and cl.max_minutes:
+            parts.append(f"Wait: {cl.min_minutes}-{cl.max_minutes} minutes.")
+        if labels:
+            parts.append("Labels: " + "; ".join(f"{k}={', '.join(v)}" for k, v in labels.items()) + ".")
+        if site.kind not in ("go", "ancestor"):
+            parts.append(f"Location: {site.text}.")
+        if self.unmapped:
+            parts.append("Unmapped: " + "; ".join(dict.fromkeys(self.unmapped)) + ".")
+        severity = Severity.error if evidence in ("leak-profile", "goleak") else Severity.warning
+        key_text = repr(cl.key)
+        props: dict[str, Any] = {
+            "evidence": evidence,
+            "dump-format": dump_format.value,
+            "goroutines": n,
+            "goroutines-before": d.before,
+            "growth": d.growth,
+            "persisted": d.persisted,
+            "leaked": cl.leaked,
+            "state": state,
+            "states": dict(cl.states),
+            "wait-minutes-min": cl.min_minutes,
+            "wait-minutes-max": cl.max_minutes,
+            "labels": labels,
+            "creation-site-kind": site.kind,
+            "creator": cl.creator.func if cl.creator else None,
+            "cluster-id": hashlib.sha1(key_text.encode()).hexdigest()[:12],
+            "unmapped": list(dict.fromkeys(self.unmapped)),
+        }
+        return Finding(
+            rule_id=RULE_ID,
+            rule_name=RULE_NAME,
+            severity=severity,
+            message=" ".join(parts),
+            primary=site.span,
+            related=related,
+            properties=props,
+            code_flow=flow,
+            metavariables={"STATE": state},
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def build_result(
+    deltas: Sequence[ClusterDelta],
+    *,
+    evidence: str,
+    dumps: Sequence[Dump],
+    smap: SourceMap,
+    start_time: str | None = None,
+) -> ScanResult:
+    builder = FindingBuilder(smap)
+    fmt = dumps[-1].format if dumps else DumpFormat.empty
+    findings = [builder.build(d, evidence, fmt) for d in deltas]
+    notes: list[Notification] = [n for dump in dumps for n in dump.notifications]
+    return ScanResult(
+        findings=findings,
+        notifications=notes,
+        rules=[GLR001],
+        files_scanned=len(dumps),
+        start_time=start_time or _now(),
+        end_time=_now(),
+        source_root=str(smap.root) if smap.root else os.getcwd(),
+    )
+
+
+def evidence_for(dump: Dump) -> str:
+    if dump.format is DumpFormat.goleak:
+        return "goleak"
+    if dump.format in (DumpFormat.leak_debug1, DumpFormat.leak_debug2):
+        return "leak-profile"
+    return "blocked-minutes"

@@ -1,0 +1,155 @@
+"""Fixtures for tests/runtime: real goroutine dumps made at test time by real Go programs.
+
+Every dump comes from ``testdata/leakprog`` (a program that leaks on purpose), ``testdata/goleaknew`` /
+``testdata/goleakold`` (go test with goleak v1.3.0 / v1.2.1) or ``fixtures/runtime/service``, built with
+the Go toolchain on this machine. "N minutes" headers come from a ``-tags faketime`` build: the real
+runtime with a fake clock, so a 3-minute wait takes milliseconds. Go missing: skip locally, fail in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+TESTDATA = HERE / "testdata"
+LEAKPROG = TESTDATA / "leakprog"
+VALIDATOR_DEFAULT = REPO / ".cache/sarif-multitool/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        msg = f"{tool} is not installed"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None, check: bool = True,
+        timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    full_env = dict(os.environ, GOFLAGS="-buildvcs=false", **(env or {}))
+    proc = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def leak_line(path: Path, marker: str) -> int:
+    """1-based line of the ``// LEAK: <marker>`` comment."""
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if f"// LEAK: {marker}" in line:
+            return i
+    raise AssertionError(f"no '// LEAK: {marker}' in {path}")
+
+
+@dataclass
+class Dumps:
+    dir: Path
+    debug2: Path  # labels (tracebacklabels=1) + tracebackancestors=2
+    debug1: Path
+    debug1_trimpath: Path
+    leak_debug1: Path  # GOEXPERIMENT=goroutineleakprofile, -trimpath
+    leak_debug2: Path
+    minutes_trimpath: Path  # faketime build, -wait 3m, -trimpath
+    panic_system: Path  # GOTRACEBACK=system panic: gp=/m= headers, runtime frames, fp/sp/pc
+    many_before: Path
+    many_after: Path  # 40 more goroutines at the startMany go statement
+
+
+@pytest.fixture(scope="session")
+def go() -> str:
+    return need("go")
+
+
+@pytest.fixture(scope="session")
+def dumps(go: str, tmp_path_factory: pytest.TempPathFactory) -> Dumps:
+    d = tmp_path_factory.mktemp("dumps")
+    bins = d / "bin"
+    plain, trim, fake = bins / "leakprog", bins / "leakprog-trim", bins / "leakprog-fake"
+    leak = bins / "leakprog-leakprofile"
+    run([go, "build", "-o", str(plain), "."], cwd=LEAKPROG)
+    run([go, "build", "-trimpath", "-o", str(trim), "."], cwd=LEAKPROG)
+    run([go, "build", "-trimpath", "-tags", "faketime", "-o", str(fake), "."], cwd=LEAKPROG)
+    run([go, "build", "-trimpath", "-o", str(leak), "."], cwd=LEAKPROG,
+        env={"GOEXPERIMENT": "goroutineleakprofile"})
+
+    def out(name: str, cmd: list[str], env: dict[str, str] | None = None, stderr: bool = False) -> Path:
+        p = d / name
+        proc = run(cmd, env=env, check=not stderr)
+        p.write_text(proc.stderr if stderr else proc.stdout)
+        return p
+
+    fake_out = d / "minutes-trimpath.txt"
+    run([str(fake), "-wait", "3m", "-o", str(fake_out)])
+    return Dumps(
+        dir=d,
+        debug2=out("debug2.txt", [str(plain)], env={"GODEBUG": "tracebacklabels=1,tracebackancestors=2"}),
+        debug1=out("debug1.txt", [str(plain), "-debug", "1"]),
+        debug1_trimpath=out("debug1-trimpath.txt", [str(trim), "-debug", "1"]),
+        leak_debug1=out("leak-debug1.txt", [str(leak), "-profile", "goroutineleak", "-debug", "1"]),
+        leak_debug2=out("leak-debug2.txt", [str(leak), "-profile", "goroutineleak", "-debug", "2"]),
+        minutes_trimpath=fake_out,
+        panic_system=out("panic-system.txt", [str(plain), "-panic"], env={"GOTRACEBACK": "system"}, stderr=True),
+        many_before=out("many-before.txt", [str(plain), "-many", "5"]),
+        many_after=out("many-after.txt", [str(plain), "-many", "45"]),
+    )
+
+
+@pytest.fixture(scope="session")
+def goleak_outputs(go: str) -> dict[str, str]:
+    """``go test`` output of goleak's VerifyNone and VerifyTestMain failures, new (v1.3.0) and old (v1.2.1)."""
+    outs: dict[str, str] = {}
+    for mod in ("goleaknew", "goleakold"):
+        for pkg in ("verifynone", "testmain"):
+            proc = run([go, "test", "-count=1", f"./{pkg}"], cwd=TESTDATA / mod, check=False)
+            assert proc.returncode == 1, f"{mod}/{pkg} should fail:\n{proc.stdout}\n{proc.stderr}"
+            outs[f"{mod}/{pkg}"] = proc.stdout + proc.stderr
+    return outs
+
+
+# --------------------------------------------------------------------------------- SARIF validator
+
+
+@dataclass
+class Validation:
+    errors: list[str]
+    warnings: list[str]
+
+
+@pytest.fixture(scope="session")
+def validate_sarif() -> Callable[[Path], Validation]:
+    env_path = os.environ.get("SARIF_MULTITOOL")
+    tool = Path(env_path) if env_path else VALIDATOR_DEFAULT
+    if not (tool.is_file() and os.access(tool, os.X_OK)):
+        msg = "SARIF Multitool not installed: run scripts/install-sarif-validator (or set SARIF_MULTITOOL)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+    def check(path: Path) -> Validation:
+        out = path.with_suffix(".validation.sarif")
+        env = dict(os.environ, DOTNET_SYSTEM_GLOBALIZATION_INVARIANT="1", DOTNET_CLI_TELEMETRY_OPTOUT="1")
+        subprocess.run([str(tool), "validate", "--rule-kind", "Gh;Sarif", "--level", "Error;Warning", "-o",
+                        str(out), str(path)], capture_output=True, text=True, timeout=300, env=env)
+        log = json.loads(out.read_text(encoding="utf-8-sig"))
+        v = Validation(errors=[], warnings=[])
+        for res in log["runs"][0].get("results", []):
+            text = f"{res.get('ruleId')}: {(res.get('message') or {}).get('arguments')}"
+            (v.errors if res.get("level") == "error" else v.warnings).append(text)
+        for inv in log["runs"][0].get("invocations", []):
+            for note in inv.get("toolExecutionNotifications", []) or []:
+                if note.get("level", "warning") == "error":
+                    v.errors.append(f"tool: {(note.get('message') or {}).get('text')}")
+        return v
+
+    return check
