@@ -73,6 +73,7 @@ class Engine:
             override = self.options.severity_overrides.get(rule.meta.id)
             if override is not None:
                 rule.meta.severity = override
+                rule.severity_by_version = []  # the user's severity wins over the go.mod-based one
 
     @property
     def rules(self) -> list[RuleMeta]:

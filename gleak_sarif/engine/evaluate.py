@@ -25,7 +25,7 @@ from gleak_sarif.gosource import (
     package_name,
     version_satisfies,
 )
-from gleak_sarif.model import Finding, Fix, RelatedLocation, Span, TextEdit
+from gleak_sarif.model import Finding, Fix, RelatedLocation, Severity, Span, TextEdit
 from gleak_sarif.rules.compiler import CNode, CompiledRule, CRelation, RulePack
 
 Env = dict[str, Node]
@@ -484,6 +484,14 @@ class FileEvaluator:
                 findings.append(finding)
         return findings
 
+    def severity_of(self, rule: CompiledRule) -> Severity:
+        """`severity-by-go-version`: the first row whose condition this file's go.mod meets."""
+        if self.go_version is not None:
+            for terms, severity in rule.severity_by_version:
+                if version_satisfies(self.go_version, terms):
+                    return severity
+        return rule.meta.severity
+
     def _constraints_ok(self, rule: CompiledRule, env: Env) -> bool:
         for name, (regex, not_regex) in rule.constraints.items():
             node = env.get(name)
@@ -538,7 +546,7 @@ class FileEvaluator:
         return Finding(
             rule_id=rule.meta.id,
             rule_name=rule.meta.name,
-            severity=rule.meta.severity,
+            severity=self.severity_of(rule),
             message=self.substitute(spec.message, env, for_message=True).strip(),
             primary=span_of(self.path, primary_node, one_line=True, source=self.source),
             related=related,

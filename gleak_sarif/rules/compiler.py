@@ -17,7 +17,7 @@ from tree_sitter import Query, QueryError
 from gleak_sarif import __version__
 from gleak_sarif.errors import ConfigError
 from gleak_sarif.gosource import GO, parse_version_condition
-from gleak_sarif.model import RuleMeta
+from gleak_sarif.model import RuleMeta, Severity
 from gleak_sarif.rules.pattern import KIND_TOKENS, PatternError, compile_snippet
 from gleak_sarif.rules.schema import PatternObject, Relation, RuleFile, RuleObject
 from gleak_sarif.rules.yamlload import line_of
@@ -119,6 +119,8 @@ class CompiledRule:
     package_regex: re.Pattern[str] | None
     package_not_regex: re.Pattern[str] | None
     source_path: str
+    # `severity-by-go-version`: (go.mod condition, severity); the first that holds wins
+    severity_by_version: list[tuple[list[tuple[str, tuple[int, int]]], Severity]] = field(default_factory=list)
 
 
 @dataclass
@@ -445,6 +447,12 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
             go_version = parse_version_condition(spec.go_version)
         except ValueError as err:
             raise compiler.error(str(err), ("go-version",)) from None
+    severity_by_version = []
+    for index, row in enumerate(spec.severity_by_go_version):
+        try:
+            severity_by_version.append((parse_version_condition(row.go_version), row.severity))
+        except ValueError as err:
+            raise compiler.error(str(err), ("severity-by-go-version", index, "go-version")) from None
     docs = spec.docs
     meta = RuleMeta(
         id=spec.id,
@@ -473,6 +481,7 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
         package_regex=re.compile(package.regex) if package and package.regex else None,
         package_not_regex=re.compile(package.not_regex) if package and package.not_regex else None,
         source_path=path,
+        severity_by_version=severity_by_version,
     )
 
 

@@ -123,6 +123,13 @@ class PackageCondition(_Strict):
     not_regex: str | None = Field(default=None, alias="not-regex")
 
 
+class VersionSeverity(_Strict):
+    """One row of `severity-by-go-version`: the severity for modules whose go.mod matches."""
+
+    go_version: str = Field(alias="go-version")
+    severity: Severity
+
+
 class RuleFile(_Strict):
     id: str
     name: str
@@ -135,6 +142,8 @@ class RuleFile(_Strict):
     ignores: list[str] = Field(default_factory=list)
     go_version: str | None = Field(default=None, alias="go-version")
     go_version_unknown: Literal["match", "skip"] = Field(default="match", alias="go-version-unknown")
+    # first matching row wins; no match (or no go.mod): `severity`
+    severity_by_go_version: list[VersionSeverity] = Field(default_factory=list, alias="severity-by-go-version")
     package: PackageCondition | None = None
     imports: dict[str, str] = Field(default_factory=dict)
     utils: dict[str, RuleObject] = Field(default_factory=dict)

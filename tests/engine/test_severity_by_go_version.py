@@ -1,0 +1,66 @@
+"""`severity-by-go-version`: a rule's severity follows the scanned module's go.mod `go` line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gleak_sarif.config import ScanOptions
+from gleak_sarif.engine import Engine
+from gleak_sarif.errors import ConfigError
+from gleak_sarif.model import Severity
+from tests.helpers import run_rule, write
+
+RULE = """
+severity-by-go-version:
+  - {go-version: ">=1.23", severity: note}
+  - {go-version: ">=1.21, <1.23", severity: error}
+rule:
+  pattern: time.NewTimer($D)
+"""
+SOURCE = """\
+package p
+
+import "time"
+
+func f() { time.NewTimer(time.Second) }
+"""
+
+
+@pytest.mark.parametrize(
+    ("go_mod", "expected"),
+    [
+        ("module m\n\ngo 1.24\n", Severity.note),
+        ("module m\n\ngo 1.22\n", Severity.error),
+        ("module m\n\ngo 1.20\n", Severity.warning),  # no row holds: the rule's `severity`
+        (None, Severity.warning),  # no go.mod at all
+    ],
+)
+def test_severity_follows_go_mod(tmp_path: Path, go_mod: str | None, expected: Severity) -> None:
+    findings = run_rule(tmp_path, RULE, SOURCE, go_mod=go_mod)
+    assert [f.severity for f in findings] == [expected]
+
+
+def test_user_severity_override_wins(tmp_path: Path) -> None:
+    rule = write(tmp_path / "rules" / "TST001.yml", """\
+        id: TST001
+        name: test-rule
+        severity: warning
+        precision: high
+        message: "matched"
+        docs: {what: "w.", why: "y.", example: "e"}
+        severity-by-go-version: [{go-version: ">=1.23", severity: note}]
+        rule: {pattern: time.NewTimer($D)}
+        """)
+    source = write(tmp_path / "src" / "p.go", SOURCE)
+    write(tmp_path / "src" / "go.mod", "module m\n\ngo 1.24\n")
+    engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False,
+                                severity_overrides={"TST001": Severity.error}))
+    assert [f.severity for f in engine.scan([str(source)]).findings] == [Severity.error]
+
+
+def test_bad_version_term_is_a_config_error(tmp_path: Path) -> None:
+    bad = RULE.replace('">=1.23"', '"newer than 1.23"')
+    with pytest.raises(ConfigError, match="go-version"):
+        run_rule(tmp_path, bad, SOURCE)
