@@ -8,13 +8,15 @@ Syntax (golangci-lint's, so one comment serves both tools):
 
 - ``//nolint`` and ``//nolint:all`` suppress every rule; ``//nolint:gleak`` (a comma list of linter names
   that contains ``gleak``, e.g. ``//nolint:errcheck,gleak``) suppresses every gleak rule. Other names
-  (``//nolint:errcheck``) leave gleak alone. Like golangci-lint: no space between ``//`` and ``nolint`` nor
-  around ``:``; an explanation may follow after ``//``: ``//nolint:gleak // closed by Stop``.
+  (``//nolint:errcheck``) leave gleak alone. No spaces around ``:``; an explanation may follow after
+  ``//``: ``//nolint:gleak // closed by Stop``. golangci-lint trims leading slashes and spaces before it
+  matches, so ``// nolint:gleak`` works there (its docs still ask for ``//nolint``), and here too.
 - ``//gleak:ignore GL201 reason`` or ``//gleak:ignore GL201,GL202 -- reason`` suppresses the listed rules.
   Each entry is an exact rule id (case-insensitive) or a rule name (``send-abandoned-by-select``).
   Prefixes (``GL2``) are deliberately *not* accepted: a prefix would also silence rules added later, which
   the author of the comment never saw. A ``//gleak:ignore`` without any rule suppresses nothing. The reason
-  may be introduced by ``--``, ``//`` or ``:`` or just follow the list.
+  may be introduced by ``--``, ``//`` or ``:`` or just follow the list. Like ``//go:generate``, it takes
+  no space after ``//``.
 
 Scope (golangci-lint's ``nolint_filter``):
 

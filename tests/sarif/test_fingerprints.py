@@ -142,3 +142,15 @@ def test_identical_findings_get_occurrence_numbers_in_report_order(tmp_path: Pat
     prints = gleak_fingerprints([second, first], str(tmp_path))
     assert prints[1].endswith(":1") and prints[0].endswith(":2")
     assert prints[0].split(":")[0] == prints[1].split(":")[0]
+
+
+@given(st.text(max_size=40), st.text(max_size=10))
+def test_utf16_columns_match_python_utf16(prefix: str, rest: str) -> None:
+    from gleak_sarif.report.columns import byte_col_to_utf16
+
+    line = (prefix + rest).replace("\n", " ").replace("\r", " ")
+    cut = len(prefix.replace("\n", " ").replace("\r", " ").encode())
+    assert (
+        byte_col_to_utf16(line.encode(), cut + 1)
+        == len(line.encode()[:cut].decode().encode("utf-16-le")) // 2 + 1
+    )

@@ -6,6 +6,8 @@ import textwrap
 
 import pytest
 import tree_sitter_go
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tree_sitter import Language, Parser
 
 from gleak_sarif.model import Finding, Severity, Span
@@ -180,3 +182,11 @@ def test_fast_path_and_existing_suppressions_are_kept() -> None:
 def test_broken_go_still_honours_directives() -> None:
     src = "package p\n\nfunc f() {\n\tx := new(1) +\n\tgo f() //nolint:gleak // still\n}\n"
     assert suppressed(src, [finding("GL201", 5)]) == ["still"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400), st.integers(min_value=1, max_value=30))
+def test_any_bytes_never_crash(noise: bytes, line: int) -> None:
+    data = b"package p\n//nolint:gleak\n" + noise + b"\n//gleak:ignore GL201 x\nfunc f() {}\n"
+    fs = [finding("GL201", line)]
+    apply_suppressions(data, PARSER.parse(data).root_node, fs)
