@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node, QueryCursor
 
+from gleak_sarif.engine import callees
 from gleak_sarif.gosource import (
     DECLARATION_KINDS,
     FUNCTION_KINDS,
@@ -99,6 +100,8 @@ class FileEvaluator:
         self._at_cursors: dict[int, QueryCursor] = {}
         self._range_cache: dict[tuple[int, int, int], list[Node]] = {}
         self._steps_taken = 0
+        self.lazy_atoms = False  # True: no collect() pass; every atom runs on demand (callee files)
+        self._local_decls: dict[tuple[str, str], list[Node]] | None = None
 
     # ---- matching -------------------------------------------------------------------------------
     def collect(self) -> None:
@@ -136,7 +139,7 @@ class FileEvaluator:
     def _atom_at(self, atom_index: int, node: Node) -> list[AtomMatch]:
         """Matches of one atom rooted exactly at ``node``."""
         atom = self.pack.atoms[atom_index]
-        if atom.root_pattern is not None:
+        if atom.root_pattern is not None and not self.lazy_atoms:
             return self.by_key[atom_index].get(_key(node), [])
         cache_key = (atom_index, *_key(node))
         cached = self._at_cache.get(cache_key)
@@ -158,7 +161,7 @@ class FileEvaluator:
     def _atom_in(self, atom_index: int, start: int, end: int) -> list[Node]:
         """Nodes matched by one atom inside [start, end), in source order."""
         atom = self.pack.atoms[atom_index]
-        if atom.root_pattern is not None:
+        if atom.root_pattern is not None and not self.lazy_atoms:
             starts = self.starts[atom_index]
             out = []
             for match in self.by_atom[atom_index][bisect.bisect_left(starts, start):]:
@@ -248,6 +251,8 @@ class FileEvaluator:
         if rule.matches is not None:
             steps.append(("matches", rule.matches))
         steps.extend(("rel", r) for r in rule.relations)
+        if rule.calls is not None:
+            steps.append(("calls", rule.calls))
         if rule.all is not None:
             steps.append(("all", rule.all))
         if rule.any is not None:
@@ -299,6 +304,10 @@ class FileEvaluator:
         elif kind == "rel":
             rel_name, relation = payload  # type: ignore[misc]
             yield from self._relation(rel_name, relation, node, env)
+        elif kind == "calls":
+            assert isinstance(payload, CNode)
+            if self._calls(payload, node):
+                yield env
         elif kind == "all":
             yield from self._all(payload, 0, node, env)  # type: ignore[arg-type]
         elif kind == "any":
@@ -315,6 +324,22 @@ class FileEvaluator:
             return
         for next_env in self.matches(items[index], node, env):
             yield from self._all(items, index + 1, node, next_env)
+
+    # ---- callees (`calls: R`) -------------------------------------------------------------------
+    def local_declarations(self) -> dict[tuple[str, str], list[Node]]:
+        if self._local_decls is None:
+            self._local_decls = callees.declarations(self.source, self.root)
+        return self._local_decls
+
+    def _calls(self, rule: CNode, node: Node) -> bool:
+        return callees.callee_matches(self, rule, node, self._callee_evaluator)
+
+    def _callee_evaluator(
+        self, path: str, source: bytes, root: Node, go_version: tuple[int, int] | None
+    ) -> FileEvaluator:
+        sibling = FileEvaluator(self.pack, path, path, source, root, go_version, self.deadline)
+        sibling.lazy_atoms = True
+        return sibling
 
     # ---- relations ------------------------------------------------------------------------------
     def _relation(self, name: str, relation: CRelation, node: Node, env: Env) -> Iterator[Env]:

@@ -101,6 +101,7 @@ class CNode:
     all: list[CNode] | None = None
     any: list[CNode] | None = None
     not_: CNode | None = None
+    calls: CNode | None = None  # `calls: R`: R is matched on the callee's declaration, fresh bindings
     # Atoms whose matches enumerate every node this object can match (None: must walk the tree).
     anchor: list[int] | None = None
     tokens: set[bytes] = field(default_factory=set)  # byte strings every matching file contains
@@ -225,6 +226,10 @@ class _RuleCompiler:
             node.relations.append((rel_name, CRelation(sub, stop, relation.field)))
             node.binds |= sub.binds
             node.tokens |= sub.tokens
+        if obj.calls is not None:
+            # evaluated on a declaration that may be in another file: no bindings flow in or out, and
+            # its tokens are not this file's (no prefilter)
+            node.calls = self.compile_object(obj.calls, loc + ("calls",), set())
         if obj.all is not None:
             items = []
             seen = set(bound | node.binds)

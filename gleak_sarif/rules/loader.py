@@ -187,6 +187,8 @@ def _collect_atoms(node: Any, used: set[int], seen: set[int] | None = None) -> N
         _collect_atoms(child, used, seen)
     if node.not_ is not None:
         _collect_atoms(node.not_, used, seen)
+    if node.calls is not None:
+        _collect_atoms(node.calls, used, seen)
 
 
 def _renumber(node: Any, mapping: dict[int, int], seen: set[int]) -> None:
@@ -206,3 +208,5 @@ def _renumber(node: Any, mapping: dict[int, int], seen: set[int]) -> None:
         _renumber(child, mapping, seen)
     if node.not_ is not None:
         _renumber(node.not_, mapping, seen)
+    if node.calls is not None:
+        _renumber(node.calls, mapping, seen)

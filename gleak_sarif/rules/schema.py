@@ -44,6 +44,9 @@ class RuleObject(_Strict):
     any: list[RuleObject] | None = None
     not_: RuleObject | None = Field(default=None, alias="not")
     matches: str | None = None
+    # the node is a call of a same-file/same-package function or method whose declaration matches this
+    # (one level, by name; see gleak_sarif/engine/callees.py)
+    calls: RuleObject | None = None
     as_: str | None = Field(default=None, alias="as")  # bind the node this object matched to $NAME
 
     @field_validator("as_")
