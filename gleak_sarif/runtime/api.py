@@ -113,8 +113,10 @@ def confirm_with_static(result: ScanResult, static: ScanResult) -> int:
         f.properties["runtime-confirmed"] = True
         f.properties["runtime-goroutines"] = n
         f.properties["runtime-state"] = rt.properties.get("state", "")
+        sep = " " if f.message.rstrip().endswith((".", "!", "?")) else ". "
         f.message = (
-            f"{f.message} Runtime-confirmed: {n} goroutine(s) from this go statement leaked ({rt.rule_id})."
+            f"{f.message.rstrip()}{sep}Runtime-confirmed: {n} goroutine(s) from this go statement leaked "
+            f"({rt.rule_id})."
         )
         rt.properties.setdefault("confirms", []).append(f.rule_id)
         confirmed.append(f)

@@ -69,7 +69,7 @@ def _display_path(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def growth_table(result: ScanResult, *, title: str, limit: int = 30, width: int = 160) -> str:
+def growth_table(result: ScanResult, *, title: str, limit: int = 30, width: int = 200) -> str:
     """The short rich table (one row per cluster, sorted by growth) as plain text."""
     from rich.console import Console
     from rich.table import Table
@@ -78,8 +78,8 @@ def growth_table(result: ScanResult, *, title: str, limit: int = 30, width: int 
     table = Table(title=title, show_lines=False)
     for col in ("#", "cluster (blocked in)", "before", "after", "growth", "state", "wait (min)", "labels",
                 "go statement"):
-        table.add_column(col, overflow="fold", justify="right" if col in ("#", "before", "after", "growth")
-                         else "left")
+        table.add_column(col, overflow="fold", no_wrap=col in ("go statement", "state", "labels"),
+                         justify="right" if col in ("#", "before", "after", "growth") else "left")
     shown = rows if limit <= 0 else rows[:limit]
     for i, f in enumerate(shown, 1):
         p = f.properties

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import LEAKPROG, Dumps, leak_line
+from rtkit import LEAKPROG, Dumps, leak_line
 
 from gleak_sarif.runtime.models import DumpFormat, Goroutine
 from gleak_sarif.runtime.parse import parse_dump, parse_dump_file
