@@ -38,7 +38,7 @@ type engineProc struct {
 // linting, so anything the child printed directly would be lost.
 func startEngine(argv []string) (*engineProc, error) {
 	if len(argv) == 0 {
-		return nil, errors.New("gleak: empty engine command")
+		return nil, errors.New("empty engine command")
 	}
 	args := append(append([]string{}, argv[1:]...), "serve", "--stdio")
 	cmd := exec.Command(argv[0], args...)
@@ -54,11 +54,11 @@ func startEngine(argv []string) (*engineProc, error) {
 	cmd.Stderr = tail
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) {
-			return nil, fmt.Errorf("gleak: engine %q not found in PATH: install gleak-sarif "+
+			return nil, fmt.Errorf("engine %q not found in PATH: install gleak-sarif "+
 				"(pip install gleak-sarif) or set linters.settings.custom.gleak.settings.engine "+
 				"(a list such as [python, -m, gleak_sarif] for a command with arguments)", argv[0])
 		}
-		return nil, fmt.Errorf("gleak: cannot start engine %q: %w", strings.Join(argv, " "), err)
+		return nil, fmt.Errorf("cannot start engine %q: %w", strings.Join(argv, " "), err)
 	}
 	p := &engineProc{argv: argv, cmd: cmd, stdin: stdin, lines: make(chan []byte, 1), stderr: tail,
 		exited: make(chan struct{})}
@@ -121,22 +121,22 @@ func (p *engineProc) call(req request, timeout time.Duration) (*response, error)
 		var resp response
 		if err := json.Unmarshal(line, &resp); err != nil {
 			p.kill()
-			return nil, fmt.Errorf("gleak: engine wrote a line that is not protocol JSON (%v): %.200q%s",
+			return nil, fmt.Errorf("engine wrote a line that is not protocol JSON (%v): %.200q%s",
 				err, line, p.stderrNote())
 		}
 		if string(resp.ID) != fmt.Sprint(req.ID) {
 			p.kill()
-			return nil, fmt.Errorf("gleak: engine answered request %s, expected %d", resp.ID, req.ID)
+			return nil, fmt.Errorf("engine answered request %s, expected %d", resp.ID, req.ID)
 		}
 		if resp.Protocol != protocolVersion {
 			p.kill()
-			return nil, fmt.Errorf("gleak: engine speaks protocol %d, this plugin speaks %d: "+
+			return nil, fmt.Errorf("engine speaks protocol %d, this plugin speaks %d: "+
 				"install matching versions of gleak-sarif and the golangci-lint plugin", resp.Protocol, protocolVersion)
 		}
 		return &resp, nil
 	case <-timer.C:
 		p.kill()
-		return nil, fmt.Errorf("gleak: engine timed out after %s on %s (raise "+
+		return nil, fmt.Errorf("engine timed out after %s on %s (raise "+
 			"linters.settings.custom.gleak.settings.timeout)%s", timeout, describe(req), p.stderrNote())
 	}
 }
@@ -165,7 +165,7 @@ func (p *engineProc) fail(what string) error {
 	if p.err != nil {
 		status = p.err.Error()
 	}
-	return fmt.Errorf("gleak: %s (%s: %s)%s", what, strings.Join(p.argv, " "), status, p.stderrNote())
+	return fmt.Errorf("%s (%s: %s)%s", what, strings.Join(p.argv, " "), status, p.stderrNote())
 }
 
 func (p *engineProc) stderrNote() string {

@@ -246,12 +246,12 @@ func (p *plugin) baseRequest(method string) request {
 
 func answerError(resp *response) error {
 	if resp.Error == nil {
-		return errors.New("gleak: engine answered ok=false without an error")
+		return errors.New("engine answered ok=false without an error")
 	}
 	if resp.Error.Code == "config" {
-		return fmt.Errorf("gleak: engine rejected the configuration: %s", resp.Error.Message)
+		return fmt.Errorf("engine rejected the configuration: %s", resp.Error.Message)
 	}
-	return fmt.Errorf("gleak: engine error (%s): %s", resp.Error.Code, resp.Error.Message)
+	return fmt.Errorf("engine error (%s): %s", resp.Error.Code, resp.Error.Message)
 }
 
 // warnStderr writes the full error, stderr tail included, once per process to the real stderr.

@@ -1,3 +1,3 @@
-package missing // want `gleak: engine failed, package not checked: gleak: engine "gleak-sarif-not-installed" not found in PATH`
+package missing // want `gleak: engine failed, package not checked: engine "gleak-sarif-not-installed" not found in PATH`
 
 func Nothing() {}

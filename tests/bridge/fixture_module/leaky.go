@@ -1,0 +1,50 @@
+// Package leaky is the fixture module of the golangci-lint integration test (tests/bridge).
+package leaky
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+func fetch() int { return 42 }
+
+// FirstOrTimeout leaks the goroutine when the timeout wins (GL201, which has a fix).
+func FirstOrTimeout(d time.Duration) (int, error) {
+	ch := make(chan int)
+	go func() {
+		ch <- fetch()
+	}()
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-time.After(d):
+		return 0, errors.New("timeout")
+	}
+}
+
+// Lookup drops its cancel function (GL301), silenced for golangci-lint by the nolint directive.
+func Lookup(parent context.Context) context.Context {
+	ctx, _ := context.WithTimeout(parent, time.Second) //nolint:gleak // bounded by the caller's deadline
+	return ctx
+}
+
+// RunAll calls Add inside the goroutine it counts (GL402).
+func RunAll(jobs []func()) {
+	var wg sync.WaitGroup
+	for _, job := range jobs {
+		go func() {
+			wg.Add(1)
+			defer wg.Done()
+			job()
+		}()
+	}
+	wg.Wait()
+}
+
+// Describe has a printf mistake for go vet (used when gleak's engine is missing: other linters still report).
+func Describe(n int) string {
+	return fmt.Sprintf("%d items", fmt.Sprint(n))
+}

@@ -1,0 +1,226 @@
+"""golangci-lint v2 with the gleak module plugin, end to end.
+
+Builds (or reuses) the custom binary with scripts/build-golangci-lint (Go module proxy only), then lints a
+copy of tests/bridge/fixture_module with the real engine. Under CI=true a missing Go toolchain or a failed
+build fails these tests; locally they are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE = Path(__file__).resolve().parent / "fixture_module"
+TEST_RULE = REPO / "goshim" / "testdata" / "rules" / "TST001-unbuffered-make.yml"
+BINARY = REPO / ".cache" / "golangci-lint" / "bin" / "golangci-lint"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set and {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def golangci_lint() -> Path:
+    if shutil.which("go") is None:
+        _unavailable("'go' is not installed")
+    proc = subprocess.run(
+        [str(REPO / "scripts" / "build-golangci-lint"), str(BINARY)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if proc.returncode != 0:
+        _unavailable(f"scripts/build-golangci-lint failed:\n{proc.stderr[-4000:]}")
+    return BINARY
+
+
+@pytest.fixture()
+def module(tmp_path: Path) -> Path:
+    dest = tmp_path / "leaky"
+    shutil.copytree(FIXTURE, dest)
+    return dest
+
+
+def _engine() -> list[str]:
+    return [sys.executable, "-m", "gleak_sarif"]
+
+
+def _write_config(module: Path, settings: dict[str, Any], *, linters: tuple[str, ...] = ("gleak",)) -> None:
+    # JSON is valid YAML: no YAML writer needed, and the layout is exactly the v2 schema's.
+    config = {
+        "version": "2",
+        "linters": {
+            "default": "none",
+            "enable": list(linters),
+            "settings": {
+                "custom": {
+                    "gleak": {
+                        "type": "module",
+                        "description": "goroutine leaks (gleak-sarif)",
+                        "original-url": "github.com/gleak-sarif/gleak-sarif",
+                        "settings": settings,
+                    }
+                }
+            },
+        },
+        "issues": {"max-issues-per-linter": 0, "max-same-issues": 0},
+    }
+    (module / ".golangci.yml").write_text(json.dumps(config, indent=2) + "\n")
+
+
+def _run(
+    binary: Path, module: Path, cache: Path, *args: str, debug: str = ""
+) -> tuple[int, list[dict[str, Any]], str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "GOLANGCI_LINT_CACHE": str(cache), "GOFLAGS": "-mod=mod"}
+    if debug:
+        env["GL_DEBUG"] = debug
+    proc = subprocess.run(
+        [
+            str(binary),
+            "run",
+            "--allow-parallel-runners",
+            "--output.json.path=stdout",
+            "--show-stats=false",
+            *args,
+            "./...",
+        ],
+        cwd=module,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    issues: list[dict[str, Any]] = []
+    if proc.stdout.strip():
+        issues = json.loads(proc.stdout.strip().splitlines()[0]).get("Issues") or []
+    return proc.returncode, issues, proc.stderr
+
+
+def _where(issue: dict[str, Any]) -> tuple[str, int, int]:
+    pos = issue["Pos"]
+    return (Path(pos["Filename"]).name, pos["Line"], pos["Column"])
+
+
+def _locate(module: Path, needle: str, *, line_has: str = "") -> tuple[str, int, int]:
+    """file, 1-based line and byte column of the first `needle` on a line that also has `line_has`."""
+    for number, line in enumerate((module / "leaky.go").read_bytes().split(b"\n"), start=1):
+        if needle.encode() in line and line_has.encode() in line:
+            return ("leaky.go", number, line.index(needle.encode()) + 1)
+    raise AssertionError(f"{needle!r} not in the fixture")
+
+
+def test_findings_positions_and_nolint(golangci_lint: Path, module: Path, tmp_path: Path) -> None:
+    _write_config(module, {"engine": _engine()})
+    code, issues, stderr = _run(golangci_lint, module, tmp_path / "cache")
+    assert code == 1, stderr
+    got = {(_where(i), i["Text"].split(":")[0]) for i in issues}
+    assert all(i["FromLinter"] == "gleak" for i in issues)
+    go_stmt = _locate(module, "go func()", line_has="go func() {")
+    assert got == {
+        (go_stmt, "GL201"),  # the goroutine's go statement
+        (_locate(module, "wg.Add(1)"), "GL402"),
+        # GL301 on the Lookup line is silenced by //nolint:gleak
+    }, issues
+    gl201 = next(i for i in issues if i["Text"].startswith("GL201: "))
+    assert "the send then blocks forever" in gl201["Text"]
+
+
+def test_nolint_is_what_silences_gl301(golangci_lint: Path, module: Path, tmp_path: Path) -> None:
+    source = module / "leaky.go"
+    source.write_text(source.read_text().replace(" //nolint:gleak // bounded by the caller's deadline", ""))
+    _write_config(module, {"engine": _engine()})
+    _, issues, stderr = _run(golangci_lint, module, tmp_path / "cache")
+    assert (_locate(module, "_", line_has="context.WithTimeout"), "GL301") in {
+        (_where(i), i["Text"].split(":")[0]) for i in issues
+    }, stderr
+
+
+def test_fix_makes_the_channel_buffered(golangci_lint: Path, module: Path, tmp_path: Path) -> None:
+    _write_config(module, {"engine": _engine(), "select": ["GL201"]})
+    code, issues, stderr = _run(golangci_lint, module, tmp_path / "cache", "--fix")
+    source = (module / "leaky.go").read_text()
+    assert "ch := make(chan int, 1)" in source, stderr
+    assert "make(chan int)" not in source
+    assert issues == [], "golangci-lint drops issues it fixed"
+    assert code == 0
+    # the fixed module still builds, and the rule no longer fires
+    subprocess.run(
+        ["go", "build", "./..."], cwd=module, check=True, env={**os.environ, "GOFLAGS": "-mod=mod"}
+    )
+    code, issues, _ = _run(golangci_lint, module, tmp_path / "cache")
+    assert (code, issues) == (0, [])
+
+
+def test_rule_change_shows_without_cache_clean(golangci_lint: Path, module: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rule = rules / "TST001.yml"
+    rule.write_text(TEST_RULE.read_text())
+    _write_config(module, {"engine": _engine(), "rules": [str(rules)], "select": ["TST001"]})
+    cache = tmp_path / "cache"
+    debug = "goanalysis/issues/cache"
+
+    _, issues, _ = _run(golangci_lint, module, cache, debug=debug)
+    assert [i["Text"] for i in issues] == ["TST001: unbuffered channel of int made here"]
+
+    # unchanged: served from golangci-lint's cache (so the next step really tests invalidation)
+    _, issues, stderr = _run(golangci_lint, module, cache, debug=debug)
+    assert [i["Text"] for i in issues] == ["TST001: unbuffered channel of int made here"]
+    assert "issues (1) from cache" in stderr, stderr
+
+    rule.write_text(
+        TEST_RULE.read_text().replace("unbuffered channel of $T", "channel of $T without a buffer")
+    )
+    _, issues, stderr = _run(golangci_lint, module, cache, debug=debug)
+    assert [i["Text"] for i in issues] == ["TST001: channel of int without a buffer made here"], stderr
+    assert "issues (1) from cache" not in stderr, "the changed rule must invalidate the cached result"
+
+
+def test_missing_engine_fails_with_a_clear_error(golangci_lint: Path, module: Path, tmp_path: Path) -> None:
+    _write_config(module, {"engine": "gleak-sarif-not-installed"})
+    code, issues, stderr = _run(golangci_lint, module, tmp_path / "cache")
+    assert code == 3, stderr
+    assert issues == []
+    # golangci-lint logs it with escaped quotes: engine \"gleak-sarif-not-installed\" not found in PATH
+    assert "Can't run linter" in stderr and "gleak-sarif-not-installed" in stderr, stderr
+    assert "not found in PATH: install gleak-sarif" in stderr
+
+
+def test_missing_engine_warn_keeps_other_linters(golangci_lint: Path, module: Path, tmp_path: Path) -> None:
+    _write_config(
+        module, {"engine": "gleak-sarif-not-installed", "on-engine-error": "warn"}, linters=("gleak", "govet")
+    )
+    code, issues, stderr = _run(golangci_lint, module, tmp_path / "cache")
+    assert code == 1, stderr
+    texts = [(i["FromLinter"], i["Text"]) for i in issues]
+    assert any(linter == "govet" and "Sprintf format %d" in text for linter, text in texts), texts
+    assert [t for t in texts if t[0] == "gleak"] == [
+        (
+            "gleak",
+            'gleak: engine failed, package not checked: engine "gleak-sarif-not-installed" '
+            "not found in PATH: install gleak-sarif (pip install gleak-sarif) or set "
+            "linters.settings.custom.gleak.settings.engine (a list such as [python, -m, gleak_sarif] "
+            "for a command with arguments)",
+        )
+    ]
+    assert "WARN [gleak]" in stderr
+
+
+def test_engine_crash_names_exit_status_and_stderr(golangci_lint: Path, module: Path, tmp_path: Path) -> None:
+    crash = "import sys; sys.stderr.write('Traceback: boom\\n'); sys.exit(5)"
+    _write_config(module, {"engine": [sys.executable, "-c", crash]})
+    code, _, stderr = _run(golangci_lint, module, tmp_path / "cache")
+    assert code == 3
+    assert "the engine crashed" in stderr and "exit status 5" in stderr and "Traceback: boom" in stderr, (
+        stderr
+    )

@@ -1,0 +1,227 @@
+"""The engine server (docs/engine-protocol.md) with the real engine and rules."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gleak_sarif.bridge.server import PROTOCOL_VERSION, Server, serve
+from gleak_sarif.config import ScanOptions
+
+REPO = Path(__file__).resolve().parents[2]
+TEST_RULE = REPO / "goshim" / "testdata" / "rules" / "TST001-unbuffered-make.yml"
+
+LEAKY = b"""package leaky
+
+import "sync"
+
+func RunAll(jobs []func()) {
+\tvar wg sync.WaitGroup
+\tfor _, job := range jobs {
+\t\tgo func() {
+\t\t\twg.Add(1) // \xc3\xa9 non-ASCII before nothing; the column is in bytes
+\t\t\tdefer wg.Done()
+\t\t\tjob()
+\t\t}()
+\t}
+\twg.Wait()
+}
+
+func Quiet(jobs []func()) {
+\tvar wg sync.WaitGroup
+\tgo func() {
+\t\twg.Add(1) //gleak:ignore GL402 test of in-source suppression
+\t\tdefer wg.Done()
+\t}()
+\twg.Wait()
+}
+
+func Unbuffered() chan int {
+\treturn make(chan int)
+}
+"""
+
+
+@pytest.fixture()
+def leaky(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # an empty .gleak.yml pins config discovery to this folder, away from the repository's
+    (tmp_path / ".gleak.yml").write_text("{}\n")
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "leaky.go"
+    path.write_bytes(LEAKY)
+    return path
+
+
+def _req(method: str, rid: int | str = 1, **fields: Any) -> bytes:
+    return json.dumps({"protocol": PROTOCOL_VERSION, "id": rid, "method": method, **fields}).encode()
+
+
+def _serve(lines: list[bytes], *, raw: bytes | None = None, limit: int = 1 << 20) -> list[dict[str, Any]]:
+    data = raw if raw is not None else b"".join(line + b"\n" for line in lines)
+    out = io.BytesIO()
+    assert serve(io.BytesIO(data), out, max_request_bytes=limit) == 0
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_scan_reports_byte_positions_and_drops_suppressed(leaky: Path) -> None:
+    answer = Server().handle_line(_req("scan", 7, files=[str(leaky)], select=["GL402"]))
+    assert answer["ok"] is True and answer["id"] == 7, answer
+    findings = answer["findings"]
+    assert len(findings) == 1, "the //gleak:ignore'd finding is not returned"
+    f = findings[0]
+    start = LEAKY.index(b"wg.Add(1)")
+    assert (f["rule_id"], f["path"], f["start_byte"], f["end_byte"]) == (
+        "GL402",
+        str(leaky),
+        start,
+        start + 9,
+    )
+    assert (f["line"], f["column"]) == (9, 4)
+    assert f["message"].startswith("GL402: wg.Add is called inside the goroutine it counts")
+    assert f["fix"] is None
+
+
+def test_fix_edits_and_extra_rules(leaky: Path) -> None:
+    answer = Server(ScanOptions(builtin_rules=False)).handle_line(
+        _req("scan", files=[str(leaky)], rules=[str(TEST_RULE)], select=["TST001"])
+    )
+    (f,) = answer["findings"]
+    assert f["message"] == "TST001: unbuffered channel of int made here"
+    (edit,) = f["fix"]["edits"]
+    start = LEAKY.index(b"make(chan int)")
+    assert edit == {
+        "path": str(leaky),
+        "start_byte": start,
+        "end_byte": start + 14,
+        "new_text": "make(chan int, 1)",
+    }
+
+
+def test_hello_fingerprint_follows_rules_and_config(leaky: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "TST001.yml").write_text(TEST_RULE.read_text())
+
+    def fingerprint(**fields: Any) -> str:
+        answer = Server(ScanOptions(builtin_rules=False)).handle_line(_req("hello", **fields))
+        assert answer["ok"] is True, answer
+        assert answer["engine_version"]
+        return str(answer["fingerprint"])
+
+    base = fingerprint(rules=[str(rules)])
+    assert base == fingerprint(rules=[str(rules)])
+    assert base != fingerprint(rules=[str(rules)], ignore=["TST001"])
+    (rules / "TST001.yml").write_text(TEST_RULE.read_text().replace("made here", "created here"))
+    changed = fingerprint(rules=[str(rules)])
+    assert changed != base
+    (tmp_path / ".gleak.yml").write_text("severity:\n  TST001: note\n")
+    assert fingerprint(rules=[str(rules)]) != changed, "the discovered .gleak.yml is part of the fingerprint"
+
+
+def test_one_engine_per_settings(leaky: Path) -> None:
+    server = Server()
+    for _ in range(3):
+        assert server.handle_line(_req("scan", files=[str(leaky)], select=["GL402"]))["ok"]
+    server.handle_line(_req("hello"))
+    assert len(server._engines) == 2  # (select GL402) and (defaults): rules compiled once each
+
+
+def test_config_error_names_file_and_line(leaky: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(TEST_RULE.read_text().replace("severity: warning", "severity: fatal"))
+    answer = Server(ScanOptions(builtin_rules=False)).handle_line(_req("hello", 3, rules=[str(bad)]))
+    assert answer["ok"] is False and answer["id"] == 3
+    assert answer["error"]["code"] == "config"
+    assert f"{bad}:4: severity" in answer["error"]["message"]
+
+
+def test_bad_requests_keep_the_server_up(leaky: Path) -> None:
+    answers = _serve(
+        [
+            b"not json",
+            b"[1, 2]",
+            json.dumps({"protocol": 2, "id": 1, "method": "hello"}).encode(),
+            _req("explode", 2),
+            _req("scan", 3, files="leaky.go"),
+            _req("scan", 4, files=[str(leaky)], colour="red"),
+            _req("scan", "five", files=[str(leaky.parent / "gone.go")]),
+            _req("scan", 6, files=[str(leaky.parent)]),
+            b"",
+            _req("scan", 7, files=[str(leaky)], select=["GL402"]),
+        ]
+    )
+    codes = [(a["id"], a["ok"] or a["error"]["code"]) for a in answers]
+    assert codes == [
+        (None, "bad-request"),
+        (None, "bad-request"),
+        (1, "bad-request"),
+        (2, "bad-request"),
+        (3, "bad-request"),
+        (4, "bad-request"),
+        ("five", "not-found"),
+        (6, "not-found"),
+        (7, True),
+    ]
+    assert "unsupported protocol 2" in answers[2]["error"]["message"]
+    assert "does not exist" in answers[6]["error"]["message"]
+    assert "is not a regular file" in answers[7]["error"]["message"]
+
+
+def test_oversized_request_is_skipped_whole(leaky: Path) -> None:
+    huge = _req("scan", 1, files=["x" * 5000])
+    answers = _serve([huge, _req("hello", 2)], limit=1000)
+    assert [(a["id"], a["ok"]) for a in answers] == [(None, False), (2, True)]
+    assert answers[0]["error"]["code"] == "too-large"
+
+
+def test_eof_without_newline_still_answers(leaky: Path) -> None:
+    answers = _serve([], raw=_req("hello", 9))
+    assert [(a["id"], a["ok"]) for a in answers] == [(9, True)]
+    assert _serve([], raw=b"") == []
+    assert [a["error"]["code"] for a in _serve([], raw=b'{"protocol": 1, "id": 1, "meth')] == ["bad-request"]
+
+
+def test_stdio_process_writes_only_protocol_lines(leaky: Path) -> None:
+    # A print() during a request must not reach the protocol stream: fd 1 is pointed at stderr.
+    code = (
+        "import sys\n"
+        "from gleak_sarif.bridge import server\n"
+        "handle = server.Server.handle_line\n"
+        "def noisy(self, line):\n"
+        "    print('noise from a rule')\n"
+        "    return handle(self, line)\n"
+        "server.Server.handle_line = noisy\n"
+        "sys.exit(server.serve_stdio())\n"
+    )
+    requests = b"\n".join([_req("hello", 1), _req("scan", 2, files=[str(leaky)], select=["GL402"])]) + b"\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        input=requests,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answers = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [(a["id"], a["ok"]) for a in answers] == [(1, True), (2, True)]
+    assert b"noise from a rule" in proc.stderr
+
+
+def test_cli_serve_exits_zero_on_eof(leaky: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gleak_sarif", "serve", "--stdio"],
+        input=_req("hello") + b"\n",
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (answer,) = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert answer["ok"] is True and answer["fingerprint"]
