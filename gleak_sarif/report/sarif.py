@@ -360,11 +360,10 @@ class _Locator:
 # --------------------------------------------------------------------------------------------- limits
 
 
-def _apply_result_limit(
-    findings: list[Finding], limits: SarifLimits, notes: list[Notification]
-) -> list[Finding]:
+def _apply_result_limit(findings: list[Finding], limits: SarifLimits, notes: list[Notification]) -> list[int]:
+    """Indices (in order) of the findings to write: all of them, or the most important within the limit."""
     if len(findings) <= limits.results:
-        return findings
+        return list(range(len(findings)))
     # Keep what matters most: unsuppressed, then by severity (GitHub also shows the top results by severity).
     ranked = sorted(
         range(len(findings)),
@@ -382,7 +381,7 @@ def _apply_result_limit(
             "categories.",
         )
     )
-    return [findings[i] for i in keep]
+    return keep
 
 
 # ------------------------------------------------------------------------------------------------ run
@@ -509,11 +508,14 @@ def build_sarif(
     tool_version: str,
     limits: SarifLimits = GITHUB_LIMITS,
     sources: SourceCache | None = None,
+    include_absent: bool = True,
 ) -> dict[str, Any]:
     """The SARIF log (as plain JSON data) for one scan.
 
     ``source_root`` (else ``result.source_root``, else the working directory) is what URIs are relative to;
     files outside it get absolute `file://` URIs. ``sources`` lets callers share already-read files.
+    ``include_absent=False`` leaves out findings whose baseline state is `absent`: GitHub code scanning
+    ignores `baselineState` and would show them as open alerts (it closes fixed alerts by itself).
     """
     root = resolve_root(source_root or result.source_root)
     sources = sources or SourceCache()
@@ -521,8 +523,14 @@ def build_sarif(
     notes: list[Notification] = []
     line_hashes = LineHashCache()
 
-    findings = _apply_result_limit(sorted(result.findings, key=Finding.sort_key), limits, notes)
-    fingerprints = gleak_fingerprints(findings, root, sources)
+    ordered = sorted(result.findings, key=Finding.sort_key)
+    if not include_absent:
+        ordered = [f for f in ordered if f.baseline_state != BaselineState.absent]
+    # Fingerprints before any cut, so occurrence numbers do not depend on which results fit.
+    all_prints = gleak_fingerprints(ordered, root, sources)
+    keep = _apply_result_limit(ordered, limits, notes)
+    findings = [ordered[i] for i in keep]
+    fingerprints = [all_prints[i] for i in keep]
 
     metas: dict[str, RuleMeta] = {}
     for meta in result.rules:
@@ -671,10 +679,16 @@ def render_sarif(
     source_root: str | None,
     tool_version: str,
     limits: SarifLimits = GITHUB_LIMITS,
+    include_absent: bool = True,
 ) -> str:
     """`build_sarif` as text: two-space indented, keys sorted, non-ASCII kept, newline at the end."""
     data = build_sarif(
-        result, category=category, source_root=source_root, tool_version=tool_version, limits=limits
+        result,
+        category=category,
+        source_root=source_root,
+        tool_version=tool_version,
+        limits=limits,
+        include_absent=include_absent,
     )
     return dumps(data)
 

@@ -156,3 +156,15 @@ def test_invalid_baseline_is_a_config_error(tmp_path: Path, content: str | None,
     assert message in str(err.value)
     assert str(path) in str(err.value)
     assert err.value.exit_code == 2
+
+
+def test_absent_results_can_be_left_out_for_github(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    baseline = write_baseline(root, tmp_path)
+    now = scan(root, shifted=False, fixed=True, new=False, reworded=False)
+    now.findings.extend(apply_baseline(now, str(baseline)))
+    with_absent = build_sarif(now, category="gleak", source_root=None, tool_version="0.1.0")
+    without = build_sarif(now, category="gleak", source_root=None, tool_version="0.1.0", include_absent=False)
+    assert [r["baselineState"] for r in with_absent["runs"][0]["results"]].count("absent") == 1
+    assert "absent" not in {r["baselineState"] for r in without["runs"][0]["results"]}
+    assert len(without["runs"][0]["results"]) == len(with_absent["runs"][0]["results"]) - 1
