@@ -87,10 +87,10 @@ func serveLabelled(route string, next http.Handler, w http.ResponseWriter, r *ht
 // already in ctx (for example the route labels of a request context).
 //
 // The runtime records gohook.Go as the creator of that goroutine ("created by
-// .../gohook.Go"), which hides the caller's `go` statement from dump-based
-// tools. gleak-sarif treats gohook.Go like other wrappers and falls back to the
-// first user frame of the goroutine; if you want the creator line to point at
-// your own code, use Labeled with your own go statement instead.
+// .../gohook.Go" at gohook's own file), which hides the caller's go statement
+// from dump-based tools: they must treat gohook.Go as a wrapper, like
+// time.goFunc, and fall back to the first user frame (fn). To keep the
+// creator line pointing at your code, use Labeled with your own go statement.
 func Go(ctx context.Context, name string, fn func(context.Context)) {
 	go Labeled(ctx, name, fn)()
 }
