@@ -85,26 +85,41 @@ def package_name(source: bytes, root: Node) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _go_version_of_dir(directory: str) -> tuple[int, int] | None:
+def _nearest_gomod(directory: str) -> str | None:
     current = directory
     while True:
         gomod = os.path.join(current, "go.mod")
         if os.path.isfile(gomod):
-            try:
-                with open(gomod, "rb") as handle:
-                    match = _GO_LINE.search(handle.read(256 * 1024))
-            except OSError:
-                return None
-            return (int(match.group(1)), int(match.group(2))) if match else None
+            return gomod
         parent = os.path.dirname(current)
         if parent == current:
             return None
         current = parent
 
 
+@functools.lru_cache(maxsize=1024)
+def _go_directive(gomod: str, mtime_ns: int, size: int) -> tuple[int, int] | None:
+    try:
+        with open(gomod, "rb") as handle:
+            match = _GO_LINE.search(handle.read(256 * 1024))
+    except OSError:
+        return None
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
 def go_version_for(path: str) -> tuple[int, int] | None:
-    """The `go` directive of the nearest go.mod above ``path`` as (major, minor), or None."""
-    return _go_version_of_dir(os.path.dirname(os.path.abspath(path)))
+    """The `go` directive of the nearest go.mod above ``path`` as (major, minor), or None.
+
+    Keyed by the go.mod's mtime and size, so a long-running engine server sees edits.
+    """
+    gomod = _nearest_gomod(os.path.dirname(os.path.abspath(path)))
+    if gomod is None:
+        return None
+    try:
+        info = os.stat(gomod)
+    except OSError:
+        return None
+    return _go_directive(gomod, info.st_mtime_ns, info.st_size)
 
 
 _VERSION_TERM = re.compile(r"^\s*(<=|>=|<|>|==|!=|=)?\s*(\d+)\.(\d+)\s*$")

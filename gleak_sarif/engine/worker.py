@@ -50,6 +50,11 @@ def _first_error_line(root: Node) -> int:
 def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
                 go_version: tuple[int, int] | None) -> FileResult:
     result = FileResult(path)
+    if b"\0" in source:  # Go source never contains NUL: a binary file named *.go
+        result.skipped = True
+        result.notifications.append(Notification(
+            kind=NotificationKind.read_error, path=path, message="not Go source (binary content); skipped"))
+        return result
     if not options.include_generated and is_generated(source):
         result.skipped = True
         return result

@@ -13,7 +13,7 @@ import yaml
 from gleak_sarif.errors import ConfigError
 
 MAX_RULE_FILE_BYTES = 1024 * 1024
-MAX_ALIASES = 64
+MAX_ALIASES = 32
 
 
 class LineDict(dict[Any, Any]):

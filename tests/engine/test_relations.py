@@ -1,0 +1,180 @@
+"""Each relation, stopBy mode, field, composition key and metavariable rule, on real Go snippets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers import lines, run_rule
+
+GO = """\
+package p
+
+import "sync"
+
+func work() {}
+
+func spawn(wg *sync.WaitGroup, ch chan int) {
+	go func() {
+		wg.Add(1)
+		ch <- 1
+		func() {
+			ch <- 2
+		}()
+	}()
+	ch <- 3
+	close(ch)
+}
+"""
+
+
+def test_inside_stops_at_the_nearest_function_by_default(tmp_path: Path) -> None:
+    body = """
+rule:
+  pattern: $CH <- $V
+  inside:
+    kind: go_statement
+"""
+    # line 10 is directly in the goroutine's literal; its ancestors stop at that func_literal, so the
+    # go_statement above is out of reach by default
+    assert lines(run_rule(tmp_path, body, GO)) == []
+
+
+def test_inside_with_stopby_end_reaches_the_go_statement(tmp_path: Path) -> None:
+    body = """
+rule:
+  pattern: $CH <- $V
+  inside:
+    kind: go_statement
+    stopBy: end
+"""
+    assert lines(run_rule(tmp_path, body, GO)) == [10, 12]
+
+
+def test_has_does_not_enter_nested_literals_by_default(tmp_path: Path) -> None:
+    body = """
+rule:
+  kind: func_literal
+  has:
+    pattern: ch <- 2
+"""
+    # only the inner literal contains the send directly
+    assert lines(run_rule(tmp_path, body, GO)) == [11]
+
+
+def test_has_with_stopby_end_searches_all_descendants(tmp_path: Path) -> None:
+    body = """
+rule:
+  kind: go_statement
+  has:
+    pattern: ch <- 2
+    stopBy: end
+"""
+    assert lines(run_rule(tmp_path, body, GO)) == [8]
+
+
+def test_has_with_field(tmp_path: Path) -> None:
+    body = """
+rule:
+  kind: call_expression
+  has:
+    kind: func_literal
+    field: function
+    stopBy: neighbor
+"""
+    assert lines(run_rule(tmp_path, body, GO)) == [8, 11]
+
+
+def test_precedes_and_follows_share_metavariables(tmp_path: Path) -> None:
+    body = """
+rule:
+  all:
+    - pattern: $CH <- $V
+    - precedes:
+        pattern: close($CH)
+    - follows:
+        kind: go_statement
+"""
+    # only the send at the function's own level (line 15) is followed by close and preceded by `go`
+    assert lines(run_rule(tmp_path, body, GO)) == [15]
+
+
+def test_declaration_scope_includes_closures(tmp_path: Path) -> None:
+    body = """
+rule:
+  pattern: wg.Add(1)
+  precedes:
+    pattern: close($X)
+    stopBy: declaration
+"""
+    # wg.Add is inside the goroutine; close(ch) after it is in the enclosing declaration
+    assert lines(run_rule(tmp_path, body, GO)) == [9]
+    body_function = body.replace("stopBy: declaration", "stopBy: function")
+    assert lines(run_rule(tmp_path, body_function, GO)) == []
+
+
+def test_neighbor_siblings(tmp_path: Path) -> None:
+    body = """
+rule:
+  kind: expression_statement
+  follows:
+    kind: go_statement
+    stopBy: neighbor
+"""
+    # `ch <- 3` is a send_statement, not an expression statement; close(ch) follows it, not the go
+    assert lines(run_rule(tmp_path, body, GO)) == []
+    body_send = body.replace("kind: expression_statement", "kind: send_statement")
+    assert lines(run_rule(tmp_path, body_send, GO)) == [15]
+
+
+def test_not_any_all_matches_and_as(tmp_path: Path) -> None:
+    body = """
+utils:
+  in-goroutine:
+    inside:
+      kind: go_statement
+      stopBy: end
+rule:
+  all:
+    - pattern: $CH <- $V
+      as: SEND
+    - any:
+        - matches: in-goroutine
+        - precedes: {pattern: close($CH)}
+    - not:
+        pattern: ch <- 2
+primary: $SEND
+"""
+    assert lines(run_rule(tmp_path, body, GO)) == [10, 15]
+
+
+def test_same_text_pattern(tmp_path: Path) -> None:
+    body = """
+rule:
+  all:
+    - pattern: close($CH)
+    - follows:
+        pattern: $CH
+        stopBy: end
+"""
+    assert lines(run_rule(tmp_path, body, GO)) == [16]
+    body_absent = body.replace("close($CH)", "work()").replace("$CH\n", "zzz\n")
+    assert lines(run_rule(tmp_path, body_absent.replace("pattern: zzz", "pattern: nothere()"), GO)) == []
+
+
+def test_constraints_filter_bound_text(tmp_path: Path) -> None:
+    body = """
+constraints:
+  V: {regex: "^[23]$"}
+rule:
+  pattern: $CH <- $V
+"""
+    assert lines(run_rule(tmp_path, body, GO)) == [12, 15]
+
+
+def test_regex_atom(tmp_path: Path) -> None:
+    body = """
+rule:
+  kind: call_expression
+  regex: ^close
+"""
+    assert lines(run_rule(tmp_path, body, GO)) == [16]
