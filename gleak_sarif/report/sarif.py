@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import attr
 import sarif_om as om
-from jschema_to_python.to_json import to_json
 
 from gleak_sarif.model import (
     BaselineState,
@@ -75,6 +75,50 @@ GITHUB_LIMITS = SarifLimits()
 
 _LEVEL = {Severity.error: "error", Severity.warning: "warning", Severity.note: "note"}
 _PROBLEM_SEVERITY = {Severity.error: "error", Severity.warning: "warning", Severity.note: "recommendation"}
+
+
+_FIELDS: dict[type, list[tuple[str, str, Any]] | None] = {}
+
+
+def _fields_of(cls: type) -> list[tuple[str, str, Any]] | None:
+    """(python name, schema name, default) of an attrs class's fields; None for other types. Cached."""
+    if cls not in _FIELDS:
+        if attr.has(cls):
+            fields = []
+            for field in attr.fields(cls):
+                default = field.default
+                if isinstance(default, attr.Factory):  # type: ignore[arg-type]
+                    default = default.factory()
+                fields.append((field.name, field.metadata.get("schema_property_name", field.name), default))
+            _FIELDS[cls] = fields
+        else:
+            _FIELDS[cls] = None
+    return _FIELDS[cls]
+
+
+def to_plain(obj: Any) -> Any:
+    """sarif-om objects to plain JSON data, exactly as `jschema_to_python.to_json` maps them.
+
+    Same rules: properties equal to their attrs default are dropped, Python names become the schema's
+    camelCase names, other values go through as they are (what `json` cannot encode is `str()`-ed, like
+    to_json's fallback). to_json deep-copies every object's whole subtree before converting it, which costs
+    (size x depth): 40 s for 5,000 results. This walk is linear; a test checks that both give the same JSON.
+    """
+    fields = _fields_of(type(obj))
+    if fields is not None:
+        out: dict[str, Any] = {}
+        for name, json_name, default in fields:
+            value = getattr(obj, name)
+            if value != default:
+                out[json_name] = to_plain(value)
+        return out
+    if isinstance(obj, dict):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_plain(v) for v in obj]
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    return str(obj)
 
 
 def _om(cls: Any, **kwargs: Any) -> Any:
@@ -648,7 +692,7 @@ def build_sarif(
         column_kind="utf16CodeUnits",
     )
     log = _om(om.SarifLog, version=SARIF_VERSION, schema_uri=SCHEMA_URI, runs=[run])
-    data: dict[str, Any] = json.loads(to_json(log))
+    data: dict[str, Any] = to_plain(log)
     _restore_defaults(data, findings, rule_ids, metas, all_notes)
     return data
 

@@ -387,3 +387,52 @@ def test_multitool_on_empty_scan(tmp_path: Path, validate: Any, category: str | 
     assert schema_errors(log) == []
     report = validate(write_log(tmp_path, log))
     assert report.errors == [] and report.warnings == []
+
+
+def test_to_plain_serialises_exactly_like_jschema_to_python(tmp_path: Path) -> None:
+    """build_sarif uses a linear walk instead of to_json's deep copies: the output must be identical."""
+    import sarif_om as om
+    from jschema_to_python.to_json import to_json
+
+    from gleak_sarif.report.sarif import to_plain
+
+    result, go = make_result(tmp_path)
+    f = gl101_finding(go)
+    f.code_flow = [(go.span("go func()"), "frame"), (None, "runtime.gopark")]
+    f.baseline_state = BaselineState.updated
+    result.findings.append(f)
+    result.rules.append(rule_gl101())
+    log = sarif_of(result)
+    # Rebuild an equivalent object tree through sarif-om's own classes and compare both serialisers on it.
+    region = om.Region(start_line=3, start_column=1, end_line=3, end_column=9, byte_offset=0)
+    loc = om.Location(
+        id=1,
+        physical_location=om.PhysicalLocation(
+            artifact_location=om.ArtifactLocation(uri="a.go", index=0), region=region
+        ),
+        message=om.Message(text="m."),
+    )
+    res = om.Result(
+        message=om.Message(text="x."),
+        rule_id="GL201",
+        rule_index=0,
+        level="warning",
+        kind="fail",
+        locations=[loc],
+        partial_fingerprints={"a": "b"},
+        properties={"tags": ["x"], "problem.severity": "warning"},
+        code_flows=[
+            om.CodeFlow(thread_flows=[om.ThreadFlow(locations=[om.ThreadFlowLocation(location=loc)])])
+        ],
+    )
+    run = om.Run(
+        tool=om.Tool(driver=om.ToolComponent(name="gleak-sarif", rules=[om.ReportingDescriptor(id="GL201")])),
+        results=[res],
+        column_kind="utf16CodeUnits",
+        invocations=[om.Invocation(execution_successful=True)],
+    )
+    sarif_log = om.SarifLog(
+        version="2.1.0", schema_uri="https://json.schemastore.org/sarif-2.1.0.json", runs=[run]
+    )
+    assert to_plain(sarif_log) == json.loads(to_json(sarif_log))
+    assert log["runs"][0]["results"]  # and the real writer still works end to end
