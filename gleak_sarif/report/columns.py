@@ -14,7 +14,7 @@ from bisect import bisect_right
 
 def utf16_len(text: str) -> int:
     """Length of ``text`` in UTF-16 code units (characters above U+FFFF count twice)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
 
 
 def byte_col_to_utf16(line: bytes, byte_col: int) -> int:
@@ -26,6 +26,8 @@ def byte_col_to_utf16(line: bytes, byte_col: int) -> int:
     """
     if byte_col <= 1:
         return 1
+    if line.isascii():
+        return byte_col  # one byte, one code unit (also past the end of the line)
     cut = byte_col - 1
     extra = max(0, cut - len(line))
     prefix = line[:cut].decode("utf-8", errors="replace")

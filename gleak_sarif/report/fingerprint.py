@@ -260,11 +260,14 @@ def gleak_fingerprints(
     sources = sources or SourceCache()
     order = sorted(range(len(findings)), key=lambda i: findings[i].sort_key())
     digests: dict[int, str] = {}
+    uris: dict[str, str] = {}
     for i in order:
         f = findings[i]
         if stored_fingerprints(f):
             continue
-        uri, _ = path_uri(f.primary.path, root)
+        uri = uris.get(f.primary.path)
+        if uri is None:
+            uri = uris[f.primary.path] = path_uri(f.primary.path, root)[0]
         digests[i] = gleak_digest(f.rule_id, uri, sources.get(f.primary.path), f.primary.start_line)
     numbered = dict(zip(digests, number_occurrences(digests.values()), strict=True))
     out = []
