@@ -96,7 +96,7 @@ def test_unparsable_file_is_reported_and_scan_goes_on(tmp_path: Path) -> None:
     done = run_cli("scan", str(tmp_path))
     assert done.returncode == 1
     assert "GL201" in done.stdout
-    assert "broken.go:4: warning: syntax error" in done.stdout
+    assert "broken.go:3: warning: syntax error" in done.stdout
     assert "binary.go: warning: not Go source" in done.stdout
 
 

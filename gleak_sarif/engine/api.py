@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -10,10 +11,11 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 
 from gleak_sarif.config import ScanOptions
+from gleak_sarif.engine.cache import ScanCache, cache_dir_for
 from gleak_sarif.engine.discover import discover, find_source_root
 from gleak_sarif.engine.worker import FileResult, scan_path
 from gleak_sarif.model import Finding, Notification, NotificationKind, RuleMeta, ScanResult, Severity
-from gleak_sarif.rules.compiler import RulePack
+from gleak_sarif.rules.compiler import RulePack, prepare_pack
 from gleak_sarif.rules.loader import load_pack
 
 # Below this much source, a process pool costs more than it saves.
@@ -68,6 +70,7 @@ class Engine:
             builtin=self.options.builtin_rules,
             select=self.options.select,
             ignore=self.options.ignore,
+            config_path=self.options.config_path,
         )
         for rule in self.pack.rules:
             override = self.options.severity_overrides.get(rule.meta.id)
@@ -89,7 +92,8 @@ class Engine:
     def scan(self, paths: Sequence[str], progress: Progress | None = None) -> ScanResult:
         started = _now()
         found = discover(list(paths) or ["."], self.options)
-        results = self.scan_files(found.files, progress)
+        source_root = find_source_root(list(paths) or ["."])
+        results = self._scan_cached(found.files, source_root, progress)
         findings: list[Finding] = []
         notifications: list[Notification] = list(found.notifications)
         parsed = skipped = 0
@@ -97,7 +101,7 @@ class Engine:
             findings.extend(file_result.findings)
             notifications.extend(file_result.notifications)
             parsed += file_result.parsed
-            skipped += file_result.skipped
+            skipped += file_result.skipped or file_result.cached
         findings.sort(key=Finding.sort_key)
         return ScanResult(
             findings=findings,
@@ -107,8 +111,39 @@ class Engine:
             files_skipped=skipped,
             start_time=started,
             end_time=_now(),
-            source_root=find_source_root(list(paths) or ["."]),
+            source_root=source_root,
         )
+
+    def _cache_salt(self) -> str:
+        relevant = self.options.model_dump(include={
+            "include_generated", "max_file_bytes", "severity_overrides", "select", "ignore"})
+        return self.fingerprint + json.dumps(relevant, sort_keys=True, default=str)
+
+    def _scan_cached(self, files: list[str], source_root: str, progress: Progress | None) -> list[FileResult]:
+        if not self.options.use_cache or not files:
+            return self.scan_files(files, progress)
+        cache = ScanCache(cache_dir_for(source_root, self.options.cache_dir), self._cache_salt())
+        try:
+            keys = {path: cache.key(path) for path in files}
+            hits = cache.get_many(k for k in keys.values() if k is not None)
+            results: list[FileResult] = []
+            misses: list[str] = []
+            for path in files:
+                key = keys[path]
+                if key is not None and key in hits:
+                    findings, notes = hits[key]
+                    results.append(FileResult(path, findings=findings, notifications=notes, cached=True))
+                else:
+                    misses.append(path)
+            fresh = self.scan_files(misses, progress)
+            transient = (NotificationKind.timeout, NotificationKind.worker_crash, NotificationKind.read_error)
+            cache.put_many(
+                (key, r.findings, r.notifications) for r in fresh
+                if (key := keys.get(r.path)) is not None and not any(n.kind in transient for n in r.notifications)
+            )
+            return results + fresh
+        finally:
+            cache.close()
 
     def scan_files(self, files: list[str], progress: Progress | None = None) -> list[FileResult]:
         total_bytes = 0
@@ -119,6 +154,7 @@ class Engine:
                 pass
         jobs = min(self.jobs(), max(1, len(files)))
         if jobs == 1 or len(files) < PARALLEL_MIN_FILES or total_bytes < PARALLEL_MIN_BYTES:
+            prepare_pack(self.pack, self._rules_that_can_match(files) if len(files) <= PARALLEL_MIN_FILES else None)
             out = []
             for index, path in enumerate(files):
                 out.append(scan_path(self.pack, self.options, path))
@@ -129,6 +165,7 @@ class Engine:
 
     def _scan_parallel(self, files: list[str], jobs: int, progress: Progress | None) -> list[FileResult]:
         global _WORKER_STATE
+        prepare_pack(self.pack)  # before the fork: every worker inherits the compiled query
         _WORKER_STATE = (self.pack, self.options)  # inherited by forked workers: no pickling of rules
         results: list[FileResult] = []
         pending = _chunks(files, jobs)
@@ -150,6 +187,18 @@ class Engine:
         finally:
             _WORKER_STATE = None
         return results
+
+    def _rules_that_can_match(self, files: list[str]) -> set[str]:
+        """Rules whose prefilter tokens occur in one of a few files: only their anchors get compiled."""
+        chosen: set[str] = set()
+        for path in files:
+            try:
+                with open(path, "rb") as handle:
+                    source = handle.read(self.options.max_file_bytes + 1)
+            except OSError:
+                continue
+            chosen.update(r.meta.id for r in self.pack.rules if all(t in source for t in r.tokens))
+        return chosen
 
     def _scan_isolated(self, path: str) -> FileResult:
         context = multiprocessing.get_context("fork")

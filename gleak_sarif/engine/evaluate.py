@@ -146,8 +146,7 @@ class FileEvaluator:
         if cached is None:
             cursor = self._at_cursors.get(atom_index)
             if cursor is None:
-                assert atom.compiled is not None
-                cursor = QueryCursor(atom.compiled)
+                cursor = QueryCursor(atom.query_object())
                 cursor.set_max_start_depth(0)
                 self._at_cursors[atom_index] = cursor
             cached = []
@@ -173,8 +172,7 @@ class FileEvaluator:
         cache_key = (atom_index, start, end)
         cached = self._range_cache.get(cache_key)
         if cached is None:
-            assert atom.compiled is not None
-            cursor = QueryCursor(atom.compiled)
+            cursor = QueryCursor(atom.query_object())
             cursor.set_byte_range(start, end)
             nodes: dict[NodeKey, Node] = {}
             for _, captures in cursor.matches(self.root):

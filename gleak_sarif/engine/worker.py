@@ -25,6 +25,7 @@ class FileResult:
     notifications: list[Notification] = field(default_factory=list)
     parsed: bool = False
     skipped: bool = False
+    cached: bool = False  # taken from the scan cache
 
 
 def is_generated(source: bytes) -> bool:

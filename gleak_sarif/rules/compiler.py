@@ -8,6 +8,7 @@ predicates it would treat as true, metavariables used before any atom binds them
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +79,14 @@ class Atom:
     tokens: set[bytes]
     compiled: Query | None = None  # this atom alone: run lazily on the ranges relations look at
     root_pattern: int | None = None  # pattern index in the pack's combined query, for rule anchors
+    path: str = ""  # where the atom was written, for errors found when its query is compiled
+    line: int | None = None
+
+    def query_object(self) -> Query:
+        """The atom's own query, compiled on first use (tree-sitter takes ~5-10 ms per pattern)."""
+        if self.compiled is None:
+            self.compiled = Query(GO, self.query)
+        return self.compiled
 
 
 @dataclass
@@ -154,16 +163,9 @@ class _RuleCompiler:
         tokens: set[bytes],
         loc: tuple[Any, ...],
     ) -> int:
-        try:
-            compiled = Query(GO, query)
-        except (QueryError, ValueError) as err:
-            raise self.error(
-                f"the query does not compile: {err}",
-                loc,
-                "check node kinds and field names against tree-sitter-go 0.25 "
-                "(docs/rule-language.md lists the common ones)",
-            ) from None
-        atom = Atom(len(self.atoms), query, metavars, checks, tokens, compiled)
+        # compiled lazily (validate_atoms checks new rule files once): tree-sitter compilation is slow
+        atom = Atom(len(self.atoms), query, metavars, checks, tokens, None, None, self.path,
+                    line_of(self.data, loc))
         self.atoms.append(atom)
         return atom.index
 
@@ -491,21 +493,74 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
 
 
 def build_pack(rules: list[CompiledRule], atoms: list[Atom], sources: list[bytes]) -> RulePack:
-    # Only rule anchors go into the combined query; atoms that relations use run on demand on small
-    # ranges (a `has: _` would otherwise capture every identifier of every file).
-    roots = sorted({a for rule in rules for a in (rule.root.anchor or [])})
-    for atom in atoms:
-        atom.root_pattern = None
-    for pattern_index, atom_index in enumerate(roots):
-        atoms[atom_index].root_pattern = pattern_index
-    query = Query(GO, "\n".join(atoms[a].query for a in roots)) if roots else None
-    if query is not None and query.pattern_count != len(roots):
-        raise ConfigError(f"internal: {query.pattern_count} query patterns for {len(roots)} anchors")
     digest = hashlib.sha256(__version__.encode())
     for source in sorted(sources):
         digest.update(hashlib.sha256(source).digest())
     for rule in sorted(rules, key=lambda r: r.meta.id):
         digest.update(rule.meta.id.encode())
-    return RulePack(
-        rules=rules, atoms=atoms, query=query, fingerprint=digest.hexdigest()[:16], root_atoms=roots
-    )
+    return RulePack(rules=rules, atoms=atoms, query=None, fingerprint=digest.hexdigest()[:16])
+
+
+def prepare_pack(pack: RulePack, rule_ids: set[str] | None = None) -> None:
+    """Compile the combined anchor query for the given rules (all when None).
+
+    Only rule anchors go into it; atoms that relations use run on demand on small ranges (a `has: _`
+    would otherwise capture every identifier of every file). A scan of a few files compiles only the
+    anchors of the rules whose prefilter tokens occur in them.
+    """
+    chosen = [r for r in pack.rules if rule_ids is None or r.meta.id in rule_ids]
+    roots = sorted({a for rule in chosen for a in (rule.root.anchor or [])})
+    if pack.query is not None and roots == pack.root_atoms:
+        return
+    for atom in pack.atoms:
+        atom.root_pattern = None
+    for pattern_index, atom_index in enumerate(roots):
+        pack.atoms[atom_index].root_pattern = pattern_index
+    pack.query = Query(GO, "\n".join(pack.atoms[a].query for a in roots)) if roots else None
+    if pack.query is not None and pack.query.pattern_count != len(roots):
+        raise ConfigError(f"internal: {pack.query.pattern_count} query patterns for {len(roots)} anchors")
+    pack.root_atoms = roots
+
+
+def _validated_store() -> str | None:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "gleak-sarif", f"validated-{__version__}.txt")
+
+
+_VALIDATED: set[str] | None = None
+
+
+def validate_atoms(atoms: list[Atom], rule_source: bytes) -> None:
+    """Compile each atom's query once to catch errors; remember rule files that passed.
+
+    tree-sitter query compilation is the slowest part of loading rules, so a rule file whose exact bytes
+    compiled before (same engine version) is not compiled again; its atoms compile lazily when used.
+    """
+    global _VALIDATED
+    store = _validated_store()
+    key = hashlib.sha256(rule_source).hexdigest()[:32]
+    if _VALIDATED is None:
+        _VALIDATED = set()
+        if store and os.path.isfile(store):
+            try:
+                with open(store, encoding="utf-8") as handle:
+                    _VALIDATED = {line.strip() for line in handle}
+            except OSError:
+                pass
+    if key in _VALIDATED:
+        return
+    for atom in atoms:
+        try:
+            atom.query_object()
+        except (QueryError, ValueError) as err:
+            raise ConfigError(f"the query does not compile: {err}", path=atom.path, line=atom.line,
+                              hint="check node kinds and field names against tree-sitter-go 0.25 "
+                                   "(docs/rule-language.md lists the common ones)") from None
+    _VALIDATED.add(key)
+    if store:
+        try:
+            os.makedirs(os.path.dirname(store), exist_ok=True)
+            with open(store, "a", encoding="utf-8") as handle:
+                handle.write(key + "\n")
+        except OSError:
+            pass

@@ -6,6 +6,7 @@ executed (safe YAML, no code).
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Iterable
@@ -15,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gleak_sarif.errors import ConfigError
-from gleak_sarif.rules.compiler import Atom, CompiledRule, RulePack, build_pack, compile_rule
+from gleak_sarif.rules.compiler import Atom, CompiledRule, RulePack, build_pack, compile_rule, validate_atoms
 from gleak_sarif.rules.schema import RuleFile
 from gleak_sarif.rules.yamlload import load_yaml_text, line_of
 
@@ -87,7 +88,10 @@ def _explain_validation(err: ValidationError, data: Any, path: str) -> ConfigErr
     return ConfigError(message, path=path, line=line, hint=hint)
 
 
-def load_rule_file(path: Path, atoms: list[Atom]) -> tuple[CompiledRule, bytes]:
+def load_rule_file(
+    path: Path, atoms: list[Atom], config_rows: dict[str, list[Any]] | None = None
+) -> tuple[CompiledRule | None, bytes]:
+    """Compile one rule file; a template (`parameters:`) with no rows at all gives None."""
     try:
         raw = path.read_bytes()
     except OSError as err:
@@ -101,11 +105,21 @@ def load_rule_file(path: Path, atoms: list[Atom]) -> tuple[CompiledRule, bytes]:
         raise ConfigError(
             "a rule file must be a YAML mapping (id, name, rule, docs, ...)", path=str(path), line=1
         )
+    if "parameters" in data:
+        from gleak_sarif.rules.template import expand
+
+        has_rows, rows_key = expand(data, str(path), config_rows or {})
+        if not has_rows:
+            return None, raw
+        raw += rows_key  # the table (with the user's rows) is part of the rule for the cache key
     try:
         spec = RuleFile.model_validate(data)
     except ValidationError as err:
         raise _explain_validation(err, data, str(path)) from None
-    return compile_rule(spec, data, str(path), atoms), raw
+    first_atom = len(atoms)
+    compiled = compile_rule(spec, data, str(path), atoms)
+    validate_atoms(atoms[first_atom:], raw)
+    return compiled, raw
 
 
 def rule_selected(rule_id: str, enabled_by_default: bool, select: list[str], ignore: list[str]) -> bool:
@@ -123,9 +137,21 @@ def load_pack(
     builtin: bool = True,
     select: list[str] | None = None,
     ignore: list[str] | None = None,
+    config_path: str | None = None,
 ) -> RulePack:
+    """``config_path``: the project's `.gleak.yml`, whose list keys feed `parameters.from-config` tables."""
     select = select or []
     ignore = ignore or []
+    config_rows: dict[str, list[Any]] = {}
+    if config_path is not None:
+        from gleak_sarif.config import load_project_config
+
+        project = load_project_config(config_path)
+        config_rows = {
+            name: list(getattr(project, name))
+            for name in type(project).model_fields
+            if isinstance(getattr(project, name), list)
+        }
     paths: list[Path] = []
     if builtin:
         paths.extend(rule_files([builtin_rules_dir()]))
@@ -135,7 +161,9 @@ def load_pack(
     sources: list[bytes] = []
     seen: dict[str, str] = {}
     for path in paths:
-        rule, raw = load_rule_file(path, atoms)
+        rule, raw = load_rule_file(path, atoms, config_rows)
+        if rule is None:
+            continue
         if rule.meta.id in seen:
             raise ConfigError(
                 f"duplicate rule id {rule.meta.id} (also in {seen[rule.meta.id]})",
@@ -159,11 +187,7 @@ def load_pack(
         _collect_atoms(rule.root, used)
     if len(used) != len(atoms):
         mapping = {old: new for new, old in enumerate(sorted(used))}
-        atoms = [
-            Atom(mapping[a.index], a.query, a.metavars, a.package_checks, a.tokens, a.compiled)
-            for a in atoms
-            if a.index in used
-        ]
+        atoms = [dataclasses.replace(a, index=mapping[a.index]) for a in atoms if a.index in used]
         for rule in enabled:
             _renumber(rule.root, mapping, set())
     enabled.sort(key=lambda r: r.meta.id)

@@ -13,7 +13,6 @@ import yaml
 from gleak_sarif.errors import ConfigError
 
 MAX_RULE_FILE_BYTES = 1024 * 1024
-MAX_ALIASES = 32
 
 
 class LineDict(dict[Any, Any]):
@@ -28,22 +27,42 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
-class _Loader(yaml.SafeLoader):
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._aliases_seen = 0
+_BASE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
+MAX_NODE_VISITS = 200_000
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self._aliases_seen += 1
-            if self._aliases_seen > MAX_ALIASES:
-                mark = self.peek_event().start_mark
+
+class _Loader(_BASE):  # type: ignore[valid-type,misc]
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        self._check_expansion(node)
+        return self.construct_document(node)
+
+    @staticmethod
+    def _check_expansion(root: yaml.Node) -> None:
+        """Reject documents whose aliases expand to a huge tree (a "billion laughs" YAML bomb).
+
+        Aliases share nodes, so the composed graph is small; the walk counts what constructing and
+        validating it would visit, and stops early.
+        """
+        visits = 0
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            visits += 1
+            if visits > MAX_NODE_VISITS:
                 raise ConfigError(
-                    f"too many YAML aliases (more than {MAX_ALIASES})",
-                    line=mark.line + 1,
+                    f"too many YAML aliases: the document expands to more than {MAX_NODE_VISITS} values",
+                    line=root.start_mark.line + 1,
                     hint="rule files do not need anchors/aliases; write the values out",
                 )
-        return super().compose_node(parent, index)
+            if isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
+            elif isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    stack.append(key)
+                    stack.append(value)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
         self.flatten_mapping(node)
