@@ -456,7 +456,10 @@ def _mount_runtime() -> None:
 def main() -> None:
     from gleak_sarif.errors import ConfigError, GleakError
 
-    _mount_runtime()
+    # The runtime commands import their own stack: mount them only when they can be used or listed,
+    # so `scan` on a few files (pre-commit) does not pay for them.
+    if len(sys.argv) < 2 or sys.argv[1] in ("runtime", "--help", "-h"):
+        _mount_runtime()
     try:
         code = app(standalone_mode=False)
     except ConfigError as err:
