@@ -66,17 +66,24 @@ def test_real_suppression_and_baseline(fixtures_scan: ScanResult, tmp_path: Path
 
     after = scan([str(repo)])
     after.source_root = str(repo)
-    suppressed = [f for f in after.findings if f.suppression is not None]
+    reason = "reviewed: bounded by the caller"
+    suppressed = [
+        f for f in after.findings if f.suppression is not None and f.suppression.justification == reason
+    ]
     assert len(suppressed) == 1
-    assert suppressed[0].suppression is not None
-    assert suppressed[0].suppression.justification == "reviewed: bounded by the caller"
+    assert (suppressed[0].rule_id, suppressed[0].primary.start_line) == (
+        before.findings[0].rule_id,
+        before.findings[0].primary.start_line + 3,
+    )
     absent = apply_baseline(after, str(baseline))
     assert absent == []
     moved = [f for f in after.findings if Path(f.primary.path).resolve() == target.resolve()]
     assert moved and all(f.baseline_state is BaselineState.updated for f in moved)
 
     log = build_sarif(after, category="gleak", source_root=None, tool_version="0.1.0")
-    sup = [r for r in log["runs"][0]["results"] if "suppressions" in r]
+    sup = [
+        r for r in log["runs"][0]["results"] if r.get("suppressions", [{}])[0].get("justification") == reason
+    ]
     assert len(sup) == 1 and sup[0]["suppressions"][0]["kind"] == "inSource"
     assert schema_errors(log) == []
     report = validate(write_log(tmp_path, log))
