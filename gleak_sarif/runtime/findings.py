@@ -12,7 +12,7 @@ from typing import Any
 from gleak_sarif.model import Finding, Notification, RelatedLocation, ScanResult, Severity, Span
 from gleak_sarif.runtime.cluster import ClusterDelta, FrameKey, is_std_func
 from gleak_sarif.runtime.mapping import SourceMap
-from gleak_sarif.runtime.models import Dump, DumpFormat, Frame
+from gleak_sarif.runtime.models import Dump, DumpFormat, Frame, Goroutine
 from gleak_sarif.runtime.rule import GLR001, RULE_ID, RULE_NAME
 
 
@@ -52,7 +52,6 @@ class FindingBuilder:
     def _site(self, d: ClusterDelta) -> _Site:
         cl = d.cluster
         g = cl.representative
-        mods = self.smap.module_paths
         if cl.site_kind == "go" and cl.creator is not None:
             c = cl.creator
             local, how = self._local(c.file)
@@ -68,16 +67,6 @@ class FindingBuilder:
             return _Site(
                 _unmapped_span(c.file, c.line), "unmapped", f"created by {c.func} (not mapped: {how})"
             )
-        # Wrapper or no creator: the user call site from tracebackancestors, else the entry function.
-        for anc in g.ancestors:
-            for f in anc.frames:
-                if not is_std_func(f.func, mods):
-                    local, _ = self._local(f.file)
-                    aspan = self.smap.line_span(local, f.line) if local else None
-                    if aspan is not None:
-                        return _Site(aspan, "ancestor", f"call that started the goroutine in {f.func}")
-                    break
-            break
         entry = cl.entry_frame
         if entry is not None:
             func, file, eline = entry
@@ -93,6 +82,9 @@ class FindingBuilder:
                         + (cl.creator.func if cl.creator else "a wrapper")
                     )
                     return _Site(span, kind, f"{what} ({func})")
+                anc = self._ancestor_site(g)
+                if anc is not None:
+                    return anc
                 sites = self.smap.named_go_sites(local, func)
                 if len(sites) == 1:
                     return _Site(
@@ -115,6 +107,21 @@ class FindingBuilder:
                 _unmapped_span(last.file, last.line), "unmapped", f"{last.func} (standard library only)"
             )
         return _Site(_unmapped_span("", 1), "unmapped", "no frames")
+
+    def _ancestor_site(self, g: Goroutine) -> _Site | None:
+        """GODEBUG=tracebackancestors: the creator's first user frame. Its line is a return address (often
+        the line after the call), so it is used only when the func literal cannot be found."""
+        mods = self.smap.module_paths
+        for anc in g.ancestors[:1]:
+            for f in anc.frames:
+                if not is_std_func(f.func, mods):
+                    local, _ = self._local(f.file)
+                    span = self.smap.line_span(local, f.line) if local else None
+                    if span is not None:
+                        return _Site(span, "ancestor", f"near the call in {f.func} that started the goroutine "
+                                     "(from tracebackancestors; the line may be the one after the call)")
+                    return None
+        return None
 
     def _related(self, frame: FrameKey | None, state: str) -> list[RelatedLocation]:
         if frame is None:
