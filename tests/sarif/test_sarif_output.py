@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sarifkit import (
     EXPECTED_NOTES,
     LEAK_GO,
@@ -23,6 +25,7 @@ from sarifkit import (
 
 from gleak_sarif.model import (
     BaselineState,
+    Finding,
     Notification,
     NotificationKind,
     RelatedLocation,
@@ -436,3 +439,45 @@ def test_to_plain_serialises_exactly_like_jschema_to_python(tmp_path: Path) -> N
     )
     assert to_plain(sarif_log) == json.loads(to_json(sarif_log))
     assert log["runs"][0]["results"]  # and the real writer still works end to end
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.binary(max_size=300),
+    spans=st.lists(
+        st.tuples(st.integers(-1, 12), st.integers(-1, 90), st.integers(-1, 12), st.integers(-1, 90)),
+        min_size=1,
+        max_size=6,
+    ),
+    message=st.text(max_size=60),
+)
+def test_any_file_and_any_span_give_valid_sarif(
+    tmp_path: Path, data: bytes, spans: list[tuple[int, int, int, int]], message: str
+) -> None:
+    path = tmp_path / "fuzz.go"
+    path.write_bytes(data)
+    findings = [
+        Finding(
+            rule_id="GL201",
+            rule_name="send-abandoned-by-select",
+            severity=Severity.warning,
+            message=message,
+            primary=Span(
+                path=str(path),
+                start_byte=0,
+                end_byte=0,
+                start_line=sl,
+                start_column=sc,
+                end_line=el,
+                end_column=ec,
+            ),
+        )
+        for sl, sc, el, ec in spans
+    ]
+    log = sarif_of(ScanResult(findings=findings, rules=[rule_gl201()], source_root=str(tmp_path)))
+    assert schema_errors(log) == []
+    for res in log["runs"][0]["results"]:
+        region = res["locations"][0]["physicalLocation"]["region"]
+        assert region["startLine"] == region["endLine"] >= 1
+        assert region["endColumn"] >= region["startColumn"] >= 1
+        assert res["message"]["text"]
