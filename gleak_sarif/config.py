@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from gleak_sarif.model import Severity
 
@@ -29,6 +32,8 @@ class ScanOptions(BaseModel):
 
 
 CONFIG_NAMES = (".gleak.yml", ".gleak.yaml")
+_CONSTRUCTOR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){1,2}$")
+_RELEASE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ProjectConfig(BaseModel):
@@ -54,6 +59,72 @@ class ResourceContract(BaseModel):
     constructor: str  # e.g. "signal.Notify", "redis.Client.Subscribe"
     release: list[str]  # e.g. ["Stop"], ["Close"]
     package: str | None = None  # import path of the constructor's package, e.g. "os/signal"
+    # which value is the resource: the call's first result, or its first argument (signal.Notify's channel)
+    handle: Literal["result", "argument"] = "result"
+
+    # Derived values that rule templates (`parameters:`) substitute, so GL507's YAML needs no Python.
+    @field_validator("constructor")
+    @classmethod
+    def _constructor_shape(cls, value: str) -> str:
+        if not _CONSTRUCTOR.match(value):
+            raise ValueError("write the constructor as pkg.Func or pkg.Type.Method (e.g. net.Listen, "
+                             "redis.Client.Subscribe)")
+        return value
+
+    @field_validator("release")
+    @classmethod
+    def _release_shape(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not _RELEASE.match(entry):
+                raise ValueError(f"release {entry!r}: write a method name (Close) or pkg.Func (signal.Stop)")
+        if not value:
+            raise ValueError("give at least one release method")
+        return value
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def kind(self) -> str:
+        """`function` for pkg.Func, `method` for pkg.Type.Method (matched on any receiver)."""
+        return "method" if self.constructor.count(".") == 2 else "function"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def import_path(self) -> str:
+        if self.package:
+            return self.package
+        from gleak_sarif.rules.compiler import BUILTIN_IMPORTS
+
+        return BUILTIN_IMPORTS.get(self.constructor.split(".")[0], "")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def alias(self) -> str:
+        """A pattern name unique to the import path, so rows of two packages named alike never clash."""
+        if not self.import_path:
+            return ""
+        return "gleakpkg_" + re.sub(r"[^A-Za-z0-9]", "_", self.import_path)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def call(self) -> str:
+        """The callee as a pattern: `<alias>.Notify` (checked against the file's imports), `$RECV.Subscribe`."""
+        parts = self.constructor.split(".")
+        if len(parts) == 3:
+            return f"$_RECV.{parts[2]}"
+        return f"{self.alias or parts[0]}.{parts[1]}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def import_regex(self) -> str:
+        return re.escape(f'"{self.import_path}"') if self.import_path else ""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def release_methods(self) -> str:
+        """Release methods as a regex alternation; pkg.Func releases take the handle as an argument, which
+        every hand-off check already accepts."""
+        methods = [r for r in self.release if "." not in r]
+        return "|".join(methods) if methods else "(?!)"
 
 
 ProjectConfig.model_rebuild()
