@@ -33,6 +33,7 @@ from gleak_sarif.model import (
     Finding,
     Notification,
     NotificationKind,
+    Precision,
     RuleMeta,
     ScanResult,
     Severity,
@@ -267,8 +268,6 @@ def _rule_descriptor(meta: RuleMeta, limits: SarifLimits, notes: list[Notificati
 
 def _stand_in_meta(finding: Finding) -> RuleMeta:
     """Rule metadata for a finding whose rule is not in the run's rules (e.g. absent baseline results)."""
-    from gleak_sarif.model import Precision
-
     text = f"Rule {finding.rule_id} ({finding.rule_name})"
     return RuleMeta(
         id=finding.rule_id,
