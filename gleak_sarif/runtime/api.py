@@ -25,10 +25,12 @@ def _now() -> str:
 
 
 def diff_parsed(
-    before: Dump, after: Dump, smap: SourceMap, *, min_growth: int = 1, persistent: bool = False
+    before: Dump, after: Dump, smap: SourceMap, *, min_growth: int = 1, persistent: bool = False,
+    min_minutes: int = 0,
 ) -> tuple[list[ClusterDelta], ScanResult]:
     start = _now()
-    deltas = diff(before, after, user_modules=smap.module_paths, min_growth=min_growth, persistent=persistent)
+    deltas = diff(before, after, user_modules=smap.module_paths, min_growth=min_growth, persistent=persistent,
+                  min_minutes=min_minutes)
     result = build_result(deltas, evidence="diff", dumps=[before, after], smap=smap, start_time=start)
     for dump in (before, after):
         if dump.format is DumpFormat.empty:

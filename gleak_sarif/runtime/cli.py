@@ -141,7 +141,8 @@ def diff_cmd(
     source_root: SourceRootOpt = None,
     fmt: FormatOpt = RuntimeFormat.text,
     output: OutputOpt = None,
-    min_minutes: Annotated[int, typer.Option("--min-minutes", help="Ignored by diff (kept for symmetry).")] = 0,
+    min_minutes: Annotated[int, typer.Option("--min-minutes", help="Count only AFTER goroutines blocked at least this long "
+                                             "(debug=2 prints minutes once a goroutine waited 1+ minute).")] = 0,
     min_growth: Annotated[int, typer.Option("--min-growth", help="Report clusters that grew by at least "
                                             "this many goroutines.")] = 1,
     persistent: Annotated[bool, typer.Option("--persistent", help="Also report clusters whose same "
@@ -160,7 +161,7 @@ def diff_cmd(
     _check_file(after)
     root = _root(source_root)
     _, result = diff_parsed(parse_dump_file(before), parse_dump_file(after), SourceMap(root),
-                            min_growth=min_growth, persistent=persistent)
+                            min_growth=min_growth, persistent=persistent, min_minutes=min_minutes)
     if with_static:
         _with_static(result, root)
     _emit(result, fmt, output, title=f"Goroutine growth {before} -> {after}", limit=limit, exit_zero=exit_zero)
@@ -207,7 +208,7 @@ def watch_cmd(
     fmt: FormatOpt = RuntimeFormat.text,
     output: OutputOpt = None,
     min_growth: Annotated[int, typer.Option("--min-growth")] = 1,
-    min_minutes: Annotated[int, typer.Option("--min-minutes", help="Ignored by watch.")] = 0,
+    min_minutes: Annotated[int, typer.Option("--min-minutes", help="Count only goroutines blocked at least this long.")] = 0,
     with_static: WithStaticOpt = False,
     limit: LimitOpt = 30,
     exit_zero: ExitZeroOpt = False,
@@ -248,7 +249,7 @@ def watch_cmd(
             dumps.append(dump)
             msg = f"{dump.goroutine_count} goroutines -> {path}"
             if i:
-                deltas, _ = diff_parsed(dumps[0], dump, smap, min_growth=min_growth)
+                deltas, _ = diff_parsed(dumps[0], dump, smap, min_growth=min_growth, min_minutes=min_minutes)
                 top = ", ".join(
                     f"{(d.cluster.blocking_frame or ('?',))[0]} {d.before}->{d.after} ({d.growth:+d})"
                     for d in deltas[:3]
@@ -256,7 +257,7 @@ def watch_cmd(
                 progress.console.print(f"[{i + 1}/{count}] {dump.goroutine_count} goroutines; growth since "
                                        f"first: {top}")
             progress.update(task, advance=1, description=msg)
-    _, result = diff_parsed(dumps[0], dumps[-1], smap, min_growth=min_growth)
+    _, result = diff_parsed(dumps[0], dumps[-1], smap, min_growth=min_growth, min_minutes=min_minutes)
     if with_static:
         _with_static(result, root)
     _emit(result, fmt, output, title=f"Goroutine growth over {count} snapshots of {target} (kept in {out_dir})",

@@ -76,9 +76,37 @@ def is_wrapper_creator(func: str) -> bool:
     return short in WRAPPER_CREATORS or (is_std_func(func) and not func.startswith("main."))
 
 
+# debug=1 records have no state; their top std frames tell some of it.
+_DEBUG1_STATES = (
+    ("internal/poll.runtime_pollWait", "IO wait"),
+    ("time.Sleep", "sleep"),
+    ("sync.(*WaitGroup).Wait", "sync.WaitGroup.Wait"),
+    ("sync.(*RWMutex).RLock", "sync.RWMutex.RLock"),
+    ("sync.(*RWMutex).Lock", "sync.RWMutex.Lock"),
+    ("sync.(*Mutex).Lock", "sync.Mutex.Lock"),
+    ("internal/sync.(*Mutex).Lock", "sync.Mutex.Lock"),
+    ("sync.(*Cond).Wait", "sync.Cond.Wait"),
+    ("os/signal.signal_recv", "syscall"),
+    ("runtime/pprof.writeRuntimeProfile", "running"),
+    ("runtime/pprof.writeGoroutineStacks", "running"),
+)
+
+
+def debug1_state(g: Goroutine) -> str:
+    """Best guess of a debug=1 record's state from its std frames; "" when the frames do not say."""
+    for f in g.frames:
+        for func, state in _DEBUG1_STATES:
+            if f.func == func:
+                return state
+        if not is_std_func(f.func):
+            break
+    return ""
+
+
 def is_blocking(g: Goroutine) -> bool:
     if g.source in (DumpFormat.debug1, DumpFormat.leak_debug1):
-        return True
+        # No state in the profile: count it unless its frames show a non-blocking wait.
+        return g.leaked or g.state in BLOCKING_STATES or g.state == ""
     return g.leaked or g.state in BLOCKING_STATES
 
 
@@ -210,12 +238,18 @@ def diff(
     user_modules: tuple[str, ...] = (),
     min_growth: int = 1,
     persistent: bool = False,
+    min_minutes: int = 0,
 ) -> list[ClusterDelta]:
     """Blocking clusters of AFTER that grew by at least ``min_growth`` goroutines since BEFORE; with
     ``persistent`` also those whose same goroutines stayed blocked (normal for worker pools, so off by
-    default). Sorted by growth, then size."""
+    default). ``min_minutes`` counts only AFTER goroutines blocked that long (debug=2 dumps only).
+    Sorted by growth, then size."""
     b = cluster((g for g in before.goroutines if is_blocking(g) and not _is_daemon(g)), user_modules)
-    a = cluster((g for g in after.goroutines if is_blocking(g) and not _is_daemon(g)), user_modules)
+    a = cluster(
+        (g for g in after.goroutines
+         if is_blocking(g) and not _is_daemon(g) and (g.id is None or g.wait_minutes >= min_minutes)),
+        user_modules,
+    )
     out: list[ClusterDelta] = []
     for key, cl in a.items():
         prev = b.get(key)

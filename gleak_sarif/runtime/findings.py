@@ -158,20 +158,21 @@ class FindingBuilder:
         related = self._related(cl.blocking_frame, state)
         flow = self._flow(d, site)
         labels = cl.label_dict()
+        in_state = f"in '{state}'" if state not in ("", "unknown") else "(the profile records no state)"
         n = cl.count
         noun = "goroutine" if n == 1 else "goroutines"
         if evidence == "diff":
             head = (
-                f"{n} {noun} started here {'is' if n == 1 else 'are'} blocked in '{state}' and grew by "
+                f"{n} {noun} started here {'is' if n == 1 else 'are'} blocked {in_state} and grew by "
                 f"{d.growth} between snapshots ({d.before} -> {d.after})."
             )
         elif evidence in ("leak-profile", "goroutineleak"):
-            head = f"{n} {noun} started here leaked: blocked in '{state}' with nothing left to unblock them."
+            head = f"{n} {noun} started here leaked: blocked {in_state} with nothing left to unblock them."
         elif evidence == "goleak":
-            head = f"{n} {noun} started here outlived the test (goleak): blocked in '{state}'."
+            head = f"{n} {noun} started here outlived the test (goleak): blocked {in_state}."
         else:
             head = (
-                f"{n} {noun} started here {'has' if n == 1 else 'have'} been blocked in '{state}' for "
+                f"{n} {noun} started here {'has' if n == 1 else 'have'} been blocked {in_state} for "
                 f"{cl.max_minutes}+ minutes."
             )
         parts = [head]

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gleak_sarif.model import Notification, NotificationKind, Severity
+from gleak_sarif.runtime.cluster import debug1_state
 from gleak_sarif.runtime.models import Ancestor, Dump, DumpFormat, Frame, Goroutine
 
 # A dump from a runaway service can be huge; past this many notifications we only count.
@@ -493,6 +494,9 @@ class _Parser:
     # -- result ------------------------------------------------------------------------------
     def finish(self) -> None:
         d = self.dump
+        for g in d.goroutines:
+            if g.id is None and not g.state:
+                g.state = debug1_state(g)
         leaked = any(g.leaked for g in d.goroutines if g.source is DumpFormat.debug2)
         if leaked:
             self.formats.discard(DumpFormat.debug2)

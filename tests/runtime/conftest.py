@@ -48,6 +48,8 @@ def dumps(go: str, tmp_path_factory: pytest.TempPathFactory) -> Dumps:
         panic_system=out("panic-system.txt", [str(plain), "-panic"], env={"GOTRACEBACK": "system"}, stderr=True),
         many_before=out("many-before.txt", [str(plain), "-many", "5"]),
         many_after=out("many-after.txt", [str(plain), "-many", "45"]),
+        many_before_debug1=out("many-before-debug1.txt", [str(trim), "-many", "5", "-debug", "1"]),
+        many_after_debug1=out("many-after-debug1.txt", [str(trim), "-many", "45", "-debug", "1"]),
     )
 
 

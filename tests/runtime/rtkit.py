@@ -64,6 +64,8 @@ class Dumps:
     panic_system: Path  # GOTRACEBACK=system panic: gp=/m= headers, runtime frames, fp/sp/pc
     many_before: Path
     many_after: Path  # 40 more goroutines at the startMany go statement
+    many_before_debug1: Path
+    many_after_debug1: Path
 
 
 

@@ -55,6 +55,26 @@ def test_diff_findings_text_and_properties(dumps: Dumps) -> None:
     assert result.rules[0].what and result.rules[0].why and result.rules[0].example
 
 
+def test_diff_debug1_maps_closure_to_go_statement(dumps: Dumps) -> None:
+    before = parse_dump_file(dumps.many_before_debug1)
+    after = parse_dump_file(dumps.many_after_debug1)
+    _, result = diff_parsed(before, after, SourceMap(LEAKPROG))
+    (f,) = result.findings
+    assert f.primary.start_line == leak_line(MAIN, "many")
+    assert f.properties["creation-site-kind"] == "go" and f.properties["growth"] == 40
+    assert "the profile records no state" in f.message
+    # States the frames do tell: the wait-group waiter is not "unknown"; the sleeper is not blocking.
+    states = {f.func: g.state for g in after.goroutines for f in g.frames}
+    assert states["main.leakWaitGroup.func1"] == "sync.WaitGroup.Wait"
+    assert states["main.leakWrappers.func1"] == "sleep"
+
+
+def test_diff_min_minutes(dumps: Dumps) -> None:
+    before = parse_dump_file(dumps.many_before)
+    after = parse_dump_file(dumps.minutes_trimpath)  # 3 minutes everywhere, other paths (-trimpath)
+    assert diff(before, after, min_minutes=4) == []
+
+
 def test_analyze_min_minutes(dumps: Dumps) -> None:
     d = parse_dump_file(dumps.minutes_trimpath)
     assert len(select_single(d, min_minutes=3)) == 8
