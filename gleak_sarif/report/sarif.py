@@ -287,8 +287,8 @@ def sarif_region(span: Span, sources: SourceCache | None, *, one_line: bool) -> 
     """(startLine, startColumn, endLine, endColumn) of a span in SARIF terms: UTF-16 columns, at least 1.
 
     ``sources`` None means the span's columns are already UTF-16 (absent baseline findings). ``one_line``
-    cuts a multi-line span at the end of its first line: GitHub shows an alert in a pull request only if
-    all of its lines changed, so primary regions stay on one line.
+    (primary locations) cuts a multi-line span at the end of its first line, since GitHub shows an alert in a
+    pull request only if all of its lines changed, and widens an empty span to its line's code.
     """
     src = sources.get(span.path) if sources is not None else None
     start_line = max(1, span.start_line)
@@ -304,6 +304,14 @@ def sarif_region(span: Span, sources: SourceCache | None, *, one_line: bool) -> 
         end_col = src.line_end_utf16(start_line) if src is not None else start_col
     if end_line == start_line and end_col < start_col:
         end_col = start_col
+    if one_line and end_col == start_col and src is not None:
+        # An empty primary region (a runtime frame has a line, no column) would highlight nothing: take
+        # the line's code, from its first non-blank character to its end.
+        line = src.line(start_line)
+        indent = len(line) - len(line.lstrip(b" \t"))
+        if indent < len(line):
+            start_col = src.utf16_column(start_line, indent + 1)
+            end_col = src.line_end_utf16(start_line)
     return start_line, start_col, end_line, end_col
 
 
@@ -360,9 +368,10 @@ class _Locator:
             # The flagged code itself, for readers of the log without a checkout (validator SARIF2010).
             src = self.sources.get(span.path)
             if src is not None:
-                line = src.line(sl)
-                end = span.end_column if span.end_line == span.start_line else len(line) + 1
-                text = line[max(0, span.start_column - 1) : max(0, end - 1)].decode("utf-8", errors="replace")
+                units = (
+                    src.line(sl).decode("utf-8", errors="replace").encode("utf-16-le", errors="surrogatepass")
+                )
+                text = units[2 * (sc - 1) : 2 * (ec - 1)].decode("utf-16-le", errors="replace")
         return _om(
             om.Region,
             start_line=sl,

@@ -481,3 +481,23 @@ def test_any_file_and_any_span_give_valid_sarif(
         assert region["startLine"] == region["endLine"] >= 1
         assert region["endColumn"] >= region["startColumn"] >= 1
         assert res["message"]["text"]
+
+
+def test_empty_primary_region_widens_to_the_line(tmp_path: Path) -> None:
+    """Runtime findings know a line, not a column: highlight the line's code, not nothing."""
+    result, go = make_result(tmp_path)
+    line = go.line_of("go func()")
+    f = result.findings[0]
+    f.primary = Span(
+        path=str(go.path),
+        start_byte=0,
+        end_byte=0,
+        start_line=line,
+        start_column=1,
+        end_line=line,
+        end_column=1,
+    )
+    region = sarif_of(result)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]
+    text = go.lines[line - 1].decode()
+    assert (region["startColumn"], region["endColumn"]) == (2, len(text.encode("utf-16-le")) // 2 + 1)
+    assert region["snippet"]["text"] == text.strip()
