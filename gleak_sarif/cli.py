@@ -399,12 +399,11 @@ def merge(
     output: Annotated[str, typer.Option("--output", "-o", help="Merged SARIF file.")],
 ) -> None:
     """Merge SARIF logs of sharded runs into one run (deduplicated rules and results)."""
-    import json
-
     from gleak_sarif.report import write_output
     from gleak_sarif.report.merge import merge_sarif
+    from gleak_sarif.report.sarif import dumps
 
-    write_output(json.dumps(merge_sarif(inputs), indent=2, ensure_ascii=False), output)
+    write_output(dumps(merge_sarif(inputs)), output)
 
 
 @app.command()

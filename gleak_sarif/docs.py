@@ -9,41 +9,18 @@ from gleak_sarif.model import RuleMeta
 
 
 def explain_markdown(meta: RuleMeta) -> str:
-    """The rule's full documentation as Markdown (also SARIF `help.markdown`)."""
-    parts = [
-        f"# {meta.id} {meta.name}",
-        "",
-        f"Severity: **{meta.severity.value}** · precision: **{meta.precision.value}**"
-        + (f" · tags: {', '.join(meta.tags)}" if meta.tags else "")
-        + ("" if meta.enabled_by_default else " · off by default (enable with `--select " + meta.id + "`)"),
-        "",
-        "## What it does",
-        "",
-        meta.what,
-        "",
-        "## Why is this bad?",
-        "",
-        meta.why,
-    ]
-    if meta.example:
-        parts += ["", "## Example", "", "```go", meta.example, "```"]
-    if meta.use_instead:
-        parts += ["", "## Use instead", "", "```go", meta.use_instead, "```"]
-    if meta.references:
-        parts += ["", "## References", ""] + [f"- {ref}" for ref in meta.references]
-    return "\n".join(parts) + "\n"
+    """The rule's full documentation as Markdown: the same text as SARIF `help.markdown`."""
+    from gleak_sarif.report.sarif import rule_help_markdown
+
+    default = "" if meta.enabled_by_default else f"\n\nOff by default: enable it with `--select {meta.id}`."
+    return f"# {meta.id} {meta.name}\n\n" + rule_help_markdown(meta).rstrip("\n") + default + "\n"
 
 
 def explain_text(meta: RuleMeta) -> str:
-    """Plain-text version of explain_markdown (SARIF `help.text`)."""
-    parts = [f"{meta.id} {meta.name}: {meta.what}", "", f"Why: {meta.why}"]
-    if meta.example:
-        parts += ["", "Example:", meta.example]
-    if meta.use_instead:
-        parts += ["", "Use instead:", meta.use_instead]
-    if meta.references:
-        parts += ["", "References:"] + [f"- {ref}" for ref in meta.references]
-    return "\n".join(parts)
+    """Plain-text version (SARIF `help.text`)."""
+    from gleak_sarif.report.sarif import rule_help_text
+
+    return rule_help_text(meta)
 
 
 def rules_markdown(metas: list[RuleMeta]) -> str:
