@@ -1,6 +1,13 @@
-"""GitHub Actions workflow commands: `::error file=...,line=...,col=...,title=...::message`."""
+"""GitHub Actions workflow commands: `::error file=...,line=...,col=...,title=...::message`.
+
+GitHub places an annotation by `file` relative to the repository root, so paths are written relative to
+the scan's source root (the repository root unless --source-root says otherwise), not to the working
+directory: a scan run from a sub-folder still annotates the right file.
+"""
 
 from __future__ import annotations
+
+import os
 
 from gleak_sarif.model import ScanResult, Severity
 
@@ -15,6 +22,16 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def _annotation_path(path: str, source_root: str | None) -> str:
+    if not source_root:
+        return path
+    absolute = os.path.abspath(path)
+    root = os.path.abspath(source_root)
+    if absolute != root and absolute.startswith(root.rstrip(os.sep) + os.sep):
+        return os.path.relpath(absolute, root).replace(os.sep, "/")
+    return path  # outside the root: GitHub cannot place it anyway, keep what the user sees
+
+
 def render_github(result: ScanResult) -> str:
     out = []
     for finding in result.findings:
@@ -23,7 +40,7 @@ def render_github(result: ScanResult) -> str:
         span = finding.primary
         props = ",".join(
             [
-                f"file={_escape_property(span.path)}",
+                f"file={_escape_property(_annotation_path(span.path, result.source_root))}",
                 f"line={span.start_line}",
                 f"endLine={span.end_line}",
                 f"col={span.start_column}",
@@ -34,7 +51,7 @@ def render_github(result: ScanResult) -> str:
         out.append(f"::{_LEVEL[finding.severity]} {props}::{_escape_data(finding.message)}")
     for note in result.notifications:
         props = (
-            f"file={_escape_property(note.path)}" + (f",line={note.line}" if note.line else "")
+            f"file={_escape_property(_annotation_path(note.path, result.source_root))}" + (f",line={note.line}" if note.line else "")
             if note.path
             else ""
         )
