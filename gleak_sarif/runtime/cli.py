@@ -18,6 +18,7 @@ import typer
 
 from gleak_sarif.errors import UsageError
 from gleak_sarif.model import ScanResult
+from gleak_sarif.runtime.cluster import ClusterDelta
 
 app = typer.Typer(
     help="Analyse goroutine dumps (pprof debug=1/2, runtime.Stack, goleak output, Go 1.26 goroutineleak "
@@ -128,6 +129,14 @@ def _emit(result: ScanResult, fmt: RuntimeFormat, output: str | None, *, title: 
         raise typer.Exit(1)
 
 
+def _site_text(d: ClusterDelta) -> str:
+    c = d.cluster.creator
+    if d.cluster.site_kind == "go" and c is not None:
+        return f"go statement {c.location} ({c.func})"
+    entry = d.cluster.entry_frame
+    return f"{entry[0]} ({entry[1]}:{entry[2]})" if entry else (c.func if c else "?")
+
+
 def _with_static(result: ScanResult, root: str) -> None:
     from gleak_sarif.runtime.api import confirm_with_static, run_static
 
@@ -236,27 +245,30 @@ def watch_cmd(
     with Progress(TextColumn("[bold]snapshot"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=console, transient=False) as progress:
         task = progress.add_task("", total=count)
-        for i in range(count):
-            if i:
-                time.sleep(pause)
-            try:
-                data = fetch(target, timeout=timeout, max_bytes=max_bytes)
-            except CaptureError as err:
-                raise UsageError(str(err)) from err
-            path = out_dir / f"snapshot-{i + 1:04d}.txt"
-            path.write_bytes(data)
-            dump = parse_dump(data.decode("utf-8", "replace"), str(path))
-            dumps.append(dump)
-            msg = f"{dump.goroutine_count} goroutines -> {path}"
-            if i:
-                deltas, _ = diff_parsed(dumps[0], dump, smap, min_growth=min_growth, min_minutes=min_minutes)
-                top = ", ".join(
-                    f"{(d.cluster.blocking_frame or ('?',))[0]} {d.before}->{d.after} ({d.growth:+d})"
-                    for d in deltas[:3]
-                ) or "no growth"
-                progress.console.print(f"[{i + 1}/{count}] {dump.goroutine_count} goroutines; growth since "
-                                       f"first: {top}")
-            progress.update(task, advance=1, description=msg)
+        try:
+            for i in range(count):
+                if i:
+                    time.sleep(pause)
+                try:
+                    data = fetch(target, timeout=timeout, max_bytes=max_bytes)
+                except CaptureError as err:
+                    raise UsageError(str(err)) from err
+                path = out_dir / f"snapshot-{i + 1:04d}.txt"
+                path.write_bytes(data)
+                dump = parse_dump(data.decode("utf-8", "replace"), str(path))
+                dumps.append(dump)
+                if i:
+                    deltas, _ = diff_parsed(dumps[0], dump, smap, min_growth=min_growth, min_minutes=min_minutes)
+                    progress.console.print(f"[{i + 1}/{count}] {dump.goroutine_count} goroutines; "
+                                           f"{len(deltas)} growing cluster(s) since the first snapshot")
+                    for d in deltas[:5]:
+                        progress.console.print(f"    {d.growth:+6d}  {d.before} -> {d.after}  "
+                                               f"{d.cluster.main_state or '?'}  {_site_text(d)}")
+                progress.update(task, advance=1, description=f"{dump.goroutine_count} goroutines -> {path}")
+        except KeyboardInterrupt:
+            if len(dumps) < 2:
+                raise typer.Exit(130) from None
+            console.print(f"interrupted: reporting snapshot 1 -> {len(dumps)}")
     _, result = diff_parsed(dumps[0], dumps[-1], smap, min_growth=min_growth, min_minutes=min_minutes)
     if with_static:
         _with_static(result, root)

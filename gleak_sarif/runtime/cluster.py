@@ -123,7 +123,8 @@ class Cluster:
     count: int = 0
     leaked: int = 0
     states: Counter[str] = field(default_factory=Counter)
-    labels: Counter[str] = field(default_factory=Counter)  # "k=v,k2=v2" -> goroutines
+    # label set (sorted (key, value) pairs) -> goroutines; values may hold "," or "=", so no joined text
+    labels: Counter[tuple[tuple[str, str], ...]] = field(default_factory=Counter)
     min_minutes: int | None = None
     max_minutes: int = 0
     ids: set[int] = field(default_factory=set)
@@ -146,7 +147,7 @@ class Cluster:
             self.leaked += g.count
         self.states[g.state or "unknown"] += g.count
         if g.labels:
-            self.labels[",".join(f"{k}={v}" for k, v in sorted(g.labels.items()))] += g.count
+            self.labels[tuple(sorted(g.labels.items()))] += g.count
         if g.id is not None:
             self.ids.add(g.id)
             self.min_minutes = (
@@ -157,15 +158,10 @@ class Cluster:
     def label_dict(self) -> dict[str, list[str]]:
         """All label values seen in the cluster, per key (sorted)."""
         out: dict[str, set[str]] = {}
-        for g_labels in self._label_sets():
-            for k, v in g_labels.items():
+        for label_set in self.labels:
+            for k, v in label_set:
                 out.setdefault(k, set()).add(v)
         return {k: sorted(v) for k, v in sorted(out.items())}
-
-    def _label_sets(self) -> Iterable[dict[str, str]]:
-        for text in self.labels:
-            pairs = (p.split("=", 1) for p in text.split(",") if "=" in p)
-            yield dict((k, v) for k, v in pairs)
 
 
 def user_frames(g: Goroutine, user_modules: tuple[str, ...] = ()) -> tuple[FrameKey, ...]:

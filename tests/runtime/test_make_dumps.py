@@ -3,10 +3,12 @@ without unparsable lines, and the findings land exactly on the ``// LEAK:`` line
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rtkit import REPO, need, run
+from rtkit import REPO, Validation, need, run
 
 from gleak_sarif.model import Finding
 from gleak_sarif.runtime.api import analyze_parsed, diff_parsed
@@ -92,3 +94,24 @@ def test_service_snapshots(made: Path, kinds: dict[tuple[str, int], str]) -> Non
     (f,) = result.findings
     assert kinds_of([f], kinds) == ["this go statement leaks"]
     assert f.properties["goroutines"] == 3 and f.properties["labels"]["http.route"] == ["GET /leak"]
+
+
+def test_sarif_with_unmapped_and_std_only_sites(made: Path, tmp_path: Path,
+                                                validate_sarif: Callable[[Path], Validation]) -> None:
+    """Findings whose go statement is not in the source root (std-only stacks, another checkout) still
+    produce valid SARIF: the dump's own path, said to be unmapped."""
+    from gleak_sarif.report import render
+
+    _, result = analyze_parsed(parse_dump_file(made / "service-after-debug2.txt"), SourceMap(REPO),
+                               min_minutes=0)
+    _, foreign = analyze_parsed(parse_dump_file(made / "leakprofile-debug2.txt"), SourceMap(tmp_path))
+    result.findings += foreign.findings
+    unmapped = [f for f in result.findings if f.properties["creation-site-kind"] == "unmapped"]
+    assert len(unmapped) >= 2
+    assert all(f.properties["unmapped"] and "Unmapped:" in f.message for f in unmapped)
+    out = tmp_path / "unmapped.sarif"
+    out.write_text(render(result, "sarif", source_root=str(REPO)))
+    log = json.loads(out.read_text())
+    assert len(log["runs"][0]["results"]) == len(result.findings)
+    v = validate_sarif(out)
+    assert v.errors == [] and v.warnings == [], (v.errors, v.warnings)

@@ -105,6 +105,8 @@ def test_debug1_entry_functions_map_to_go_statements(dumps: Dumps, tmp_path: Pat
              for f in result.findings}
     assert set(kinds) == set(ALL), kinds
     assert kinds["send"] == "go"
+    (labelled,) = [f for f in result.findings if lines_by_marker(local)[f.primary.start_line] == "labelled"]
+    assert labelled.properties["labels"] == {"http.route": ["GET /leak"], "tenant": ["x=1, y]"]}
     assert kinds["recv"] == "inferred"  # go recvForever(ch): a named function
     assert kinds["deep"] == "inferred"
     assert kinds["generic"] == "inferred"  # go first(ch) runs main.first[...]

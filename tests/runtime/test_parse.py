@@ -35,7 +35,7 @@ def test_debug2_headers_labels_ancestors(dumps: Dumps) -> None:
     # Go 1.26 GODEBUG=tracebacklabels=1: labels inside the brackets; a value containing "]".
     (labelled,) = by_creator(gs, "main.leakLabelled.func1")
     assert labelled.state == "select (no cases)"
-    assert labelled.labels == {"http.route": "GET /leak", "tenant": "a b]"}
+    assert labelled.labels == {"http.route": "GET /leak", "tenant": "x=1, y]"}
 
     # Inlined frame: "(...)" arguments and no +0x offset.
     (recv,) = by_creator(gs, "main.leakRecv")
@@ -92,7 +92,7 @@ def test_debug1_records_and_labels(dumps: Dumps) -> None:
     assert len(sends) == 1 and sends[0].count == 3 and sends[0].id is None
     assert sends[0].frames[0].line == leak_line(MAIN, "send") + 1
     labelled = [g for g in d.goroutines if g.labels]
-    assert labelled and labelled[0].labels == {"http.route": "GET /leak", "tenant": "a b]"}
+    assert labelled and labelled[0].labels == {"http.route": "GET /leak", "tenant": "x=1, y]"}
     # Frames of multi-frame records are split on runs of tabs (tabwriter alignment).
     wg = [g for g in d.goroutines if any(f.func == "sync.(*WaitGroup).Wait" for f in g.frames)]
     assert wg and wg[0].frames[-1].func == "main.leakWaitGroup.func1"

@@ -61,7 +61,7 @@ func leakGeneric() {
 }
 
 func leakLabelled() {
-	pprof.Do(context.Background(), pprof.Labels("http.route", "GET /leak", "tenant", "a b]"), func(context.Context) {
+	pprof.Do(context.Background(), pprof.Labels("http.route", "GET /leak", "tenant", "x=1, y]"), func(context.Context) {
 		go func() { select {} }() // LEAK: labelled
 	})
 }
