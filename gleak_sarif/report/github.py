@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from gleak_sarif.model import ScanResult, Severity
+from gleak_sarif.model import BaselineState, ScanResult, Severity
 
 _LEVEL = {Severity.error: "error", Severity.warning: "warning", Severity.note: "notice"}
 
@@ -35,8 +35,11 @@ def _annotation_path(path: str, source_root: str | None) -> str:
 def render_github(result: ScanResult) -> str:
     out = []
     for finding in result.findings:
-        if finding.suppression is not None:
-            continue
+        if finding.suppression is not None or finding.baseline_state is BaselineState.absent:
+            continue  # suppressed, or fixed since the baseline: nothing to point at
+        title = f"{finding.rule_id} {finding.rule_name}"
+        if finding.baseline_state in (BaselineState.unchanged, BaselineState.updated):
+            title += " (in baseline)"  # with --fail-on new these do not fail the run
         span = finding.primary
         props = ",".join(
             [
@@ -45,15 +48,15 @@ def render_github(result: ScanResult) -> str:
                 f"endLine={span.end_line}",
                 f"col={span.start_column}",
                 f"endColumn={span.end_column}",
-                f"title={_escape_property(finding.rule_id + ' ' + finding.rule_name)}",
+                f"title={_escape_property(title)}",
             ]
         )
         out.append(f"::{_LEVEL[finding.severity]} {props}::{_escape_data(finding.message)}")
     for note in result.notifications:
-        props = (
-            f"file={_escape_property(_annotation_path(note.path, result.source_root))}" + (f",line={note.line}" if note.line else "")
-            if note.path
-            else ""
-        )
-        out.append(f"::warning {props}::{_escape_data(note.message)}".replace("::warning ::", "::warning::"))
+        props = ""
+        if note.path:
+            props = f" file={_escape_property(_annotation_path(note.path, result.source_root))}"
+            if note.line:
+                props += f",line={note.line}"
+        out.append(f"::warning{props}::{_escape_data(note.message)}")
     return "\n".join(out)
