@@ -115,12 +115,27 @@ def _build_options(
         include_testdata=include_testdata or bool(project and project.include_testdata),
         include_generated=include_generated or bool(project and project.include_generated),
         include_hidden=include_hidden,
-        exclude=exclude + (project.exclude if project else []),
+        exclude=exclude + (_config_excludes(project.exclude, config_path) if project and config_path else []),
         config_path=config_path,
         severity_overrides=project.severity if project else {},
         use_cache=not no_cache,
         max_file_bytes=max_file_size * 1024 * 1024,
     )
+
+
+def _config_excludes(patterns: list[str], config_path: str) -> list[str]:
+    """`.gleak.yml` exclude globs are relative to the config's folder; discovery matches paths as shown
+    (relative to the working directory, or absolute outside it), so anchor globs that name a folder."""
+    from gleak_sarif.engine.discover import display_path
+
+    base = display_path(os.path.dirname(os.path.abspath(config_path)))
+    out = []
+    for pattern in patterns:
+        if "/" not in pattern or pattern.startswith(("/", "*")) or base == ".":
+            out.append(pattern)  # a bare name glob (`*_gen.go`) matches in any folder already
+        else:
+            out.append(f"{base.rstrip('/')}/{pattern}")
+    return out
 
 
 @app.command()
