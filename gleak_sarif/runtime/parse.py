@@ -26,6 +26,9 @@ _HEADER = re.compile(r"goroutine (\d+)((?: gp=0x[0-9a-f]+ m=(?:\d+|nil)(?: mp=0x
 _FILE_LINE = re.compile(
     r"\t(.*):(\d+)(?: (\+0x[0-9a-f]+))?(?: fp=0x[0-9a-f]+ sp=0x[0-9a-f]+ pc=0x[0-9a-f]+)?\s*$"
 )
+_BARE = "\x00bare"  # marks a pending bare word (maybe a C function name) in place of call arguments
+_CGO_LINE = re.compile(r"\t(?:(.*):(\d+) )?pc=0x[0-9a-f]+\s*$")
+_CGO_FUNC = re.compile(r"non-Go function(?: at pc=0x[0-9a-f]+)?$|[A-Za-z_][\w.$@]*$")
 _CREATED_BY = re.compile(r"created by (.+?)(?: in goroutine (\d+))?$")
 _ELIDED = re.compile(r"\.\.\.(?:(\d+) frames elided|additional frames elided)\.\.\.$")
 _ANCESTOR = re.compile(r"\[originating from goroutine (\d+)\]:$")
@@ -243,8 +246,14 @@ class _Parser:
 
     def flush_pending(self, lineno: int) -> None:
         if self.pending_func is not None:
-            self.note(self.pending_func[2], f"frame without a file line: {self.pending_func[0]}")
+            func, args, at = self.pending_func
             self.pending_func = None
+            if args == _BARE:
+                # A bare word taken for a symbolised C function but not followed by "\tpc=": any other line.
+                if not _NOISE.match(func):
+                    self.note(at, f"unrecognised line: {func[:120]!r}")
+            else:
+                self.note(at, f"frame without a file line: {func}")
         if self.pending_creator is not None:
             self.note(self.pending_creator[2], "'created by' line without a file line")
             self.pending_creator = None
@@ -319,6 +328,12 @@ class _Parser:
             if call is not None:
                 self.pending_func = (call[0], call[1], lineno)
                 return
+        if self.cur is not None and _CGO_FUNC.match(text):
+            if text.startswith("non-Go function at pc="):
+                self.cur.frames.append(Frame(func="non-Go function", file="", line=0))
+            else:
+                self.pending_func = (text, _BARE, lineno)  # a symbolised C function; its "\tpc=" line follows
+            return
         if text.startswith("..."):
             m = _ELIDED.match(text)
             if m and self.cur is not None:
@@ -416,6 +431,13 @@ class _Parser:
                 and self.cur is not None
             ):
                 self.cur.stack_unavailable = True
+                return
+            cm = _CGO_LINE.match(text)
+            if cm and self.pending_func is not None and self.cur is not None:
+                # cgo frame from a symboliser: "name" or "non-Go function", then "\t[file:line ]pc=0x...".
+                self.cur.frames.append(Frame(func=self.pending_func[0], file=cm.group(1) or "",
+                                             line=int(cm.group(2) or 0)))
+                self.pending_func = None
                 return
             self.flush_pending(lineno)
             self.note(lineno, f"unrecognised file line: {text[:120]!r}")

@@ -119,6 +119,24 @@ def test_goroutineleak_profile_debug2(dumps: Dumps) -> None:
     assert any(not g.leaked for g in d.goroutines)
 
 
+def test_cgo_frames() -> None:
+    # Hand-written from the runtime's printers (traceback.go: printCgoTraceback, printOneCgoTraceback).
+    text = (
+        "goroutine 1 [syscall]:\n"
+        "non-Go function at pc=0x7f3c2a1b2c3d\n"
+        "my_c_func\n\t/src/c/lib.c:42 pc=0x7f3c2a1b2c40\n"
+        "non-Go function\n\tpc=0x7f3c2a1b2c50\n"
+        "runtime.cgocall(0x4a1b20, 0xc000052f48)\n\t/usr/local/go/src/runtime/cgocall.go:167 +0x4b\n"
+        "main.main()\n\t/src/m/main.go:12 +0x1e\n"
+    )
+    d = parse_dump(text)
+    assert d.notifications == []
+    frames = d.goroutines[0].frames
+    assert [f.func for f in frames] == ["non-Go function", "my_c_func", "non-Go function", "runtime.cgocall",
+                                        "main.main"]
+    assert (frames[1].file, frames[1].line) == ("/src/c/lib.c", 42)
+
+
 def test_goleak_outputs(goleak_outputs: dict[str, str]) -> None:
     for name, text in goleak_outputs.items():
         d = parse_dump(text, name)
