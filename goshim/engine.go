@@ -108,11 +108,24 @@ func (p *engineProc) call(req request, timeout time.Duration) (*response, error)
 		return nil, err
 	}
 	data = append(data, '\n')
-	if _, err := p.stdin.Write(data); err != nil {
-		return nil, p.fail("the engine stopped accepting requests")
-	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
+	// A hung engine stops reading stdin; a large request would then block Write for good, so the
+	// write is bounded by the same timer.
+	written := make(chan error, 1)
+	go func() {
+		_, err := p.stdin.Write(data)
+		written <- err
+	}()
+	select {
+	case err := <-written:
+		if err != nil {
+			return nil, p.fail("the engine stopped accepting requests")
+		}
+	case <-timer.C:
+		p.kill()
+		return nil, p.timeoutError(req, timeout)
+	}
 	select {
 	case line, ok := <-p.lines:
 		if !ok {
@@ -136,9 +149,13 @@ func (p *engineProc) call(req request, timeout time.Duration) (*response, error)
 		return &resp, nil
 	case <-timer.C:
 		p.kill()
-		return nil, fmt.Errorf("engine timed out after %s on %s (raise "+
-			"linters.settings.custom.gleak.settings.timeout)%s", timeout, describe(req), p.stderrNote())
+		return nil, p.timeoutError(req, timeout)
 	}
+}
+
+func (p *engineProc) timeoutError(req request, timeout time.Duration) error {
+	return fmt.Errorf("engine timed out after %s on %s (raise "+
+		"linters.settings.custom.gleak.settings.timeout)%s", timeout, describe(req), p.stderrNote())
 }
 
 func describe(req request) string {

@@ -29,6 +29,9 @@ func helperEngine(mode string) {
 		_ = json.Unmarshal(in.Bytes(), &req)
 		if req.Method == "hello" {
 			fmt.Printf(`{"protocol":1,"id":%d,"ok":true,"engine_version":"0","fingerprint":"abc123"}`+"\n", req.ID)
+			if mode == "deaf" {
+				time.Sleep(time.Hour) // stops reading stdin
+			}
 			continue
 		}
 		switch mode {
@@ -84,6 +87,26 @@ func TestEngineTimeout(t *testing.T) {
 	start := time.Now()
 	_, err := pl.call(request{Method: "scan", Files: []string{"/x/a.go", "/x/b.go"}})
 	if err == nil || !strings.Contains(err.Error(), "engine timed out after 300ms on /x/a.go and 1 more files") {
+		t.Fatalf("want a timeout error, got %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("timeout took %s", time.Since(start))
+	}
+}
+
+// A hung engine that no longer reads stdin must not block a request bigger than the pipe buffer.
+func TestEngineTimeoutWhileWriting(t *testing.T) {
+	pl := newPool(helperArgv(t, "deaf"), 1, 500*time.Millisecond)
+	if _, err := pl.call(request{Method: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	files := make([]string, 20000)
+	for i := range files {
+		files[i] = fmt.Sprintf("/very/long/path/to/some/package/directory/file_%06d.go", i)
+	}
+	start := time.Now()
+	_, err := pl.call(request{Method: "scan", Files: files})
+	if err == nil || !strings.Contains(err.Error(), "engine timed out after 500ms") {
 		t.Fatalf("want a timeout error, got %v", err)
 	}
 	if time.Since(start) > 5*time.Second {

@@ -169,11 +169,22 @@ class Server:
             wanted[os.path.realpath(path)] = path
         engine, _ = self._engine(req)
         result = engine.scan(list(req.files))
-        findings = [_finding_json(f, wanted) for f in result.findings if f.suppression is None]
+        findings = [_finding_json(f, wanted) for f in result.findings if not _drop(f)]
         return {
             "findings": findings,
             "notifications": [_notification_json(n, wanted) for n in result.notifications],
         }
+
+
+def _drop(f: Finding) -> bool:
+    """Drop findings silenced by `//gleak:ignore`; keep those under a `//nolint` directive.
+
+    golangci-lint applies `//nolint:gleak` itself. Were the engine to drop those findings too, the directive
+    would look unused to golangci-lint, and its nolintlint linter would report it.
+    """
+    if f.suppression is None:
+        return False
+    return not f.suppression.directive.lstrip("/ ").startswith("nolint")
 
 
 def _as_requested(path: str, wanted: dict[str, str]) -> str:

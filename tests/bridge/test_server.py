@@ -43,6 +43,15 @@ func Quiet(jobs []func()) {
 \twg.Wait()
 }
 
+func Kept(jobs []func()) {
+\tvar wg sync.WaitGroup
+\tgo func() {
+\t\twg.Add(1) //nolint:gleak // golangci-lint applies this one itself
+\t\tdefer wg.Done()
+\t}()
+\twg.Wait()
+}
+
 func Unbuffered() chan int {
 \treturn make(chan int)
 }
@@ -74,7 +83,8 @@ def test_scan_reports_byte_positions_and_drops_suppressed(leaky: Path) -> None:
     answer = Server().handle_line(_req("scan", 7, files=[str(leaky)], select=["GL402"]))
     assert answer["ok"] is True and answer["id"] == 7, answer
     findings = answer["findings"]
-    assert len(findings) == 1, "the //gleak:ignore'd finding is not returned"
+    # //gleak:ignore'd: dropped; //nolint:gleak'd: kept, golangci-lint applies it (and nolintlint sees it used)
+    assert [(f["line"], f["column"]) for f in findings] == [(9, 4), (29, 3)]
     f = findings[0]
     start = LEAKY.index(b"wg.Add(1)")
     assert (f["rule_id"], f["path"], f["start_byte"], f["end_byte"]) == (
