@@ -96,7 +96,7 @@ class SourceCache:
             try:
                 with open(key, "rb") as fh:
                     self._files[key] = SourceFile(fh.read())
-            except OSError:
+            except (OSError, ValueError):  # ValueError: a NUL byte in a path taken from a dump
                 self._files[key] = None
         return self._files[key]
 

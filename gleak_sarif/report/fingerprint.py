@@ -148,13 +148,20 @@ def resolve_root(source_root: str | None) -> str:
     return os.path.realpath(source_root or os.getcwd())
 
 
+def _realpath(path: str) -> str:
+    try:
+        return os.path.realpath(path)
+    except ValueError:  # a NUL byte (a path read from a goroutine dump): no such file, keep it as written
+        return os.path.abspath(path)
+
+
 def relative_path(path: str, root: str) -> str | None:
     """``path`` relative to ``root`` in POSIX form, or None when it lies outside ``root``.
 
     Both are resolved through symlinks first: GitHub resolves paths inside the checkout, and a path that
     differs between runs would close and reopen every alert.
     """
-    real = os.path.realpath(path)
+    real = _realpath(path)
     try:
         rel = os.path.relpath(real, root)
     except ValueError:  # another drive on Windows
@@ -169,7 +176,7 @@ def path_uri(path: str, root: str) -> tuple[str, bool]:
     rel = relative_path(path, root)
     if rel is not None:
         return quote(rel, safe="/"), True
-    real = os.path.realpath(path).replace(os.sep, "/")
+    real = _realpath(path).replace(os.sep, "/")
     if not real.startswith("/"):
         real = "/" + real
     return "file://" + quote(real, safe="/"), False

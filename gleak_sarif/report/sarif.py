@@ -499,20 +499,23 @@ def _fixes(finding: Finding, locator: _Locator) -> list[Any] | None:
     by_path: dict[str, list[Any]] = {}
     for edit in sorted(finding.fix.edits, key=lambda e: (e.path, e.start_byte)):
         src = locator.sources.get(edit.path)
+        # SARIF forbids negative offsets and lengths: a reversed or negative edit becomes an insertion
+        start = max(0, edit.start_byte)
+        length = max(0, edit.end_byte - start)
         if src is not None:
-            sl, sc = src.offset_to_position(edit.start_byte)
-            el, ec = src.offset_to_position(edit.end_byte)
+            sl, sc = src.offset_to_position(start)
+            el, ec = src.offset_to_position(start + length)
             region = _om(
                 om.Region,
                 start_line=sl,
                 start_column=sc,
                 end_line=el,
                 end_column=ec,
-                byte_offset=edit.start_byte,
-                byte_length=edit.end_byte - edit.start_byte,
+                byte_offset=start,
+                byte_length=length,
             )
         else:
-            region = _om(om.Region, byte_offset=edit.start_byte, byte_length=edit.end_byte - edit.start_byte)
+            region = _om(om.Region, byte_offset=start, byte_length=length)
         by_path.setdefault(edit.path, []).append(
             _om(
                 om.Replacement,

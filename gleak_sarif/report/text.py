@@ -27,7 +27,7 @@ class _Lines:
             try:
                 with open(path, "rb") as handle:
                     self.cache[path] = handle.read().split(b"\n")
-            except OSError:
+            except (OSError, ValueError):  # ValueError: a NUL byte in a path taken from a dump
                 self.cache[path] = []
         lines = self.cache[path]
         return lines[line - 1].rstrip(b"\r") if 0 < line <= len(lines) else None
