@@ -17,6 +17,7 @@ from rtkit import REPO, Validation, leak_line, run
 from typer.testing import CliRunner
 
 from gleak_sarif.runtime.cli import app
+from gleak_sarif.runtime.parse import parse_dump
 
 SERVICE = REPO / "fixtures" / "runtime" / "service"
 MAIN = SERVICE / "main.go"
@@ -62,14 +63,29 @@ def hit_both(base: str, n: int = REQUESTS) -> None:
         get(base + "/ok")
 
 
+def leaked_now(text: str) -> int:
+    return sum(1 for g in parse_dump(text).goroutines
+               if g.state == "chan send" and g.created_by and g.created_by.func == "main.(*handlers).leak")
+
+
+def snapshot_after(base: str, before: bytes, n: int) -> bytes:
+    """The AFTER snapshot, once the n new leaking workers (50 ms of work) reached their send; bounded."""
+    want = leaked_now(before.decode()) + n
+    deadline = time.monotonic() + 30
+    while True:
+        time.sleep(0.3)
+        data = get(base + "/debug/pprof/goroutine?debug=2")
+        if leaked_now(data.decode()) >= want or time.monotonic() > deadline:
+            return data
+
+
 def test_diff_reports_exactly_the_leaking_handler(service: str, tmp_path: Path,
                                                   validate_sarif: Callable[[Path], Validation]) -> None:
     before = tmp_path / "before.txt"
     after = tmp_path / "after.txt"
     before.write_bytes(get(service + "/debug/pprof/goroutine?debug=2"))
     hit_both(service)
-    time.sleep(0.5)  # workers take 50 ms: the clean ones finish, the leaking ones reach the send
-    after.write_bytes(get(service + "/debug/pprof/goroutine?debug=2"))
+    after.write_bytes(snapshot_after(service, before.read_bytes(), REQUESTS))
 
     out = tmp_path / "leaks.sarif"
     res = CliRunner().invoke(app, ["diff", str(before), str(after), "--source-root", str(REPO),
@@ -105,8 +121,7 @@ def test_with_static_marks_confirmed(service: str, tmp_path: Path) -> None:
     after = tmp_path / "after.txt"
     before.write_bytes(get(service + "/debug/pprof/goroutine?debug=2"))
     hit_both(service, 2)
-    time.sleep(0.5)
-    after.write_bytes(get(service + "/debug/pprof/goroutine?debug=2"))
+    after.write_bytes(snapshot_after(service, before.read_bytes(), 2))
     out = tmp_path / "leaks.json"
     res = CliRunner().invoke(app, ["diff", str(before), str(after), "--source-root", str(SERVICE),
                                    "--with-static", "--format", "json", "--output", str(out)])
@@ -124,10 +139,19 @@ def test_with_static_marks_confirmed(service: str, tmp_path: Path) -> None:
 
 def test_watch_polls_and_reports_growth(service: str, tmp_path: Path) -> None:
     snaps = tmp_path / "snaps"
-    hitter = threading.Timer(0.3, lambda: [get(service + "/leak") for _ in range(3)])
+
+    def hit_after_first_snapshot() -> None:
+        # Leak only once the first snapshot exists, however slow the machine is (bounded wait).
+        deadline = time.monotonic() + 60
+        while not (snaps / "snapshot-0001.txt").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for _ in range(3):
+            get(service + "/leak")
+
+    hitter = threading.Thread(target=hit_after_first_snapshot)
     hitter.start()
     try:
-        res = CliRunner().invoke(app, ["watch", service + "/debug/pprof/goroutine", "--interval", "1200ms",
+        res = CliRunner().invoke(app, ["watch", service + "/debug/pprof/goroutine", "--interval", "2s",
                                        "--count", "2", "--dir", str(snaps), "--source-root", str(REPO),
                                        "--format", "json", "--timeout", "5"])
     finally:

@@ -3,6 +3,7 @@ without unparsable lines, and the findings land exactly on the ``// LEAK:`` line
 
 from __future__ import annotations
 
+import fcntl
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,15 @@ ALL_LEAKY_KINDS = LEAK_PROFILE_KINDS | {"chan-send", "mutex"}
 def made(go: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     need("curl")
     out = tmp_path_factory.mktemp("made")
-    run([str(REPO / "scripts" / "make-dumps"), str(out)], cwd=REPO, timeout=600)
+    # make-dumps caches its binaries in .cache/make-dumps: one run at a time across pytest-xdist workers.
+    lock_path = REPO / ".cache" / "make-dumps.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            run([str(REPO / "scripts" / "make-dumps"), str(out)], cwd=REPO, timeout=600)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return out
 
 
