@@ -1,0 +1,217 @@
+"""GitHub Actions: the workflows and the composite action pass actionlint, action.yml is well formed,
+and the action's shell steps do what they promise when run with bash as the runner runs them.
+
+actionlint (scripts/install-actionlint puts it in .cache/bin) also runs shellcheck on every `run:`
+script when shellcheck is on PATH; without it those scripts are only parsed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integrations.kit import REPO, clean_env, gleak_bin, tool_or_skip
+
+ACTION = REPO / "action.yml"
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+
+
+@pytest.fixture(scope="module")
+def actionlint() -> str:
+    return tool_or_skip("actionlint", REPO / ".cache" / "bin" / "actionlint")
+
+
+def _action() -> dict[str, Any]:
+    data = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def _lint(actionlint: str, files: list[Path], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([actionlint, "-no-color", *map(str, files)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, env=clean_env())
+
+
+def test_workflows_pass_actionlint(actionlint: str) -> None:
+    assert {w.name for w in WORKFLOWS} >= {"ci.yml", "code-scanning.yml"}
+    done = _lint(actionlint, WORKFLOWS, REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint_really_checks_the_local_action(actionlint: str, tmp_path: Path) -> None:
+    # code-scanning.yml calls `uses: ./`; actionlint must check its inputs against action.yml, or the
+    # test above proves less than it seems. A misspelt input must be reported.
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".git").mkdir()  # actionlint resolves `uses: ./` from the project root, found by .git
+    (tmp_path / "action.yml").write_bytes(ACTION.read_bytes())
+    bad = (REPO / ".github" / "workflows" / "code-scanning.yml").read_text().replace("sarif-file:", "sarif-fil:")
+    workflow = tmp_path / ".github" / "workflows" / "bad.yml"
+    workflow.write_text(bad)
+    done = _lint(actionlint, [workflow], tmp_path)
+    assert done.returncode == 1
+    assert 'input "sarif-fil" is not defined in action "gleak-sarif"' in done.stdout
+
+
+def _as_reusable_workflow(action: dict[str, Any]) -> dict[str, Any]:
+    """action.yml's steps as a `workflow_call` workflow with the same inputs, so that actionlint checks
+    the expressions, the `uses:` inputs and (with shellcheck) the bash of every step."""
+    inputs = {name: {"type": "string", "required": False, "default": spec.get("default", ""),
+                     "description": spec["description"]} for name, spec in action["inputs"].items()}
+    return {
+        "name": "action-as-workflow",
+        "on": {"workflow_call": {"inputs": inputs}},
+        "permissions": {"contents": "read", "security-events": "write"},
+        "jobs": {"action": {"runs-on": "ubuntu-latest", "steps": action["runs"]["steps"]}},
+    }
+
+
+def test_action_steps_pass_actionlint(actionlint: str, tmp_path: Path) -> None:
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    workflow = tmp_path / ".github" / "workflows" / "action.yml"
+    text = yaml.safe_dump(_as_reusable_workflow(_action()), sort_keys=False)
+    # GITHUB_ACTION_PATH is set for actions only; in the stand-in workflow it is an ordinary variable
+    workflow.write_text(text)
+    done = _lint(actionlint, [workflow], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr + "\n" + text
+
+
+def test_action_metadata_structure() -> None:
+    action = _action()
+    for key in ("name", "description", "inputs", "outputs", "runs"):
+        assert key in action, f"action.yml lacks {key}"
+    assert action["runs"]["using"] == "composite"
+    steps = action["runs"]["steps"]
+    assert steps
+    step_ids = [s["id"] for s in steps if "id" in s]
+    assert len(step_ids) == len(set(step_ids))
+    for name, spec in action["inputs"].items():
+        assert re.fullmatch(r"[a-z][a-z0-9-]*", name), name
+        assert spec.get("description"), f"input {name} has no description"
+        assert "default" in spec or spec.get("required"), f"input {name}: no default and not required"
+        assert isinstance(spec.get("default", ""), str), f"input {name}: defaults are strings"
+    for name, spec in action["outputs"].items():
+        assert spec.get("description") and spec.get("value"), f"output {name}"
+    text = ACTION.read_text(encoding="utf-8")
+    used_inputs = set(re.findall(r"inputs\.([a-z][a-z0-9-]*)", text))
+    assert used_inputs <= set(action["inputs"]), used_inputs - set(action["inputs"])
+    assert set(action["inputs"]) <= used_inputs, f"inputs never used: {set(action['inputs']) - used_inputs}"
+    for ref in re.findall(r"steps\.([a-z][a-z0-9-]*)\.outputs", text):
+        assert ref in step_ids, f"steps.{ref} is not a step id"
+    for step in steps:
+        assert ("run" in step) != ("uses" in step), step
+        if "run" in step:
+            assert step.get("shell") == "bash", f"run step without `shell: bash`: {step.get('name')}"
+            # inputs reach scripts through env only: `${{ }}` inside a script is an injection risk
+            assert "${{" not in step["run"], step["name"]
+        else:
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@v\d+", step["uses"]), step["uses"]
+    upload = next(s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
+    assert upload["uses"].endswith("@v4")
+    assert set(upload["with"]) == {"sarif_file", "category"}
+
+
+# ---------------------------------------------------------------------------------- the shell steps
+
+def _step(step_id: str) -> dict[str, Any]:
+    return next(s for s in _action()["runs"]["steps"] if s.get("id") == step_id)
+
+
+def _run_step(step: dict[str, Any], tmp_path: Path, cwd: Path, **env: str) -> tuple[int, str, dict[str, str]]:
+    """Run a step's script as the runner does for `shell: bash` (bash --noprofile --norc -eo pipefail)."""
+    script = tmp_path / f"step-{step.get('id', 'x')}.sh"
+    script.write_text(step["run"])
+    output = tmp_path / "github_output"
+    output.write_text("")
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=cwd,
+                          env=clean_env(GITHUB_OUTPUT=str(output), GITHUB_WORKSPACE=str(REPO), **env),
+                          capture_output=True, text=True, timeout=300)
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
+    return done.returncode, done.stdout + done.stderr, outputs
+
+
+def _scan_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    defaults = {name: spec.get("default", "") for name, spec in _action()["inputs"].items()}
+    env = {f"IN_{k.upper().replace('-', '_')}": v for k, v in defaults.items()}
+    env["IN_SARIF"] = str(tmp_path / "gleak.sarif")
+    env.pop("IN_SARIF_FILE", None)
+    env["GLEAK"] = gleak_bin()
+    env.update(overrides)
+    return env
+
+
+def test_scan_step_defers_the_failure_and_annotates(tmp_path: Path) -> None:
+    code, out, outputs = _run_step(_step("scan"), tmp_path, REPO, **_scan_env(tmp_path, IN_PATHS="fixtures/example"))
+    assert code == 0, out  # findings fail the last step, after the upload
+    assert outputs["exit-code"] == "1"
+    assert outputs["sarif-file"] == str(tmp_path / "gleak.sarif")
+    assert "::error file=fixtures/example/server.go,line=35," in out
+    sarif = json.loads((tmp_path / "gleak.sarif").read_text())
+    run = sarif["runs"][0]
+    assert run["automationDetails"]["id"].startswith("gleak-sarif")
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]}
+    assert uris == {"fixtures/example/server.go"}  # relative to the repository root
+
+
+def test_scan_step_from_a_sub_folder_keeps_repository_paths(tmp_path: Path) -> None:
+    env = _scan_env(tmp_path, IN_PATHS="example", IN_ARGS="--select GL2", IN_ANNOTATIONS="true")
+    code, out, outputs = _run_step(_step("scan"), tmp_path, REPO / "fixtures", **env)
+    assert code == 0, out
+    assert outputs["exit-code"] == "1"
+    rules = set(re.findall(r"title=(GL\d+)", out))
+    assert rules == {"GL201", "GL202"}, out  # --select from `args` reached the scan
+    assert "file=fixtures/example/server.go" in out  # GitHub resolves annotation paths from the root
+
+
+def test_scan_step_paths_on_several_lines_and_text_output(tmp_path: Path) -> None:
+    clean = tmp_path / "src" / "ok.go"
+    clean.parent.mkdir()
+    clean.write_text("package ok\n\nfunc Add(a, b int) int { return a + b }\n")
+    env = _scan_env(tmp_path, IN_PATHS=f"{clean}\n  fixtures/example/server.go\n", IN_ANNOTATIONS="false",
+                    IN_FAIL_LEVEL="none")
+    code, out, outputs = _run_step(_step("scan"), tmp_path, REPO, **env)
+    assert code == 0, out
+    assert outputs["exit-code"] == "0"
+    assert "::error" not in out and "fixtures/example/server.go:35:2: GL201" in out
+    assert "in 2 files" in out
+
+
+def test_scan_step_fail_on_new_with_baseline(tmp_path: Path) -> None:
+    first = _scan_env(tmp_path, IN_PATHS="fixtures/example", IN_SARIF=str(tmp_path / "baseline.sarif"))
+    assert _run_step(_step("scan"), tmp_path, REPO, **first)[2]["exit-code"] == "1"
+    again = _scan_env(tmp_path, IN_PATHS="fixtures/example", IN_FAIL_ON="new",
+                      IN_BASELINE=str(tmp_path / "baseline.sarif"))
+    code, out, outputs = _run_step(_step("scan"), tmp_path, REPO, **again)
+    assert (code, outputs["exit-code"]) == (0, "0"), out  # nothing new against the baseline
+    assert "(in baseline)" in out
+
+
+def test_scan_step_stops_on_usage_errors(tmp_path: Path) -> None:
+    env = _scan_env(tmp_path, IN_PATHS="fixtures/example", IN_FAIL_ON="new")  # no baseline
+    code, out, outputs = _run_step(_step("scan"), tmp_path, REPO, **env)
+    assert code == 2 and outputs["exit-code"] == "2", out
+    assert "--fail-on new needs --baseline" in out
+
+
+def test_fail_step_fails_with_the_scan_code(tmp_path: Path) -> None:
+    step = next(s for s in _action()["runs"]["steps"] if s.get("name") == "Fail on findings")
+    assert step["if"] == "steps.scan.outputs.exit-code != '0'"
+    code, out, _ = _run_step(step, tmp_path, REPO, CODE="1", FAIL_LEVEL="warning", FAIL_ON="findings")
+    assert code == 1
+    assert out.startswith("::error title=gleak-sarif::")
+
+
+@pytest.mark.skipif(not os.environ.get("GLEAK_TEST_ACTION_INSTALL"), reason="set GLEAK_TEST_ACTION_INSTALL=1: "
+                    "pip-installs this repository into a fresh venv like the action does")
+def test_install_step_installs_this_checkout(tmp_path: Path) -> None:
+    code, out, outputs = _run_step(_step("install"), tmp_path, REPO, RUNNER_TEMP=str(tmp_path),
+                                   GITHUB_ACTION_PATH=str(REPO), GLEAK_VERSION="")
+    assert code == 0, out
+    version = subprocess.run([outputs["bin"], "--version"], capture_output=True, text=True, timeout=120)
+    assert version.stdout.startswith("gleak-sarif ")

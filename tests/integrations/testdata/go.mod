@@ -1,0 +1,3 @@
+module example.com/integrations
+
+go 1.22
