@@ -150,13 +150,25 @@ def pre_commit() -> str:
     return tool_or_skip("pre-commit", Path(sys.executable).parent / "pre-commit")
 
 
+def pre_commit_home() -> Path:
+    """pre-commit's store for this commit's hooks: one hook virtualenv, reused by every test of the run
+    (and by later runs at the same commit); stores of other commits are removed so .cache/ stays small."""
+    home = CACHE / f"home-{hook_ref()[:12]}"
+    with _locked(CACHE / "home.lock"):
+        for old in CACHE.glob("home-*"):
+            if old != home and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+        home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
 @pytest.fixture(scope="session")
 def pre_commit_env() -> dict[str, str]:
     return clean_env(
         PIP_FIND_LINKS=str(wheelhouse()),
         PIP_NO_INDEX="1",
         PIP_DISABLE_PIP_VERSION_CHECK="1",
-        PRE_COMMIT_HOME=str(CACHE / "home"),
+        PRE_COMMIT_HOME=str(pre_commit_home()),
         PRE_COMMIT_COLOR="never",
     )
 

@@ -27,6 +27,7 @@ from tests.integrations.kit import (
     hook_ref,
     hook_sections,
     make_git_repo,
+    tool_or_skip,
 )
 
 DOCS = REPO / "docs" / "integrations.md"
@@ -154,3 +155,10 @@ def test_manifest_is_valid(pre_commit: str) -> None:
         assert re.search(hook["exclude"], "vendor/x/y.go") and re.search(hook["exclude"], "a/testdata/b.go")
         assert not re.search(hook["exclude"], "pkg/vendored.go")
     assert hooks["gleak-sarif-full"]["pass_filenames"] is False
+
+
+def test_go_fixtures_compile() -> None:
+    go = tool_or_skip("go")
+    done = subprocess.run([go, "vet", "./..."], cwd=TESTDATA, capture_output=True, text=True, timeout=600,
+                          env=clean_env(GOFLAGS="-mod=mod", GOTOOLCHAIN="local"))
+    assert done.returncode == 0, done.stderr
