@@ -39,12 +39,13 @@ _GOLEAK_ITEM = re.compile(r"[\[ ]?Goroutine (\d+) in state (.*), with (.*) on to
 _GOLEAK_START = re.compile(
     r"(?:goleak: Errors on (?:un)?successful test run: ?|(\s*)\S+\.go:\d+: )?found unexpected goroutines:$"
 )
-# Lines that surround dumps in real captures (go test, go run, crashes); skipped without a notification.
+# Lines that surround dumps in real captures (go test output, "go run" exit status, panic and crash
+# preambles, the register dump after a SIGQUIT); skipped without a notification.
 _NOISE = re.compile(
     r"(?:=== (?:RUN|PAUSE|CONT|NAME)|--- (?:FAIL|PASS|SKIP)|PASS$|FAIL\b|ok\s|\?\s|exit status \d+"
     r"|panic: |\[recovered|fatal error: |SIGQUIT: |SIGABRT: |SIGSEGV: |PC=0x|signal arrived|\[signal "
     r"|(?:r[a-z0-9]{1,3}|rip|rflags|cs|fs|gs|eflags|eip|esp|ebp|pc|lr|sp|fault|trap|err|oldmask|addr)\s+0x[0-9a-f]+$"
-    r"|\s*goroutine \d+ gp=.* \[.*\]:$|-----|runtime: |created by runtime\.)"
+    r"|-----|runtime: )"
 )
 
 
