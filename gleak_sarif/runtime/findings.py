@@ -108,6 +108,16 @@ class FindingBuilder:
             )
         return _Site(_unmapped_span("", 1), "unmapped", "no frames")
 
+    def _shown(self, file: str) -> str:
+        """A frame's file as the reader knows it: relative to the source root when mapped."""
+        local, _ = self._local(file)
+        if local and self.smap.root is not None:
+            try:
+                return os.path.relpath(local, self.smap.root)
+            except ValueError:
+                return local
+        return file
+
     def _ancestor_site(self, g: Goroutine) -> _Site | None:
         """GODEBUG=tracebackancestors: the creator's first user frame. Its line is a return address (often
         the line after the call), so it is used only when the func literal cannot be found."""
@@ -178,7 +188,7 @@ class FindingBuilder:
         parts = [head]
         if cl.blocking_frame is not None:
             bf = cl.blocking_frame
-            parts.append(f"Blocked at {bf[0]} ({bf[1]}:{bf[2]}).")
+            parts.append(f"Blocked at {bf[0]} ({self._shown(bf[1])}:{bf[2]}).")
         if cl.min_minutes is not None and cl.max_minutes:
             parts.append(f"Wait: {cl.min_minutes}-{cl.max_minutes} minutes.")
         if labels:
