@@ -76,7 +76,7 @@ def test_select_and_ignore(tmp_path: Path) -> None:
 
 
 def test_json_and_sarif_files(tmp_path: Path) -> None:
-    src = write(tmp_path / "pkg" / "leak.go", LEAKY)
+    write(tmp_path / "pkg" / "leak.go", LEAKY)
     out = tmp_path / "out.json"
     sarif = tmp_path / "out.sarif"
     done = run_cli("scan", "--format", "json", "-o", str(out), "--sarif-output", str(sarif),

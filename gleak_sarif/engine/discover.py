@@ -77,9 +77,9 @@ def discover(paths: list[str], options: ScanOptions) -> Discovery:
                                                     message="not a regular file or directory; skipped"))
             continue
 
-        def on_error(err: OSError) -> None:
+        def on_error(err: OSError, root: str = path) -> None:
             found.notifications.append(Notification(
-                kind=NotificationKind.read_error, path=display_path(err.filename or path),
+                kind=NotificationKind.read_error, path=display_path(err.filename or root),
                 message=f"cannot list directory: {err.strerror}"))
 
         # followlinks=False: a symlinked directory is not entered, so symlink loops cannot trap the walk

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from tree_sitter import Node, QueryCursor
 
@@ -176,13 +177,13 @@ class FileEvaluator:
             cursor.set_byte_range(start, end)
             nodes: dict[NodeKey, Node] = {}
             for _, captures in cursor.matches(self.root):
-                match = self._record(atom_index, captures)
-                if match is None:
+                found = self._record(atom_index, captures)
+                if found is None:
                     continue
-                node = match.node
+                node = found.node
                 if node.start_byte >= start and node.end_byte <= end:
                     nodes.setdefault(_key(node), node)
-                    self._at_cache.setdefault((atom_index, *_key(node)), []).append(match)
+                    self._at_cache.setdefault((atom_index, *_key(node)), []).append(found)
             cached = sorted(nodes.values(), key=lambda n: (n.start_byte, -n.end_byte))
             self._range_cache[cache_key] = cached
         return cached
@@ -300,7 +301,7 @@ class FileEvaluator:
             assert isinstance(payload, CNode)
             yield from self.matches(payload, node, env)
         elif kind == "rel":
-            rel_name, relation = payload  # type: ignore[misc]
+            rel_name, relation = cast(tuple[str, CRelation], payload)
             yield from self._relation(rel_name, relation, node, env)
         elif kind == "calls":
             assert isinstance(payload, CNode)

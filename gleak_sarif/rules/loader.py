@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from gleak_sarif.errors import ConfigError
 from gleak_sarif.rules.compiler import Atom, CompiledRule, RulePack, build_pack, compile_rule, validate_atoms
 from gleak_sarif.rules.schema import RuleFile
-from gleak_sarif.rules.yamlload import load_yaml_text, line_of
+from gleak_sarif.rules.yamlload import line_of, load_yaml_text
 
 RULE_SUFFIXES = (".yml", ".yaml")
 

@@ -64,7 +64,7 @@ class _Loader(_BASE):  # type: ignore[valid-type,misc]
                     stack.append(key)
                     stack.append(value)
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
         self.flatten_mapping(node)
         result = LineDict()
         result.line = node.start_mark.line + 1
@@ -79,7 +79,7 @@ class _Loader(_BASE):  # type: ignore[valid-type,misc]
             result.key_lines[key] = key_node.start_mark.line + 1
         return result
 
-    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LineList:  # type: ignore[override]
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LineList:
         result = LineList(self.construct_object(child, deep=True) for child in node.value)
         result.line = node.start_mark.line + 1
         result.item_lines = [child.start_mark.line + 1 for child in node.value]
