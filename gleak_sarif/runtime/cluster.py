@@ -103,6 +103,12 @@ def debug1_state(g: Goroutine) -> str:
     return ""
 
 
+def is_wrapper_frame(func: str) -> bool:
+    """A wrapper's own plumbing frame (``errgroup.(*Group).Go.func1``): library code, not the user's."""
+    short = func[func.rfind("/") + 1 :]
+    return any(short == w or short.startswith(w + ".") for w in WRAPPER_CREATORS)
+
+
 def is_blocking(g: Goroutine) -> bool:
     if g.source in (DumpFormat.debug1, DumpFormat.leak_debug1):
         # No state in the profile: count it unless its frames show a non-blocking wait.
@@ -167,7 +173,7 @@ class Cluster:
 def user_frames(g: Goroutine, user_modules: tuple[str, ...] = ()) -> tuple[FrameKey, ...]:
     out: list[FrameKey] = []
     for f in g.frames:
-        if is_std_func(f.func, user_modules):
+        if is_std_func(f.func, user_modules) or is_wrapper_frame(f.func):
             continue
         key = (f.func, f.file, f.line)
         if out and out[-1] == key:

@@ -180,11 +180,13 @@ class FindingBuilder:
             head = f"{n} {noun} started here leaked: blocked {in_state} with nothing left to unblock them."
         elif evidence == "goleak":
             head = f"{n} {noun} started here outlived the test (goleak): blocked {in_state}."
-        else:
+        elif cl.max_minutes:
             head = (
                 f"{n} {noun} started here {'has' if n == 1 else 'have'} been blocked {in_state} for "
-                f"{cl.max_minutes}+ minutes."
+                f"{cl.min_minutes if cl.min_minutes is not None else cl.max_minutes}+ minutes."
             )
+        else:
+            head = f"{n} {noun} started here {'is' if n == 1 else 'are'} blocked {in_state}."
         parts = [head]
         if cl.blocking_frame is not None:
             bf = cl.blocking_frame

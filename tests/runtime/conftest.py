@@ -54,6 +54,18 @@ def dumps(go: str, tmp_path_factory: pytest.TempPathFactory) -> Dumps:
 
 
 @pytest.fixture(scope="session")
+def errgroup_dump(go: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """debug=2 dump of testdata/errgroupprog: a goroutine started by golang.org/x/sync/errgroup, whose
+    frames carry real module-cache paths."""
+    d = tmp_path_factory.mktemp("errgroup")
+    binary = d / "errgroupprog"
+    run([go, "build", "-o", str(binary), "."], cwd=TESTDATA / "errgroupprog")
+    out = d / "errgroup-debug2.txt"
+    out.write_text(run([str(binary)]).stdout)
+    return out
+
+
+@pytest.fixture(scope="session")
 def goleak_outputs(go: str) -> dict[str, str]:
     """``go test`` output of goleak's VerifyNone and VerifyTestMain failures, new (v1.3.0) and old (v1.2.1)."""
     outs: dict[str, str] = {}

@@ -59,6 +59,29 @@ def test_module_cache_paths_and_case_escapes(tmp_path: Path) -> None:
     assert win.path == str(root / "pkg" / "w.go")
 
 
+def test_errgroup_wrapper_and_real_module_cache_paths(errgroup_dump: Path, tmp_path: Path) -> None:
+    prog = LEAKPROG.parent / "errgroupprog"
+    d = parse_dump_file(errgroup_dump)
+    (g,) = [g for g in d.goroutines if g.created_by and g.created_by.func.endswith("errgroup.(*Group).Go")]
+    assert g.created_by is not None and "/pkg/mod/golang.org/x/sync@v" in g.created_by.file
+    # Reported at the statement that hands the literal to errgroup, not inside the module cache.
+    _, result = analyze_parsed(d, SourceMap(prog), min_minutes=0)
+    (f,) = result.findings
+    assert f.primary.path == str(prog / "main.go")
+    assert f.primary.start_line == leak_line(prog / "main.go", "errgroup")
+    assert f.properties["creation-site-kind"] == "wrapper-call"
+    assert f.related[0].span.start_line == f.primary.start_line + 1
+    # The module-cache frame itself maps when the source root is (a checkout of) that module...
+    lib = tmp_path / "x-sync"
+    (lib / "errgroup").mkdir(parents=True)
+    (lib / "go.mod").write_text("module golang.org/x/sync\n\ngo 1.22\n")
+    (lib / "errgroup" / "errgroup.go").write_text("package errgroup\n")
+    m = SourceMap(lib).map_path(g.created_by.file)
+    assert m.path == str(lib / "errgroup" / "errgroup.go") and m.how == "module-cache"
+    # ...and is said to be elsewhere when it is not.
+    assert "golang.org/x/sync is not in the source root" in SourceMap(prog).map_path(g.created_by.file).how
+
+
 def test_trimpath_dump_maps_through_go_mod(dumps: Dumps, tmp_path: Path) -> None:
     root = copy_repo(tmp_path, "deep/inside/prog")
     local = root / "deep/inside/prog/main.go"
