@@ -130,6 +130,23 @@ def test_finding_in_a_file_not_passed_needs_the_full_hook(tmp_path: Path, pre_co
     assert finding_keys(body) == [("pkg/a.go", 5, 4, "ITG001")], body
 
 
+def test_changed_sibling_is_not_answered_from_the_scan_cache(tmp_path: Path, pre_commit: str,
+                                                            pre_commit_env: dict[str, str]) -> None:
+    # The hook keeps gleak's scan cache (.gleak-cache/) between commits. When b.go stops starting a
+    # goroutine, the cached answer for an unchanged a.go must not survive.
+    repo = _sibling_repo(tmp_path)
+    assert _pre_commit_run(pre_commit, pre_commit_env, repo, "pkg/a.go")["gleak-sarif"][0] == "Failed"
+    assert (repo / ".gleak-cache").is_dir()
+    sibling = repo / "pkg" / "b.go"
+    sibling.write_text(sibling.read_text().replace("\tgo func() {\n\t\tdefer close(done)\n\t\twork()\n\t}()",
+                                                   "\twork()\n\tclose(done)"))
+    assert "go func" not in sibling.read_text()
+    subprocess.run(["git", "add", "pkg/b.go"], cwd=repo, env=clean_env(), check=True)
+    sections = _pre_commit_run(pre_commit, pre_commit_env, repo, "pkg/a.go")
+    assert sections["gleak-sarif"][0] == "Passed", sections["gleak-sarif"][1]
+    assert _full_scan(repo) == []
+
+
 def test_hooks_skip_vendor_and_testdata(tmp_path: Path, pre_commit: str, pre_commit_env: dict[str, str]) -> None:
     repo = _sibling_repo(tmp_path)
     for folder in ("vendor/example.com/dep", "pkg/testdata"):
