@@ -502,7 +502,7 @@ class _Parser:
             if not func:
                 func, off = parts[2], ""
             file, _, line = " ".join(parts[3:]).strip().rpartition(":")
-            if file and line.isdigit():
+            if file and line.isascii() and line.isdigit():
                 g.frames.append(
                     Frame(func=self.intern(func), file=self.intern(file), line=int(line),
                           offset=self.intern(f"+0x{off}" if off else ""))

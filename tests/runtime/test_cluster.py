@@ -141,8 +141,18 @@ def test_mixed_input(dumps: Dumps, goleak_outputs: dict[str, str]) -> None:
     assert [n.line for n in d.notifications if n.line] == [1]
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("goroutine []:\t\n{}\"\\#@0x1created by .()+,minutes")), max_size=400))
-def test_parser_never_raises(text: str) -> None:
-    d = parse_dump(text)
+_PIECES = st.sampled_from([
+    "goroutine 1 [", "goroutine ", "]:", " labels:{", '"', "\\", "}", "{", ": ", ", ", "\n", "\t", "created by ",
+    " in goroutine ", "#\t0x1\t", "+0x", ":12", "3 @ 0x1", "# labels: {", "goroutine profile: total 3",
+    "Goroutine 5 in state chan send, with f on top of the stack:", "[", "]", "found unexpected goroutines:",
+    "    x_test.go:3: found unexpected goroutines:", "        ", "...5 frames elided...",
+    "[originating from goroutine 1]:", "non-Go function", "\tpc=0x1", "\u00b2", "\u0663", "main.f()", "(...)",
+    " minutes", ", locked to thread", " (leaked)",
+])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=5)), max_size=60))
+def test_parser_never_raises(parts: list[str]) -> None:
+    d = parse_dump("".join(parts))
     assert d.format in set(DumpFormat)
