@@ -59,6 +59,9 @@ def write_output(text: str, path: str) -> None:
                 out.write("\n")
             out.flush()
             os.fsync(out.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
