@@ -6,7 +6,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from tree_sitter import Node
+from tree_sitter import Node, Tree
 
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine.evaluate import FileEvaluator, FileTimeoutError
@@ -48,6 +48,24 @@ def _first_error_line(root: Node) -> int:
     return 1
 
 
+_PARSE_CHUNK = 16 * 1024
+
+
+def _parse(source: bytes, deadline: float) -> Tree:
+    """Parse within the per-file deadline. The binding has no parse timeout, but an exception raised in
+    the read callback aborts the parse, so a pathological file (a 2-million-element literal takes
+    minutes) is cut off instead of stalling the scan or a worker."""
+    if len(source) <= _PARSE_CHUNK:
+        return parser().parse(source)
+
+    def read(offset: int, _point: object) -> bytes:
+        if time.monotonic() > deadline:
+            raise FileTimeoutError
+        return source[offset : offset + _PARSE_CHUNK]
+
+    return parser().parse(read)
+
+
 def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
                 go_version: tuple[int, int] | None) -> FileResult:
     result = FileResult(path)
@@ -63,7 +81,8 @@ def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
     if not active:
         result.skipped = True
         return result
-    tree = parser().parse(source)
+    deadline = time.monotonic() + options.file_timeout_seconds
+    tree = _parse(source, deadline)
     root = tree.root_node
     result.parsed = True
     if root.has_error:
@@ -71,8 +90,7 @@ def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
             kind=NotificationKind.parse_error, level=Severity.warning, path=path, line=_first_error_line(root),
             message="syntax error (or syntax newer than tree-sitter-go 0.25); findings in this file may be "
                     "incomplete"))
-    evaluator = FileEvaluator(pack, path, path, source, root, go_version,
-                              deadline=time.monotonic() + options.file_timeout_seconds)
+    evaluator = FileEvaluator(pack, path, path, source, root, go_version, deadline=deadline)
     evaluator.collect()
     for rule in active:
         if evaluator.rule_applies(rule):
@@ -104,5 +122,6 @@ def scan_path(pack: RulePack, options: ScanOptions, path: str) -> FileResult:
         result = FileResult(path)
         result.notifications.append(Notification(
             kind=NotificationKind.timeout, path=path,
-            message=f"rule evaluation took longer than {options.file_timeout_seconds:g} s; file skipped"))
+            message=f"parsing and rule evaluation took longer than {options.file_timeout_seconds:g} s; file "
+                    "skipped"))
         return result
