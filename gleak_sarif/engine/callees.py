@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,6 +91,16 @@ class _Parsed:
     decls: dict[Callee, list[Node]]
 
 
+@dataclass
+class _FileState:
+    """Per evaluated file: its package scope (looked up once) and answers for its own declarations."""
+
+    scope: _PackageScope | None = None
+    scope_known: bool = False
+    answers: dict[tuple[int, str, str], bool] = field(default_factory=dict)
+
+
+_FILES: weakref.WeakKeyDictionary[FileEvaluator, _FileState] = weakref.WeakKeyDictionary()
 _PACKAGES: OrderedDict[tuple[int, str, str, bool], _PackageScope] = OrderedDict()
 _PARSED: OrderedDict[tuple[int, str], _Parsed] = OrderedDict()
 
@@ -184,12 +195,21 @@ def callee_matches(evaluator: FileEvaluator, rule: CNode, node: Node, factory: E
     callee = callee_of(evaluator, node)
     if callee is None:
         return False
-    for decl in evaluator.local_declarations().get(callee, []):
-        if _holds(evaluator, rule, decl):
-            return True
+    state = _FILES.get(evaluator)
+    if state is None:
+        state = _FILES[evaluator] = _FileState()
+    local_key = (id(rule), *callee)
+    local = state.answers.get(local_key)
+    if local is None:
+        decls = evaluator.local_declarations().get(callee, [])
+        local = state.answers[local_key] = any(_holds(evaluator, rule, decl) for decl in decls)
+    if local:
+        return True
     if not evaluator.package:
         return False
-    scope = _scope(evaluator)
+    if not state.scope_known:
+        state.scope, state.scope_known = _scope(evaluator), True
+    scope = state.scope
     if scope is None:
         return False
     here = os.path.abspath(evaluator.path)
