@@ -8,7 +8,6 @@ script when shellcheck is on PATH; without it those scripts are only parsed.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integrations.kit import REPO, clean_env, gleak_bin, tool_or_skip
+from tests.integrations.kit import REPO, clean_env, gleak_bin, tool_or_skip, wheelhouse
 
 ACTION = REPO / "action.yml"
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
@@ -207,11 +206,13 @@ def test_fail_step_fails_with_the_scan_code(tmp_path: Path) -> None:
     assert out.startswith("::error title=gleak-sarif::")
 
 
-@pytest.mark.skipif(not os.environ.get("GLEAK_TEST_ACTION_INSTALL"), reason="set GLEAK_TEST_ACTION_INSTALL=1: "
-                    "pip-installs this repository into a fresh venv like the action does")
 def test_install_step_installs_this_checkout(tmp_path: Path) -> None:
+    # pip-installs this repository into a fresh venv as the action does for `uses: owner/gleak-sarif@ref`
+    # (dependencies from the same PyPI wheelhouse as the pre-commit tests)
     code, out, outputs = _run_step(_step("install"), tmp_path, REPO, RUNNER_TEMP=str(tmp_path),
-                                   GITHUB_ACTION_PATH=str(REPO), GLEAK_VERSION="")
+                                   GITHUB_ACTION_PATH=str(REPO), GLEAK_VERSION="",
+                                   PIP_FIND_LINKS=str(wheelhouse()), PIP_NO_INDEX="1")
     assert code == 0, out
+    assert outputs["bin"] == str(tmp_path / "gleak-sarif-venv" / "bin" / "gleak-sarif")
     version = subprocess.run([outputs["bin"], "--version"], capture_output=True, text=True, timeout=120)
-    assert version.stdout.startswith("gleak-sarif ")
+    assert version.stdout.startswith("gleak-sarif "), version.stderr
