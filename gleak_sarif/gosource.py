@@ -26,6 +26,25 @@ def parser() -> Parser:
     return Parser(GO)
 
 
+_ESCAPED = re.compile("[\udc80-\udcff]")
+
+
+def utf8_safe(source: bytes) -> tuple[bytes, int | None]:
+    """Go source is UTF-8, and tree-sitter's query predicates decode node text strictly (an invalid byte in
+    a compared identifier raised UnicodeDecodeError out of the scan). Returns the source with each invalid
+    byte replaced by `_` (same length, so every offset and column still holds) and the 1-based line of
+    the first invalid byte, or (source, None) when it is valid."""
+    if source.isascii():
+        return source, None
+    try:
+        source.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = source.count(b"\n", 0, err.start) + 1
+        text = source.decode("utf-8", "surrogateescape")
+        return _ESCAPED.sub("_", text).encode("utf-8"), line
+    return source, None
+
+
 def node_text(source: bytes, node: Node) -> str:
     return source[node.start_byte : node.end_byte].decode("utf-8", "replace")
 

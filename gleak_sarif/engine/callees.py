@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
-from gleak_sarif.gosource import go_version_for, parser
+from gleak_sarif.gosource import go_version_for, parser, utf8_safe
 
 if TYPE_CHECKING:
     from gleak_sarif.engine.evaluate import FileEvaluator
@@ -176,6 +176,7 @@ def _parsed(pack: RulePack, path: str, factory: EvaluatorFactory) -> _Parsed | N
             source = handle.read(MAX_SIBLING_BYTES + 1)
     except OSError:
         return None
+    source = utf8_safe(source)[0]  # predicates on invalid UTF-8 raised out of the scan
     root = parser().parse(source).root_node
     sibling = factory(path, source, root, go_version_for(path))
     parsed = _Parsed(signature, sibling, declarations(source, root))

@@ -10,7 +10,7 @@ from tree_sitter import Node, Tree
 
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine.evaluate import FileEvaluator, FileTimeoutError
-from gleak_sarif.gosource import go_version_for, parser
+from gleak_sarif.gosource import go_version_for, parser, utf8_safe
 from gleak_sarif.model import Finding, Notification, NotificationKind, Severity
 from gleak_sarif.rules.compiler import RulePack
 from gleak_sarif.suppress import apply_suppressions
@@ -63,7 +63,11 @@ def _parse(source: bytes, deadline: float) -> Tree:
             raise FileTimeoutError
         return source[offset : offset + _PARSE_CHUNK]
 
-    return parser().parse(read)
+    try:
+        return parser().parse(read)
+    except FileTimeoutError:
+        parser().reset()  # the shared parser must not resume the aborted parse on the next file
+        raise
 
 
 def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
@@ -81,6 +85,12 @@ def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
     if not active:
         result.skipped = True
         return result
+    source, bad_line = utf8_safe(source)
+    if bad_line is not None:
+        result.notifications.append(Notification(
+            kind=NotificationKind.read_error, path=path, line=bad_line,
+            message="invalid UTF-8 (Go source must be UTF-8); invalid bytes read as `_`, findings in this file "
+                    "may be incomplete"))
     deadline = time.monotonic() + options.file_timeout_seconds
     tree = _parse(source, deadline)
     root = tree.root_node
