@@ -78,6 +78,8 @@ class Server:
                 raw = json.loads(line)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise ProtocolError("bad-request", f"request is not JSON: {exc}") from None
+            except RecursionError:  # `[[[[...` nested past the decoder's limit: a bad request, not a crash
+                raise ProtocolError("bad-request", "request is not JSON: nested too deeply") from None
             if (
                 isinstance(raw, dict)
                 and isinstance(raw.get("id"), int | str)
