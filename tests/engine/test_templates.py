@@ -134,3 +134,36 @@ def test_bad_config_row_names_the_problem(tmp_path: Path) -> None:
     config = write(tmp_path / ".gleak.yml", "resources: [{constructor: 'not a name', release: [Close]}]\n")
     with pytest.raises(ConfigError, match="constructor"):
         Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, use_cache=False, config_path=str(config)))
+
+
+REDIS = """\
+package p
+
+import (
+	"context"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func listen(ctx context.Context, rdb *redis.Client) string {
+	sub := rdb.Subscribe(ctx, "events")
+	msg, _ := sub.ReceiveMessage(ctx)
+	return msg.Payload
+}
+
+func listenOK(ctx context.Context, rdb *redis.Client) string {
+	sub := rdb.Subscribe(ctx, "events")
+	defer sub.Close()
+	msg, _ := sub.ReceiveMessage(ctx)
+	return msg.Payload
+}
+"""
+
+
+def test_builtin_gl507_method_rows_need_the_import(tmp_path: Path) -> None:
+    # GL507's built-in go-redis row is a method constructor: matched by name in files importing go-redis
+    with_import = write(tmp_path / "a" / "p.go", REDIS)
+    without = write(tmp_path / "b" / "p.go", REDIS.replace('"github.com/redis/go-redis/v9"', '"example.com/redis"'))
+    engine = Engine(ScanOptions(select=["GL507"], jobs=1, use_cache=False))
+    found = engine.scan([str(with_import), str(without)]).findings
+    assert [(Path(f.primary.path).parent.name, f.primary.start_line) for f in found] == [("a", 10)]
