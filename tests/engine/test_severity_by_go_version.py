@@ -64,3 +64,32 @@ def test_bad_version_term_is_a_config_error(tmp_path: Path) -> None:
     bad = RULE.replace('">=1.23"', '"newer than 1.23"')
     with pytest.raises(ConfigError, match="go-version"):
         run_rule(tmp_path, bad, SOURCE)
+
+
+GL503_SOURCE = """\
+package poll
+
+import (
+	"context"
+	"time"
+)
+
+func wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+"""
+
+
+@pytest.mark.parametrize(("go_line", "expected"), [("go 1.21", Severity.warning), ("go 1.23", Severity.note)])
+def test_builtin_timer_rule_follows_go_mod(tmp_path: Path, go_line: str, expected: Severity) -> None:
+    # GL503: timers are collected since Go 1.23, so an unstopped one is a note there
+    source = write(tmp_path / "poll" / "poll.go", GL503_SOURCE)
+    write(tmp_path / "go.mod", f"module m\n\n{go_line}\n")
+    engine = Engine(ScanOptions(select=["GL503"], jobs=1, use_cache=False))
+    assert [f.severity for f in engine.scan([str(source)]).findings] == [expected]
