@@ -229,3 +229,31 @@ func TestSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestCrashWarnsPerPackage: with warn, an engine that fails mid-run yields one warning per unchecked
+// package (each package's clean result would otherwise be cached as if it had been checked), and each
+// package gets a fresh engine.
+func TestCrashWarnsPerPackage(t *testing.T) {
+	_, analyzers := build(t, map[string]any{
+		"engine":          toAny(helperArgv(t, "crash")),
+		"on-engine-error": "warn",
+	})
+	if analyzers[1].Name != "gleak_abc123" {
+		t.Fatalf("stamp %q, want the helper's fingerprint", analyzers[1].Name)
+	}
+	rec := &recorder{}
+	results := analysistest.Run(rec, testdata(t), analyzers[0], "fixes", "selected")
+	if len(results) != 2 {
+		t.Fatalf("%d results", len(results))
+	}
+	for _, r := range results {
+		if len(r.Diagnostics) != 1 {
+			t.Fatalf("%s: %d diagnostics, want 1", r.Pass.Pkg.Path(), len(r.Diagnostics))
+		}
+		msg := r.Diagnostics[0].Message
+		if !strings.HasPrefix(msg, "gleak: engine failed, package not checked: the engine crashed") ||
+			!strings.Contains(msg, "exit status 7) (engine stderr: see WARN [gleak] on stderr)") {
+			t.Errorf("%s: %q", r.Pass.Pkg.Path(), msg)
+		}
+	}
+}

@@ -137,9 +137,14 @@ func (p *plugin) engineFailure(pass *analysis.Pass, at *ast.File, err error, sta
 	return nil, nil
 }
 
+// firstLine shortens an error for a one-line diagnostic; the full text (with the engine's stderr) has
+// gone to the real stderr.
 func firstLine(s string) string {
+	if i := strings.Index(s, "; engine stderr (tail):"); i >= 0 {
+		s = s[:i] + " (engine stderr: see WARN [gleak] on stderr)"
+	}
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return strings.TrimSuffix(s[:i], ";") + " (see stderr)"
+		s = s[:i] + " ..."
 	}
 	return s
 }
