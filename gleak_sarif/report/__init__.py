@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from typing import Literal
 
@@ -49,6 +50,16 @@ def write_output(text: str, path: str) -> None:
 
     An error or Ctrl-C leaves either the old file or the new one, never a half-written file.
     """
+    try:
+        special = not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        special = False
+    if special:
+        # `-o /dev/stdout`, `/dev/null`, a FIFO: a rename would replace the device node itself (as root,
+        # /dev/null became a regular file), so write through it; there is no old content to protect.
+        with open(path, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text if text.endswith("\n") else text + "\n")
+        return
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=".gleak-", suffix=".tmp", dir=directory)
