@@ -477,7 +477,12 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except ConfigError as err:
-        typer.echo(f"gleak-sarif: error: {err}", err=True)
+        text = str(err)
+        if not err.hint and err.path:  # every file error says where to look, even without a specific hint
+            docs = "docs/configuration.md" if os.path.basename(err.path).startswith(".gleak") else (
+                "docs/rule-language.md")
+            text += f"\n  hint: see {docs} for the keys and the values they take"
+        typer.echo(f"gleak-sarif: error: {text}", err=True)
         sys.exit(EXIT_CONFIG)
     except GleakError as err:
         typer.echo(f"gleak-sarif: error: {err}", err=True)

@@ -74,7 +74,8 @@ class _Loader(_BASE):  # type: ignore[valid-type,misc]
             if not isinstance(key, str | int | float | bool) and key is not None:
                 raise ConfigError("mapping keys must be plain scalars", line=key_node.start_mark.line + 1)
             if key in result:
-                raise ConfigError(f"duplicate key {key!r}", line=key_node.start_mark.line + 1)
+                raise ConfigError(f"duplicate key {key!r}", line=key_node.start_mark.line + 1,
+                                  hint="a key may appear once per mapping; merge the two values")
             result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[key] = key_node.start_mark.line + 1
         return result
@@ -107,7 +108,11 @@ def load_yaml_text(text: str, path: str) -> Any:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = err.problem or err.context or "invalid YAML"
-        raise ConfigError(f"invalid YAML: {problem}", path=path, line=line) from None
+        hint = ("only plain YAML data is read: remove the `!` tag (rule and config files never run code)"
+                if "constructor for the tag" in problem else
+                "check indentation and quoting: quote values that contain `: ` or start with `{`, `[`, `*`, "
+                "`&` or `!`")
+        raise ConfigError(f"invalid YAML: {problem}", path=path, line=line, hint=hint) from None
     except yaml.YAMLError as err:
         raise ConfigError(f"invalid YAML: {err}", path=path) from None
     except RecursionError:
