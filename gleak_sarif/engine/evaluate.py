@@ -116,9 +116,13 @@ class FileEvaluator:
             if match is not None:
                 self.by_atom[atom_index].append(match)
                 self.by_key[atom_index].setdefault(_key(match.node), []).append(match)
-        for matches in self.by_atom:
-            matches.sort(key=lambda m: m.node.start_byte)
-        self.starts = [[m.node.start_byte for m in matches] for matches in self.by_atom]
+        # only anchor atoms get matches here: sorting every atom's list cost more than the query itself
+        self.starts = [[] for _ in self.by_atom]
+        for atom_index in self.pack.root_atoms:
+            matches = self.by_atom[atom_index]
+            if matches:
+                matches.sort(key=lambda m: m.node.start_byte)
+                self.starts[atom_index] = [m.node.start_byte for m in matches]
 
     def _record(self, atom_index: int, captures: dict[str, list[Node]]) -> AtomMatch | None:
         """A query match as an AtomMatch, or None when metavariables or package names disagree."""
@@ -416,7 +420,14 @@ class FileEvaluator:
         if stop == "end":
             return False
         current = inner.parent
-        while current is not None and _key(current) != _key(outer):
+        if isinstance(stop, str):  # the common case, inlined: this runs for every candidate of a relation
+            kinds = FUNCTION_KINDS if stop == "function" else DECLARATION_KINDS if stop == "declaration" else ()
+            while current is not None and current != outer:
+                if current.type in kinds:
+                    return True
+                current = current.parent
+            return False
+        while current is not None and current != outer:
             if self._is_stop(current, stop):
                 return True
             current = current.parent
