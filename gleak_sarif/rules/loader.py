@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
+import json
 import os
+import pickle
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -156,6 +160,10 @@ def load_pack(
     if builtin:
         paths.extend(rule_files([builtin_rules_dir()]))
     paths.extend(rule_files(extra))
+    cache_file = _pack_cache_file(paths, config_rows, select, ignore)
+    cached = _load_cached_pack(cache_file)
+    if cached is not None:
+        return cached
     atoms: list[Atom] = []
     compiled: list[CompiledRule] = []
     sources: list[bytes] = []
@@ -191,7 +199,72 @@ def load_pack(
         for rule in enabled:
             _renumber(rule.root, mapping, set())
     enabled.sort(key=lambda r: r.meta.id)
-    return build_pack(enabled, atoms, sources)
+    pack = build_pack(enabled, atoms, sources)
+    _store_pack(cache_file, pack)
+    return pack
+
+
+# Compiled packs are kept (pickled) in the user's cache, keyed by the engine version, every rule file's
+# path and bytes, the config tables and select/ignore: YAML parsing, schema validation and compilation
+# cost ~0.5 s, which dominated a pre-commit scan of a few files. Query objects are not kept (they compile
+# lazily); a damaged or unreadable entry is ignored.
+_PACKS_KEPT = 16
+
+
+def _pack_cache_file(paths: list[Path], config_rows: dict[str, list[Any]], select: list[str],
+                     ignore: list[str]) -> str | None:
+    from gleak_sarif import __version__
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    digest = hashlib.sha256(f"{__version__}\0{sys.version}\0{select}\0{ignore}\0".encode())
+    try:
+        for path in paths:
+            digest.update(f"{path}\0".encode() + path.read_bytes() + b"\0")
+    except OSError:
+        return None  # the normal load reports the unreadable file
+    digest.update(json.dumps(config_rows, sort_keys=True, default=_jsonable).encode())
+    return os.path.join(base, "gleak-sarif", "packs", digest.hexdigest()[:32] + ".pickle")
+
+
+def _jsonable(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    return dump(mode="json") if callable(dump) else str(value)
+
+
+def _load_cached_pack(cache_file: str | None) -> RulePack | None:
+    if cache_file is None or os.environ.get("GLEAK_NO_PACK_CACHE"):
+        return None
+    try:
+        with open(cache_file, "rb") as handle:
+            pack = pickle.load(handle)
+    except Exception:  # missing, damaged, or written by another Python: compile instead
+        return None
+    return pack if isinstance(pack, RulePack) else None
+
+
+def _store_pack(cache_file: str | None, pack: RulePack) -> None:
+    if cache_file is None or os.environ.get("GLEAK_NO_PACK_CACHE"):
+        return
+    queries = [atom.compiled for atom in pack.atoms]
+    try:
+        for atom in pack.atoms:
+            atom.compiled = None  # tree-sitter Query objects do not pickle
+        data = pickle.dumps(pack, protocol=pickle.HIGHEST_PROTOCOL)
+        folder = os.path.dirname(cache_file)
+        os.makedirs(folder, exist_ok=True)
+        temp = f"{cache_file}.{os.getpid()}.tmp"
+        with open(temp, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, cache_file)
+        entries = sorted((e for e in os.scandir(folder) if e.name.endswith(".pickle")),
+                         key=lambda e: e.stat().st_mtime, reverse=True)
+        for old in entries[_PACKS_KEPT:]:
+            os.unlink(old.path)
+    except Exception:  # a read-only home, a full disk, an unpicklable rule: just do not cache
+        pass
+    finally:
+        for atom, query in zip(pack.atoms, queries, strict=True):
+            atom.compiled = query
 
 
 def _collect_atoms(node: Any, used: set[int], seen: set[int] | None = None) -> None:
