@@ -1,7 +1,7 @@
 """Scan cache: re-runs only parse files whose content (or package) changed.
 
-An entry is keyed by the file's content hash, its path, a signature of its directory's other `.go` files
-(rules may look into same-package functions), its go.mod version and the rule pack's fingerprint (engine
+An entry is keyed by the file's content hash, its path, the content hashes of its directory's other `.go`
+files (rules may look into same-package functions), its go.mod version and the rule pack's fingerprint (engine
 version + every rule file's bytes + the options that change results). The store is one SQLite file in
 `.gleak-cache/` at the source root (it ignores itself for git), written by the main process only.
 """
@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterable
 
+from gleak_sarif.gosource import go_version_for
 from gleak_sarif.model import Finding, Notification
 
 CACHE_DIR_NAME = ".gleak-cache"
@@ -26,56 +27,78 @@ def cache_dir_for(source_root: str, configured: str | None = None) -> str:
     return configured or os.path.join(source_root, CACHE_DIR_NAME)
 
 
-def _dir_signature(directory: str, memo: dict[str, str]) -> str:
-    cached = memo.get(directory)
-    if cached is not None:
-        return cached
-    digest = hashlib.blake2b(digest_size=16)
-    try:
-        with os.scandir(directory) as entries:
-            for entry in sorted(entries, key=lambda e: e.name):
-                if entry.name.endswith(".go") and entry.is_file():
-                    info = entry.stat()
-                    digest.update(f"{entry.name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
-    except OSError:
-        pass
-    memo[directory] = digest.hexdigest()
-    return memo[directory]
-
-
 class ScanCache:
     def __init__(self, directory: str, salt: str) -> None:
         self.directory = directory
         self.salt = salt
         self._db: sqlite3.Connection | None = None
         self._dir_memo: dict[str, str] = {}
+        self._digests: dict[str, bytes | None] = {}  # absolute path -> content hash (each file read once)
         self.hits = 0
         self.misses = 0
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._db is not None:
             return self._db
+        database = os.path.join(self.directory, f"scan-v{SCHEMA}.sqlite3")
+        for attempt in range(2):
+            try:
+                os.makedirs(self.directory, exist_ok=True)
+                ignore = os.path.join(self.directory, ".gitignore")
+                if not os.path.exists(ignore):
+                    with open(ignore, "w", encoding="utf-8") as handle:
+                        handle.write("# created by gleak-sarif\n*\n")
+                self._db = sqlite3.connect(database, timeout=30)
+                self._db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                return self._db
+            except sqlite3.DatabaseError:
+                # not a database (damaged, truncated): start a new one instead of running uncached forever
+                self.close()
+                if attempt == 0:
+                    with contextlib.suppress(OSError):
+                        os.unlink(database)
+            except (OSError, sqlite3.Error):
+                break  # a read-only checkout: scan without a cache rather than fail
+        self.close()
+        return None
+
+    def _digest(self, path: str) -> bytes | None:
+        absolute = os.path.abspath(path)
+        if absolute not in self._digests:
+            try:
+                with open(absolute, "rb") as handle:
+                    self._digests[absolute] = hashlib.blake2b(handle.read(), digest_size=20).digest()
+            except OSError:
+                self._digests[absolute] = None
+        return self._digests[absolute]
+
+    def _dir_signature(self, directory: str) -> str:
+        """The contents of the folder's other `.go` files (hashed, not size and mtime: a same-size edit
+        within one clock tick, `cp -p` or tar keep those)."""
+        cached = self._dir_memo.get(directory)
+        if cached is not None:
+            return cached
+        digest = hashlib.blake2b(digest_size=16)
         try:
-            os.makedirs(self.directory, exist_ok=True)
-            ignore = os.path.join(self.directory, ".gitignore")
-            if not os.path.exists(ignore):
-                with open(ignore, "w", encoding="utf-8") as handle:
-                    handle.write("# created by gleak-sarif\n*\n")
-            self._db = sqlite3.connect(os.path.join(self.directory, f"scan-v{SCHEMA}.sqlite3"), timeout=30)
-            self._db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        except (OSError, sqlite3.Error):
-            self._db = None  # a read-only checkout: scan without a cache rather than fail
-        return self._db
+            with os.scandir(directory) as entries:
+                names = sorted(e.name for e in entries if e.name.endswith(".go") and e.is_file())
+        except OSError:
+            names = []
+        for name in names:
+            content = self._digest(os.path.join(directory, name))
+            digest.update(name.encode() + b"\0" + (content or b"unreadable") + b"\n")
+        self._dir_memo[directory] = digest.hexdigest()
+        return self._dir_memo[directory]
 
     def key(self, path: str) -> str | None:
-        try:
-            with open(path, "rb") as handle:
-                content = handle.read()
-        except OSError:
+        content = self._digest(path)
+        if content is None:
             return None
-        digest = hashlib.blake2b(content, digest_size=20)
         directory = os.path.dirname(os.path.abspath(path))
-        digest.update(f"\0{self.salt}\0{path}\0{_dir_signature(directory, self._dir_memo)}".encode())
+        # the go.mod version gates rules (go-version) and their severity (severity-by-go-version)
+        version = go_version_for(path)
+        digest = hashlib.blake2b(content, digest_size=20)
+        digest.update(f"\0{self.salt}\0{path}\0{version}\0{self._dir_signature(directory)}".encode())
         return digest.hexdigest()
 
     def get_many(self, keys: Iterable[str]) -> dict[str, tuple[list[Finding], list[Notification]]]:

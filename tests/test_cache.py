@@ -1,0 +1,177 @@
+"""The scan cache (gleak_sarif/engine/cache.py): what is rescanned, what invalidates, damage, `cache clean`.
+
+Which files a scan really parses is read by recording the file list the engine hands to its scanner
+(`Engine.scan_files`); the scan itself runs for real.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gleak_sarif.config import ScanOptions
+from gleak_sarif.engine import Engine
+from gleak_sarif.engine.cache import CACHE_DIR_NAME
+from gleak_sarif.model import ScanResult
+from tests.helpers import RULE_HEADER, write
+
+TICK_RULE = RULE_HEADER + "rule:\n  pattern: time.Tick($D)\n"
+LEAK = """\
+package p
+
+import "time"
+
+func Poll() {
+	for range time.Tick(time.Second) {
+	}
+}
+"""
+CLEAN = """\
+package p
+
+func Add(a, b int) int { return a + b }
+"""
+
+
+class Recorder:
+    """An engine whose scanned files are recorded, on a project in ``root`` with its cache there."""
+
+    def __init__(self, root: Path, rule: Path) -> None:
+        self.root = root
+        self.engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1,
+                                         cache_dir=str(root / CACHE_DIR_NAME)))
+        self.scanned: list[str] = []
+        real = self.engine.scan_files
+
+        def recording(files: list[str], progress: object = None) -> object:
+            self.scanned.extend(os.path.basename(f) for f in files)
+            return real(files)
+
+        self.engine.scan_files = recording  # type: ignore[method-assign,assignment]
+
+    def scan(self) -> ScanResult:
+        self.scanned = []
+        return self.engine.scan([str(self.root / "src")])
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[Path, Path]:
+    root = tmp_path / "project"
+    write(root / "src" / "leak.go", LEAK)
+    write(root / "src" / "clean.go", CLEAN)
+    write(root / "other" / "other.go", CLEAN.replace("Add", "Sub"))
+    rule = write(tmp_path / "rules" / "TST001.yml", TICK_RULE)
+    return root, rule
+
+
+def test_second_scan_parses_nothing_and_gives_the_same_findings(project: tuple[Path, Path]) -> None:
+    root, rule = project
+    recorder = Recorder(root, rule)
+    first = recorder.scan()
+    assert sorted(recorder.scanned) == ["clean.go", "leak.go"]
+    second = recorder.scan()
+    assert recorder.scanned == []
+    assert [f.model_dump() for f in second.findings] == [f.model_dump() for f in first.findings]
+    assert len(second.findings) == 1 and second.findings[0].primary.start_line == 6
+    assert (root / CACHE_DIR_NAME / ".gitignore").is_file()
+
+
+def test_a_changed_file_is_rescanned_and_an_unchanged_folder_is_not(project: tuple[Path, Path]) -> None:
+    root, rule = project
+    recorder = Recorder(root, rule)
+    recorder.engine.scan([str(root)])
+    (root / "src" / "leak.go").write_text(LEAK.replace("time.Tick(time.Second)", "make(chan int)"))
+    recorder.scanned = []
+    result = recorder.engine.scan([str(root)])
+    # the changed file and its package siblings (rules may look into same-package functions); not other/
+    assert sorted(recorder.scanned) == ["clean.go", "leak.go"]
+    assert result.findings == []
+
+
+def test_a_sibling_change_invalidates_even_with_the_same_size_and_mtime(project: tuple[Path, Path]) -> None:
+    root, rule = project
+    recorder = Recorder(root, rule)
+    recorder.scan()
+    sibling = root / "src" / "clean.go"
+    before = sibling.stat()
+    sibling.write_text(CLEAN.replace("a + b", "b + a"))  # same size
+    os.utime(sibling, ns=(before.st_atime_ns, before.st_mtime_ns))  # as `cp -p`, tar or a fast edit leave it
+    recorder.scan()
+    assert "leak.go" in recorder.scanned
+
+
+def test_a_rule_change_invalidates(project: tuple[Path, Path]) -> None:
+    root, rule = project
+    Recorder(root, rule).scan()
+    rule.write_text(TICK_RULE.replace('message: "matched"', 'message: "ticker leaks"'))
+    recorder = Recorder(root, rule)
+    result = recorder.scan()
+    assert sorted(recorder.scanned) == ["clean.go", "leak.go"]
+    assert [f.message for f in result.findings] == ["ticker leaks"]
+
+
+def test_a_go_mod_version_change_invalidates(tmp_path: Path, project: tuple[Path, Path]) -> None:
+    root, _ = project
+    rule = write(tmp_path / "rules" / "TST002.yml",
+                 RULE_HEADER.replace("TST001", "TST002") + 'go-version: "<1.23"\nrule:\n  pattern: time.Tick($D)\n')
+    write(root / "go.mod", "module example.com/p\n\ngo 1.21\n")
+    assert len(Recorder(root, rule).scan().findings) == 1
+    (root / "go.mod").write_text("module example.com/p\n\ngo 1.24\n")
+    recorder = Recorder(root, rule)
+    assert recorder.scan().findings == []
+    assert "leak.go" in recorder.scanned
+
+
+def test_no_cache_writes_nothing(project: tuple[Path, Path]) -> None:
+    root, rule = project
+    engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False,
+                                cache_dir=str(root / CACHE_DIR_NAME)))
+    assert len(engine.scan([str(root / "src")]).findings) == 1
+    assert not (root / CACHE_DIR_NAME).exists()
+
+
+def test_a_damaged_cache_file_is_ignored_and_replaced(project: tuple[Path, Path]) -> None:
+    root, rule = project
+    Recorder(root, rule).scan()
+    [database] = (root / CACHE_DIR_NAME).glob("*.sqlite3")
+    database.write_bytes(b"this is not a database\0" * 100)
+    recorder = Recorder(root, rule)
+    assert len(recorder.scan().findings) == 1
+    assert sorted(recorder.scanned) == ["clean.go", "leak.go"]
+    recorder.scan()
+    assert recorder.scanned == [], "the damaged file is replaced by a working cache"
+
+
+def test_a_damaged_entry_is_ignored(project: tuple[Path, Path]) -> None:
+    root, rule = project
+    Recorder(root, rule).scan()
+    [database] = (root / CACHE_DIR_NAME).glob("*.sqlite3")
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE entries SET value = ?", ('{"findings": [{"rule_id": 12}]',))
+    db.close()
+    recorder = Recorder(root, rule)
+    result = recorder.scan()
+    assert len(result.findings) == 1 and result.findings[0].rule_id == "TST001"
+    assert sorted(recorder.scanned) == ["clean.go", "leak.go"]
+
+
+def test_cache_clean_removes_the_cache(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    write(root / "leak.go", LEAK)
+    command = [sys.executable, "-m", "gleak_sarif"]
+    scan = subprocess.run([*command, "scan", "-q", "--select", "GL501", str(root)], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert scan.returncode in (0, 1), scan.stderr
+    assert (root / CACHE_DIR_NAME).is_dir()
+    clean = subprocess.run([*command, "cache", "clean", str(root)], cwd=tmp_path, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stderr
+    assert "removed" in clean.stdout
+    assert not (root / CACHE_DIR_NAME).exists()
+    again = subprocess.run([*command, "cache", "clean", str(root)], cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 0 and "no cache" in again.stdout
