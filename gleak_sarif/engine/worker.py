@@ -64,10 +64,14 @@ def _parse(source: bytes, deadline: float) -> Tree:
         return source[offset : offset + _PARSE_CHUNK]
 
     try:
-        return parser().parse(read)
+        tree = parser().parse(read)
     except FileTimeoutError:
         parser().reset()  # the shared parser must not resume the aborted parse on the next file
         raise
+    # A tree parsed through a callback keeps no source: query text predicates (#eq?, #match?) would call
+    # `read` again for every check (the combined query ran 7x slower). Re-parsing the bytes with the old
+    # tree and no edits reuses every node (~2% of a parse) and gives a tree that holds its source.
+    return parser().parse(source, old_tree=tree)
 
 
 def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
