@@ -492,7 +492,8 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("gleak-sarif: interrupted", err=True)
         sys.exit(130)
-    except typer.Abort:
+    except typer.Abort:  # click turns Ctrl-C inside a command into Abort
+        typer.echo("gleak-sarif: interrupted", err=True)
         sys.exit(130)
     except Exception as err:
         # typer ships its own copy of click: recognise its usage errors by shape, not by import
@@ -508,4 +509,6 @@ def main() -> None:
             err=True,
         )
         sys.exit(EXIT_INTERNAL)
+    if code == 130:  # typer turns Ctrl-C inside a command into the return value 130
+        typer.echo("gleak-sarif: interrupted", err=True)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
