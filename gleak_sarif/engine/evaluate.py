@@ -270,7 +270,26 @@ class FileEvaluator:
         steps = rule.steps
         if steps is None:
             steps = rule.steps = self._steps(rule)
-        if index == len(steps):
+        # Steps that only pass or reject (at most one env out) run in this loop, not as nested generators:
+        # the generator chain per step was most of the evaluation cost.
+        count = len(steps)
+        while index < count:
+            kind, payload = steps[index]
+            if kind == "kind":
+                if node.type != payload:
+                    return
+            elif kind == "as":
+                merged = self.unify(env, {payload: node})  # type: ignore[dict-item]
+                if merged is None:
+                    return
+                env = merged
+            elif kind in ("regex", "same", "not", "calls"):
+                if next(self._step(steps[index], node, env), None) is None:
+                    return
+            else:
+                break
+            index += 1
+        if index == count:
             yield env
             return
         for next_env in self._step(steps[index], node, env):
