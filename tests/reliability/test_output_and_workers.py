@@ -1,0 +1,233 @@
+"""Nothing lost: atomic output under errors and Ctrl-C, documented exit codes, and worker processes that
+crash or stall on one file."""
+
+from __future__ import annotations
+
+import ctypes
+import faulthandler
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import gleak_sarif.engine.api as engine_api
+from gleak_sarif import cli
+from gleak_sarif.config import ScanOptions
+from gleak_sarif.engine import Engine
+from gleak_sarif.model import NotificationKind
+from tests.reliability.conftest import REPO
+
+EXAMPLE = (REPO / "fixtures" / "example" / "server.go").read_bytes()
+OLD = '{"old": "report"}\n'
+
+
+def _main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    """Run `gleak-sarif ARGS` in this process (so monkeypatches apply); return the exit status."""
+    monkeypatch.setattr(sys, "argv", ["gleak-sarif", *args])
+    with pytest.raises(SystemExit) as done:
+        cli.main()
+    return int(done.value.code or 0)
+
+
+def _temp_files(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith(".gleak-"))
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / ".gleak.yml").write_text("{}\n")  # pins config discovery here
+    (tmp_path / "leak.go").write_bytes(EXAMPLE)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "report.sarif").write_text(OLD)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _boom(*_: Any, **__: Any) -> Any:
+    raise RuntimeError("injected failure")
+
+
+def _interrupt(*_: Any, **__: Any) -> Any:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("target", "replacement", "code"),
+    [
+        ("gleak_sarif.report.sarif.render_sarif", _boom, 3),  # rendering fails
+        ("os.fsync", _boom, 3),  # writing fails half way (disk full, I/O error)
+        ("os.replace", _boom, 3),  # the rename fails
+        ("os.fsync", _interrupt, 130),  # Ctrl-C while writing
+    ],
+)
+def test_failed_write_keeps_the_old_report(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str], target: str,
+                                           replacement: Callable[..., Any], code: int) -> None:
+    monkeypatch.setattr(target, replacement)
+    status = _main(monkeypatch, "scan", "leak.go", "--no-cache", "--format", "sarif", "-o", "out/report.sarif")
+    err = capsys.readouterr().err
+    assert status == code, err
+    assert "Traceback" not in err
+    assert (project / "out" / "report.sarif").read_text() == OLD
+    assert _temp_files(project / "out") == []
+
+
+def test_exit_codes(project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """0 clean, 1 findings, 2 usage/config error, 3 internal error (README "Exit codes")."""
+    (project / "clean.go").write_text("package p\n\nfunc f() {}\n")
+    assert _main(monkeypatch, "scan", "clean.go", "--no-cache") == 0
+    assert _main(monkeypatch, "scan", "leak.go", "--no-cache") == 1
+    assert _main(monkeypatch, "scan", "leak.go", "--no-cache", "--fail-level", "none") == 0
+    assert _main(monkeypatch, "scan", "missing.go") == 2
+    assert _main(monkeypatch, "scan", "leak.go", "--select", "NOPE") == 2
+    assert _main(monkeypatch, "scan", "leak.go", "--format", "yaml") == 2
+    monkeypatch.setattr(Engine, "scan", _boom)
+    assert _main(monkeypatch, "scan", "leak.go", "--no-cache") == 3
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: injected failure" in err and "GLEAK_DEBUG" in err
+    assert "Traceback" not in err
+    readme = (REPO / "README.md").read_text()
+    for text in ("`0`", "`1`", "`2`", "`3` internal error"):
+        assert text in readme
+
+
+def _big_tree(root: Path, files: int) -> None:
+    seeds = sorted((REPO / "fixtures").rglob("*.go"))
+    for index in range(files):
+        seed = seeds[index % len(seeds)].read_bytes()
+        (root / f"pkg{index // 50}").mkdir(exist_ok=True)
+        (root / f"pkg{index // 50}" / f"f{index}.go").write_bytes(seed)
+
+
+@pytest.mark.parametrize("group", [False, True], ids=["pid", "process-group"])
+def test_ctrl_c_during_a_real_scan(tmp_path: Path, group: bool) -> None:
+    """SIGINT to a running `gleak-sarif scan` (to the process, or to its group as a terminal does): exit
+    130, no traceback (workers included), the old report intact, no temp file left."""
+    _big_tree(tmp_path, 1500)
+    out = tmp_path / "report.sarif"
+    out.write_text(OLD)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gleak_sarif", "scan", ".", "--no-cache", "--no-config", "-j", "2",
+         "--format", "sarif", "-o", str(out)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    time.sleep(4)  # imports, rule loading, and into the scan
+    assert proc.poll() is None, "the scan finished before the signal: make the tree larger"
+    if group:
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError("the scan did not stop within 60 s of Ctrl-C") from None
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err, err
+    assert "interrupted" in err
+    assert out.read_text() == OLD
+    assert _temp_files(tmp_path) == []
+
+
+# ---- worker processes ---------------------------------------------------------------------------------
+
+
+def _parallel_tree(root: Path, count: int = 20) -> list[str]:
+    """Enough files and bytes for Engine.scan_files to use worker processes."""
+    padding = b"\n/*\n" + b"x" * (120 * 1024) + b"\n*/\n"
+    names = []
+    for index in range(count):
+        name = f"f{index:02}.go"
+        (root / name).write_bytes(EXAMPLE + padding)
+        names.append(name)
+    return names
+
+
+def _findings_by_file(result: Any) -> dict[str, list[tuple[str, int]]]:
+    out: dict[str, list[tuple[str, int]]] = {}
+    for f in result.findings:
+        out.setdefault(f.primary.path, []).append((f.rule_id, f.primary.start_line))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _segfault() -> None:
+    faulthandler.disable()  # pytest's handler would print the crashed worker's stack into the CI log
+    ctypes.string_at(0)
+
+
+@pytest.mark.parametrize("how", ["exit", "segfault"])
+def test_worker_crash_is_reported_and_the_scan_finishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        how: str) -> None:
+    names = _parallel_tree(tmp_path)
+    culprit = names[7]
+    real = engine_api.scan_path  # type: ignore[attr-defined]
+
+    def crashing(pack: Any, options: Any, path: str) -> Any:
+        if path.endswith(culprit) and os.getpid() != parent:  # only inside forked workers
+            if how == "exit":
+                os._exit(1)
+            _segfault()
+        return real(pack, options, path)
+
+    parent = os.getpid()
+    monkeypatch.setattr(engine_api, "scan_path", crashing)
+    monkeypatch.chdir(tmp_path)
+    engine = Engine(ScanOptions(jobs=2, use_cache=False, config_path=None))
+    result = engine.scan(["."])
+    crashes = [n for n in result.notifications if n.kind is NotificationKind.worker_crash]
+    assert [n.path for n in crashes] == [culprit], result.notifications
+    by_file = _findings_by_file(result)
+    want = by_file[names[0]]
+    assert want, "the example has findings"
+    assert set(by_file) == set(names) - {culprit}
+    assert all(by_file[name] == want for name in names if name != culprit)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_slow_file_times_out_and_the_scan_finishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   jobs: int) -> None:
+    """A file whose parse takes many seconds (a 1,000,000-element literal) hits file_timeout_seconds."""
+    names = _parallel_tree(tmp_path)
+    (tmp_path / "slow.go").write_bytes(b"package p\n\nimport \"time\"\n\nvar t = time.Tick\nvar x = []int{"
+                                       + b"1," * 1_000_000 + b"}\n")
+    monkeypatch.chdir(tmp_path)
+    engine = Engine(ScanOptions(jobs=jobs, use_cache=False, config_path=None, file_timeout_seconds=5.0))
+    started = time.monotonic()
+    result = engine.scan(["."])
+    timeouts = [n for n in result.notifications if n.kind is NotificationKind.timeout]
+    assert [n.path for n in timeouts] == ["slow.go"], result.notifications
+    assert "took longer than 5 s" in timeouts[0].message
+    assert set(_findings_by_file(result)) == set(names)
+    assert time.monotonic() - started < 120
+
+
+def test_cli_reports_worker_notifications_in_sarif(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A crash notification reaches SARIF toolExecutionNotifications; exit stays 1 (findings), not 3."""
+    names = _parallel_tree(tmp_path)
+    real = engine_api.scan_path  # type: ignore[attr-defined]
+    parent = os.getpid()
+
+    def crashing(pack: Any, options: Any, path: str) -> Any:
+        if path.endswith(names[3]) and os.getpid() != parent:
+            os._exit(7)
+        return real(pack, options, path)
+
+    monkeypatch.setattr(engine_api, "scan_path", crashing)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".gleak.yml").write_text("{}\n")
+    status = _main(monkeypatch, "scan", ".", "--no-cache", "-j", "2", "--sarif-output", "out.sarif")
+    assert status == 1, capsys.readouterr().err
+    log = json.loads((tmp_path / "out.sarif").read_text())
+    notes = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    crash = [n for n in notes if n["descriptor"]["id"] == "worker-crash"]
+    assert len(crash) == 1
+    assert crash[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == names[3]
