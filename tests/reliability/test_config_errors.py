@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import RULE_HEADER
 from tests.reliability.conftest import no_traceback, run_cli
+from tests.test_rule_errors import CASES as RULE_ERROR_CASES
 
 GOOD_RULE = "rule:\n  pattern: f($X)\n"
 SOURCE = "package p\n\nfunc f(int) {}\n\nfunc g() { f(1) }\n"
@@ -123,3 +124,11 @@ def test_explicit_config_missing(tmp_path: Path) -> None:
     done = run_cli("scan", "--config", str(tmp_path / "nope.yml"), str(tmp_path / "a.go"), cwd=tmp_path)
     no_traceback(done)
     assert done.returncode == 2 and "nope.yml" in done.stderr
+
+
+@pytest.mark.parametrize(("text", "line", "words"), RULE_ERROR_CASES)
+def test_existing_rule_error_cases_have_a_hint(tmp_path: Path, text: str, line: int | None,
+                                               words: list[str]) -> None:
+    """tests/test_rule_errors.py checks file, line and wording; every one of its cases also gets a hint."""
+    code, _, err = _scan(tmp_path, rule=text)
+    _assert_clear(code, err, f"bad.yml:{line}:" if line else "bad.yml", words)
