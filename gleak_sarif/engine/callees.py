@@ -82,6 +82,7 @@ class _PackageScope:
     signature: tuple[tuple[str, int, int], ...]
     names: dict[Callee, list[str]] = field(default_factory=dict)  # callee -> sibling paths declaring it
     answers: dict[tuple[int, str, str, str], bool] = field(default_factory=dict)  # (rule, kind, name, path)
+    token_checks: dict[tuple[int, str], bool] = field(default_factory=dict)  # (rule, path): has R's tokens
 
 
 @dataclass
@@ -111,11 +112,12 @@ def _listing(directory: str, tests: bool) -> list[tuple[str, int, int]] | None:
     except OSError:
         return None
     files = []
+    prefix = os.path.join(os.path.abspath(directory), "")  # once, not abspath+join per entry (hot: big dirs)
     for entry in entries:
         name = entry.name
         if not name.endswith(".go") or (not tests and name.endswith("_test.go")):
             continue
-        path = os.path.abspath(os.path.join(directory, name))
+        path = prefix + name
         try:
             info = entry.stat()
         except OSError:
@@ -186,6 +188,21 @@ def _parsed(pack: RulePack, path: str, factory: EvaluatorFactory) -> _Parsed | N
     return parsed
 
 
+def _may_hold(scope: _PackageScope, rule: CNode, path: str) -> bool:
+    if not rule.tokens:
+        return True
+    key = (id(rule), path)
+    known = scope.token_checks.get(key)
+    if known is None:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_SIBLING_BYTES + 1)
+        except OSError:
+            data = b""
+        known = scope.token_checks[key] = all(token in data for token in rule.tokens)
+    return known
+
+
 def _holds(evaluator: FileEvaluator, rule: CNode, decl: Node) -> bool:
     # R starts with fresh bindings: nodes of another file must not meet this file's metavariables
     return next(evaluator.matches(rule, decl, {}), None) is not None
@@ -220,7 +237,9 @@ def callee_matches(evaluator: FileEvaluator, rule: CNode, node: Node, factory: E
         answer_key = (id(rule), *callee, path)
         answer = scope.answers.get(answer_key)
         if answer is None:
-            parsed = _parsed(evaluator.pack, path, factory)
+            # a declaration matching R lies in the file, so the file holds R's literal tokens: most
+            # siblings fail this byte check and are never parsed
+            parsed = _parsed(evaluator.pack, path, factory) if _may_hold(scope, rule, path) else None
             answer = False
             if parsed is not None:
                 parsed.evaluator.deadline = evaluator.deadline
