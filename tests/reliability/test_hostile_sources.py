@@ -49,6 +49,8 @@ def _build_tree(root: Path) -> dict[str, str | None]:
         expect[name] = note
 
     put("good/server.go", EXAMPLE, None)
+    for index in range(5):  # with the 2 MB line below: enough files and bytes for `-j 2` to use workers
+        put(f"good/copy{index}.go", EXAMPLE, None)
     put("sp ace/ünï cödé/leak.go", EXAMPLE, None)
     put("random.go", bytes(rng.randrange(256) for _ in range(5000)), "not Go source (binary content)")
     put("noise.go", bytes(rng.randrange(1, 256) for _ in range(5000)), "invalid UTF-8|syntax error")
@@ -58,7 +60,7 @@ def _build_tree(root: Path) -> dict[str, str | None]:
     n = 5000
     put("deep.go", b"package p\n\nfunc f() {\n\t_ = " + b"(" * n + b"1" + b")" * n + b"\n\t" + b"{" * n
         + b"}" * n + b"\n}\n", None)
-    put("longline.go", EXAMPLE + b'\nvar long = "' + b"x" * 1_000_000 + b'"\n', None)
+    put("longline.go", EXAMPLE + b'\nvar long = "' + b"x" * 2_200_000 + b'"\n', None)
     put("empty.go", b"", None)
     put("truncated.go", EXAMPLE[: EXAMPLE.index(b"results := make") + 12], "syntax error")
     os.mkfifo(root / "fifo.go")
@@ -119,7 +121,8 @@ def test_hostile_tree(hostile: tuple[Path, dict[str, str | None]], tmp_path: Pat
     # every good file keeps all its findings
     want = _expected(EXAMPLE)
     results = log["runs"][0]["results"]
-    for name in ("good/server.go", "sp ace/ünï cödé/leak.go", "bom.go", "crlf.go", "longline.go"):
+    for name in ("good/server.go", "good/copy4.go", "sp ace/ünï cödé/leak.go", "bom.go", "crlf.go",
+                 "longline.go"):
         got = sorted((r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results
                      if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == quote(name))
         assert got == want, (name, got, want)
