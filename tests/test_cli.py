@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +108,16 @@ def test_version_and_rules_list() -> None:
     done = run_cli("rules", "list", "--format", "json")
     ids = [r["id"] for r in json.loads(done.stdout)]
     assert {"GL201", "GL202", "GL301", "GL402", "GL501"} <= set(ids)
+
+
+def test_output_to_a_device_writes_through(tmp_path: Path) -> None:
+    # renaming a temp file over /dev/null would replace the device: it must be written to, not replaced
+    src = write(tmp_path / "ok.go", CLEAN)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE, text=True)
+    done = run_cli("scan", "--format", "json", "-o", str(fifo), str(src))
+    out, _ = reader.communicate(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out)["findings"] == []
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)

@@ -60,6 +60,12 @@ def write_output(text: str, path: str) -> None:
         with open(path, "w", encoding="utf-8", newline="\n") as out:
             out.write(text if text.endswith("\n") else text + "\n")
         return
+    if os.path.exists(path) and not os.path.isfile(path):
+        # /dev/null, /dev/stdout, a FIFO: write through. Renaming over them would replace the device
+        # (as root, `-o /dev/null` would turn /dev/null into a regular file).
+        with open(path, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text if text.endswith("\n") else text + "\n")
+        return
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=".gleak-", suffix=".tmp", dir=directory)
