@@ -101,7 +101,7 @@ def test_exit_codes(project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pyte
 def _big_tree(root: Path, files: int) -> None:
     seeds = sorted((REPO / "fixtures").rglob("*.go"))
     for index in range(files):
-        seed = seeds[index % len(seeds)].read_bytes()
+        seed = seeds[index % len(seeds)].read_bytes() + b"\n// " + b"pad " * 400 + b"\n"  # > 2 MB: workers
         (root / f"pkg{index // 50}").mkdir(exist_ok=True)
         (root / f"pkg{index // 50}" / f"f{index}.go").write_bytes(seed)
 
