@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import tempfile
 from typing import Literal
 
@@ -50,16 +49,6 @@ def write_output(text: str, path: str) -> None:
 
     An error or Ctrl-C leaves either the old file or the new one, never a half-written file.
     """
-    try:
-        special = not stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        special = False
-    if special:
-        # `-o /dev/stdout`, `/dev/null`, a FIFO: a rename would replace the device node itself (as root,
-        # /dev/null became a regular file), so write through it; there is no old content to protect.
-        with open(path, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text if text.endswith("\n") else text + "\n")
-        return
     if os.path.exists(path) and not os.path.isfile(path):
         # /dev/null, /dev/stdout, a FIFO: write through. Renaming over them would replace the device
         # (as root, `-o /dev/null` would turn /dev/null into a regular file).
