@@ -188,6 +188,59 @@ def _parsed(pack: RulePack, path: str, factory: EvaluatorFactory) -> _Parsed | N
     return parsed
 
 
+def required_callee_tokens(root: CNode) -> list[frozenset[bytes]]:
+    """Token sets of the `calls:` checks that every match of ``root`` passes (items of `all`, `matches`):
+    the callee's file, this one or a sibling, holds each set."""
+    out: list[frozenset[bytes]] = []
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.calls is not None and node.calls.tokens:
+            out.append(frozenset(node.calls.tokens))
+        if node.matches is not None:
+            stack.append(node.matches)
+        stack.extend(node.all or [])
+    return out
+
+
+_PACKAGE_TOKENS: OrderedDict[tuple[str, frozenset[bytes]], tuple[tuple[tuple[str, int, int], ...], bool]] = (
+    OrderedDict())
+
+
+def package_may_hold(path: str, tokens: frozenset[bytes]) -> bool:
+    """Might a `.go` file of ``path``'s folder hold all ``tokens``? False lets a rule whose every match
+    needs such a callee skip the file unparsed. A yes is kept for the process (a stale yes only costs
+    time); a no is re-checked against the folder's listing (a long-running server sees new siblings)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    key = (directory, tokens)
+    known = _PACKAGE_TOKENS.get(key)
+    if known is not None and known[1]:
+        return True
+    listing = _listing(directory, True)
+    if listing is None:
+        return True
+    signature = tuple(listing)
+    if known is not None and known[0] == signature:
+        return False
+    found = False
+    for sibling, _, _ in listing:
+        try:
+            with open(sibling, "rb") as handle:
+                data = handle.read(MAX_SIBLING_BYTES + 1)
+        except OSError:
+            continue
+        if all(token in data for token in tokens):
+            found = True
+            break
+    _PACKAGE_TOKENS[key] = ((), True) if found else (signature, False)
+    while len(_PACKAGE_TOKENS) > 4 * MAX_PACKAGES:
+        _PACKAGE_TOKENS.popitem(last=False)
+    return found
+
+
 def _may_hold(scope: _PackageScope, rule: CNode, path: str) -> bool:
     if not rule.tokens:
         return True

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 import time
+import weakref
 from dataclasses import dataclass, field
 
 from tree_sitter import Node, Tree
 
 from gleak_sarif.config import ScanOptions
+from gleak_sarif.engine import callees
 from gleak_sarif.engine.evaluate import FileEvaluator, FileTimeoutError
 from gleak_sarif.gosource import go_version_for, parser, utf8_safe
 from gleak_sarif.model import Finding, Notification, NotificationKind, Severity
-from gleak_sarif.rules.compiler import RulePack
+from gleak_sarif.rules.compiler import CompiledRule, RulePack
 from gleak_sarif.suppress import apply_suppressions
 
 _GENERATED = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.M)
@@ -74,6 +76,21 @@ def _parse(source: bytes, deadline: float) -> Tree:
     return parser().parse(source, old_tree=tree)
 
 
+_CALLEE_TOKENS: dict[int, tuple[weakref.ref[CompiledRule], list[frozenset[bytes]]]] = {}
+
+
+def _callees_may_match(rule: CompiledRule, path: str, source: bytes) -> bool:
+    """A rule that needs a callee matching R (`calls:`) skips files whose package holds no file with R's
+    tokens (GL207 looks at every call: most packages have no function returning a fed channel)."""
+    known = _CALLEE_TOKENS.get(id(rule))
+    if known is not None and known[0]() is rule:
+        needs = known[1]
+    else:  # (an id can be reused by a later pack's rule: the weak reference tells them apart)
+        needs = callees.required_callee_tokens(rule.root)
+        _CALLEE_TOKENS[id(rule)] = (weakref.ref(rule), needs)
+    return all(all(t in source for t in tokens) or callees.package_may_hold(path, tokens) for tokens in needs)
+
+
 def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
                 go_version: tuple[int, int] | None) -> FileResult:
     result = FileResult(path)
@@ -85,7 +102,8 @@ def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
     if not options.include_generated and is_generated(source):
         result.skipped = True
         return result
-    active = [rule for rule in pack.rules if all(token in source for token in rule.tokens)]
+    active = [rule for rule in pack.rules if all(token in source for token in rule.tokens)
+              and _callees_may_match(rule, path, source)]
     if not active:
         result.skipped = True
         return result
