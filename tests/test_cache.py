@@ -10,6 +10,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,22 @@ def test_cache_clean_removes_the_cache(tmp_path: Path) -> None:
     assert not (root / CACHE_DIR_NAME).exists()
     again = subprocess.run([*command, "cache", "clean", str(root)], cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0 and "no cache" in again.stdout
+
+
+def test_a_callee_rule_sees_a_sibling_that_gains_the_callee_in_the_same_process(tmp_path: Path) -> None:
+    """Files whose folder has no file with the callee rule's tokens are skipped unparsed; in a
+    long-running engine (the golangci-lint bridge) a sibling edited to hold them is noticed."""
+    rule = write(tmp_path / "rules" / "TST003.yml", RULE_HEADER.replace("TST001", "TST003") + textwrap.dedent("""\
+        rule:
+          kind: call_expression
+          calls:
+            has:
+              pattern: make(chan int)
+              stopBy: end
+        """))
+    caller = write(tmp_path / "src" / "use.go", "package p\n\nfunc use() {\n\tfeed()\n}\n")
+    sibling = write(tmp_path / "src" / "feed.go", "package p\n\nfunc feed() {}\n")
+    engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
+    assert engine.scan([str(caller)]).findings == []
+    sibling.write_text("package p\n\nfunc feed() {\n\tc := make(chan int)\n\t_ = c\n}\n")
+    assert [f.primary.start_line for f in engine.scan([str(caller)]).findings] == [4]
