@@ -103,6 +103,7 @@ class FileEvaluator:
         self._steps_taken = 0
         self.lazy_atoms = False  # True: no collect() pass; every atom runs on demand (callee files)
         self._local_decls: dict[tuple[str, str], list[Node]] | None = None
+        self._relation_memo: dict[tuple[object, ...], bool] = {}
 
     # ---- matching -------------------------------------------------------------------------------
     def collect(self) -> None:
@@ -365,6 +366,26 @@ class FileEvaluator:
 
     # ---- relations ------------------------------------------------------------------------------
     def _relation(self, name: str, relation: CRelation, node: Node, env: Env) -> Iterator[Env]:
+        if relation.stop_by == "neighbor":  # one or a few nodes to look at: a memo costs more than it saves
+            yield from self._relation_matches(name, relation, node, env)
+            return
+        mentioned = _mentions(relation.rule)
+        if all(name in env for name in mentioned):
+            # Every metavariable the sub-rule reads or binds is bound already, so every result is ``env``
+            # itself: answer once (not once per matching node, which re-ran the later checks each time)
+            # and remember the answer for this node and those metavariables' texts (GL206 asks the same
+            # question of one declaration for every receive on the channel).
+            memo_key = (id(relation), *_key(node), *(self.text(env[name]) for name in mentioned))
+            found = self._relation_memo.get(memo_key)
+            if found is None:
+                found = self._relation_memo[memo_key] = (
+                    next(self._relation_matches(name, relation, node, env), None) is not None)
+            if found:
+                yield env
+            return
+        yield from self._relation_matches(name, relation, node, env)
+
+    def _relation_matches(self, name: str, relation: CRelation, node: Node, env: Env) -> Iterator[Env]:
         if name == "inside":
             for ancestor in self._ancestors(node, relation):
                 yield from self.matches(relation.rule, ancestor, env)
@@ -607,6 +628,39 @@ class FileEvaluator:
             metavariables={name: self.substitute("$" + name, env, for_message=True) for name in sorted(env)},
             fix=fix,
         )
+
+
+_MENTIONS: dict[int, tuple[CNode, tuple[str, ...]]] = {}
+
+
+def _mentions(rule: CNode) -> tuple[str, ...]:
+    """Every metavariable the evaluation of ``rule`` can read from its environment, sorted: atoms'
+    metavariables, same-text (`$X` alone) and `as` names, through matches/relations/all/any/not (not
+    `calls:` or `stopBy` rules, which start from fresh bindings)."""
+    known = _MENTIONS.get(id(rule))
+    if known is not None and known[0] is rule:
+        return known[1]
+    names: set[str] = set()
+    stack, seen = [rule], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        names |= node.binds
+        if node.same_as is not None:
+            names.add(node.same_as)
+        if node.as_ is not None:
+            names.add(node.as_)
+        stack.extend(relation.rule for _, relation in node.relations)
+        stack.extend(node.all or [])
+        stack.extend(node.any or [])
+        for child in (node.matches, node.not_):
+            if child is not None:
+                stack.append(child)
+    result = tuple(sorted(names))
+    _MENTIONS[id(rule)] = (rule, result)  # the rule is kept alive, so its id is not reused
+    return result
 
 
 def _field_contains(ancestor: Node, field_name: str, child: Node, node: Node) -> bool:
