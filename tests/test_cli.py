@@ -57,8 +57,9 @@ def test_exit_0_when_clean(tmp_path: Path) -> None:
 def test_fail_level_and_none(tmp_path: Path) -> None:
     src = write(tmp_path / "leak.go", LEAKY)
     assert run_cli("scan", "--fail-level", "none", str(src)).returncode == 0
-    # GL201 is an error: --fail-level error still fails
-    assert run_cli("scan", "--fail-level", "error", str(src)).returncode == 1
+    # GL201 is a warning: it fails at the default level, not with --fail-level error
+    assert run_cli("scan", "--fail-level", "warning", str(src)).returncode == 1
+    assert run_cli("scan", "--fail-level", "error", str(src)).returncode == 0
 
 
 def test_exit_2_on_missing_path_and_bad_option(tmp_path: Path) -> None:

@@ -150,7 +150,7 @@ def test_scan_step_defers_the_failure_and_annotates(tmp_path: Path) -> None:
     assert code == 0, out  # findings fail the last step, after the upload
     assert outputs["exit-code"] == "1"
     assert outputs["sarif-file"] == str(tmp_path / "gleak.sarif")
-    assert "::error file=fixtures/example/server.go,line=35," in out
+    assert "::warning file=fixtures/example/server.go,line=35," in out
     sarif = json.loads((tmp_path / "gleak.sarif").read_text())
     run = sarif["runs"][0]
     assert run["automationDetails"]["id"].startswith("gleak-sarif")

@@ -50,7 +50,7 @@ def test_example_annotations_match_the_json_findings() -> None:
         assert int(match["endcol"]) == finding["primary"]["end_column"]
         assert match["title"] == f"{finding['rule_id']} {finding['rule_name']}"
         assert match["message"] == finding["message"]
-    assert lines[0].startswith("::error file=fixtures/example/server.go,line=35,endLine=35,col=2,")
+    assert lines[0].startswith("::warning file=fixtures/example/server.go,line=35,endLine=35,col=2,")
 
 
 def test_paths_are_relative_to_the_repository_root_from_any_folder() -> None:
@@ -63,7 +63,7 @@ def test_paths_are_relative_to_the_repository_root_from_any_folder() -> None:
 def test_source_root_option_sets_the_annotation_root(tmp_path: Path) -> None:
     done = _scan(str(REPO / "fixtures" / "example"), "--format", "github", "--source-root",
                  str(REPO / "fixtures"))
-    assert "::error file=example/server.go,line=35," in done.stdout
+    assert "::warning file=example/server.go,line=35," in done.stdout
 
 
 def _span(path: str, line: int = 3) -> Span:
