@@ -7,6 +7,7 @@ predicates it would treat as true, metavariables used before any atom binds them
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -522,9 +523,29 @@ def prepare_pack(pack: RulePack, rule_ids: set[str] | None = None) -> None:
     pack.root_atoms = roots
 
 
+@functools.cache
+def engine_code_signature() -> str:
+    """Size and mtime of the code that turns rules into programs, for the user-cache keys.
+
+    The version alone is not enough in a source checkout: an edited compiler with the same version
+    must not reuse packs or validations made by the old one.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    files = [os.path.join(here, name) for name in sorted(os.listdir(here)) if name.endswith(".py")]
+    files.append(os.path.join(os.path.dirname(here), "gosource.py"))
+    parts = []
+    for path in files:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        parts.append(f"{os.path.basename(path)}:{info.st_size}:{info.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
 def _validated_store() -> str | None:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "gleak-sarif", f"validated-{__version__}.txt")
+    return os.path.join(base, "gleak-sarif", f"validated-{__version__}-{engine_code_signature()}.txt")
 
 
 _VALIDATED: set[str] | None = None

@@ -20,7 +20,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from gleak_sarif.errors import ConfigError
-from gleak_sarif.rules.compiler import Atom, CompiledRule, RulePack, build_pack, compile_rule, validate_atoms
+from gleak_sarif.rules.compiler import (
+    Atom,
+    CompiledRule,
+    RulePack,
+    build_pack,
+    compile_rule,
+    engine_code_signature,
+    validate_atoms,
+)
 from gleak_sarif.rules.schema import RuleFile
 from gleak_sarif.rules.yamlload import line_of, load_yaml_text
 
@@ -197,7 +205,7 @@ def load_pack(
         mapping = {old: new for new, old in enumerate(sorted(used))}
         atoms = [dataclasses.replace(a, index=mapping[a.index]) for a in atoms if a.index in used]
         for rule in enabled:
-            _renumber(rule.root, mapping, set())
+            _renumber(rule.root, mapping)
     enabled.sort(key=lambda r: r.meta.id)
     pack = build_pack(enabled, atoms, sources)
     _store_pack(cache_file, pack)
@@ -217,6 +225,7 @@ def _pack_cache_file(paths: list[Path], config_rows: dict[str, list[Any]], selec
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     digest = hashlib.sha256(f"{__version__}\0{sys.version}\0{select}\0{ignore}\0".encode())
+    digest.update(engine_code_signature().encode())
     try:
         for path in paths:
             digest.update(f"{path}\0".encode() + path.read_bytes() + b"\0")
@@ -267,43 +276,34 @@ def _store_pack(cache_file: str | None, pack: RulePack) -> None:
             atom.compiled = query
 
 
-def _collect_atoms(node: Any, used: set[int], seen: set[int] | None = None) -> None:
-    seen = seen if seen is not None else set()
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    used.update(node.atoms)
-    used.update(node.anchor or [])
-    if node.matches is not None:
-        _collect_atoms(node.matches, used, seen)
-    for _, relation in node.relations:
-        _collect_atoms(relation.rule, used, seen)
-        if not isinstance(relation.stop_by, str):
-            _collect_atoms(relation.stop_by, used, seen)
-    for child in (node.all or []) + (node.any or []):
-        _collect_atoms(child, used, seen)
-    if node.not_ is not None:
-        _collect_atoms(node.not_, used, seen)
-    if node.calls is not None:
-        _collect_atoms(node.calls, used, seen)
+def _rule_nodes(root: Any) -> list[Any]:
+    """Every compiled rule object reachable from ``root``, once (a util may be used several times)."""
+    found: list[Any] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        found.append(node)
+        children = [node.matches, node.not_, node.calls, *(node.all or []), *(node.any or [])]
+        for _, relation in node.relations:
+            children.append(relation.rule)
+            if not isinstance(relation.stop_by, str):
+                children.append(relation.stop_by)
+        stack.extend(child for child in children if child is not None)
+    return found
 
 
-def _renumber(node: Any, mapping: dict[int, int], seen: set[int]) -> None:
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    node.atoms = [mapping[a] for a in node.atoms]
-    if node.anchor is not None:
-        node.anchor = [mapping[a] for a in node.anchor]
-    if node.matches is not None:
-        _renumber(node.matches, mapping, seen)
-    for _, relation in node.relations:
-        _renumber(relation.rule, mapping, seen)
-        if not isinstance(relation.stop_by, str):
-            _renumber(relation.stop_by, mapping, seen)
-    for child in (node.all or []) + (node.any or []):
-        _renumber(child, mapping, seen)
-    if node.not_ is not None:
-        _renumber(node.not_, mapping, seen)
-    if node.calls is not None:
-        _renumber(node.calls, mapping, seen)
+def _collect_atoms(root: Any, used: set[int]) -> None:
+    for node in _rule_nodes(root):
+        used.update(node.atoms)
+        used.update(node.anchor or [])
+
+
+def _renumber(root: Any, mapping: dict[int, int]) -> None:
+    for node in _rule_nodes(root):
+        node.atoms = [mapping[a] for a in node.atoms]
+        if node.anchor is not None:
+            node.anchor = [mapping[a] for a in node.anchor]
