@@ -33,16 +33,20 @@ def diff_parsed(
                   min_minutes=min_minutes)
     result = build_result(deltas, evidence="diff", dumps=[before, after], smap=smap, start_time=start)
     for dump in (before, after):
-        if dump.format is DumpFormat.empty:
-            result.notifications.append(
-                Notification(
-                    kind=NotificationKind.runtime_input,
-                    level=Severity.error,
-                    message="no goroutines found in this input",
-                    path=dump.path,
-                )
-            )
+        _note_if_empty(dump, result)
     return deltas, result
+
+
+def _note_if_empty(dump: Dump, result: ScanResult) -> None:
+    if dump.format is DumpFormat.empty:
+        result.notifications.append(
+            Notification(
+                kind=NotificationKind.runtime_input,
+                level=Severity.error,
+                message="no goroutines found in this input",
+                path=dump.path,
+            )
+        )
 
 
 def diff_dumps(
@@ -75,15 +79,7 @@ def analyze_parsed(
                 "'runtime diff', or use debug=2 or the goroutineleak profile",
             )
         )
-    if dump.format is DumpFormat.empty:
-        result.notifications.append(
-            Notification(
-                kind=NotificationKind.runtime_input,
-                level=Severity.error,
-                message="no goroutines found in this input",
-                path=dump.path,
-            )
-        )
+    _note_if_empty(dump, result)
     return deltas, result
 
 
