@@ -17,7 +17,8 @@ from typing import cast
 
 from tree_sitter import Node, QueryCursor
 
-from gleak_sarif.engine import callees
+from gleak_sarif.engine import callees, model_facts
+from gleak_sarif.engine.package_model import Evidence
 from gleak_sarif.gosource import (
     DECLARATION_KINDS,
     FUNCTION_KINDS,
@@ -194,7 +195,18 @@ class FileEvaluator:
         return cached
 
     def text(self, node: Node) -> str:
+        value: object = node
+        if isinstance(value, Evidence):  # a `model:` binding: text and place from the package model
+            return value.text
         return node_text(self.source, node)
+
+    def span(self, node: Node, *, one_line: bool = False) -> Span:
+        value: object = node
+        if isinstance(value, Evidence):
+            site = value.site
+            return Span(path=value.path, start_byte=site.start, end_byte=site.end, start_line=site.line,
+                        start_column=site.column, end_line=site.line, end_column=site.column + len(site.text))
+        return span_of(self.path, node, one_line=one_line, source=self.source)
 
     def resolves_to(self, name_node: Node, import_path: str) -> bool:
         """Is this identifier the file's name for ``import_path``, and not shadowed by a local?"""
@@ -255,6 +267,8 @@ class FileEvaluator:
         if rule.matches is not None:
             steps.append(("matches", rule.matches))
         steps.extend(("rel", r) for r in rule.relations)
+        if rule.model is not None:
+            steps.append(("model", rule.model))
         if rule.calls is not None:
             steps.append(("calls", rule.calls))
         if rule.all is not None:
@@ -331,6 +345,8 @@ class FileEvaluator:
             assert isinstance(payload, CNode)
             if self._calls(payload, node):
                 yield env
+        elif kind == "model":
+            yield from model_facts.matches(self, payload, node, env)  # type: ignore[arg-type]
         elif kind == "all":
             yield from self._all(payload, 0, node, env)  # type: ignore[arg-type]
         elif kind == "any":
@@ -442,8 +458,12 @@ class FileEvaluator:
                     and (hit.parent.start_byte == position and hit.parent.end_byte == position + len(needle))
                 ):
                     hit = hit.parent  # the largest node spanning exactly the text (e.g. a selector)
-                if hit is not None and hit.start_byte == position and hit.end_byte == position + len(needle):
+                # the largest node spanning exactly the text (e.g. a selector, an expression_list), then
+                # the nodes inside it with the same span (the identifier in `x := ...`)
+                while hit is not None and hit.start_byte == position and hit.end_byte == position + len(needle):
                     yield hit
+                    children = hit.named_children
+                    hit = children[0] if len(children) == 1 else None
                 position = self.source.find(needle, position + 1, end)
             return
         stack = [self.root]
@@ -598,7 +618,7 @@ class FileEvaluator:
         primary_node = env[spec.primary.lstrip("$")] if spec.primary else candidate
         related = [
             RelatedLocation(
-                span=span_of(self.path, env[r.capture.lstrip("$")], one_line=True, source=self.source),
+                span=self.span(env[r.capture.lstrip("$")], one_line=True),
                 message=self.substitute(r.message, env, for_message=True),
             )
             for r in spec.related
@@ -623,7 +643,7 @@ class FileEvaluator:
             rule_name=rule.meta.name,
             severity=self.severity_of(rule),
             message=self.substitute(spec.message, env, for_message=True).strip(),
-            primary=span_of(self.path, primary_node, one_line=True, source=self.source),
+            primary=self.span(primary_node, one_line=True),
             related=related,
             metavariables={name: self.substitute("$" + name, env, for_message=True) for name in sorted(env)},
             fix=fix,
@@ -647,7 +667,7 @@ def _mentions(rule: CNode) -> tuple[str, ...]:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        names |= node.binds
+        names |= node.binds | node.model_reads
         if node.same_as is not None:
             names.add(node.same_as)
         if node.as_ is not None:

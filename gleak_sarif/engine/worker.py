@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node, Tree
 
 from gleak_sarif.config import ScanOptions
-from gleak_sarif.engine import callees
+from gleak_sarif.engine import callees, package_model
 from gleak_sarif.engine.evaluate import FileEvaluator, FileTimeoutError
 from gleak_sarif.gosource import go_version_for, parser, utf8_safe
 from gleak_sarif.model import Finding, Notification, NotificationKind, Severity
@@ -86,7 +86,7 @@ def _callees_may_match(rule: CompiledRule, path: str, source: bytes) -> bool:
     if known is not None and known[0]() is rule:
         needs = known[1]
     else:  # (an id can be reused by a later pack's rule: the weak reference tells them apart)
-        needs = callees.required_callee_tokens(rule.root)
+        needs = callees.required_callee_tokens(rule.root) + package_model.required_package_tokens(rule.root)
         _CALLEE_TOKENS[id(rule)] = (weakref.ref(rule), needs)
     return all(all(t in source for t in tokens) or callees.package_may_hold(path, tokens) for tokens in needs)
 

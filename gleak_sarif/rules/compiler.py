@@ -21,7 +21,7 @@ from gleak_sarif.errors import ConfigError
 from gleak_sarif.gosource import GO, parse_version_condition
 from gleak_sarif.model import RuleMeta, Severity
 from gleak_sarif.rules.pattern import KIND_TOKENS, PatternError, compile_snippet
-from gleak_sarif.rules.schema import PatternObject, Relation, RuleFile, RuleObject
+from gleak_sarif.rules.schema import ModelQuery, PatternObject, Relation, RuleFile, RuleObject
 from gleak_sarif.rules.yamlload import line_of
 
 # Packages a rule may name in patterns without declaring them in `imports:` (name -> import path).
@@ -112,6 +112,8 @@ class CNode:
     any: list[CNode] | None = None
     not_: CNode | None = None
     calls: CNode | None = None  # `calls: R`: R is matched on the callee's declaration, fresh bindings
+    model: ModelQuery | None = None  # `model:` facts from the package model
+    model_reads: set[str] = field(default_factory=set)  # metavariables `model:` compares with
     # Atoms whose matches enumerate every node this object can match (None: must walk the tree).
     anchor: list[int] | None = None
     tokens: set[bytes] = field(default_factory=set)  # byte strings every matching file contains
@@ -141,6 +143,33 @@ class RulePack:
     query: Query | None  # the rules' anchor atoms, one pass over each file
     fingerprint: str
     root_atoms: list[int] = field(default_factory=list)  # pattern index -> atom index
+
+
+def model_metavariables(query: ModelQuery) -> tuple[set[str], set[str]]:
+    """(metavariables a `model:` query compares with, metavariables it binds)."""
+    reads: set[str] = set()
+    binds: set[str] = set()
+    if query.held is not None:
+        binds.add(query.held.lock)  # binds, or compares when already bound
+        if query.held.at:
+            binds.add(query.held.at)
+    if query.calls_locking is not None:
+        reads.add(query.calls_locking.lock)
+        if query.calls_locking.via:
+            binds.add(query.calls_locking.via)
+    if query.calls_blocking is not None:
+        if query.calls_blocking.unblocker_holds:
+            reads.add(query.calls_blocking.unblocker_holds)
+        binds |= {n for n in (query.calls_blocking.via, query.calls_blocking.unblocker) if n}
+    if query.calls_starting is not None:
+        if query.calls_starting.unstopped_on:
+            reads.add(query.calls_starting.unstopped_on)
+        binds |= {n for n in (query.calls_starting.via, query.calls_starting.stop) if n}
+    if query.lock_order_inverted is not None:
+        reads.add(query.lock_order_inverted.held)
+        if query.lock_order_inverted.other:
+            binds.add(query.lock_order_inverted.other)
+    return reads, binds
 
 
 class _RuleCompiler:
@@ -233,6 +262,21 @@ class _RuleCompiler:
             # evaluated on a declaration that may be in another file: no bindings flow in or out, and
             # its tokens are not this file's (no prefilter)
             node.calls = self.compile_object(obj.calls, loc + ("calls",), set())
+        if obj.model is not None:
+            reads, binds = model_metavariables(obj.model)
+            unbound = reads - bound - node.binds - binds
+            if unbound:
+                name = sorted(unbound)[0]
+                raise self.error(
+                    f"${name} is used in `model:` but nothing binds it before",
+                    loc + ("model",),
+                    f"bind ${name} earlier (a pattern, `as:`, or `model: {{held: ${name}}}`)",
+                )
+            node.model = obj.model
+            node.model_reads = reads
+            node.binds |= binds
+            if obj.model.held is not None or obj.model.lock_order_inverted is not None:
+                node.tokens.add(b"Lock()")  # a held lock: this file calls Lock() or RLock()
         if obj.all is not None:
             items = []
             seen = set(bound | node.binds)
@@ -313,7 +357,19 @@ class _RuleCompiler:
 
     def _mentions(self, obj: RuleObject) -> set[str]:
         text = obj.model_dump_json(by_alias=True, exclude_none=True)
-        return set(_METAVAR_REF.findall(text))
+        names = set(_METAVAR_REF.findall(text))
+        stack = [obj]
+        while stack:  # `model:` keeps bare names (no `$`) in its fields
+            current = stack.pop()
+            if current.model is not None:
+                reads, binds = model_metavariables(current.model)
+                names |= reads | binds
+            for child in (current.inside, current.has, current.follows, current.precedes, current.not_):
+                if child is not None:
+                    stack.append(child)
+            stack.extend(current.all or [])
+            stack.extend(current.any or [])
+        return names
 
     def compile_pattern(self, pattern: str | PatternObject, loc: tuple[Any, ...]) -> int:
         try:

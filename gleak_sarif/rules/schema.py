@@ -47,6 +47,9 @@ class RuleObject(_Strict):
     # the node is a call of a same-file/same-package function or method whose declaration matches this
     # (one level, by name; see gleak_sarif/engine/callees.py)
     calls: RuleObject | None = None
+    # facts from the package model (gleak_sarif/engine/package_model.py): locks held here, what the
+    # same-package functions a call reaches do
+    model: ModelQuery | None = None
     as_: str | None = Field(default=None, alias="as")  # bind the node this object matched to $NAME
 
     @field_validator("as_")
@@ -77,6 +80,95 @@ class RuleObject(_Strict):
 
 
 StopBy = Literal["neighbor", "function", "declaration", "end"]
+LockMode = Literal["write", "read", "any"]
+
+
+def _metavar(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not METAVAR_NAME.match(value):
+        raise ValueError(f"{value!r} is not a metavariable name such as $MU")
+    return value.lstrip("$")
+
+
+class _ModelPart(_Strict):
+    @field_validator("*", mode="before")
+    @classmethod
+    def _names(cls, value: object, info: object) -> object:
+        name = getattr(info, "field_name", "")
+        if name in _METAVAR_FIELDS and isinstance(value, str):
+            return _metavar(value)
+        return value
+
+
+# fields of model queries that hold metavariable names
+_METAVAR_FIELDS = {"lock", "at", "via", "held", "other", "unblocker_holds", "unblocker", "unstopped_on", "stop"}
+
+
+class HeldQuery(_ModelPart):
+    """`held:` a lock is held at this node (straight-line view of the enclosing function)."""
+
+    lock: str  # binds (or compares with) the locked expression, e.g. $MU for `c.mu`
+    mode: LockMode = "any"
+    at: str | None = None  # bind the `Lock()` call
+
+
+class CallsLockingQuery(_ModelPart):
+    """`calls-locking:` a call of a same-package function that locks this lock (in the caller's terms)."""
+
+    lock: str
+    mode: LockMode = "any"
+    via: str | None = None  # bind the path to the lock (a location in the callee's file)
+
+
+class CallsBlockingQuery(_ModelPart):
+    """`calls-blocking:` a call of a same-package function that blocks on a channel or a Wait."""
+
+    unblocker_holds: str | None = Field(default=None, alias="unblocker-holds")
+    via: str | None = None
+    unblocker: str | None = None  # bind the unblocking side's operation
+
+
+class CallsStartingQuery(_ModelPart):
+    """`calls-starting:` a call of a same-package method that starts a goroutine."""
+
+    stoppable: bool = False  # the goroutine waits on a channel of the type that only another method closes
+    unstopped_on: str | None = Field(default=None, alias="unstopped-on")
+    via: str | None = None
+    stop: str | None = None  # bind the stopping method's close
+
+
+class LockOrderQuery(_ModelPart):
+    """`lock-order-inverted:` this node takes a lock while `held` is held; elsewhere the order is reversed."""
+
+    held: str
+    other: str | None = None  # bind the site that takes them in the other order
+
+
+class ModelQuery(_Strict):
+    held: HeldQuery | None = None
+    calls_locking: CallsLockingQuery | None = Field(default=None, alias="calls-locking")
+    calls_blocking: CallsBlockingQuery | None = Field(default=None, alias="calls-blocking")
+    calls_starting: CallsStartingQuery | None = Field(default=None, alias="calls-starting")
+    lock_order_inverted: LockOrderQuery | None = Field(default=None, alias="lock-order-inverted")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        # `held: $MU` and `calls-locking: $MU` are short for `{lock: $MU}`
+        if isinstance(value, dict):
+            value = dict(value)
+            for key in ("held", "calls-locking"):
+                if isinstance(value.get(key), str):
+                    value[key] = {"lock": value[key]}
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ModelQuery:
+        if not self.model_fields_set:
+            raise ValueError("empty model query: give held, calls-locking, calls-blocking, calls-starting or "
+                             "lock-order-inverted")
+        return self
 
 
 class Relation(RuleObject):
@@ -179,5 +271,6 @@ class RuleFile(_Strict):
         return value
 
 
+ModelQuery.model_rebuild()
 RuleObject.model_rebuild()
 Relation.model_rebuild()

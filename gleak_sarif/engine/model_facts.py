@@ -1,0 +1,287 @@
+"""`model:` in the rule language: questions about the package model, asked at one node.
+
+Each fact filters (and may extend) the environment; see docs/rule-language.md ("The package model").
+Bindings that point into the model (`via`, `other`, `stop`, `unblocker`) are `Evidence`: a text for the
+message and a location (possibly in a sibling file) for related locations.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, cast
+
+from tree_sitter import Node
+
+from gleak_sarif.engine.package_model import Effect, Evidence, Op, PackageModel, Site, model_for
+from gleak_sarif.rules.schema import ModelQuery
+
+if TYPE_CHECKING:
+    from gleak_sarif.engine.evaluate import Env, FileEvaluator
+
+# what unblocks a goroutine blocked on each operation
+PARTNERS = {"send": ("recv", "range"), "recv": ("send", "close"), "range": ("send", "close"),
+            "wait": ("wake",)}
+
+
+def _norm(text: str) -> str:
+    return "".join(text.split())
+
+
+def _mode_ok(wanted: str, mode: str) -> bool:
+    return wanted == "any" or wanted == mode
+
+
+class _Asker:
+    def __init__(self, evaluator: FileEvaluator, node: Node) -> None:
+        self.ev = evaluator
+        self.node = node
+        self.model: PackageModel = model_for(evaluator)
+        self.path = os.path.abspath(evaluator.path)
+        self.function = self.model.function_at(self.path, node.start_byte, node.end_byte)
+        found = self.model.op_at(self.path, node.start_byte, node.end_byte)
+        self.op: Op | None = found[1] if found is not None and found[0] == self.function else None
+
+    def evidence(self, text: str, site: Site) -> Node:
+        shown = os.path.join(os.path.dirname(self.ev.path), os.path.basename(site.path))
+        # an Evidence stands in for a node in the environment (evaluate.py reads its text and place)
+        return cast(Node, Evidence(text, site, shown))
+
+    def own_node(self, site: Site, kind: str) -> Node | None:
+        node: Node | None = self.ev.root.descendant_for_byte_range(site.start, site.end)
+        while node is not None and node.type != kind:
+            node = node.parent
+        return node
+
+    def held(self) -> list[Op]:
+        if self.function is None:
+            return []
+        return self.model.held_at(self.function, self.node.start_byte, self.node.end_byte)
+
+    def canon_of_held(self, text: str) -> str | None:
+        for op in self.held():
+            if op.ref is not None and _norm(op.ref.text) == _norm(text):
+                return op.ref.canon
+        return None
+
+    def callee_effects(self) -> list[tuple[int, Effect, str | None]]:
+        """(callee, effect, the effect's reference text in this call's terms) for a plain call here."""
+        if self.function is None or self.op is None or self.op.kind != "call" or self.op.deferred:
+            return []
+        return [(target, effect, mapped.text if mapped is not None else None)
+                for target, effect, mapped in self.model.callee_effects(self.function, self.op)]
+
+    def chain(self, effect: Effect) -> str:
+        return " -> ".join(site.text for site in effect.trace)
+
+    def function_name(self, index: int) -> str:
+        owner, name = self.model.functions[index].key
+        if name.startswith("func@"):
+            return "a function literal"
+        return f"{owner}.{name}" if owner else name
+
+
+def matches(evaluator: FileEvaluator, query: ModelQuery, node: Node, env: Env) -> Iterator[Env]:
+    asker = _Asker(evaluator, node)
+    if asker.function is None:
+        return
+    envs = [env]
+    if query.held is not None:
+        envs = [out for e in envs for out in _held(asker, query, e)]
+    if query.calls_locking is not None:
+        envs = [out for e in envs for out in _calls_locking(asker, query, e)]
+    if query.calls_blocking is not None:
+        envs = [out for e in envs for out in _calls_blocking(asker, query, e)]
+    if query.calls_starting is not None:
+        envs = [out for e in envs for out in _calls_starting(asker, query, e)]
+    if query.lock_order_inverted is not None:
+        envs = [out for e in envs for out in _lock_order(asker, query, e)]
+    yield from envs
+
+
+def _bind(asker: _Asker, env: Env, name: str | None, value: Node) -> Env | None:
+    if name is None:
+        return env
+    return asker.ev.unify(env, {name: value})
+
+
+def _held(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
+    spec = query.held
+    assert spec is not None
+    for lock in asker.held():
+        if not _mode_ok(spec.mode, lock.mode):
+            continue
+        call = asker.own_node(lock.site, "call_expression")
+        function = call.child_by_field_name("function") if call is not None else None
+        operand = function.child_by_field_name("operand") if function is not None else None
+        if call is None or operand is None:
+            continue
+        merged = _bind(asker, env, spec.lock, operand)
+        if merged is not None:
+            merged = _bind(asker, merged, spec.at, call)
+        if merged is not None:
+            yield merged
+
+
+def _calls_locking(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
+    spec = query.calls_locking
+    assert spec is not None
+    lock = env.get(spec.lock)
+    if lock is None:
+        return
+    wanted = _norm(asker.ev.text(lock))
+    for _, effect, text in asker.callee_effects():
+        if effect.kind == "lock" and text is not None and _norm(text) == wanted and _mode_ok(spec.mode, effect.mode):
+            merged = _bind(asker, env, spec.via, asker.evidence(asker.chain(effect), effect.trace[-1]))
+            if merged is not None:
+                yield merged
+                return
+
+
+def _calls_blocking(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
+    spec = query.calls_blocking
+    assert spec is not None
+    lock_canon: str | None = None
+    if spec.unblocker_holds is not None:
+        lock = env.get(spec.unblocker_holds)
+        if lock is None:
+            return
+        lock_canon = asker.canon_of_held(asker.ev.text(lock))
+        if lock_canon is None:
+            return
+    model = asker.model
+    for _, effect, _text in asker.callee_effects():
+        if effect.kind not in PARTNERS or not effect.bare or effect.canon is None:
+            continue
+        if effect.kind in ("send", "recv") and effect.canon in model.buffered:
+            continue  # a buffered channel: its partner is not needed to go on (not proven, trusted)
+        if effect.kind in ("send", "recv", "range") and not model.is_channel(effect.canon):
+            continue
+        partner = _partner(model, effect, lock_canon)
+        if spec.unblocker_holds is not None and partner is None:
+            continue
+        merged = _bind(asker, env, spec.via, asker.evidence(asker.chain(effect), effect.trace[-1]))
+        if merged is not None and partner is not None:
+            index, other = partner
+            text = f"{asker.function_name(index)}: {other.trace[-1].text}"
+            merged = _bind(asker, merged, spec.unblocker, asker.evidence(text, other.trace[0]))
+        if merged is not None:
+            yield merged
+            return
+
+
+def _partner(model: PackageModel, blocked: Effect, lock_canon: str | None) -> tuple[int, Effect] | None:
+    """A function of the package that does the unblocking operation after taking ``lock_canon``."""
+    kinds = PARTNERS[blocked.kind]
+    for index, effects in enumerate(model.effects):
+        for effect in effects.values():
+            if effect.kind in kinds and effect.canon == blocked.canon and \
+                    (lock_canon is None or lock_canon in effect.before):
+                return index, effect
+    return None
+
+
+def _calls_starting(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
+    spec = query.calls_starting
+    assert spec is not None
+    model = asker.model
+    if asker.function is None or asker.op is None or asker.op.kind != "call":
+        return
+    for target in model.targets_of(asker.function, asker.op):
+        starter = model.functions[target]
+        for body, trace in model.starts[target].items():
+            stops: dict[str, Site] = {}
+            if spec.stoppable or spec.unstopped_on is not None:
+                stops = _stop_methods(model, target, body)
+                if not stops:
+                    continue
+            if spec.unstopped_on is not None:
+                receiver = env.get(spec.unstopped_on)
+                if receiver is None or _stop_called(asker, _norm(asker.ev.text(receiver)), set(stops)):
+                    continue
+            merged = _bind(asker, env, spec.via, asker.evidence(" -> ".join(s.text for s in trace), trace[-1]))
+            if merged is not None and stops:
+                name = sorted(stops)[0]
+                merged = _bind(asker, merged, spec.stop, asker.evidence(f"{starter.recv_type}.{name}", stops[name]))
+            if merged is not None:
+                yield merged
+                return
+
+
+def _stop_methods(model: PackageModel, starter: int, body: int) -> dict[str, Site]:
+    """Methods of the starter's type, other than the starter, that close a channel field of the type the
+    started goroutine waits on: name -> the close."""
+    type_name = model.functions[starter].recv_type
+    if not type_name:
+        return {}
+    prefix = type_name + "."
+    waited = {e.canon for e in model.effects[body].values()
+              if e.kind in ("recv", "range") and e.canon and e.canon.startswith(prefix)}
+    if not waited:
+        return {}
+    out: dict[str, Site] = {}
+    for index, func in enumerate(model.functions):
+        if func.recv_type != type_name or index in (starter, body) or func.is_literal:
+            continue
+        for effect in model.effects[index].values():
+            if effect.kind == "close" and effect.canon in waited:
+                out.setdefault(func.key[1], effect.trace[-1])
+    return out
+
+
+def _stop_called(asker: _Asker, receiver: str, stops: set[str]) -> bool:
+    """Is a stopping method called on ``receiver`` in the top-level declaration around the node?"""
+    model = asker.model
+    assert asker.function is not None
+    outer = model.functions[asker.function]
+    for index in model.by_path.get(outer.path, ()):
+        func = model.functions[index]
+        if not func.is_literal and func.start <= outer.start and outer.end <= func.end:
+            outer = func
+    for index in model.by_path.get(outer.path, ()):
+        func = model.functions[index]
+        if not (outer.start <= func.start and func.end <= outer.end):
+            continue
+        for op in func.ops:
+            if op.kind in ("call", "go") and op.callee is not None and op.callee[1] in stops and \
+                    op.recv is not None and _norm(op.recv.text) == receiver:
+                return True
+    return False
+
+
+def _lock_order(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
+    spec = query.lock_order_inverted
+    assert spec is not None
+    held_node = env.get(spec.held)
+    if held_node is None or asker.function is None:
+        return
+    held_text = _norm(asker.ev.text(held_node))
+    held_ops = [op for op in asker.held() if op.ref is not None and _norm(op.ref.text) == held_text]
+    if not held_ops or held_ops[0].ref is None or not held_ops[0].ref.canon:
+        return
+    outer = held_ops[0].ref.canon
+    outer_mode = held_ops[0].mode
+    inner: list[tuple[str, str]] = []
+    op = asker.op
+    if op is not None and op.kind == "lock" and op.ref is not None and op.ref.canon:
+        inner.append((op.ref.canon, op.mode))
+    elif op is not None and op.kind == "call":
+        for _, effect, _text in asker.callee_effects():
+            if effect.kind == "lock" and effect.canon:
+                inner.append((effect.canon, effect.mode))
+    model = asker.model
+    for canon, mode in inner:
+        if canon == outer:
+            continue
+        for edge in model.edges.get((canon, outer), []):
+            if "write" not in (outer_mode, mode, edge.outer_mode, edge.inner_mode):
+                continue  # readers only: they do not exclude each other
+            owner, name = edge.function
+            where = f"{owner}.{name}" if owner and not name.startswith("func@") else name
+            if name.startswith("func@"):
+                where = "a function literal"
+            text = f"{where} takes {canon.removeprefix('pkg.')} then {outer.removeprefix('pkg.')}"
+            merged = _bind(asker, env, spec.other, asker.evidence(text, edge.trace[0]))
+            if merged is not None:
+                yield merged
+                return

@@ -1,0 +1,1080 @@
+"""The package model: per-function effect summaries for one Go package, without type information.
+
+A package is the `.go` files of one directory with the same `package` clause (a `_test.go` file sees the
+non-test files too; the others do not see tests). For every function, method and function literal the model
+records, in source order, the operations that matter for goroutine leaks: lock/unlock of a mutex, send /
+receive / range / close on a channel, `Wait` / `Done` (WaitGroup, Cond), calls of same-package functions
+and `go` statements; each with the locks held at that point.
+
+Names stand in for types. A *reference* is an expression rooted at the receiver (`self`), a parameter (`pN`),
+a package-level variable (`g`) or a local; its *identity* (`canon`) is `Type.field.path` when the root's type
+is a named type of this package (the receiver type, a parameter's declared type, a local made by `&T{}`,
+`T{}`, `new(T)` or a same-package constructor whose first result is `T`/`*T`), or `pkg.var` for package
+variables. Calls resolve to same-package functions the same way (`x.m()` with x of a known type, `f()`), and
+effects flow from callee to caller to a fixed point, mapped into the caller's terms (the callee's `self.mu`
+is the caller's `c.mu` for a call `c.flush()`; a parameter is the argument).
+
+The facts rules can ask (`model:` in the rule language, docs/rule-language.md) are answered from here.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import os
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tree_sitter import Node, Query, QueryCursor
+
+from gleak_sarif.gosource import GO, parser, utf8_safe
+
+if TYPE_CHECKING:
+    from gleak_sarif.engine.evaluate import FileEvaluator
+    from gleak_sarif.rules.compiler import CNode
+
+MAX_FILES = 500  # a directory with more .go files gets no package model (the file alone)
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_ROUNDS = 12  # fixed-point rounds: call chains deeper than this are cut
+MAX_MODELS = 64
+MAX_FILE_SUMMARIES = 2048
+
+_PACKAGE_LINE = re.compile(rb"^package[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+
+LOCK_MODES = {"Lock": "write", "RLock": "read"}
+UNLOCKS = {"Unlock": "write", "RUnlock": "read"}
+WAKERS = {"Done", "Signal", "Broadcast"}  # the other side of Wait()
+
+_QUERY_TEXT = """
+(function_declaration name: (identifier) @name) @func
+(method_declaration name: (field_identifier) @name) @func
+(func_literal) @lit
+(call_expression function: (identifier) @fname arguments: (argument_list) @args) @call
+(call_expression function: (selector_expression operand: (_) @operand field: (field_identifier) @fname)
+  arguments: (argument_list) @args) @call
+(send_statement channel: (_) @chan) @send
+(unary_expression operator: "<-" operand: (_) @chan) @recv
+(range_clause right: (_) @chan) @range
+(go_statement) @go
+(communication_case communication: (_) @comm)
+(short_var_declaration left: (expression_list) @left right: (expression_list) @right) @define
+(var_spec) @var
+(type_spec name: (type_identifier) @tname type: (_) @ttype)
+(assignment_statement left: (expression_list) @left right: (expression_list) @right) @assign
+(keyed_element) @keyed
+"""
+_QUERY: Query | None = None
+
+
+def _query() -> Query:
+    global _QUERY
+    if _QUERY is None:
+        _QUERY = Query(GO, _QUERY_TEXT)
+    return _QUERY
+
+
+# ---- summaries (plain data: picklable, cacheable) ---------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    path: str
+    line: int  # 1-based
+    column: int  # 1-based, bytes
+    start: int
+    end: int
+    text: str  # the operation's source text, one line, shortened
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """An expression naming a mutex, channel or value, in its function's terms."""
+
+    root: str  # "self" | "p<N>" | "g" (package variable) | "local" | "?" (not mappable)
+    rest: tuple[str, ...]  # field chain after the root
+    text: str  # as written, whitespace removed
+    canon: str | None  # package-wide identity ("Server.mu", "pkg.registryMu"), None when unknown
+
+
+@dataclass(slots=True)
+class Op:
+    kind: str  # lock | unlock | send | recv | range | close | wait | wake | call | go
+    site: Site
+    ref: Ref | None = None  # the mutex / channel / WaitGroup
+    mode: str = ""  # lock/unlock: "write" | "read"
+    deferred: bool = False
+    bare: bool = True  # send/recv: not a select case
+    callee: tuple[str, str] | None = None  # call/go: (receiver type or "", name) of a same-package function
+    literal: tuple[str, str] | None = None  # go func(){...}(): the literal's FunctionSummary key
+    recv: Ref | None = None  # method call: the receiver expression
+    args: tuple[Ref | None, ...] = ()
+    block: tuple[int, int] = (0, 0)  # lock/unlock: the statement list around it
+    exits: bool = False  # unlock: its statement list ends in return/panic/break/continue/goto
+
+
+@dataclass(slots=True)
+class FunctionSummary:
+    key: tuple[str, str]  # (receiver type or "", name); literals: ("", "func@<start byte>")
+    path: str
+    start: int
+    end: int
+    site: Site
+    recv_type: str | None = None
+    is_literal: bool = False
+    results: tuple[str, ...] = ()  # declared result types (named types of this package, else "")
+    ops: list[Op] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FileSummary:
+    path: str
+    package: str
+    functions: list[FunctionSummary] = field(default_factory=list)
+    types: dict[str, dict[str, str]] = field(default_factory=dict)  # struct type -> field -> type text
+    globals: set[str] = field(default_factory=set)  # package-level variable names
+    buffered: set[str] = field(default_factory=set)  # channel identities made with a buffer
+
+
+def _one_line(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _norm(text: str) -> str:
+    return "".join(text.split())
+
+
+_TYPE_NAME = re.compile(r"^\*?([A-Za-z_][A-Za-z0-9_]*)(\[.*\])?$")
+
+
+def _type_name(text: str) -> str:
+    """`*Server` / `Server[T]` -> `Server`; qualified or composite types -> ""."""
+    match = _TYPE_NAME.match(_norm(text))
+    return match.group(1) if match else ""
+
+
+class _Extractor:
+    """One file's summaries from its tree: one query pass, then the captures in source order."""
+
+    def __init__(self, path: str, source: bytes, root: Node, package: str, imports: set[str]) -> None:
+        self.path = path
+        self.source = source
+        self.root = root
+        self.summary = FileSummary(path, package)
+        self.imports = imports
+        self.func_starts: list[int] = []
+        self.funcs: list[FunctionSummary] = []
+        self.envs: list[_FuncEnv] = []
+        self.comm_ranges: list[tuple[int, int]] = []
+
+    def text(self, node: Node) -> str:
+        return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    def site(self, node: Node) -> Site:
+        line, column = node.start_point
+        return Site(self.path, line + 1, column + 1, node.start_byte, node.end_byte, _one_line(self.text(node)))
+
+    def run(self) -> FileSummary:
+        matches = QueryCursor(_query()).matches(self.root)
+        items: list[tuple[int, int, dict[str, list[Node]]]] = []
+        for index, captures in matches:
+            anchor = next(iter(captures.values()))[0]
+            for name in ("func", "lit", "call", "send", "recv", "range", "go", "define", "var", "assign",
+                         "keyed", "comm", "tname"):
+                if name in captures:
+                    anchor = captures[name][0]
+                    break
+            items.append((anchor.start_byte, index, captures))
+        items.sort(key=lambda item: item[0])
+        # declarations first (types, globals, functions), then operations, which need them
+        for _, _, captures in items:
+            if "tname" in captures:
+                self._type(captures)
+            elif "var" in captures:
+                self._global(captures["var"][0])
+            elif "func" in captures or "lit" in captures:
+                self._function(captures)
+            elif "comm" in captures:
+                node = captures["comm"][0]
+                self.comm_ranges.append((node.start_byte, node.end_byte))
+        self.comm_ranges.sort()
+        for _, _, captures in items:
+            if "call" in captures:
+                self._call(captures)
+            elif "send" in captures:
+                self._channel_op("send", captures["send"][0], captures["chan"][0])
+            elif "recv" in captures:
+                self._channel_op("recv", captures["recv"][0], captures["chan"][0])
+            elif "range" in captures:
+                self._channel_op("range", captures["range"][0], captures["chan"][0])
+            elif "go" in captures:
+                self._go(captures["go"][0])
+            elif "define" in captures or "assign" in captures:
+                self._assignment(captures)
+            elif "var" in captures:
+                self._local_var(captures["var"][0])
+            elif "keyed" in captures:
+                self._keyed(captures["keyed"][0])
+        self.summary.functions = self.funcs
+        return self.summary
+
+    # ---- declarations ----
+    def _type(self, captures: dict[str, list[Node]]) -> None:
+        name = self.text(captures["tname"][0])
+        body = captures["ttype"][0]
+        fields: dict[str, str] = {}
+        if body.type == "struct_type":
+            for decl in _descendants_of_type(body, "field_declaration"):
+                type_node = decl.child_by_field_name("type")
+                type_text = self.text(type_node) if type_node is not None else ""
+                names = [c for i, c in enumerate(decl.children) if decl.field_name_for_child(i) == "name"]
+                if names:
+                    for name_node in names:
+                        fields[self.text(name_node)] = type_text
+                elif type_text:  # embedded: the field is named after the type
+                    fields[type_text.lstrip("*").rsplit(".", 1)[-1]] = type_text
+        self.summary.types[name] = fields
+
+    def _global(self, spec: Node) -> None:
+        parent = spec.parent
+        if parent is not None and parent.type == "var_spec_list":
+            parent = parent.parent
+        if parent is None or parent.type != "var_declaration" or parent.parent is None or \
+                parent.parent.type != "source_file":
+            return
+        for index, child in enumerate(spec.children):
+            if spec.field_name_for_child(index) == "name":
+                self.summary.globals.add(self.text(child))
+
+    def _function(self, captures: dict[str, list[Node]]) -> None:
+        literal = "lit" in captures
+        node = captures["lit"][0] if literal else captures["func"][0]
+        env = _FuncEnv()
+        recv_type = None
+        if literal:
+            outer = self._innermost(node.start_byte)
+            key = _literal_key(self.path, node.start_byte)
+            if outer is not None:
+                env = self.envs[outer].copy()
+                recv_type = self.funcs[outer].recv_type
+        else:
+            name = self.text(captures["name"][0])
+            receiver = node.child_by_field_name("receiver")
+            if receiver is not None:
+                for decl in receiver.named_children:
+                    type_node = decl.child_by_field_name("type")
+                    recv_type = _type_name(self.text(type_node)) if type_node is not None else ""
+                    name_node = decl.child_by_field_name("name")
+                    if name_node is not None:
+                        env.receiver = self.text(name_node)
+            key = (recv_type or "", name)
+        params = node.child_by_field_name("parameters")
+        if params is not None:
+            index = 0
+            for decl in params.named_children:
+                type_node = decl.child_by_field_name("type")
+                type_text = _type_name(self.text(type_node)) if type_node is not None else ""
+                names: list[Node | None] = [
+                    c for i, c in enumerate(decl.children) if decl.field_name_for_child(i) == "name"]
+                for name_node in names or [None]:
+                    if name_node is not None:
+                        pname = self.text(name_node)
+                        env.params[pname] = index
+                        env.types[pname] = type_text
+                        env.locals.discard(pname)
+                        if type_node is not None and self.text(type_node).lstrip("<-").strip().startswith("chan"):
+                            env.chans.add(pname)
+                    index += 1
+        results: tuple[str, ...] = ()
+        result = node.child_by_field_name("result")
+        if result is not None:
+            if result.type == "parameter_list":
+                results = tuple(_type_name(self.text(d.child_by_field_name("type") or d))
+                                for d in result.named_children)
+            else:
+                results = (_type_name(self.text(result)),)
+        summary = FunctionSummary(key, self.path, node.start_byte, node.end_byte, self.site(node), recv_type,
+                                  literal, results)
+        # functions are visited in start order, so the lists stay sorted by start byte
+        self.funcs.append(summary)
+        self.func_starts.append(summary.start)
+        self.envs.append(env)
+
+    def _innermost(self, start: int, end: int | None = None) -> int | None:
+        """Index of the innermost function containing [start, end)."""
+        end = start + 1 if end is None else end
+        index = bisect.bisect_right(self.func_starts, start) - 1
+        while index >= 0:
+            func = self.funcs[index]
+            if func.start <= start and end <= func.end and func.start != start:
+                return index
+            index -= 1
+        return None
+
+    # ---- references ----
+    def ref(self, node: Node, env: _FuncEnv, recv_type: str | None) -> Ref | None:
+        rest: list[str] = []
+        current = node
+        while True:
+            kind = current.type
+            if kind == "selector_expression":
+                field_node = current.child_by_field_name("field")
+                operand = current.child_by_field_name("operand")
+                if field_node is None or operand is None:
+                    return None
+                rest.append(self.text(field_node))
+                current = operand
+            elif kind in ("parenthesized_expression",):
+                inner = current.named_children
+                if not inner:
+                    return None
+                current = inner[0]
+            elif kind == "unary_expression" and current.child_by_field_name("operator") is not None and \
+                    self.text(current.child_by_field_name("operator")) in ("&", "*"):  # type: ignore[arg-type]
+                operand = current.child_by_field_name("operand")
+                if operand is None:
+                    return None
+                current = operand
+            else:
+                break
+        rest.reverse()
+        text = _norm(self.text(node)).lstrip("&*")
+        if current.type != "identifier":
+            return Ref("?", tuple(rest), text, None)
+        name = self.text(current)
+        chain = ".".join(rest)
+        if env.receiver is not None and name == env.receiver:
+            canon = f"{recv_type}.{chain}" if recv_type and chain else (recv_type or None)
+            return Ref("self", tuple(rest), text, canon)
+        type_name = env.types.get(name, "")
+        if name in env.params:
+            canon = (f"{type_name}.{chain}" if chain else type_name) if type_name else None
+            return Ref(f"p{env.params[name]}", tuple(rest), text, canon)
+        if name in env.locals or name in env.types:
+            canon = (f"{type_name}.{chain}" if chain else type_name) if type_name else None
+            return Ref("local", tuple(rest), text, canon)
+        if name in self.imports:
+            return Ref("?", tuple(rest), text, None)
+        # a package-level variable (declared in any file of the package: checked when the model is built)
+        return Ref("g", tuple(rest), text, f"pkg.{name}" + (f".{chain}" if chain else ""))
+
+    def _context(self, node: Node) -> tuple[FunctionSummary, _FuncEnv] | None:
+        index = self._innermost(node.start_byte, node.end_byte)
+        if index is None:
+            return None
+        return self.funcs[index], self.envs[index]
+
+    # ---- operations ----
+    def _call(self, captures: dict[str, list[Node]]) -> None:
+        call = captures["call"][0]
+        if call.parent is not None and call.parent.type == "go_statement":
+            return  # the go statement's own op
+        context = self._context(call)
+        if context is None:
+            return
+        func, env = context
+        name = self.text(captures["fname"][0])
+        args = [a for a in captures["args"][0].named_children if a.type != "comment"]
+        operand = captures["operand"][0] if "operand" in captures else None
+        deferred = call.parent is not None and call.parent.type == "defer_statement"
+        if operand is not None:
+            if operand.type == "identifier" and self.text(operand) in self.imports and \
+                    self.text(operand) not in env.params and self.text(operand) not in env.types:
+                return  # pkg.F(): another package
+            target = self.ref(operand, env, func.recv_type)
+            if not args and (name in LOCK_MODES or name in UNLOCKS):
+                self._lock_op(func, call, name, target, deferred)
+                return
+            if not args and name == "Wait":
+                func.ops.append(Op("wait", self.site(call), target, deferred=deferred))
+                return
+            if not args and name in WAKERS:
+                func.ops.append(Op("wake", self.site(call), target, deferred=deferred))
+                return
+            func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("?", name), recv=target,
+                               args=tuple(self.ref(a, env, func.recv_type) for a in args)))
+            return
+        if name == "close" and len(args) == 1:
+            owner = self._once_owner(func)  # `once.Do(func() { close(c.quit) })` closes in the caller
+            owner.ops.append(Op("close", self.site(call), self.ref(args[0], env, func.recv_type),
+                                deferred=deferred))
+            return
+        if name in env.params or name in env.locals or name in env.types:
+            return  # a function value
+        func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("", name),
+                           args=tuple(self.ref(a, env, func.recv_type) for a in args)))
+
+    def _lock_op(self, func: FunctionSummary, call: Node, name: str, target: Ref | None, deferred: bool) -> None:
+        unlock = name in UNLOCKS
+        mode = UNLOCKS[name] if unlock else LOCK_MODES[name]
+        block = (0, 0)
+        exits = False
+        statement = call.parent
+        if statement is not None and statement.type == "expression_statement" and statement.parent is not None:
+            stmts = statement.parent
+            block = (stmts.start_byte, stmts.end_byte)
+            last = stmts.named_children[-1] if stmts.named_children else None
+            exits = last is not None and (
+                last.type in ("return_statement", "break_statement", "continue_statement", "goto_statement")
+                or (last.type == "expression_statement" and self.text(last).startswith(("panic(", "os.Exit("))))
+        elif not deferred:
+            return  # `if mu.TryLock()`-like shapes and locks inside expressions: not tracked
+        owner = func
+        if func.is_literal and unlock and self._deferred_literal(func):
+            # `defer func() { mu.Unlock() }()`: the enclosing function's deferred unlock
+            outer = self._innermost(func.start, func.end)
+            if outer is not None:
+                owner, deferred = self.funcs[outer], True
+        owner.ops.append(Op("unlock" if unlock else "lock", self.site(call), target, mode=mode,
+                            deferred=deferred, block=block, exits=exits))
+
+    def _once_owner(self, func: FunctionSummary) -> FunctionSummary:
+        """The function a literal runs in when it is passed to a `.Do(...)` call (sync.Once), else itself."""
+        if not func.is_literal:
+            return func
+        node = self.root.descendant_for_byte_range(func.start, func.end)
+        while node is not None and node.type != "func_literal":
+            node = node.parent
+        args = node.parent if node is not None else None
+        call = args.parent if args is not None and args.type == "argument_list" else None
+        function = call.child_by_field_name("function") if call is not None else None
+        name = function.child_by_field_name("field") if function is not None and \
+            function.type == "selector_expression" else None
+        if name is not None and self.text(name) == "Do":
+            outer = self._innermost(func.start, func.end)
+            if outer is not None:
+                return self.funcs[outer]
+        return func
+
+    def _deferred_literal(self, func: FunctionSummary) -> bool:
+        node = self.root.descendant_for_byte_range(func.start, func.end)
+        while node is not None and node.type != "func_literal":
+            node = node.parent
+        call = node.parent if node is not None else None
+        return call is not None and call.type == "call_expression" and call.parent is not None and \
+            call.parent.type == "defer_statement"
+
+    def _channel_op(self, kind: str, node: Node, channel: Node) -> None:
+        context = self._context(node)
+        if context is None:
+            return
+        func, env = context
+        target = self.ref(channel, env, func.recv_type)
+        if kind == "range" and (target is None or (not target.rest and target.text not in env.chans)):
+            return  # a local or parameter not known as a channel; fields are checked against field types later
+        index = bisect.bisect_right(self.comm_ranges, (node.start_byte, 1 << 62)) - 1
+        in_select = index >= 0 and self.comm_ranges[index][0] <= node.start_byte < self.comm_ranges[index][1]
+        func.ops.append(Op(kind, self.site(node), target, bare=not in_select))
+
+    def _go(self, node: Node) -> None:
+        context = self._context(node)
+        if context is None:
+            return
+        func, env = context
+        call = next((c for c in node.named_children if c.type == "call_expression"), None)
+        if call is None:
+            return
+        function = call.child_by_field_name("function")
+        arguments = call.child_by_field_name("arguments")
+        args = tuple(self.ref(a, env, func.recv_type) for a in (arguments.named_children if arguments else []))
+        if function is None:
+            return
+        if function.type == "func_literal":
+            func.ops.append(Op("go", self.site(node), literal=_literal_key(self.path, function.start_byte),
+                               args=args))
+        elif function.type == "identifier":
+            func.ops.append(Op("go", self.site(node), callee=("", self.text(function)), args=args))
+        elif function.type == "selector_expression":
+            operand = function.child_by_field_name("operand")
+            name = function.child_by_field_name("field")
+            if operand is not None and name is not None:
+                func.ops.append(Op("go", self.site(node), callee=("?", self.text(name)),
+                                   recv=self.ref(operand, env, func.recv_type), args=args))
+
+    def _assignment(self, captures: dict[str, list[Node]]) -> None:
+        node = captures.get("define", captures.get("assign", [None]))[0]
+        assert node is not None
+        left = [c for c in captures["left"][0].named_children if c.type != "comment"]
+        right = [c for c in captures["right"][0].named_children if c.type != "comment"]
+        context = self._context(node)
+        if context is None:
+            return
+        func, env = context
+        defining = "define" in captures
+        for index, target in enumerate(left):
+            value = right[index] if len(right) == len(left) else (right[0] if len(right) == 1 else None)
+            result_index = index if len(right) == 1 and len(left) > 1 else 0
+            if value is not None and _is_buffered_make(self, value):
+                ref = self.ref(target, env, func.recv_type)
+                if ref is not None and ref.canon is not None and ref.rest:
+                    self.summary.buffered.add(ref.canon)
+            if target.type != "identifier":
+                continue
+            name = self.text(target)
+            if defining or name not in env.params:
+                env.locals.add(name)
+                type_name = self._type_of(value, result_index) if value is not None else ""
+                if type_name:
+                    env.types[name] = type_name
+                elif defining:
+                    env.types.pop(name, None)
+                if value is not None and _is_chan_make(self, value):
+                    env.chans.add(name)
+
+    def _local_var(self, spec: Node) -> None:
+        context = self._context(spec)
+        if context is None:
+            return
+        _, env = context
+        type_node = spec.child_by_field_name("type")
+        value = spec.child_by_field_name("value")
+        for index, child in enumerate(spec.children):
+            if spec.field_name_for_child(index) != "name":
+                continue
+            name = self.text(child)
+            env.locals.add(name)
+            if type_node is not None:
+                env.types[name] = _type_name(self.text(type_node))
+                if self.text(type_node).lstrip("<-").startswith("chan"):
+                    env.chans.add(name)
+            elif value is not None and value.named_children:
+                env.types[name] = self._type_of(value.named_children[0], 0)
+
+    def _type_of(self, value: Node, result_index: int) -> str:
+        """The same-package named type an expression evidently has (`&T{}`, `T{}`, `new(T)`, `NewT()`)."""
+        node = value
+        if node.type == "unary_expression" and node.named_children:
+            node = node.named_children[-1]
+        if node.type == "composite_literal":
+            type_node = node.child_by_field_name("type")
+            return _type_name(self.text(type_node)) if type_node is not None else ""
+        if node.type == "call_expression":
+            function = node.child_by_field_name("function")
+            if function is not None and function.type == "identifier":
+                name = self.text(function)
+                if name == "new":
+                    arguments = node.child_by_field_name("arguments")
+                    if arguments is not None and arguments.named_children:
+                        return _type_name(self.text(arguments.named_children[0]))
+                    return ""
+                return f"@{name}#{result_index}"  # a constructor: resolved when the model is built
+        return ""
+
+    def _keyed(self, node: Node) -> None:
+        children = node.named_children
+        if len(children) != 2:
+            return
+        key, value = children
+        inner = value.named_children[0] if value.type == "literal_element" and value.named_children else value
+        if not _is_buffered_make(self, inner):
+            return
+        literal = node.parent.parent if node.parent is not None else None
+        if literal is None or literal.type != "composite_literal":
+            return
+        type_node = literal.child_by_field_name("type")
+        type_name = _type_name(self.text(type_node)) if type_node is not None else ""
+        if type_name:
+            self.summary.buffered.add(f"{type_name}.{_norm(self.text(key))}")
+
+
+def _literal_key(path: str, start: int) -> tuple[str, str]:
+    return ("", f"func@{path}:{start}")
+
+
+def _is_chan_make(extractor: _Extractor, node: Node) -> bool:
+    if node.type != "call_expression":
+        return False
+    function = node.child_by_field_name("function")
+    arguments = node.child_by_field_name("arguments")
+    return function is not None and extractor.text(function) == "make" and arguments is not None and \
+        bool(arguments.named_children) and arguments.named_children[0].type == "channel_type"
+
+
+def _is_buffered_make(extractor: _Extractor, node: Node) -> bool:
+    if not _is_chan_make(extractor, node):
+        return False
+    arguments = node.child_by_field_name("arguments")
+    assert arguments is not None
+    sizes = arguments.named_children[1:]
+    return bool(sizes) and extractor.text(sizes[0]).strip() != "0"
+
+
+@dataclass
+class _FuncEnv:
+    receiver: str | None = None
+    params: dict[str, int] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)  # variable -> same-package type name (or "@ctor#i")
+    locals: set[str] = field(default_factory=set)
+    chans: set[str] = field(default_factory=set)
+
+    def copy(self) -> _FuncEnv:
+        return _FuncEnv(self.receiver, dict(self.params), dict(self.types), set(self.locals), set(self.chans))
+
+
+def _descendants_of_type(node: Node, kind: str) -> list[Node]:
+    out, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if current.type == kind:
+            out.append(current)
+            continue
+        stack.extend(current.named_children)
+    return out
+
+
+def summarize(path: str, source: bytes, root: Node, package: str, imports: set[str]) -> FileSummary:
+    return _Extractor(path, source, root, package, imports).run()
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A metavariable bound by a model fact: a text for messages and a place, maybe in another file."""
+
+    text: str
+    site: Site
+    path: str  # the file as the scan names it
+
+
+# ---- the package model ---------------------------------------------------------------------------
+
+Trace = tuple[Site, ...]  # call sites from the asking function down to the operation, then the operation
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """An operation a function performs itself or through its callees, in that function's terms."""
+
+    kind: str  # lock | send | recv | range | close | wait | wake
+    ref: Ref | None  # None: not expressible in the function's terms (a callee's local), canon still known
+    canon: str | None
+    mode: str
+    bare: bool
+    held: frozenset[str]  # identities of the locks held while it happens (the function's and its callers')
+    before: frozenset[str]  # identities of locks taken earlier on the way to it (held or released since)
+    trace: Trace
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEdge:
+    outer: str  # identity of the lock held
+    inner: str  # identity of the lock taken while holding it
+    outer_mode: str
+    inner_mode: str
+    function: tuple[str, str]
+    trace: Trace  # where the inner lock is taken (through calls)
+
+
+class PackageModel:
+    def __init__(self, files: list[FileSummary]) -> None:
+        self.files = files
+        self.types: dict[str, dict[str, str]] = {}
+        self.globals: set[str] = set()
+        self.buffered: set[str] = set()
+        self.functions: list[FunctionSummary] = []
+        self.by_key: dict[tuple[str, str], list[int]] = {}
+        self.by_path: dict[str, list[int]] = {}
+        self.ops_at: dict[tuple[str, int, int], tuple[int, Op]] = {}
+        for summary in files:
+            self.types.update(summary.types)
+            self.globals |= summary.globals
+            self.buffered |= summary.buffered
+        for summary in files:
+            for func in summary.functions:
+                index = len(self.functions)
+                self.functions.append(func)
+                self.by_key.setdefault(func.key, []).append(index)
+                self.by_path.setdefault(func.path, []).append(index)
+        self.held: list[list[list[Op]]] = []
+        self.locked_before: list[list[frozenset[str]]] = []
+        self.targets: list[list[list[int]]] = []  # per function, per op: resolved callee indexes
+        for index, func in enumerate(self.functions):
+            func.ops = [self._normalized(op) for op in func.ops]
+            func.ops.sort(key=lambda op: op.site.start)
+            self.targets.append([self._resolve(op) for op in func.ops])
+            self.held.append(_held_per_op(func.ops))
+            self.locked_before.append(_locked_before(func.ops))
+            for op in func.ops:
+                self.ops_at[(op.site.path, op.site.start, op.site.end)] = (index, op)
+        self.effects: list[dict[tuple[object, ...], Effect]] = [{} for _ in self.functions]
+        self.starts: list[dict[int, Trace]] = [{} for _ in self.functions]
+        self._propagate()
+        self.edges = self._order_edges()
+
+    # ---- names and types ----
+    def _fix_ref(self, ref: Ref | None) -> Ref | None:
+        if ref is None:
+            return None
+        canon = ref.canon
+        if ref.root == "g":
+            name = ref.text.split(".", 1)[0]
+            if name not in self.globals:
+                return Ref("local", ref.rest, ref.text, None)
+            return ref
+        if canon is not None and canon.startswith("@"):
+            head, _, chain = canon.partition(".")
+            ctor, _, result = head[1:].partition("#")
+            type_name = self._result_type(ctor, int(result or 0))
+            canon = (f"{type_name}.{chain}" if chain else type_name) if type_name else None
+            return Ref(ref.root, ref.rest, ref.text, canon)
+        return ref
+
+    def _result_type(self, function: str, index: int) -> str:
+        for candidate in self.by_key.get(("", function), []):
+            results = self.functions[candidate].results
+            if index < len(results) and results[index] in self.types:
+                return results[index]
+        return ""
+
+    def type_of(self, canon: str | None) -> str:
+        """The named type of the value an identity denotes (`Server.pool` -> `Pool` via field types)."""
+        if not canon or canon.startswith("pkg."):
+            return ""
+        parts = canon.split(".")
+        current = parts[0]
+        for name in parts[1:]:
+            fields = self.types.get(current)
+            if fields is None or name not in fields:
+                return ""
+            current = _type_name(fields[name])
+        return current if current in self.types else ""
+
+    def is_channel(self, canon: str | None) -> bool:
+        if not canon or "." not in canon or canon.startswith("pkg."):
+            return False
+        owner, _, name = canon.rpartition(".")
+        type_name = self.type_of(owner) if "." in owner else owner
+        fields = self.types.get(type_name, {})
+        return fields.get(name, "").lstrip("<-").strip().startswith("chan")
+
+    def _normalized(self, op: Op) -> Op:
+        op.ref = self._fix_ref(op.ref)
+        op.recv = self._fix_ref(op.recv)
+        op.args = tuple(self._fix_ref(a) for a in op.args)
+        return op
+
+    def _resolve(self, op: Op) -> list[int]:
+        if op.kind == "go" and op.literal is not None:
+            return list(self.by_key.get(op.literal, []))
+        if op.kind not in ("call", "go") or op.callee is None:
+            return []
+        owner, name = op.callee
+        if owner == "":
+            return list(self.by_key.get(("", name), []))
+        if op.recv is None:
+            return []
+        type_name = self.type_of(op.recv.canon) if op.recv.canon else ""
+        return list(self.by_key.get((type_name, name), [])) if type_name else []
+
+    # ---- mapping a callee's reference into the caller's terms ----
+    @staticmethod
+    def map_ref(ref: Ref | None, call: Op) -> Ref | None:
+        if ref is None:
+            return None
+        base: Ref | None
+        if ref.root == "self":
+            base = call.recv
+        elif ref.root.startswith("p") and ref.root[1:].isdigit():
+            position = int(ref.root[1:])
+            base = call.args[position] if position < len(call.args) else None
+        elif ref.root == "g":
+            return ref
+        else:
+            return None
+        if base is None or base.root == "?":
+            return None
+        rest = base.rest + ref.rest
+        text = ".".join([base.text, *ref.rest]) if ref.rest else base.text
+        canon = ref.canon or (".".join([base.canon, *ref.rest]) if base.canon else None)
+        return Ref(base.root, rest, text, canon)
+
+    # ---- effects to a fixed point ----
+    def _direct(self, index: int) -> dict[tuple[object, ...], Effect]:
+        func = self.functions[index]
+        out: dict[tuple[object, ...], Effect] = {}
+        unlocked: set[str] = set()
+        for position, op in enumerate(func.ops):
+            held = self.held[index][position]
+            held_canons = frozenset(h.ref.canon for h in held if h.ref is not None and h.ref.canon)
+            before = self.locked_before[index][position] | held_canons
+            if op.kind == "unlock" and op.ref is not None:
+                unlocked.add(op.ref.text)
+            if op.kind == "lock" and not op.deferred and op.ref is not None:
+                fresh = op.ref.text not in unlocked and not any(h.ref == op.ref for h in held)
+                if fresh:
+                    _add(out, Effect("lock", op.ref, op.ref.canon, op.mode, True, held_canons, before, (op.site,)))
+            elif op.kind in ("send", "recv", "range", "close"):
+                if op.kind == "range" and op.ref is not None and op.ref.rest and not self.is_channel(op.ref.canon):
+                    continue
+                _add(out, Effect(op.kind, op.ref, op.ref.canon if op.ref else None, "", op.bare, held_canons,
+                                 before, (op.site,)))
+            elif op.kind in ("wait", "wake") and not op.deferred:
+                _add(out, Effect(op.kind, op.ref, op.ref.canon if op.ref else None, "", True, held_canons,
+                                 before, (op.site,)))
+        return out
+
+    def _propagate(self) -> None:
+        for index in range(len(self.functions)):
+            self.effects[index] = self._direct(index)
+            for position, op in enumerate(self.functions[index].ops):
+                if op.kind == "go":
+                    for target in self.targets[index][position]:
+                        self.starts[index].setdefault(target, (op.site,))
+        for _ in range(MAX_ROUNDS):
+            changed = False
+            for index, func in enumerate(self.functions):
+                effects = self.effects[index]
+                for position, op in enumerate(func.ops):
+                    if op.kind != "call":
+                        continue
+                    targets = self.targets[index][position]
+                    if not targets:
+                        continue
+                    held = self.held[index][position]
+                    held_canons = frozenset(h.ref.canon for h in held if h.ref is not None and h.ref.canon)
+                    before = self.locked_before[index][position] | held_canons
+                    for target in targets:
+                        if target == index:
+                            continue
+                        for effect in list(self.effects[target].values()):
+                            if len(effect.trace) > MAX_ROUNDS:
+                                continue
+                            mapped = self.map_ref(effect.ref, op)
+                            canon = effect.canon or (mapped.canon if mapped is not None else None)
+                            changed |= _add(effects, Effect(
+                                effect.kind, mapped, canon, effect.mode, effect.bare,
+                                effect.held | held_canons, effect.before | before, (op.site, *effect.trace)))
+                        for started, trace in list(self.starts[target].items()):
+                            if started not in self.starts[index] and len(trace) <= MAX_ROUNDS:
+                                self.starts[index][started] = (op.site, *trace)
+                                changed = True
+            if not changed:
+                break
+
+    def _order_edges(self) -> dict[tuple[str, str], list[OrderEdge]]:
+        edges: dict[tuple[str, str], list[OrderEdge]] = {}
+        for index, func in enumerate(self.functions):
+            for position, op in enumerate(func.ops):
+                inner: list[tuple[str, str, Trace]] = []
+                if op.kind == "lock" and not op.deferred and op.ref is not None and op.ref.canon:
+                    inner.append((op.ref.canon, op.mode, (op.site,)))
+                elif op.kind == "call":
+                    for target in self.targets[index][position]:
+                        for effect in self.effects[target].values():
+                            if effect.kind == "lock" and effect.canon and target != index:
+                                mapped = self.map_ref(effect.ref, op)
+                                canon = effect.canon or (mapped.canon if mapped else None)
+                                if canon:
+                                    inner.append((canon, effect.mode, (op.site, *effect.trace)))
+                if not inner:
+                    continue
+                for held in self.held[index][position]:
+                    if held.ref is None or not held.ref.canon:
+                        continue
+                    for canon, mode, trace in inner:
+                        if canon != held.ref.canon:
+                            edge = OrderEdge(held.ref.canon, canon, held.mode, mode, func.key, trace)
+                            edges.setdefault((edge.outer, edge.inner), []).append(edge)
+        return edges
+
+    # ---- questions rules ask ----
+    def function_at(self, path: str, start: int, end: int) -> int | None:
+        """The innermost function or literal of ``path`` around [start, end)."""
+        best: int | None = None
+        for index in self.by_path.get(path, ()):
+            func = self.functions[index]
+            if func.start <= start and end <= func.end and \
+                    (best is None or func.start >= self.functions[best].start):
+                best = index
+        return best
+
+    def op_at(self, path: str, start: int, end: int) -> tuple[int, Op] | None:
+        return self.ops_at.get((path, start, end))
+
+    def held_at(self, index: int, start: int, end: int) -> list[Op]:
+        """Locks held at [start, end) in function ``index`` (straight-line view, see _held_per_op)."""
+        func = self.functions[index]
+        probe = Op("probe", Site(func.path, 0, 0, start, end, ""))
+        ops = [op for op in func.ops if op.site.start < start] + [probe]
+        return _held_per_op(ops)[-1]
+
+    def callee_effects(self, index: int, op: Op) -> list[tuple[int, Effect, Ref | None]]:
+        """Effects of the functions a call resolves to, with each effect's reference in the caller's terms."""
+        out: list[tuple[int, Effect, Ref | None]] = []
+        position = next((i for i, o in enumerate(self.functions[index].ops) if o is op), None)
+        if position is None:
+            return out
+        for target in self.targets[index][position]:
+            if target == index:
+                continue
+            for effect in self.effects[target].values():
+                out.append((target, effect, self.map_ref(effect.ref, op)))
+        return out
+
+    def targets_of(self, index: int, op: Op) -> list[int]:
+        position = next((i for i, o in enumerate(self.functions[index].ops) if o is op), None)
+        return [] if position is None else self.targets[index][position]
+
+
+def _add(effects: dict[tuple[object, ...], Effect], effect: Effect) -> bool:
+    key = (effect.kind, effect.ref.root if effect.ref else None, effect.ref.rest if effect.ref else None,
+           effect.canon, effect.mode, effect.bare, effect.held, effect.before)
+    if key in effects:
+        return False
+    effects[key] = effect
+    return True
+
+
+def _locked_before(ops: list[Op]) -> list[frozenset[str]]:
+    """For each op, the identities of locks the function took earlier in source order."""
+    out: list[frozenset[str]] = []
+    taken: set[str] = set()
+    for op in ops:
+        out.append(frozenset(taken))
+        if op.kind == "lock" and not op.deferred and op.ref is not None and op.ref.canon:
+            taken.add(op.ref.canon)
+    return out
+
+
+def _held_per_op(ops: list[Op]) -> list[list[Op]]:
+    """For each op, the lock ops held when it runs. A lock counts while its statement list encloses the op
+    and no unlock of the same text lies between them, except an unlock in a list that ends by leaving
+    (`mu.Unlock(); return`) and does not enclose the op. A deferred unlock releases nothing here."""
+    out: list[list[Op]] = []
+    locks: list[Op] = []
+    unlocks: list[Op] = []
+    for op in ops:
+        start = op.site.start
+        held = []
+        for lock in locks:
+            if not (lock.block[0] <= start < lock.block[1]):
+                continue
+            released = False
+            for unlock in unlocks:
+                if unlock.ref is None or lock.ref is None or unlock.ref.text != lock.ref.text:
+                    continue
+                if unlock.site.start < lock.site.start:
+                    continue
+                if unlock.block[0] <= start < unlock.block[1] or not unlock.exits:
+                    released = True
+                    break
+            if not released:
+                held.append(lock)
+        out.append(held)
+        if op.kind == "lock" and not op.deferred and op.block != (0, 0) and op.ref is not None:
+            locks.append(op)
+        elif op.kind == "unlock" and not op.deferred and op.ref is not None:
+            unlocks.append(op)
+    return out
+
+
+# ---- building and caching models per package ------------------------------------------------------
+
+_FILE_SUMMARIES: OrderedDict[tuple[str, int, int], FileSummary | None] = OrderedDict()
+_MODELS: OrderedDict[tuple[object, ...], PackageModel] = OrderedDict()
+
+
+def _imports_of(root: Node, source: bytes) -> set[str]:
+    from gleak_sarif.gosource import file_imports
+
+    return set(file_imports(source, root).by_name)
+
+
+def _summary_from_disk(path: str, package: str, mtime: int, size: int) -> FileSummary | None:
+    key = (path, mtime, size)
+    if key in _FILE_SUMMARIES:
+        _FILE_SUMMARIES.move_to_end(key)
+        return _FILE_SUMMARIES[key]
+    summary: FileSummary | None = None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError:
+        data = b""
+    found = _PACKAGE_LINE.search(data)
+    if data and len(data) <= MAX_FILE_BYTES and b"\0" not in data and found is not None and \
+            found.group(1).decode() == package:
+        data = utf8_safe(data)[0]
+        root = parser().parse(data).root_node
+        summary = summarize(path, data, root, package, _imports_of(root, data))
+    _FILE_SUMMARIES[key] = summary
+    while len(_FILE_SUMMARIES) > MAX_FILE_SUMMARIES:
+        _FILE_SUMMARIES.popitem(last=False)
+    return summary
+
+
+def _listing(directory: str, tests: bool) -> list[tuple[str, int, int]] | None:
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return None
+    prefix = os.path.join(directory, "")
+    out = []
+    for entry in entries:
+        name = entry.name
+        if not name.endswith(".go") or (not tests and name.endswith("_test.go")):
+            continue
+        try:
+            info = entry.stat()
+        except OSError:
+            continue
+        if entry.is_file():
+            out.append((prefix + name, info.st_mtime_ns, info.st_size))
+    return None if len(out) > MAX_FILES else sorted(out)
+
+
+def model_for(evaluator: FileEvaluator) -> PackageModel:
+    """The model of the evaluated file's package: its own text (maybe unsaved) plus its siblings on disk."""
+    cached = getattr(evaluator, "_package_model", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    path = os.path.abspath(evaluator.path)
+    directory = os.path.dirname(path)
+    tests = path.endswith("_test.go")
+    listing = _listing(directory, tests) if evaluator.package else None
+    own_digest = hashlib.blake2b(evaluator.source, digest_size=16).digest()
+    key = (directory, evaluator.package, tests, tuple(listing or ()), path, own_digest)
+    model = _MODELS.get(key)
+    if model is None:
+        own = summarize(path, evaluator.source, evaluator.root, evaluator.package,
+                        set(evaluator.imports.by_name))
+        files = [own]
+        for sibling, mtime, size in listing or ():
+            if sibling != path:
+                summary = _summary_from_disk(sibling, evaluator.package, mtime, size)
+                if summary is not None:
+                    files.append(summary)
+        model = PackageModel(files)
+        _MODELS[key] = model
+        while len(_MODELS) > MAX_MODELS:
+            _MODELS.popitem(last=False)
+    else:
+        _MODELS.move_to_end(key)
+    evaluator._package_model = model  # type: ignore[attr-defined]
+    return model
+
+
+def required_package_tokens(root: CNode) -> list[frozenset[bytes]]:
+    """Byte strings some file of the package must hold for the `model:` facts every match of ``root``
+    passes (items of `all`, `matches`): lets the worker skip files of packages that cannot match."""
+    out: list[frozenset[bytes]] = []
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        query = node.model
+        if query is not None:
+            if query.calls_locking is not None:
+                out.append(frozenset({b"Lock()"}))
+            if query.calls_starting is not None:
+                out.append(frozenset({b"go ", b"close("} if query.calls_starting.stoppable or
+                                     query.calls_starting.unstopped_on else {b"go "}))
+        if node.matches is not None:
+            stack.append(node.matches)
+        stack.extend(node.all or [])
+        if node.any:  # every branch must pass one of its own: keep what all branches require
+            branch_sets = [set(required_package_tokens(b)) for b in node.any]
+            out.extend(set.intersection(*branch_sets))
+    return out
