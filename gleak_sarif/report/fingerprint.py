@@ -30,7 +30,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import re
+import struct
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from itertools import accumulate
 from urllib.parse import quote
 
 from gleak_sarif.model import BaselineState, Finding
@@ -45,99 +49,127 @@ LINE_HASH_KEY = "primaryLocationLineHash"
 _BLOCK = 100
 _MOD = 37
 _MASK = (1 << 64) - 1
-_FIRST_MOD = pow(_MOD, _BLOCK, 1 << 64)
 _EOF = 65535
-_TAB, _SPACE, _LF, _CR = 9, 32, 10, 13
+# Many lines at once with big integers instead of a Python loop over every character: the windows of the
+# lines are cut from the unit stream (one slice per line), and for each of the 100 positions k the k-th
+# units of all windows are packed into one integer, one slot per line, and added in times 37**(99-k) mod
+# 2**64. A slot sums 100 products below 2**16 * 2**64 (2**8 * 2**64 for one-byte units), so it stays
+# below 2**87 (2**79) and never carries into its neighbour; its low 64 bits are the line's hash.
+# tests/test_fingerprint_fast.py checks it against GitHub's per-character loop.
+_WEIGHTS = [pow(_MOD, _BLOCK - 1 - k, 1 << 64) for k in range(_BLOCK)]
+_SLOT = {1: 10, 2: 11}  # bytes per slot, by bytes per unit
+_SLOT_HASH = {1: struct.Struct(">2xQ"), 2: struct.Struct(">3xQ")}  # a slot's low 64 bits
+_MIN_BATCH = 256  # lines hashed at least per batch (LineHashCache)
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
-def _utf16_units(text: str) -> Iterator[int]:
-    """JavaScript `charCodeAt` over ``text``: UTF-16 code units, surrogate pairs split."""
-    for ch in text:
-        cp = ord(ch)
-        if cp > 0xFFFF:
-            cp -= 0x10000
-            yield 0xD800 + (cp >> 10)
-            yield 0xDC00 + (cp & 0x3FF)
+def _window_values(units: bytes, width: int, starts: list[int]) -> list[int]:
+    """sum(unit[a + k] * 37**(99 - k) for k < 100) mod 2**64 for every start a (``units`` zero-padded)."""
+    span = width * _BLOCK
+    slot = _SLOT[width]
+    windows = b"".join([units[width * a : width * a + span] for a in starts])
+    packed = bytearray(slot * len(starts))
+    total = 0
+    for k, weight in enumerate(_WEIGHTS):
+        if width == 1:
+            packed[slot - 1 :: slot] = windows[k::span]
         else:
-            yield cp
+            packed[slot - 2 :: slot] = windows[2 * k :: span]  # high byte of unit k of every window
+            packed[slot - 1 :: slot] = windows[2 * k + 1 :: span]
+        total += int.from_bytes(packed, "big") * weight
+    return [v for (v,) in _SLOT_HASH[width].iter_unpack(total.to_bytes(slot * len(starts), "big"))]
+
+
+class _LineHasher:
+    """GitHub's line hashes of one text, computed on demand up to the last line asked for.
+
+    The hashed stream: GitHub's loop drops spaces and tabs and reads CR LF, CR and LF alike as one LF (an
+    LF right after a CR is skipped; a space between them ends the pair, hence CR LF first), then comes the
+    sentinel 65535, then zeros. A line starts at the first unit after an LF (the file at unit 0), which
+    may be the next LF or the sentinel; its hash is that of the 100 units from there (the value GitHub's
+    rolling hash holds when it outputs the line). `:n` counts equal hashes among the lines up to this one,
+    so lines are hashed in order, but never past the last one asked for.
+    """
+
+    def __init__(self, text: str) -> None:
+        stream = text.replace("\r\n", "\n").replace("\r", "\n").replace(" ", "").replace("\t", "")
+        try:
+            units, self._width = stream.encode("latin-1"), 1
+        except UnicodeEncodeError:  # UTF-16 code units; lone surrogates as JavaScript sees them
+            units, self._width = stream.encode("utf-16-be", errors="surrogatepass"), 2
+        self._end = len(units) // self._width  # the sentinel's unit (added per line: see upto)
+        self._units = units + bytes(self._width * _BLOCK)
+        # a character above U+FFFF is two units: string positions after it shift by one
+        astral = self._width == 2 and len(units) != 2 * len(stream)
+        self._astral = [m.start() for m in _ASTRAL.finditer(stream)] if astral else []
+        # string position where each line starts: after each LF
+        self._starts = list(accumulate((len(part) + 1 for part in stream.split("\n")[:-1]), initial=0))
+        self._counts: dict[int, int] = {}
+        self.hashes: list[str] = []
+
+    @property
+    def line_count(self) -> int:
+        return len(self._starts)
+
+    def upto(self, line: int) -> list[str]:
+        """Hash the lines up to 1-based ``line`` (or all there are); returns every hash so far."""
+        starts = self._starts[len(self.hashes) : max(line, 0)]
+        if not starts:
+            return self.hashes
+        if self._astral:
+            starts = [a + bisect_left(self._astral, a) for a in starts]
+        counts, out, end = self._counts, self.hashes, self._end
+        for a, value in zip(starts, _window_values(self._units, self._width, starts), strict=True):
+            if end - a < _BLOCK:  # the sentinel falls in this line's window
+                value = (value + _EOF * _WEIGHTS[end - a]) & _MASK
+            n = counts[value] = counts.get(value, 0) + 1
+            out.append(f"{value:x}:{n}")
+        return out
 
 
 def line_hashes(text: str) -> list[str]:
-    """GitHub's rolling line hash for every line of ``text``; element i is for line i + 1."""
-    window = [0] * _BLOCK
-    line_numbers = [-1] * _BLOCK
-    out: dict[int, str] = {}
-    counts: dict[int, int] = {}
-    hash_raw = 0
-    index = 0
-    line_number = 0
-    line_start = True
-    prev_cr = False
+    """GitHub's rolling line hash for every line of ``text``; element i is for line i + 1.
 
-    def output() -> None:
-        value = hash_raw
-        n = counts.get(value, 0) + 1
-        counts[value] = n
-        out[line_numbers[index]] = f"{value:x}:{n}"
-        line_numbers[index] = -1
-
-    def process(current: int) -> None:
-        nonlocal hash_raw, index, line_number, line_start, prev_cr
-        if current in (_SPACE, _TAB) or (prev_cr and current == _LF):
-            prev_cr = False
-            return
-        if current == _CR:
-            current = _LF
-            prev_cr = True
-        else:
-            prev_cr = False
-        if line_numbers[index] != -1:
-            output()
-        if line_start:
-            line_start = False
-            line_number += 1
-            line_numbers[index] = line_number
-        if current == _LF:
-            line_start = True
-        begin = window[index]
-        window[index] = current
-        hash_raw = (_MOD * hash_raw + current - _FIRST_MOD * begin) & _MASK
-        index = (index + 1) % _BLOCK
-
-    for unit in _utf16_units(text):
-        process(unit)
-    process(_EOF)
-    for _ in range(_BLOCK):
-        if line_numbers[index] != -1:
-            output()
-        begin = window[index]
-        window[index] = 0
-        hash_raw = (_MOD * hash_raw - _FIRST_MOD * begin) & _MASK
-        index = (index + 1) % _BLOCK
-    return [out[i] for i in range(1, line_number + 1)]
+    The value is the unsigned 64-bit hash in hex, then `:n`, how many lines up to this one have that hash.
+    """
+    hasher = _LineHasher(text)
+    return hasher.upto(hasher.line_count)
 
 
 def primary_location_line_hash(source: SourceFile, line: int) -> str | None:
     """The `primaryLocationLineHash` of 1-based ``line`` in ``source`` (None when out of range)."""
-    hashes = line_hashes(source.text)
-    if 1 <= line <= len(hashes):
-        return hashes[line - 1]
-    return None
+    return LineHashCache().get(source, line)
 
 
 class LineHashCache:
-    """Hashes each file once, whatever the number of findings in it."""
+    """Hashes each file once, and only up to the last line asked for.
+
+    Holds the hashers of the few files asked for last (findings come sorted by path): a hasher keeps its
+    file's unit stream, and a run with findings in hundreds of files would otherwise keep all of them.
+    A file asked for again after that is hashed again, with the same result.
+    """
+
+    _KEEP = 8
 
     def __init__(self) -> None:
-        self._by_id: dict[int, tuple[SourceFile, list[str]]] = {}
+        self._by_id: dict[int, tuple[SourceFile, _LineHasher]] = {}
 
     def get(self, source: SourceFile, line: int) -> str | None:
-        entry = self._by_id.get(id(source))
+        entry = self._by_id.pop(id(source), None)
         if entry is None or entry[0] is not source:
-            entry = (source, line_hashes(source.text))
-            self._by_id[id(source)] = entry
-        hashes = entry[1]
-        return hashes[line - 1] if 1 <= line <= len(hashes) else None
+            entry = (source, _LineHasher(source.text))
+            while len(self._by_id) >= self._KEEP:
+                del self._by_id[next(iter(self._by_id))]
+        self._by_id[id(source)] = entry  # most recent last
+        if line < 1:
+            return None
+        hasher = entry[1]
+        hashes = hasher.hashes
+        if line > len(hashes):
+            # Findings come in line order: doubling keeps the batches few (each costs 100 big-int steps)
+            # while hashing at most twice the lines up to the last finding.
+            hashes = hasher.upto(max(line, 2 * len(hashes), _MIN_BATCH))
+        return hashes[line - 1] if line <= len(hashes) else None
 
 
 # ---------------------------------------------------------------------------------------------- paths
@@ -222,11 +254,17 @@ def _code_of(line: str) -> str:
     return "".join(strip_line_comment(line).split())
 
 
+_ASCII_LETTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
 def enclosing_declaration(source: SourceFile, line: int) -> str:
     """Header of the top-level declaration that contains 1-based ``line`` ('' when there is none)."""
+    data, starts = source.data, source.line_starts
+    size = len(data)
     for no in range(min(line, source.line_count), 0, -1):
-        raw = source.line(no)
-        if raw[:1].isalpha():
+        first = starts[no - 1]
+        if first < size and data[first] in _ASCII_LETTERS:  # what bytes.isalpha() accepts
+            raw = source.line(no)
             text = raw.decode("utf-8", errors="replace")
             return " ".join(strip_line_comment(text).split("{", 1)[0].split())
     return ""
