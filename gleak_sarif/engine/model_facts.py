@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, cast
 
 from tree_sitter import Node
 
-from gleak_sarif.engine.package_model import Effect, Evidence, Op, PackageModel, Site, model_for
+from gleak_sarif.engine.package_model import (
+    Effect,
+    Evidence,
+    Op,
+    PackageModel,
+    Site,
+    file_model_for,
+    model_for,
+    package_declares,
+)
 from gleak_sarif.rules.schema import ModelQuery
 
 if TYPE_CHECKING:
@@ -33,14 +42,31 @@ def _mode_ok(wanted: str, mode: str) -> bool:
 
 
 class _Asker:
+    """One node's questions. Locks held come from the file alone; the package model is built only when a
+    fact needs callees (most calls run with no lock held, and then nothing else is asked)."""
+
     def __init__(self, evaluator: FileEvaluator, node: Node) -> None:
         self.ev = evaluator
         self.node = node
-        self.model: PackageModel = model_for(evaluator)
         self.path = os.path.abspath(evaluator.path)
-        self.function = self.model.function_at(self.path, node.start_byte, node.end_byte)
-        found = self.model.op_at(self.path, node.start_byte, node.end_byte)
-        self.op: Op | None = found[1] if found is not None and found[0] == self.function else None
+        self.local = file_model_for(evaluator)
+        self.local_function = self.local.function_at(self.path, node.start_byte, node.end_byte)
+        self._model: PackageModel | None = None
+        self.function: int | None = None
+        self.position = -1
+        self.op: Op | None = None
+
+    @property
+    def model(self) -> PackageModel:
+        if self._model is None:
+            self._model = model_for(self.ev)
+            node = self.node
+            self.function = self._model.function_at(self.path, node.start_byte, node.end_byte)
+            found = self._model.op_at(self.path, node.start_byte, node.end_byte)
+            if found is not None and found[0] == self.function:
+                self.position = found[1]
+                self.op = self._model.functions[found[0]].ops[found[1]]
+        return self._model
 
     def evidence(self, text: str, site: Site) -> Node:
         shown = os.path.join(os.path.dirname(self.ev.path), os.path.basename(site.path))
@@ -54,22 +80,44 @@ class _Asker:
         return node
 
     def held(self) -> list[Op]:
+        if self.local_function is None:
+            return []
+        return self.local.held_at(self.local_function, self.node.start_byte, self.node.end_byte)
+
+    def package_held(self) -> list[Op]:
+        """Locks held here, seen in the package model (identities resolved against the whole package)."""
+        model = self.model
         if self.function is None:
             return []
-        return self.model.held_at(self.function, self.node.start_byte, self.node.end_byte)
+        return model.held_at(self.function, self.node.start_byte, self.node.end_byte)
 
     def canon_of_held(self, text: str) -> str | None:
-        for op in self.held():
+        for op in self.package_held():
             if op.ref is not None and _norm(op.ref.text) == _norm(text):
                 return op.ref.canon
         return None
 
-    def callee_effects(self) -> list[tuple[int, Effect, str | None]]:
+    def may_call_package(self, token: bytes = b"") -> bool:
+        """Cheap: is this a call of a name some file of the package (holding ``token``) declares?"""
+        if self.node.type != "call_expression":
+            return False
+        function = self.node.child_by_field_name("function")
+        if function is None:
+            return False
+        if function.type == "identifier":
+            return package_declares(self.ev, self.ev.text(function), False, token)
+        name = function.child_by_field_name("field") if function.type == "selector_expression" else None
+        return name is not None and package_declares(self.ev, self.ev.text(name), True, token)
+
+    def callee_effects(self, token: bytes = b"") -> list[tuple[int, Effect, str | None]]:
         """(callee, effect, the effect's reference text in this call's terms) for a plain call here."""
+        if not self.may_call_package(token):
+            return []
+        _ = self.model
         if self.function is None or self.op is None or self.op.kind != "call" or self.op.deferred:
             return []
         return [(target, effect, mapped.text if mapped is not None else None)
-                for target, effect, mapped in self.model.callee_effects(self.function, self.op)]
+                for target, effect, mapped in self.model.callee_effects(self.function, self.position)]
 
     def chain(self, effect: Effect) -> str:
         return " -> ".join(site.text for site in effect.trace)
@@ -83,7 +131,7 @@ class _Asker:
 
 def matches(evaluator: FileEvaluator, query: ModelQuery, node: Node, env: Env) -> Iterator[Env]:
     asker = _Asker(evaluator, node)
-    if asker.function is None:
+    if asker.local_function is None:
         return
     envs = [env]
     if query.held is not None:
@@ -130,7 +178,7 @@ def _calls_locking(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
     if lock is None:
         return
     wanted = _norm(asker.ev.text(lock))
-    for _, effect, text in asker.callee_effects():
+    for _, effect, text in asker.callee_effects(b"Lock()"):
         if effect.kind == "lock" and text is not None and _norm(text) == wanted and _mode_ok(spec.mode, effect.mode):
             merged = _bind(asker, env, spec.via, asker.evidence(asker.chain(effect), effect.trace[-1]))
             if merged is not None:
@@ -184,10 +232,12 @@ def _partner(model: PackageModel, blocked: Effect, lock_canon: str | None) -> tu
 def _calls_starting(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
     spec = query.calls_starting
     assert spec is not None
+    if not asker.may_call_package(b"go "):
+        return
     model = asker.model
     if asker.function is None or asker.op is None or asker.op.kind != "call":
         return
-    for target in model.targets_of(asker.function, asker.op):
+    for target in model.targets_of(asker.function, asker.position):
         starter = model.functions[target]
         for body, trace in model.starts[target].items():
             stops: dict[str, Site] = {}
@@ -253,23 +303,23 @@ def _lock_order(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
     spec = query.lock_order_inverted
     assert spec is not None
     held_node = env.get(spec.held)
-    if held_node is None or asker.function is None:
+    if held_node is None or asker.local_function is None:
         return
     held_text = _norm(asker.ev.text(held_node))
-    held_ops = [op for op in asker.held() if op.ref is not None and _norm(op.ref.text) == held_text]
+    held_ops = [op for op in asker.package_held() if op.ref is not None and _norm(op.ref.text) == held_text]
     if not held_ops or held_ops[0].ref is None or not held_ops[0].ref.canon:
         return
     outer = held_ops[0].ref.canon
     outer_mode = held_ops[0].mode
     inner: list[tuple[str, str]] = []
+    model = asker.model
     op = asker.op
     if op is not None and op.kind == "lock" and op.ref is not None and op.ref.canon:
         inner.append((op.ref.canon, op.mode))
     elif op is not None and op.kind == "call":
-        for _, effect, _text in asker.callee_effects():
+        for _, effect, _text in asker.callee_effects(b"Lock()"):
             if effect.kind == "lock" and effect.canon:
                 inner.append((effect.canon, effect.mode))
-    model = asker.model
     for canon, mode in inner:
         if canon == outer:
             continue

@@ -20,6 +20,7 @@ The facts rules can ask (`model:` in the rule language, docs/rule-language.md) a
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import os
 import re
@@ -46,6 +47,7 @@ _PACKAGE_LINE = re.compile(rb"^package[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 LOCK_MODES = {"Lock": "write", "RLock": "read"}
 UNLOCKS = {"Unlock": "write", "RUnlock": "read"}
 WAKERS = {"Done", "Signal", "Broadcast"}  # the other side of Wait()
+_OP_NAMES = {*LOCK_MODES, *UNLOCKS, *WAKERS, "Wait", "close"}
 
 _QUERY_TEXT = """
 (function_declaration name: (identifier) @name) @func
@@ -65,14 +67,22 @@ _QUERY_TEXT = """
 (assignment_statement left: (expression_list) @left right: (expression_list) @right) @assign
 (keyed_element) @keyed
 """
-_QUERY: Query | None = None
+# the one-file view that answers `held`: functions and lock calls only (a fraction of the captures)
+_LOCKS_QUERY_TEXT = """
+(function_declaration name: (identifier) @name) @func
+(method_declaration name: (field_identifier) @name) @func
+(func_literal) @lit
+(call_expression function: (selector_expression operand: (_) @operand field: (field_identifier) @fname)
+  arguments: (argument_list) @args (#match? @fname "^R?(Un)?[Ll]ock$")) @call
+"""
+_QUERIES: dict[bool, Query] = {}
 
 
-def _query() -> Query:
-    global _QUERY
-    if _QUERY is None:
-        _QUERY = Query(GO, _QUERY_TEXT)
-    return _QUERY
+def _query(locks_only: bool = False) -> Query:
+    query = _QUERIES.get(locks_only)
+    if query is None:
+        query = _QUERIES[locks_only] = Query(GO, _LOCKS_QUERY_TEXT if locks_only else _QUERY_TEXT)
+    return query
 
 
 # ---- summaries (plain data: picklable, cacheable) ---------------------------------------------------
@@ -134,6 +144,7 @@ class FileSummary:
     types: dict[str, dict[str, str]] = field(default_factory=dict)  # struct type -> field -> type text
     globals: set[str] = field(default_factory=set)  # package-level variable names
     buffered: set[str] = field(default_factory=set)  # channel identities made with a buffer
+    digest: bytes = b""  # of the text summarized
 
 
 def _one_line(text: str, limit: int = 80) -> str:
@@ -157,7 +168,10 @@ def _type_name(text: str) -> str:
 class _Extractor:
     """One file's summaries from its tree: one query pass, then the captures in source order."""
 
-    def __init__(self, path: str, source: bytes, root: Node, package: str, imports: set[str]) -> None:
+    def __init__(self, path: str, source: bytes, root: Node, package: str, imports: set[str],
+                 locks_only: bool = False, names: frozenset[str] | None = None) -> None:
+        self.locks_only = locks_only
+        self.names = names
         self.path = path
         self.source = source
         self.root = root
@@ -176,7 +190,7 @@ class _Extractor:
         return Site(self.path, line + 1, column + 1, node.start_byte, node.end_byte, _one_line(self.text(node)))
 
     def run(self) -> FileSummary:
-        matches = QueryCursor(_query()).matches(self.root)
+        matches = QueryCursor(_query(self.locks_only)).matches(self.root)
         items: list[tuple[int, int, dict[str, list[Node]]]] = []
         for index, captures in matches:
             anchor = next(iter(captures.values()))[0]
@@ -338,10 +352,10 @@ class _Extractor:
                 current = operand
             else:
                 break
+        if current.type != "identifier":
+            return None  # a call result, an index expression, a literal: not a path the model follows
         rest.reverse()
         text = _norm(self.text(node)).lstrip("&*")
-        if current.type != "identifier":
-            return Ref("?", tuple(rest), text, None)
         name = self.text(current)
         chain = ".".join(rest)
         if env.receiver is not None and name == env.receiver:
@@ -370,11 +384,13 @@ class _Extractor:
         call = captures["call"][0]
         if call.parent is not None and call.parent.type == "go_statement":
             return  # the go statement's own op
+        name = self.text(captures["fname"][0])
+        if self.names is not None and name not in self.names and name not in _OP_NAMES:
+            return  # not a function of this package, nor an operation the model tracks
         context = self._context(call)
         if context is None:
             return
         func, env = context
-        name = self.text(captures["fname"][0])
         args = [a for a in captures["args"][0].named_children if a.type != "comment"]
         operand = captures["operand"][0] if "operand" in captures else None
         deferred = call.parent is not None and call.parent.type == "defer_statement"
@@ -421,7 +437,9 @@ class _Extractor:
         elif not deferred:
             return  # `if mu.TryLock()`-like shapes and locks inside expressions: not tracked
         owner = func
-        if func.is_literal and unlock and self._deferred_literal(func):
+        if func.is_literal and unlock and self._deferred_literal(func) and not any(
+                op.kind == "lock" and op.ref is not None and target is not None and op.ref.text == target.text
+                for op in func.ops):
             # `defer func() { mu.Unlock() }()`: the enclosing function's deferred unlock
             outer = self._innermost(func.start, func.end)
             if outer is not None:
@@ -623,8 +641,11 @@ def _descendants_of_type(node: Node, kind: str) -> list[Node]:
     return out
 
 
-def summarize(path: str, source: bytes, root: Node, package: str, imports: set[str]) -> FileSummary:
-    return _Extractor(path, source, root, package, imports).run()
+def summarize(path: str, source: bytes, root: Node, package: str, imports: set[str],
+              locks_only: bool = False, names: frozenset[str] | None = None) -> FileSummary:
+    """``locks_only``: functions and lock/unlock calls only (enough for the locks held at a point).
+    ``names``: the package's function and method names; calls of other names are left out."""
+    return _Extractor(path, source, root, package, imports, locks_only, names).run()
 
 
 @dataclass(frozen=True, slots=True)
@@ -650,8 +671,9 @@ class Effect:
     canon: str | None
     mode: str
     bare: bool
-    held: frozenset[str]  # identities of the locks held while it happens (the function's and its callers')
-    before: frozenset[str]  # identities of locks taken earlier on the way to it (held or released since)
+    # identities of locks taken earlier on the way to it (held or released since), over every path that
+    # reaches it: one effect per operation, not one per path (paths multiply through call chains)
+    before: frozenset[str]
     trace: Trace
 
 
@@ -666,15 +688,18 @@ class OrderEdge:
 
 
 class PackageModel:
-    def __init__(self, files: list[FileSummary]) -> None:
+    def __init__(self, files: list[FileSummary], *, propagate: bool = True) -> None:
+        """``propagate=False``: only the per-function views (ops, locks held), no call effects: the
+        one-file model that answers `held` without reading the package."""
         self.files = files
         self.types: dict[str, dict[str, str]] = {}
         self.globals: set[str] = set()
         self.buffered: set[str] = set()
         self.functions: list[FunctionSummary] = []
+        self.digests = {summary.path: summary.digest for summary in files}
         self.by_key: dict[tuple[str, str], list[int]] = {}
         self.by_path: dict[str, list[int]] = {}
-        self.ops_at: dict[tuple[str, int, int], tuple[int, Op]] = {}
+        self.ops_at: dict[tuple[str, int, int], tuple[int, int]] = {}  # (function, position)
         for summary in files:
             self.types.update(summary.types)
             self.globals |= summary.globals
@@ -685,21 +710,28 @@ class PackageModel:
                 self.functions.append(func)
                 self.by_key.setdefault(func.key, []).append(index)
                 self.by_path.setdefault(func.path, []).append(index)
+        # copies with names resolved against the whole package (constructors' result types need every
+        # declaration first): summaries are cached and shared between models
+        self.functions = [dataclasses.replace(f, ops=sorted((self._normalized(op) for op in f.ops),
+                                                            key=lambda op: op.site.start))
+                          for f in self.functions]
         self.held: list[list[list[Op]]] = []
         self.locked_before: list[list[frozenset[str]]] = []
         self.targets: list[list[list[int]]] = []  # per function, per op: resolved callee indexes
         for index, func in enumerate(self.functions):
-            func.ops = [self._normalized(op) for op in func.ops]
-            func.ops.sort(key=lambda op: op.site.start)
             self.targets.append([self._resolve(op) for op in func.ops])
             self.held.append(_held_per_op(func.ops))
             self.locked_before.append(_locked_before(func.ops))
-            for op in func.ops:
-                self.ops_at[(op.site.path, op.site.start, op.site.end)] = (index, op)
+            for position, op in enumerate(func.ops):
+                self.ops_at[(op.site.path, op.site.start, op.site.end)] = (index, position)
+        self.path_starts = {path: [self.functions[i].start for i in indexes]
+                            for path, indexes in self.by_path.items()}
         self.effects: list[dict[tuple[object, ...], Effect]] = [{} for _ in self.functions]
         self.starts: list[dict[int, Trace]] = [{} for _ in self.functions]
-        self._propagate()
-        self.edges = self._order_edges()
+        self.edges: dict[tuple[str, str], list[OrderEdge]] = {}
+        if propagate:
+            self._propagate()
+            self.edges = self._order_edges()
 
     # ---- names and types ----
     def _fix_ref(self, ref: Ref | None) -> Ref | None:
@@ -748,10 +780,11 @@ class PackageModel:
         return fields.get(name, "").lstrip("<-").strip().startswith("chan")
 
     def _normalized(self, op: Op) -> Op:
-        op.ref = self._fix_ref(op.ref)
-        op.recv = self._fix_ref(op.recv)
-        op.args = tuple(self._fix_ref(a) for a in op.args)
-        return op
+        ref, recv = self._fix_ref(op.ref), self._fix_ref(op.recv)
+        args = tuple(self._fix_ref(a) for a in op.args)
+        if ref is op.ref and recv is op.recv and all(a is b for a, b in zip(args, op.args, strict=True)):
+            return op  # nothing to resolve: share it
+        return dataclasses.replace(op, ref=ref, recv=recv, args=args)
 
     def _resolve(self, op: Op) -> list[int]:
         if op.kind == "go" and op.literal is not None:
@@ -802,15 +835,15 @@ class PackageModel:
             if op.kind == "lock" and not op.deferred and op.ref is not None:
                 fresh = op.ref.text not in unlocked and not any(h.ref == op.ref for h in held)
                 if fresh:
-                    _add(out, Effect("lock", op.ref, op.ref.canon, op.mode, True, held_canons, before, (op.site,)))
+                    _add(out, Effect("lock", op.ref, op.ref.canon, op.mode, True, before, (op.site,)))
             elif op.kind in ("send", "recv", "range", "close"):
                 if op.kind == "range" and op.ref is not None and op.ref.rest and not self.is_channel(op.ref.canon):
                     continue
-                _add(out, Effect(op.kind, op.ref, op.ref.canon if op.ref else None, "", op.bare, held_canons,
-                                 before, (op.site,)))
+                _add(out, Effect(op.kind, op.ref, op.ref.canon if op.ref else None, "", op.bare, before,
+                                 (op.site,)))
             elif op.kind in ("wait", "wake") and not op.deferred:
-                _add(out, Effect(op.kind, op.ref, op.ref.canon if op.ref else None, "", True, held_canons,
-                                 before, (op.site,)))
+                _add(out, Effect(op.kind, op.ref, op.ref.canon if op.ref else None, "", True, before,
+                                 (op.site,)))
         return out
 
     def _propagate(self) -> None:
@@ -820,36 +853,54 @@ class PackageModel:
                 if op.kind == "go":
                     for target in self.targets[index][position]:
                         self.starts[index].setdefault(target, (op.site,))
-        for _ in range(MAX_ROUNDS):
-            changed = False
-            for index, func in enumerate(self.functions):
-                effects = self.effects[index]
-                for position, op in enumerate(func.ops):
-                    if op.kind != "call":
+        # a worklist: a function is revisited only when one of its callees gained effects
+        callers: dict[int, set[int]] = {}
+        for index in range(len(self.functions)):
+            for targets in self.targets[index]:
+                for target in targets:
+                    callers.setdefault(target, set()).add(index)
+        pending = [i for i in range(len(self.functions)) if any(self.targets[i])]
+        queued = set(pending)
+        budget = MAX_ROUNDS * max(1, len(pending))  # call chains deeper than MAX_ROUNDS are cut anyway
+        while pending and budget > 0:
+            budget -= 1
+            index = pending.pop()
+            queued.discard(index)
+            if self._pull(index):
+                for caller in callers.get(index, ()):
+                    if caller not in queued:
+                        queued.add(caller)
+                        pending.append(caller)
+
+    def _pull(self, index: int) -> bool:
+        """Take the callees' effects and goroutines into function ``index``; True if anything was new."""
+        changed = False
+        effects = self.effects[index]
+        for position, op in enumerate(self.functions[index].ops):
+            if op.kind != "call":
+                continue
+            targets = self.targets[index][position]
+            if not targets:
+                continue
+            held = self.held[index][position]
+            held_canons = frozenset(h.ref.canon for h in held if h.ref is not None and h.ref.canon)
+            before = self.locked_before[index][position] | held_canons
+            for target in targets:
+                if target == index:
+                    continue
+                for effect in list(self.effects[target].values()):
+                    if len(effect.trace) > MAX_ROUNDS:
                         continue
-                    targets = self.targets[index][position]
-                    if not targets:
-                        continue
-                    held = self.held[index][position]
-                    held_canons = frozenset(h.ref.canon for h in held if h.ref is not None and h.ref.canon)
-                    before = self.locked_before[index][position] | held_canons
-                    for target in targets:
-                        if target == index:
-                            continue
-                        for effect in list(self.effects[target].values()):
-                            if len(effect.trace) > MAX_ROUNDS:
-                                continue
-                            mapped = self.map_ref(effect.ref, op)
-                            canon = effect.canon or (mapped.canon if mapped is not None else None)
-                            changed |= _add(effects, Effect(
-                                effect.kind, mapped, canon, effect.mode, effect.bare,
-                                effect.held | held_canons, effect.before | before, (op.site, *effect.trace)))
-                        for started, trace in list(self.starts[target].items()):
-                            if started not in self.starts[index] and len(trace) <= MAX_ROUNDS:
-                                self.starts[index][started] = (op.site, *trace)
-                                changed = True
-            if not changed:
-                break
+                    mapped = self.map_ref(effect.ref, op)
+                    canon = effect.canon or (mapped.canon if mapped is not None else None)
+                    changed |= _add(effects, Effect(
+                        effect.kind, mapped, canon, effect.mode, effect.bare,
+                        effect.before | before, (op.site, *effect.trace)))
+                for started, trace in list(self.starts[target].items()):
+                    if started not in self.starts[index] and len(trace) <= MAX_ROUNDS:
+                        self.starts[index][started] = (op.site, *trace)
+                        changed = True
+        return changed
 
     def _order_edges(self) -> dict[tuple[str, str], list[OrderEdge]]:
         edges: dict[tuple[str, str], list[OrderEdge]] = {}
@@ -880,30 +931,35 @@ class PackageModel:
     # ---- questions rules ask ----
     def function_at(self, path: str, start: int, end: int) -> int | None:
         """The innermost function or literal of ``path`` around [start, end)."""
-        best: int | None = None
-        for index in self.by_path.get(path, ()):
-            func = self.functions[index]
-            if func.start <= start and end <= func.end and \
-                    (best is None or func.start >= self.functions[best].start):
-                best = index
-        return best
+        indexes = self.by_path.get(path)
+        if not indexes:
+            return None
+        position = bisect.bisect_right(self.path_starts[path], start) - 1
+        while position >= 0:  # functions nest: the nearest start at or before that contains it
+            func = self.functions[indexes[position]]
+            if func.start <= start and end <= func.end:
+                return indexes[position]
+            position -= 1
+        return None
 
-    def op_at(self, path: str, start: int, end: int) -> tuple[int, Op] | None:
+    def op_at(self, path: str, start: int, end: int) -> tuple[int, int] | None:
+        """(function, position) of the operation at exactly [start, end)."""
         return self.ops_at.get((path, start, end))
 
     def held_at(self, index: int, start: int, end: int) -> list[Op]:
         """Locks held at [start, end) in function ``index`` (straight-line view, see _held_per_op)."""
+        found = self.ops_at.get((self.functions[index].path, start, end))
+        if found is not None and found[0] == index:
+            return self.held[index][found[1]]
         func = self.functions[index]
         probe = Op("probe", Site(func.path, 0, 0, start, end, ""))
         ops = [op for op in func.ops if op.site.start < start] + [probe]
         return _held_per_op(ops)[-1]
 
-    def callee_effects(self, index: int, op: Op) -> list[tuple[int, Effect, Ref | None]]:
+    def callee_effects(self, index: int, position: int) -> list[tuple[int, Effect, Ref | None]]:
         """Effects of the functions a call resolves to, with each effect's reference in the caller's terms."""
         out: list[tuple[int, Effect, Ref | None]] = []
-        position = next((i for i, o in enumerate(self.functions[index].ops) if o is op), None)
-        if position is None:
-            return out
+        op = self.functions[index].ops[position]
         for target in self.targets[index][position]:
             if target == index:
                 continue
@@ -911,17 +967,22 @@ class PackageModel:
                 out.append((target, effect, self.map_ref(effect.ref, op)))
         return out
 
-    def targets_of(self, index: int, op: Op) -> list[int]:
-        position = next((i for i, o in enumerate(self.functions[index].ops) if o is op), None)
-        return [] if position is None else self.targets[index][position]
+    def targets_of(self, index: int, position: int) -> list[int]:
+        return self.targets[index][position]
 
 
 def _add(effects: dict[tuple[object, ...], Effect], effect: Effect) -> bool:
+    """Record an effect; the same operation reached again only widens its `before` set. True: changed."""
     key = (effect.kind, effect.ref.root if effect.ref else None, effect.ref.rest if effect.ref else None,
-           effect.canon, effect.mode, effect.bare, effect.held, effect.before)
-    if key in effects:
+           effect.canon, effect.mode, effect.bare, effect.trace[-1].start, effect.trace[-1].path)
+    known = effects.get(key)
+    if known is None:
+        effects[key] = effect
+        return True
+    if effect.before <= known.before:
         return False
-    effects[key] = effect
+    effects[key] = Effect(known.kind, known.ref, known.canon, known.mode, known.bare,
+                          known.before | effect.before, known.trace)
     return True
 
 
@@ -970,7 +1031,7 @@ def _held_per_op(ops: list[Op]) -> list[list[Op]]:
 
 # ---- building and caching models per package ------------------------------------------------------
 
-_FILE_SUMMARIES: OrderedDict[tuple[str, int, int], FileSummary | None] = OrderedDict()
+_FILE_SUMMARIES: OrderedDict[tuple[str, int, int, int], FileSummary | None] = OrderedDict()
 _MODELS: OrderedDict[tuple[object, ...], PackageModel] = OrderedDict()
 
 
@@ -980,8 +1041,9 @@ def _imports_of(root: Node, source: bytes) -> set[str]:
     return set(file_imports(source, root).by_name)
 
 
-def _summary_from_disk(path: str, package: str, mtime: int, size: int) -> FileSummary | None:
-    key = (path, mtime, size)
+def _summary_from_disk(path: str, package: str, mtime: int, size: int,
+                       names: frozenset[str]) -> FileSummary | None:
+    key = (path, mtime, size, hash(names))
     if key in _FILE_SUMMARIES:
         _FILE_SUMMARIES.move_to_end(key)
         return _FILE_SUMMARIES[key]
@@ -996,7 +1058,8 @@ def _summary_from_disk(path: str, package: str, mtime: int, size: int) -> FileSu
             found.group(1).decode() == package:
         data = utf8_safe(data)[0]
         root = parser().parse(data).root_node
-        summary = summarize(path, data, root, package, _imports_of(root, data))
+        summary = summarize(path, data, root, package, _imports_of(root, data), names=names)
+        summary.digest = _digest(data)
     _FILE_SUMMARIES[key] = summary
     while len(_FILE_SUMMARIES) > MAX_FILE_SUMMARIES:
         _FILE_SUMMARIES.popitem(last=False)
@@ -1023,34 +1086,117 @@ def _listing(directory: str, tests: bool) -> list[tuple[str, int, int]] | None:
     return None if len(out) > MAX_FILES else sorted(out)
 
 
-def model_for(evaluator: FileEvaluator) -> PackageModel:
-    """The model of the evaluated file's package: its own text (maybe unsaved) plus its siblings on disk."""
-    cached = getattr(evaluator, "_package_model", None)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
+_FUNC_LINE = re.compile(rb"^func[ \t]*(\([^)\n]*\))?[ \t]*([A-Za-z_][A-Za-z0-9_]*)", re.M)
+_NAME_INDEX: OrderedDict[tuple[object, ...], dict[tuple[bool, bytes], list[bytes]]] = OrderedDict()
+
+
+def package_declares(evaluator: FileEvaluator, name: str, method: bool, token: bytes = b"") -> bool:
+    """Does a `.go` file of the package declare a function (or a method) ``name``, in a file holding
+    ``token``? A byte-level check on `func` lines that spares building the model for calls of other
+    packages' methods (`buf.Reset()`, `wg.Wait()`)."""
+    return any(token in data for data in _name_index(evaluator).get((method, name.encode()), ()))
+
+
+def package_names(evaluator: FileEvaluator) -> frozenset[str]:
+    """Every function and method name the package declares (byte-level, from `func` lines)."""
+    return frozenset(name.decode("utf-8", "replace") for _, name in _name_index(evaluator))
+
+
+def _name_index(evaluator: FileEvaluator) -> dict[tuple[bool, bytes], list[bytes]]:
     path = os.path.abspath(evaluator.path)
     directory = os.path.dirname(path)
     tests = path.endswith("_test.go")
-    listing = _listing(directory, tests) if evaluator.package else None
-    own_digest = hashlib.blake2b(evaluator.source, digest_size=16).digest()
-    key = (directory, evaluator.package, tests, tuple(listing or ()), path, own_digest)
+    listing = (_listing(directory, tests) if evaluator.package else None) or [(path, 0, 0)]
+    key = (directory, evaluator.package, tests, tuple(listing))
+    index = _NAME_INDEX.get(key)
+    if index is None:
+        index = {}
+        wanted = evaluator.package.encode()
+        for sibling, _, _ in listing:
+            if sibling == path:
+                data = evaluator.source
+            else:
+                try:
+                    with open(sibling, "rb") as handle:
+                        data = handle.read(MAX_FILE_BYTES + 1)
+                except OSError:
+                    continue
+                found = _PACKAGE_LINE.search(data)
+                if found is None or found.group(1) != wanted:
+                    continue
+            for match in _FUNC_LINE.finditer(data):
+                index.setdefault((bool(match.group(1)), match.group(2)), []).append(data)
+        _NAME_INDEX[key] = index
+        while len(_NAME_INDEX) > MAX_MODELS * 4:
+            _NAME_INDEX.popitem(last=False)
+    else:
+        _NAME_INDEX.move_to_end(key)
+    return index
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def file_summary_for(evaluator: FileEvaluator, locks_only: bool = False) -> FileSummary:
+    name = "locks" if locks_only else "summary"
+    cached = evaluator.model_state.get(name)
+    if not isinstance(cached, FileSummary):
+        path = os.path.abspath(evaluator.path)
+        cached = summarize(path, evaluator.source, evaluator.root, evaluator.package,
+                           set(evaluator.imports.by_name), locks_only)
+        cached.digest = _digest(evaluator.source)
+        evaluator.model_state[name] = cached
+    return cached
+
+
+def file_model_for(evaluator: FileEvaluator) -> PackageModel:
+    """The evaluated file alone, without call effects: locks held, operations by position."""
+    cached = evaluator.model_state.get("file")
+    if not isinstance(cached, PackageModel):
+        cached = PackageModel([file_summary_for(evaluator, locks_only=True)], propagate=False)
+        evaluator.model_state["file"] = cached
+    return cached
+
+
+def model_for(evaluator: FileEvaluator) -> PackageModel:
+    """The model of the evaluated file's package: its own text (maybe unsaved) plus its siblings on disk.
+    Built once per package and process while the folder and the evaluated texts stay the same."""
+    cached = evaluator.model_state.get("package")
+    if isinstance(cached, PackageModel):
+        return cached
+    path = os.path.abspath(evaluator.path)
+    directory = os.path.dirname(path)
+    tests = path.endswith("_test.go")
+    listing = (_listing(directory, tests) if evaluator.package else None) or []
+    own = file_summary_for(evaluator)
+    own_digest = own.digest
+    key = (directory, evaluator.package, tests, tuple(listing))
     model = _MODELS.get(key)
-    if model is None:
-        own = summarize(path, evaluator.source, evaluator.root, evaluator.package,
-                        set(evaluator.imports.by_name))
+    if model is not None and model.digests.get(path) == own_digest:
+        _MODELS.move_to_end(key)
+    else:
         files = [own]
-        for sibling, mtime, size in listing or ():
-            if sibling != path:
-                summary = _summary_from_disk(sibling, evaluator.package, mtime, size)
+        names = package_names(evaluator)
+        for sibling, mtime, size in listing:
+            if sibling == path:
+                # the evaluated text is usually the file on disk: remember its summary for the siblings' turn
+                try:
+                    with open(sibling, "rb") as handle:
+                        same = _digest(handle.read(MAX_FILE_BYTES + 1)) == own_digest
+                except OSError:
+                    same = False
+                if same:
+                    _FILE_SUMMARIES[(sibling, mtime, size, hash(names))] = own
+            else:
+                summary = _summary_from_disk(sibling, evaluator.package, mtime, size, names)
                 if summary is not None:
                     files.append(summary)
         model = PackageModel(files)
         _MODELS[key] = model
         while len(_MODELS) > MAX_MODELS:
             _MODELS.popitem(last=False)
-    else:
-        _MODELS.move_to_end(key)
-    evaluator._package_model = model  # type: ignore[attr-defined]
+    evaluator.model_state["package"] = model
     return model
 
 
