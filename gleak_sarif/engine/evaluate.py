@@ -105,6 +105,7 @@ class FileEvaluator:
         self.lazy_atoms = False  # True: no collect() pass; every atom runs on demand (callee files)
         self._local_decls: dict[tuple[str, str], list[Node]] | None = None
         self._relation_memo: dict[tuple[object, ...], bool] = {}
+        self.model_state: dict[str, object] = {}  # package_model's per-file memo (summary, models)
 
     # ---- matching -------------------------------------------------------------------------------
     def collect(self) -> None:
