@@ -17,7 +17,8 @@ import pytest
 
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine import Engine
-from gleak_sarif.engine.cache import CACHE_DIR_NAME
+from gleak_sarif.engine.api import scan_from_cache
+from gleak_sarif.engine.cache import CACHE_DIR_NAME, KEEP_RUNS, PRUNE_EVERY, SCHEMA, ScanCache
 from gleak_sarif.model import ScanResult
 from tests.helpers import RULE_HEADER, write
 
@@ -195,3 +196,101 @@ def test_a_callee_rule_sees_a_sibling_that_gains_the_callee_in_the_same_process(
     assert engine.scan([str(caller)]).findings == []
     sibling.write_text("package p\n\nfunc feed() {\n\tc := make(chan int)\n\t_ = c\n}\n")
     assert [f.primary.start_line for f in engine.scan([str(caller)]).findings] == [4]
+
+
+def _comparable(result: ScanResult) -> dict[str, object]:
+    data = result.model_dump(mode="json")
+    del data["start_time"], data["end_time"]
+    return data
+
+
+def test_an_all_hit_scan_answers_from_the_cache_alone(project: tuple[Path, Path]) -> None:
+    """`scan_from_cache` (the CLI's first try) gives what `Engine.scan` gives, without loading any rule,
+    and only when every file and the rule set are in the cache."""
+    root, rule = project
+    options = ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, cache_dir=str(root / CACHE_DIR_NAME))
+    paths = [str(root / "src")]
+    assert scan_from_cache(options, paths) is None, "nothing cached yet"
+    Engine(options).scan(paths)
+    cached = scan_from_cache(options, paths)
+    engine_result = Engine(options).scan(paths)  # a warm run too (files_skipped counts cached files)
+    assert cached is not None
+    assert _comparable(cached) == _comparable(engine_result)
+    assert len(cached.findings) == 1 and [r.id for r in cached.rules] == ["TST001"]
+    # other options, a changed file, a changed rule: not answered from the cache
+    assert scan_from_cache(options.model_copy(update={"ignore": ["TST9"]}), paths) is None
+    assert scan_from_cache(options.model_copy(update={"use_cache": False}), paths) is None
+    (root / "src" / "clean.go").write_text(CLEAN + "\n// edited\n")
+    assert scan_from_cache(options, paths) is None
+    Engine(options).scan(paths)
+    assert scan_from_cache(options, paths) is not None
+    rule.write_text(TICK_RULE.replace('message: "matched"', 'message: "changed"'))
+    assert scan_from_cache(options, paths) is None
+
+
+def test_the_cli_gives_the_same_report_from_the_cache(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    write(root / "leak.go", LEAK)
+    command = [sys.executable, "-m", "gleak_sarif", "scan", "--select", "GL501", "-f", "sarif", str(root)]
+    runs = [subprocess.run(command, cwd=tmp_path, capture_output=True, text=True) for _ in range(2)]
+    assert [r.returncode for r in runs] == [1, 1], runs[0].stderr
+    import json
+
+    def stable(text: str) -> object:
+        log = json.loads(text)
+        for run in log["runs"]:
+            run.pop("invocations", None)
+        return log
+
+    assert stable(runs[1].stdout) == stable(runs[0].stdout)
+    assert "GL501" in runs[1].stdout
+
+
+def _run_numbers(database: Path) -> dict[str, int]:
+    with sqlite3.connect(database) as db:
+        rows = dict(db.execute("SELECT key, run FROM entries").fetchall())
+    db.close()
+    return rows
+
+
+def test_entries_unused_for_many_runs_are_pruned(tmp_path: Path) -> None:
+    directory = tmp_path / CACHE_DIR_NAME
+    (directory / "scan-v1.sqlite3").parent.mkdir(parents=True)
+    (directory / "scan-v1.sqlite3").write_bytes(b"an earlier schema's file")
+    bulky = [(f"old-{i}", [], []) for i in range(3000)]  # e.g. every file of an old checkout
+    first = ScanCache(str(directory), salt="old rules")  # run 1
+    first.put_many(bulky)
+    first.put_rules([])
+    first.close()
+    size_with_bulk = (directory / f"scan-v{SCHEMA}.sqlite3").stat().st_size
+    for run in range(2, 3 * PRUNE_EVERY + 1):
+        cache = ScanCache(str(directory), salt="s")
+        cache.put_many([(f"run-{run}", [], [])] + ([("kept", [], [])] if run == 2 else []))
+        cache.touch(["kept"])
+        cache.close()
+    assert not (directory / "scan-v1.sqlite3").exists(), "files of an earlier schema are deleted"
+    database = directory / f"scan-v{SCHEMA}.sqlite3"
+    rows = _run_numbers(database)
+    last = 3 * PRUNE_EVERY
+    # pruned at run 30 (every PRUNE_EVERY runs): only rows used in the last KEEP_RUNS runs survive
+    assert not any(key.startswith("old-") for key in rows)
+    assert sorted(k for k in rows if k.startswith("run-")) == sorted(
+        f"run-{n}" for n in range(last - KEEP_RUNS + 1, last + 1))
+    assert "kept" in rows, "an entry used now and then stays"
+    assert database.stat().st_size < size_with_bulk / 2, "the freed space is given back (VACUUM)"
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT COUNT(*) FROM rule_sets").fetchone()[0] == 0
+    db.close()
+
+
+def test_a_read_only_session_does_not_count_as_a_run(tmp_path: Path) -> None:
+    directory = tmp_path / CACHE_DIR_NAME
+    first = ScanCache(str(directory), salt="s")
+    first.put_many([("a", [], [])])
+    first.close()
+    for _ in range(3 * PRUNE_EVERY):  # e.g. cache-only attempts that found a changed file
+        reader = ScanCache(str(directory), salt="s")
+        assert reader.get_rules() is None and set(reader.get_many(["a", "b"])) == {"a"}
+        reader.close()
+    assert _run_numbers(directory / f"scan-v{SCHEMA}.sqlite3") == {"a": 1}

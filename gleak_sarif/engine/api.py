@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from gleak_sarif.config import ScanOptions
-from gleak_sarif.engine.cache import ScanCache, cache_dir_for
-from gleak_sarif.engine.discover import discover, find_source_root
-from gleak_sarif.engine.worker import FileResult, scan_path
+from gleak_sarif.engine.cache import ScanCache, cache_dir_for, inputs_salt
+from gleak_sarif.engine.discover import Discovery, discover, find_source_root
+from gleak_sarif.errors import ConfigError
 from gleak_sarif.model import Finding, Notification, NotificationKind, RuleMeta, ScanResult, Severity
-from gleak_sarif.rules.compiler import RulePack, prepare_pack
-from gleak_sarif.rules.loader import load_pack
+
+# The rule compiler, the evaluator and the process pool are imported where they are used: a scan that the
+# cache answers entirely (`scan_from_cache`) needs none of them, and they are most of the start-up time.
+if TYPE_CHECKING:
+    from gleak_sarif.engine.worker import FileResult
+    from gleak_sarif.rules.compiler import RulePack
 
 # Below this much source, a process pool costs more than it saves.
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
@@ -29,6 +31,13 @@ Progress = Callable[[int, int], None]  # (files done, files total)
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def scan_path(pack: RulePack, options: ScanOptions, path: str) -> FileResult:
+    """`worker.scan_path`, imported on first use."""
+    from gleak_sarif.engine.worker import scan_path as scan
+
+    return scan(pack, options, path)
 
 
 def _scan_chunk(paths: list[str]) -> list[FileResult]:
@@ -64,6 +73,8 @@ def _chunks(paths: list[str], jobs: int) -> list[list[str]]:
 
 class Engine:
     def __init__(self, options: ScanOptions | None = None) -> None:
+        from gleak_sarif.rules.loader import load_pack
+
         self.options = options or ScanOptions()
         self.pack = load_pack(
             self.options.rules,
@@ -95,31 +106,21 @@ class Engine:
         source_root = find_source_root(list(paths) or ["."])
         results = self._scan_cached(found.files, source_root, progress)
         findings: list[Finding] = []
-        notifications: list[Notification] = list(found.notifications)
-        parsed = skipped = 0
+        notifications: list[Notification] = []
+        skipped = 0
         for file_result in results:
             findings.extend(file_result.findings)
             notifications.extend(file_result.notifications)
-            parsed += file_result.parsed
             skipped += file_result.skipped or file_result.cached
-        findings.sort(key=Finding.sort_key)
-        return ScanResult(
-            findings=findings,
-            notifications=notifications,
-            rules=self.rules,
-            files_scanned=len(found.files),
-            files_skipped=skipped,
-            start_time=started,
-            end_time=_now(),
-            source_root=source_root,
-        )
+        return _result(found, source_root, findings, notifications, skipped, self.rules, started)
 
     def _cache_salt(self) -> str:
-        relevant = self.options.model_dump(include={
-            "include_generated", "max_file_bytes", "severity_overrides", "select", "ignore"})
-        return self.fingerprint + json.dumps(relevant, sort_keys=True, default=str)
+        return cache_salt(self.options) or self.fingerprint + json.dumps(_salted_options(self.options),
+                                                                         sort_keys=True, default=str)
 
     def _scan_cached(self, files: list[str], source_root: str, progress: Progress | None) -> list[FileResult]:
+        from gleak_sarif.engine.worker import FileResult
+
         if not self.options.use_cache or not files:
             return self.scan_files(files, progress)
         cache = ScanCache(cache_dir_for(source_root, self.options.cache_dir), self._cache_salt())
@@ -141,6 +142,8 @@ class Engine:
                 (key, r.findings, r.notifications) for r in fresh
                 if (key := keys.get(r.path)) is not None and not any(n.kind in transient for n in r.notifications)
             )
+            cache.touch(list(hits))
+            cache.put_rules(self.rules)  # lets the next all-hit scan answer without loading rules
             return results + fresh
         finally:
             cache.close()
@@ -152,6 +155,8 @@ class Engine:
                 total_bytes += os.path.getsize(path)
             except OSError:
                 pass
+        from gleak_sarif.rules.compiler import prepare_pack
+
         jobs = min(self.jobs(), max(1, len(files)))
         if jobs == 1 or len(files) < PARALLEL_MIN_FILES or total_bytes < PARALLEL_MIN_BYTES:
             prepare_pack(self.pack, self._rules_that_can_match(files) if len(files) <= PARALLEL_MIN_FILES else None)
@@ -164,6 +169,12 @@ class Engine:
         return self._scan_parallel(files, jobs, progress)
 
     def _scan_parallel(self, files: list[str], jobs: int, progress: Progress | None) -> list[FileResult]:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        from gleak_sarif.rules.compiler import prepare_pack
+
         global _WORKER_STATE
         prepare_pack(self.pack)  # before the fork: every worker inherits the compiled query
         _WORKER_STATE = (self.pack, self.options)  # inherited by forked workers: no pickling of rules
@@ -201,6 +212,11 @@ class Engine:
         return chosen
 
     def _scan_isolated(self, path: str) -> FileResult:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from gleak_sarif.engine.worker import FileResult
+
         context = multiprocessing.get_context("fork")
         try:
             with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
@@ -213,7 +229,77 @@ class Engine:
             return failed
 
 
+def _salted_options(options: ScanOptions) -> dict[str, Any]:
+    """The options that change a file's results (besides the rules and the config file)."""
+    return options.model_dump(include={
+        "include_generated", "max_file_bytes", "severity_overrides", "select", "ignore"})
+
+
+def cache_salt(options: ScanOptions) -> str | None:
+    """The scan cache's salt for ``options``, computed from the rule files' bytes without compiling them
+    (None when a rule path cannot be read: the rule loader reports that)."""
+    from gleak_sarif.rules.loader import builtin_rules_dir, rule_files
+
+    try:
+        paths = rule_files([builtin_rules_dir()] if options.builtin_rules else []) + rule_files(options.rules)
+    except ConfigError:
+        return None
+    return inputs_salt([str(p) for p in paths], options.config_path, _salted_options(options))
+
+
+def scan_from_cache(options: ScanOptions, paths: Sequence[str]) -> ScanResult | None:
+    """The scan's result when the cache holds every file and the rule set (an earlier scan with the same
+    rules, config and options stored it), without loading or compiling any rule; None otherwise, and then
+    `Engine(options).scan(paths)` gives the result. The result is the one `Engine.scan` gives."""
+    if not options.use_cache:
+        return None
+    salt = cache_salt(options)
+    if salt is None:
+        return None
+    started = _now()
+    source_root = find_source_root(list(paths) or ["."])
+    cache = ScanCache(cache_dir_for(source_root, options.cache_dir), salt)
+    try:
+        rules = cache.get_rules()
+        if rules is None:  # also means: these rules loaded without error before
+            return None
+        found = discover(list(paths) or ["."], options)
+        if not found.files:
+            return None
+        keys = [cache.key(path) for path in found.files]
+        hits = cache.get_many(k for k in keys if k is not None)
+        if any(k is None or k not in hits for k in keys):
+            return None
+        findings: list[Finding] = []
+        notifications: list[Notification] = []
+        for key in keys:
+            assert key is not None
+            findings.extend(hits[key][0])
+            notifications.extend(hits[key][1])
+        cache.touch(list(hits))
+        return _result(found, source_root, findings, notifications, len(found.files), rules, started)
+    finally:
+        cache.close()
+
+
+def _result(found: Discovery, source_root: str, findings: list[Finding], notifications: list[Notification],
+            skipped: int, rules: list[RuleMeta], started: str) -> ScanResult:
+    findings.sort(key=Finding.sort_key)
+    return ScanResult(
+        findings=findings,
+        notifications=[*found.notifications, *notifications],
+        rules=rules,
+        files_scanned=len(found.files),
+        files_skipped=skipped,
+        start_time=started,
+        end_time=_now(),
+        source_root=source_root,
+    )
+
+
 def all_rule_metas(extra: Iterable[str] = ()) -> list[RuleMeta]:
     """Every rule (enabled or not), for `rules list`, `explain` and docs."""
+    from gleak_sarif.rules.loader import load_pack
+
     pack = load_pack(list(extra), select=["ALL"])
     return [rule.meta for rule in pack.rules]

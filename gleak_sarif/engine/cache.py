@@ -1,30 +1,75 @@
 """Scan cache: re-runs only parse files whose content (or package) changed.
 
 An entry is keyed by the file's content hash, its path, the content hashes of its directory's other `.go`
-files (rules may look into same-package functions), its go.mod version and the rule pack's fingerprint (engine
-version + every rule file's bytes + the options that change results). The store is one SQLite file in
-`.gleak-cache/` at the source root (it ignores itself for git), written by the main process only.
+files (rules may look into same-package functions), its go.mod version and the salt: everything else that
+can change results (`inputs_salt`: the engine's code, every rule file's bytes, the project config and the
+options that change results). The store is one SQLite file in `.gleak-cache/` at the source root (it
+ignores itself for git), written by the main process only.
+
+Next to the entries it keeps, per salt, the metadata of the enabled rules, so that a scan whose every file
+hits the cache answers without loading the rule pack (`Engine` is not needed then; see api.py).
+
+Pruning: every scan that uses the cache is a numbered run; entries and rule sets record the last run that
+used them. Rows unused for `KEEP_RUNS` runs are deleted (old file versions, rule sets or options no longer
+used), and the file is compacted (VACUUM) when more than half of it is free pages.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from gleak_sarif.gosource import go_version_for
-from gleak_sarif.model import Finding, Notification
+from gleak_sarif.model import Finding, Notification, RuleMeta
 
 CACHE_DIR_NAME = ".gleak-cache"
-SCHEMA = 1
+SCHEMA = 2
+KEEP_RUNS = 20  # an entry not used by the last KEEP_RUNS runs is deleted
+PRUNE_EVERY = 10  # runs between two prunings (the delete scans the table)
+_CHUNK = 500  # keys per SELECT/UPDATE (SQLite's default variable limit is 999)
 
 
 def cache_dir_for(source_root: str, configured: str | None = None) -> str:
     return configured or os.path.join(source_root, CACHE_DIR_NAME)
+
+
+def _code_signature() -> str:
+    """Size and mtime of the engine's code (package root, engine/, rules/): an edited engine in a source
+    checkout must not reuse results of the old one (the version alone does not change)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    parts = []
+    for folder in ("", "engine", "rules"):
+        for path in sorted(glob.glob(os.path.join(package, folder, "*.py"))):
+            with contextlib.suppress(OSError):
+                info = os.stat(path)
+                parts.append(f"{folder}/{os.path.basename(path)}:{info.st_size}:{info.st_mtime_ns}")
+    return "|".join(parts)
+
+
+def inputs_salt(rule_paths: Sequence[str], config_path: str | None, options: dict[str, Any]) -> str | None:
+    """A digest of everything besides the file (and its package) that decides a file's results, computed
+    without compiling any rule: the engine version and code, every rule file (path and bytes), the project
+    config's bytes (its tables feed rule templates) and ``options``. None when a file cannot be read (the
+    rule loader then reports it)."""
+    from gleak_sarif import __version__
+
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(f"{__version__}\0{_code_signature()}\0".encode())
+    try:
+        for path in [*rule_paths, *([config_path] if config_path else [])]:
+            with open(path, "rb") as handle:
+                digest.update(f"{path}\0".encode() + handle.read() + b"\0")
+    except OSError:
+        return None
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
 
 
 class ScanCache:
@@ -32,6 +77,8 @@ class ScanCache:
         self.directory = directory
         self.salt = salt
         self._db: sqlite3.Connection | None = None
+        self._run = 0  # this run's number (set on connect)
+        self._claimed = False
         self._dir_memo: dict[str, str] = {}
         self._digests: dict[str, bytes | None] = {}  # absolute path -> content hash (each file read once)
         self.hits = 0
@@ -49,7 +96,11 @@ class ScanCache:
                     with open(ignore, "w", encoding="utf-8") as handle:
                         handle.write("# created by gleak-sarif\n*\n")
                 self._db = sqlite3.connect(database, timeout=30)
-                self._db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                # No fsync per commit (~15 ms each here, several per run): a process crash cannot corrupt
+                # the file (the rollback journal is still written); an OS crash might, and a damaged
+                # file is deleted and rebuilt (below).
+                self._db.execute("PRAGMA synchronous = OFF")
+                self._start_run(self._db)
                 return self._db
             except sqlite3.DatabaseError:
                 # not a database (damaged, truncated): start a new one instead of running uncached forever
@@ -61,6 +112,50 @@ class ScanCache:
                 break  # a read-only checkout: scan without a cache rather than fail
         self.close()
         return None
+
+    def _start_run(self, db: sqlite3.Connection) -> None:
+        with db:
+            db.execute("CREATE TABLE IF NOT EXISTS entries "
+                       "(key TEXT PRIMARY KEY, value TEXT NOT NULL, run INTEGER NOT NULL)")
+            db.execute("CREATE INDEX IF NOT EXISTS entries_run ON entries (run)")
+            db.execute("CREATE TABLE IF NOT EXISTS rule_sets "
+                       "(salt TEXT PRIMARY KEY, rules TEXT NOT NULL, run INTEGER NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+        row = db.execute("SELECT value FROM state WHERE name = 'run'").fetchone()
+        self._run = (row[0] if row else 0) + 1
+        for old in glob.glob(os.path.join(self.directory, "scan-v*.sqlite3")):  # earlier schemas
+            if not old.endswith(f"scan-v{SCHEMA}.sqlite3"):
+                with contextlib.suppress(OSError):
+                    os.unlink(old)
+
+    def _claim_run(self, db: sqlite3.Connection) -> None:
+        """Count this run, at its first write (a session that only reads, like a cache-only attempt that
+        found a miss, does not count)."""
+        if self._claimed:
+            return
+        self._claimed = True
+        with contextlib.suppress(sqlite3.Error):
+            with db:
+                db.execute("INSERT OR REPLACE INTO state (name, value) VALUES ('run', ?)", (self._run,))
+
+    def prune(self, keep_runs: int = KEEP_RUNS) -> int:
+        """Delete entries and rule sets no run used in the last ``keep_runs`` runs (this one included);
+        compact the file when most of it is free. Returns the number of entries deleted."""
+        db = self._connect()
+        if db is None:
+            return 0
+        oldest = self._run - keep_runs + 1
+        try:
+            with db:
+                deleted = db.execute("DELETE FROM entries WHERE run < ?", (oldest,)).rowcount
+                db.execute("DELETE FROM rule_sets WHERE run < ?", (oldest,))
+            free = db.execute("PRAGMA freelist_count").fetchone()[0]
+            pages = db.execute("PRAGMA page_count").fetchone()[0]
+            if free > 16 and free * 2 > pages:
+                db.execute("VACUUM")
+        except sqlite3.Error:
+            return 0
+        return int(deleted)
 
     def _digest(self, path: str) -> bytes | None:
         absolute = os.path.abspath(path)
@@ -108,8 +203,8 @@ class ScanCache:
             return found
         wanted = list(keys)
         try:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 for key, value in db.execute(f"SELECT key, value FROM entries WHERE key IN ({marks})", chunk):
                     data = json.loads(value)
@@ -121,20 +216,67 @@ class ScanCache:
             return {}  # a damaged cache is ignored, then overwritten
         return found
 
+    def touch(self, keys: list[str]) -> None:
+        """Mark entries and this salt's rule set as used by this run (for pruning); rows touched in the
+        last KEEP_RUNS/2 runs are left alone, so a warm run rewrites few rows."""
+        db = self._connect()
+        if db is None:
+            return
+        self._claim_run(db)
+        recent = self._run - KEEP_RUNS // 2
+        with contextlib.suppress(sqlite3.Error):
+            with db:
+                db.execute("UPDATE rule_sets SET run = ? WHERE salt = ? AND run < ?", (self._run, self.salt, recent))
+                for start in range(0, len(keys), _CHUNK):
+                    chunk = keys[start : start + _CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    db.execute(f"UPDATE entries SET run = ? WHERE run < ? AND key IN ({marks})",
+                               [self._run, recent, *chunk])
+
     def put_many(self, entries: Iterable[tuple[str, list[Finding], list[Notification]]]) -> None:
         db = self._connect()
         if db is None:
             return
         rows = [
             (key, json.dumps({"findings": [f.model_dump(mode="json") for f in findings],
-                              "notifications": [n.model_dump(mode="json") for n in notes]}))
+                              "notifications": [n.model_dump(mode="json") for n in notes]}), self._run)
             for key, findings, notes in entries
         ]
+        self._claim_run(db)
         with contextlib.suppress(sqlite3.Error):
             with db:
-                db.executemany("INSERT OR REPLACE INTO entries (key, value) VALUES (?, ?)", rows)
+                db.executemany("INSERT OR REPLACE INTO entries (key, value, run) VALUES (?, ?, ?)", rows)
+
+    def get_rules(self) -> list[RuleMeta] | None:
+        """The enabled rules' metadata stored for this salt by an earlier scan (None when there is none)."""
+        db = self._connect()
+        if db is None:
+            return None
+        try:
+            row = db.execute("SELECT rules FROM rule_sets WHERE salt = ?", (self.salt,)).fetchone()
+            if row is None:
+                return None
+            return [RuleMeta.model_validate(m) for m in json.loads(row[0])]
+        except (sqlite3.Error, ValueError):
+            return None
+
+    def put_rules(self, rules: list[RuleMeta]) -> None:
+        """Store the enabled rules' metadata for this salt (the salt decides them: a stored set stays)."""
+        db = self._connect()
+        if db is None:
+            return
+        self._claim_run(db)
+        with contextlib.suppress(sqlite3.Error):
+            if db.execute("SELECT 1 FROM rule_sets WHERE salt = ?", (self.salt,)).fetchone() is None:
+                text = json.dumps([m.model_dump(mode="json") for m in rules])
+                with db:
+                    db.execute("INSERT OR REPLACE INTO rule_sets (salt, rules, run) VALUES (?, ?, ?)",
+                               (self.salt, text, self._run))
 
     def close(self) -> None:
+        """Close the database; every PRUNE_EVERY counted runs, prune it first (after this run's writes)."""
+        if self._db is not None and self._claimed and self._run % PRUNE_EVERY == 0:
+            self.prune()
         if self._db is not None:
             self._db.close()
             self._db = None

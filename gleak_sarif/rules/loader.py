@@ -11,26 +11,19 @@ import difflib
 import hashlib
 import json
 import os
-import pickle
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from gleak_sarif.errors import ConfigError
-from gleak_sarif.rules.compiler import (
-    Atom,
-    CompiledRule,
-    RulePack,
-    build_pack,
-    compile_rule,
-    engine_code_signature,
-    validate_atoms,
-)
-from gleak_sarif.rules.schema import RuleFile
-from gleak_sarif.rules.yamlload import line_of, load_yaml_text
+
+# The compiler, the rule schema and YAML are imported where rules are compiled: finding the rule files
+# (`rule_files`, for the scan cache's salt) must not pay for them.
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from gleak_sarif.rules.compiler import Atom, CompiledRule, RulePack
 
 RULE_SUFFIXES = (".yml", ".yaml")
 
@@ -69,6 +62,9 @@ def _field_names(model: type[Any]) -> list[str]:
 
 
 def _explain_validation(err: ValidationError, data: Any, path: str) -> ConfigError:
+    from gleak_sarif.rules.schema import RuleFile
+    from gleak_sarif.rules.yamlload import line_of
+
     first = err.errors()[0]
     loc = tuple(first["loc"])
     # pydantic reports union members as extra path elements; keep the ones that exist in the data
@@ -104,6 +100,12 @@ def load_rule_file(
     path: Path, atoms: list[Atom], config_rows: dict[str, list[Any]] | None = None
 ) -> tuple[CompiledRule | None, bytes]:
     """Compile one rule file; a template (`parameters:`) with no rows at all gives None."""
+    from pydantic import ValidationError
+
+    from gleak_sarif.rules.compiler import compile_rule, validate_atoms
+    from gleak_sarif.rules.schema import RuleFile
+    from gleak_sarif.rules.yamlload import load_yaml_text
+
     try:
         raw = path.read_bytes()
     except OSError as err:
@@ -152,6 +154,8 @@ def load_pack(
     config_path: str | None = None,
 ) -> RulePack:
     """``config_path``: the project's `.gleak.yml`, whose list keys feed `parameters.from-config` tables."""
+    from gleak_sarif.rules.compiler import build_pack
+
     select = select or []
     ignore = ignore or []
     config_rows: dict[str, list[Any]] = {}
@@ -222,6 +226,7 @@ _PACKS_KEPT = 16
 def _pack_cache_file(paths: list[Path], config_rows: dict[str, list[Any]], select: list[str],
                      ignore: list[str]) -> str | None:
     from gleak_sarif import __version__
+    from gleak_sarif.rules.compiler import engine_code_signature
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     digest = hashlib.sha256(f"{__version__}\0{sys.version}\0{select}\0{ignore}\0".encode())
@@ -241,6 +246,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def _load_cached_pack(cache_file: str | None) -> RulePack | None:
+    import pickle
+
+    from gleak_sarif.rules.compiler import RulePack
+
     if cache_file is None or os.environ.get("GLEAK_NO_PACK_CACHE"):
         return None
     try:
@@ -252,6 +261,8 @@ def _load_cached_pack(cache_file: str | None) -> RulePack | None:
 
 
 def _store_pack(cache_file: str | None, pack: RulePack) -> None:
+    import pickle
+
     if cache_file is None or os.environ.get("GLEAK_NO_PACK_CACHE"):
         return
     queries = [atom.compiled for atom in pack.atoms]
