@@ -113,12 +113,21 @@ class FileEvaluator:
         if self.pack.query is None:
             return
         cursor = QueryCursor(self.pack.query)
+        atoms = self.pack.atoms
         for pattern_index, captures in cursor.matches(self.root):
-            atom_index = self.pack.root_atoms[pattern_index]
-            match = self._record(atom_index, captures)
-            if match is not None:
-                self.by_atom[atom_index].append(match)
-                self.by_key[atom_index].setdefault(_key(match.node), []).append(match)
+            shared: AtomMatch | None = None
+            first_checks: object = None
+            for atom_index in self.pack.pattern_atoms[pattern_index]:
+                checks = atoms[atom_index].package_checks
+                if shared is None or checks != first_checks:
+                    match = self._record(atom_index, captures)
+                    if shared is None:
+                        shared, first_checks = match, checks
+                else:
+                    match = shared  # same query, same import checks: the same match
+                if match is not None:
+                    self.by_atom[atom_index].append(match)
+                    self.by_key[atom_index].setdefault(_key(match.node), []).append(match)
         # only anchor atoms get matches here: sorting every atom's list cost more than the query itself
         self.starts = [[] for _ in self.by_atom]
         for atom_index in self.pack.root_atoms:

@@ -221,8 +221,11 @@ def _calls_blocking(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]
 def _partner(model: PackageModel, blocked: Effect, lock_canon: str | None) -> tuple[int, Effect] | None:
     """A function of the package that does the unblocking operation after taking ``lock_canon``."""
     kinds = PARTNERS[blocked.kind]
-    for index, effects in enumerate(model.effects):
-        for effect in effects.values():
+    assert blocked.canon is not None
+    # the partner names the same field: only files that mention it are read
+    token = ("." + blocked.canon.rsplit(".", 1)[-1]).encode()
+    for index in model.functions_in_files_with(token):
+        for effect in model.effects_of(index).values():
             if effect.kind in kinds and effect.canon == blocked.canon and \
                     (lock_canon is None or lock_canon in effect.before):
                 return index, effect
@@ -239,7 +242,7 @@ def _calls_starting(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]
         return
     for target in model.targets_of(asker.function, asker.position):
         starter = model.functions[target]
-        for body, trace in model.starts[target].items():
+        for body, trace in model.starts_of(target).items():
             stops: dict[str, Site] = {}
             if spec.stoppable or spec.unstopped_on is not None:
                 stops = _stop_methods(model, target, body)
@@ -265,15 +268,16 @@ def _stop_methods(model: PackageModel, starter: int, body: int) -> dict[str, Sit
     if not type_name:
         return {}
     prefix = type_name + "."
-    waited = {e.canon for e in model.effects[body].values()
+    waited = {e.canon for e in model.effects_of(body).values()
               if e.kind in ("recv", "range") and e.canon and e.canon.startswith(prefix)}
     if not waited:
         return {}
     out: dict[str, Site] = {}
-    for index, func in enumerate(model.functions):
-        if func.recv_type != type_name or index in (starter, body) or func.is_literal:
+    for index in model.methods_of(type_name):
+        func = model.functions[index]
+        if index in (starter, body):
             continue
-        for effect in model.effects[index].values():
+        for effect in model.effects_of(index).values():
             if effect.kind == "close" and effect.canon in waited:
                 out.setdefault(func.key[1], effect.trace[-1])
     return out
@@ -323,7 +327,7 @@ def _lock_order(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
     for canon, mode in inner:
         if canon == outer:
             continue
-        for edge in model.edges.get((canon, outer), []):
+        for edge in model.order_edges().get((canon, outer), []):
             if "write" not in (outer_mode, mode, edge.outer_mode, edge.inner_mode):
                 continue  # readers only: they do not exclude each other
             owner, name = edge.function

@@ -24,7 +24,9 @@ import dataclasses
 import hashlib
 import os
 import re
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 
 MAX_FILES = 500  # a directory with more .go files gets no package model (the file alone)
 MAX_FILE_BYTES = 2 * 1024 * 1024
-MAX_ROUNDS = 12  # fixed-point rounds: call chains deeper than this are cut
+MAX_DEPTH = 12  # call chains deeper than this are cut
 MAX_MODELS = 64
 MAX_FILE_SUMMARIES = 2048
 
@@ -688,73 +690,128 @@ class OrderEdge:
 
 
 class PackageModel:
-    def __init__(self, files: list[FileSummary], *, propagate: bool = True) -> None:
-        """``propagate=False``: only the per-function views (ops, locks held), no call effects: the
-        one-file model that answers `held` without reading the package."""
-        self.files = files
+    """Functions of one package, loaded on demand.
+
+    A file's summary is read (parsed) only when a question needs one of its functions, types or
+    operations: the function a call resolves to, a constructor's result type, a struct's field types, the
+    methods of a type, or the files holding a token (every file that locks, for lock order). Effects are
+    computed depth first with a memo; a call cycle sees what is known so far (documented limit)."""
+
+    def __init__(self, files: list[FileSummary], *, index: PackageIndex | None = None,
+                 loader: Callable[[str], FileSummary | None] | None = None) -> None:
+        self.index = index
+        self.loader = loader
+        self.loaded: set[str] = set()
         self.types: dict[str, dict[str, str]] = {}
-        self.globals: set[str] = set()
+        self.globals: set[str] = set(index.globals) if index is not None else set()
         self.buffered: set[str] = set()
         self.functions: list[FunctionSummary] = []
-        self.digests = {summary.path: summary.digest for summary in files}
+        self.digests: dict[str, bytes] = {}
         self.by_key: dict[tuple[str, str], list[int]] = {}
         self.by_path: dict[str, list[int]] = {}
+        self.path_starts: dict[str, list[int]] = {}
         self.ops_at: dict[tuple[str, int, int], tuple[int, int]] = {}  # (function, position)
-        for summary in files:
-            self.types.update(summary.types)
-            self.globals |= summary.globals
-            self.buffered |= summary.buffered
-        for summary in files:
-            for func in summary.functions:
-                index = len(self.functions)
-                self.functions.append(func)
-                self.by_key.setdefault(func.key, []).append(index)
-                self.by_path.setdefault(func.path, []).append(index)
-        # copies with names resolved against the whole package (constructors' result types need every
-        # declaration first): summaries are cached and shared between models
-        self.functions = [dataclasses.replace(f, ops=sorted((self._normalized(op) for op in f.ops),
-                                                            key=lambda op: op.site.start))
-                          for f in self.functions]
         self.held: list[list[list[Op]]] = []
         self.locked_before: list[list[frozenset[str]]] = []
-        self.targets: list[list[list[int]]] = []  # per function, per op: resolved callee indexes
-        for index, func in enumerate(self.functions):
-            self.targets.append([self._resolve(op) for op in func.ops])
-            self.held.append(_held_per_op(func.ops))
-            self.locked_before.append(_locked_before(func.ops))
-            for position, op in enumerate(func.ops):
-                self.ops_at[(op.site.path, op.site.start, op.site.end)] = (index, position)
-        self.path_starts = {path: [self.functions[i].start for i in indexes]
-                            for path, indexes in self.by_path.items()}
-        self.effects: list[dict[tuple[object, ...], Effect]] = [{} for _ in self.functions]
-        self.starts: list[dict[int, Trace]] = [{} for _ in self.functions]
-        self.edges: dict[tuple[str, str], list[OrderEdge]] = {}
-        if propagate:
-            self._propagate()
-            self.edges = self._order_edges()
+        self.targets: list[list[list[int]] | None] = []  # per function, per op: resolved callees (lazy)
+        self.effects: list[dict[tuple[object, ...], Effect]] = []
+        self.starts: list[dict[int, Trace]] = []
+        self.state: list[int] = []  # 0 not computed, 1 in progress, 2 done
+        self._edges: dict[tuple[str, str], list[OrderEdge]] | None = None
+        self._pending: list[FileSummary] = []
+        for summary in files:
+            self.loaded.add(summary.path)
+            self._pending.append(summary)
+        self._flush()
+
+    # ---- loading ----
+    def load(self, path: str) -> None:
+        if path in self.loaded or self.loader is None:
+            return
+        self.loaded.add(path)
+        summary = self.loader(path)
+        if summary is not None:
+            self._pending.append(summary)
+            self._flush()
+
+    def _flush(self) -> None:
+        """Add pending summaries: declarations first, then their functions (whose names may need them)."""
+        while self._pending:
+            batch, self._pending = self._pending, []
+            for summary in batch:
+                self.types.update(summary.types)
+                self.globals |= summary.globals
+                self.buffered |= summary.buffered
+                self.digests[summary.path] = summary.digest
+            for summary in batch:
+                for original in summary.functions:
+                    index = len(self.functions)
+                    self.functions.append(original)  # replaced below, once its names are resolved
+                    self.by_key.setdefault(original.key, []).append(index)
+                    self.by_path.setdefault(original.path, []).append(index)
+                    self.held.append([])
+                    self.locked_before.append([])
+                    self.targets.append(None)
+                    self.effects.append({})
+                    self.starts.append({})
+                    self.state.append(0)
+            for summary in batch:
+                for index in self.by_path.get(summary.path, ()):
+                    original = self.functions[index]
+                    # a copy: summaries are cached and shared between models, whose names resolve apart
+                    func = dataclasses.replace(original, ops=sorted(
+                        (self._normalized(op) for op in original.ops), key=lambda op: op.site.start))
+                    self.functions[index] = func
+                    self.held[index] = _held_per_op(func.ops)
+                    self.locked_before[index] = _locked_before(func.ops)
+                    for position, op in enumerate(func.ops):
+                        self.ops_at[(op.site.path, op.site.start, op.site.end)] = (index, position)
+                self.path_starts[summary.path] = [self.functions[i].start for i in self.by_path.get(summary.path, ())]
+
+    def _ensure_function(self, key: tuple[str, str]) -> list[int]:
+        if self.index is not None:
+            for path in self.index.functions.get(key, ()):
+                self.load(path)
+        return self.by_key.get(key, [])
+
+    def _ensure_type(self, name: str) -> dict[str, str] | None:
+        if name not in self.types and self.index is not None:
+            for path in self.index.types.get(name, ()):
+                self.load(path)
+        return self.types.get(name)
+
+    def methods_of(self, type_name: str) -> list[int]:
+        if self.index is not None:
+            for path in self.index.receivers.get(type_name, ()):
+                self.load(path)
+        return [i for i, f in enumerate(self.functions) if f.recv_type == type_name and not f.is_literal]
+
+    def functions_in_files_with(self, token: bytes) -> list[int]:
+        """Every function of the files that hold ``token`` (loaded now if needed)."""
+        if self.index is not None:
+            for path, data in self.index.files.items():
+                if token in data:
+                    self.load(path)
+        paths = {path for path, data in self.index.files.items() if token in data} if self.index else None
+        return [i for i, f in enumerate(self.functions) if paths is None or f.path in paths]
 
     # ---- names and types ----
     def _fix_ref(self, ref: Ref | None) -> Ref | None:
         if ref is None:
             return None
-        canon = ref.canon
         if ref.root == "g":
             name = ref.text.split(".", 1)[0]
             if name not in self.globals:
                 return Ref("local", ref.rest, ref.text, None)
             return ref
-        if canon is not None and canon.startswith("@"):
-            head, _, chain = canon.partition(".")
-            ctor, _, result = head[1:].partition("#")
-            type_name = self._result_type(ctor, int(result or 0))
-            canon = (f"{type_name}.{chain}" if chain else type_name) if type_name else None
-            return Ref(ref.root, ref.rest, ref.text, canon)
+        # `@NewT#0...` (a constructor's result) stays as it is: resolving it reads the constructor's
+        # file, which only a method call on it (type_of) needs
         return ref
 
     def _result_type(self, function: str, index: int) -> str:
-        for candidate in self.by_key.get(("", function), []):
+        for candidate in self._ensure_function(("", function)):
             results = self.functions[candidate].results
-            if index < len(results) and results[index] in self.types:
+            if index < len(results) and self._ensure_type(results[index]) is not None:
                 return results[index]
         return ""
 
@@ -764,19 +821,22 @@ class PackageModel:
             return ""
         parts = canon.split(".")
         current = parts[0]
+        if current.startswith("@"):
+            ctor, _, result = current[1:].partition("#")
+            current = self._result_type(ctor, int(result or 0))
         for name in parts[1:]:
-            fields = self.types.get(current)
+            fields = self._ensure_type(current)
             if fields is None or name not in fields:
                 return ""
             current = _type_name(fields[name])
-        return current if current in self.types else ""
+        return current if self._ensure_type(current) is not None else ""
 
     def is_channel(self, canon: str | None) -> bool:
         if not canon or "." not in canon or canon.startswith("pkg."):
             return False
         owner, _, name = canon.rpartition(".")
-        type_name = self.type_of(owner) if "." in owner else owner
-        fields = self.types.get(type_name, {})
+        type_name = self.type_of(owner) if "." in owner or owner.startswith("@") else owner
+        fields = self._ensure_type(type_name) or {}
         return fields.get(name, "").lstrip("<-").strip().startswith("chan")
 
     def _normalized(self, op: Op) -> Op:
@@ -793,11 +853,17 @@ class PackageModel:
             return []
         owner, name = op.callee
         if owner == "":
-            return list(self.by_key.get(("", name), []))
+            return list(self._ensure_function(("", name)))
         if op.recv is None:
             return []
         type_name = self.type_of(op.recv.canon) if op.recv.canon else ""
-        return list(self.by_key.get((type_name, name), [])) if type_name else []
+        return list(self._ensure_function((type_name, name))) if type_name else []
+
+    def targets_of(self, index: int, position: int) -> list[int]:
+        targets = self.targets[index]
+        if targets is None:
+            targets = self.targets[index] = [self._resolve(op) for op in self.functions[index].ops]
+        return targets[position]
 
     # ---- mapping a callee's reference into the caller's terms ----
     @staticmethod
@@ -821,7 +887,7 @@ class PackageModel:
         canon = ref.canon or (".".join([base.canon, *ref.rest]) if base.canon else None)
         return Ref(base.root, rest, text, canon)
 
-    # ---- effects to a fixed point ----
+    # ---- effects, depth first ----
     def _direct(self, index: int) -> dict[tuple[object, ...], Effect]:
         func = self.functions[index]
         out: dict[tuple[object, ...], Effect] = {}
@@ -846,40 +912,23 @@ class PackageModel:
                                  (op.site,)))
         return out
 
-    def _propagate(self) -> None:
-        for index in range(len(self.functions)):
-            self.effects[index] = self._direct(index)
-            for position, op in enumerate(self.functions[index].ops):
-                if op.kind == "go":
-                    for target in self.targets[index][position]:
-                        self.starts[index].setdefault(target, (op.site,))
-        # a worklist: a function is revisited only when one of its callees gained effects
-        callers: dict[int, set[int]] = {}
-        for index in range(len(self.functions)):
-            for targets in self.targets[index]:
-                for target in targets:
-                    callers.setdefault(target, set()).add(index)
-        pending = [i for i in range(len(self.functions)) if any(self.targets[i])]
-        queued = set(pending)
-        budget = MAX_ROUNDS * max(1, len(pending))  # call chains deeper than MAX_ROUNDS are cut anyway
-        while pending and budget > 0:
-            budget -= 1
-            index = pending.pop()
-            queued.discard(index)
-            if self._pull(index):
-                for caller in callers.get(index, ()):
-                    if caller not in queued:
-                        queued.add(caller)
-                        pending.append(caller)
-
-    def _pull(self, index: int) -> bool:
-        """Take the callees' effects and goroutines into function ``index``; True if anything was new."""
-        changed = False
-        effects = self.effects[index]
-        for position, op in enumerate(self.functions[index].ops):
+    def effects_of(self, index: int, depth: int = 0) -> dict[tuple[object, ...], Effect]:
+        """What function ``index`` does itself and through same-package calls, in its own terms."""
+        if self.state[index] == 2 or self.state[index] == 1:
+            return self.effects[index]  # done, or a call cycle: what is known so far
+        if depth > MAX_DEPTH:
+            return self._direct(index)
+        self.state[index] = 1
+        effects = self.effects[index] = self._direct(index)
+        starts = self.starts[index]
+        func = self.functions[index]
+        for position, op in enumerate(func.ops):
+            if op.kind == "go":
+                for target in self.targets_of(index, position):
+                    starts.setdefault(target, (op.site,))
             if op.kind != "call":
                 continue
-            targets = self.targets[index][position]
+            targets = self.targets_of(index, position)
             if not targets:
                 continue
             held = self.held[index][position]
@@ -888,44 +937,55 @@ class PackageModel:
             for target in targets:
                 if target == index:
                     continue
-                for effect in list(self.effects[target].values()):
-                    if len(effect.trace) > MAX_ROUNDS:
+                for effect in list(self.effects_of(target, depth + 1).values()):
+                    if len(effect.trace) > MAX_DEPTH:
                         continue
                     mapped = self.map_ref(effect.ref, op)
                     canon = effect.canon or (mapped.canon if mapped is not None else None)
-                    changed |= _add(effects, Effect(
-                        effect.kind, mapped, canon, effect.mode, effect.bare,
-                        effect.before | before, (op.site, *effect.trace)))
+                    _add(effects, Effect(effect.kind, mapped, canon, effect.mode, effect.bare,
+                                         effect.before | before, (op.site, *effect.trace)))
                 for started, trace in list(self.starts[target].items()):
-                    if started not in self.starts[index] and len(trace) <= MAX_ROUNDS:
-                        self.starts[index][started] = (op.site, *trace)
-                        changed = True
-        return changed
+                    if started not in starts and len(trace) <= MAX_DEPTH:
+                        starts[started] = (op.site, *trace)
+        self.state[index] = 2
+        return effects
 
-    def _order_edges(self) -> dict[tuple[str, str], list[OrderEdge]]:
+    def starts_of(self, index: int) -> dict[int, Trace]:
+        self.effects_of(index)
+        return self.starts[index]
+
+    def order_edges(self) -> dict[tuple[str, str], list[OrderEdge]]:
+        """Every (held, then taken) pair of lock identities in the package's locking files."""
+        if self._edges is not None:
+            return self._edges
         edges: dict[tuple[str, str], list[OrderEdge]] = {}
-        for index, func in enumerate(self.functions):
+        for index in self.functions_in_files_with(b"Lock()"):
+            func = self.functions[index]
             for position, op in enumerate(func.ops):
+                held_ops = self.held[index][position]
+                if not held_ops:
+                    continue
                 inner: list[tuple[str, str, Trace]] = []
                 if op.kind == "lock" and not op.deferred and op.ref is not None and op.ref.canon:
                     inner.append((op.ref.canon, op.mode, (op.site,)))
                 elif op.kind == "call":
-                    for target in self.targets[index][position]:
-                        for effect in self.effects[target].values():
-                            if effect.kind == "lock" and effect.canon and target != index:
+                    for target in self.targets_of(index, position):
+                        if target == index:
+                            continue
+                        for effect in self.effects_of(target).values():
+                            if effect.kind == "lock":
                                 mapped = self.map_ref(effect.ref, op)
                                 canon = effect.canon or (mapped.canon if mapped else None)
                                 if canon:
                                     inner.append((canon, effect.mode, (op.site, *effect.trace)))
-                if not inner:
-                    continue
-                for held in self.held[index][position]:
+                for held in held_ops:
                     if held.ref is None or not held.ref.canon:
                         continue
                     for canon, mode, trace in inner:
                         if canon != held.ref.canon:
                             edge = OrderEdge(held.ref.canon, canon, held.mode, mode, func.key, trace)
                             edges.setdefault((edge.outer, edge.inner), []).append(edge)
+        self._edges = edges
         return edges
 
     # ---- questions rules ask ----
@@ -960,15 +1020,12 @@ class PackageModel:
         """Effects of the functions a call resolves to, with each effect's reference in the caller's terms."""
         out: list[tuple[int, Effect, Ref | None]] = []
         op = self.functions[index].ops[position]
-        for target in self.targets[index][position]:
+        for target in self.targets_of(index, position):
             if target == index:
                 continue
-            for effect in self.effects[target].values():
+            for effect in self.effects_of(target).values():
                 out.append((target, effect, self.map_ref(effect.ref, op)))
         return out
-
-    def targets_of(self, index: int, position: int) -> list[int]:
-        return self.targets[index][position]
 
 
 def _add(effects: dict[tuple[object, ...], Effect], effect: Effect) -> bool:
@@ -1066,7 +1123,30 @@ def _summary_from_disk(path: str, package: str, mtime: int, size: int,
     return summary
 
 
+_LISTINGS: OrderedDict[tuple[str, bool], tuple[float, int, list[tuple[str, int, int]] | None]] = OrderedDict()
+LISTING_TTL = 2.0  # seconds a folder listing is trusted while its mtime stays the same
+
+
 def _listing(directory: str, tests: bool) -> list[tuple[str, int, int]] | None:
+    """The folder's .go files with mtime and size. Every file of a folder asks in a burst, so a listing
+    is reused while the folder's mtime is unchanged, for a short while (a file edited in place changes
+    no folder mtime: a long-running server re-lists after LISTING_TTL)."""
+    try:
+        folder_mtime = os.stat(directory).st_mtime_ns
+    except OSError:
+        return None
+    now = time.monotonic()
+    known = _LISTINGS.get((directory, tests))
+    if known is not None and known[1] == folder_mtime and now - known[0] < LISTING_TTL:
+        return known[2]
+    listing = _scan_listing(directory, tests)
+    _LISTINGS[(directory, tests)] = (now, folder_mtime, listing)
+    while len(_LISTINGS) > 4 * MAX_MODELS:
+        _LISTINGS.popitem(last=False)
+    return listing
+
+
+def _scan_listing(directory: str, tests: bool) -> list[tuple[str, int, int]] | None:
     try:
         entries = list(os.scandir(directory))
     except OSError:
@@ -1086,52 +1166,112 @@ def _listing(directory: str, tests: bool) -> list[tuple[str, int, int]] | None:
     return None if len(out) > MAX_FILES else sorted(out)
 
 
-_FUNC_LINE = re.compile(rb"^func[ \t]*(\([^)\n]*\))?[ \t]*([A-Za-z_][A-Za-z0-9_]*)", re.M)
-_NAME_INDEX: OrderedDict[tuple[object, ...], dict[tuple[bool, bytes], list[bytes]]] = OrderedDict()
+_FUNC_LINE = re.compile(
+    rb"^func[ \t]*(?:\([ \t]*(?:[A-Za-z_][A-Za-z0-9_]*[ \t]+)?\*?[ \t]*([A-Za-z_][A-Za-z0-9_]*)[^)\n]*\))?"
+    rb"[ \t]*([A-Za-z_][A-Za-z0-9_]*)", re.M)
+_TYPE_LINE = re.compile(rb"^type[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+_VAR_LINE = re.compile(rb"^var[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+_BLOCK = re.compile(rb"^(type|var)[ \t]*\((.*?)^\)", re.M | re.S)
+_BLOCK_NAME = re.compile(rb"^\t([A-Za-z_][A-Za-z0-9_]*)[ \t,=]", re.M)
+
+
+@dataclass
+class PackageIndex:
+    """Byte-level facts about a package's files from their `func`, `type` and `var` lines (no parse):
+    which file to read for a function, a type or a type's methods."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    functions: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (receiver type, name)
+    methods: dict[str, list[str]] = field(default_factory=dict)  # method name -> paths
+    receivers: dict[str, list[str]] = field(default_factory=dict)  # type -> paths with its methods
+    types: dict[str, list[str]] = field(default_factory=dict)
+    globals: set[str] = field(default_factory=set)
+
+    def add(self, path: str, data: bytes) -> None:
+        self.files[path] = data
+        for match in _FUNC_LINE.finditer(data):
+            owner = match.group(1).decode() if match.group(1) else ""
+            name = match.group(2).decode()
+            _append(self.functions.setdefault((owner, name), []), path)
+            if owner:
+                _append(self.methods.setdefault(name, []), path)
+                _append(self.receivers.setdefault(owner, []), path)
+        for match in _TYPE_LINE.finditer(data):
+            _append(self.types.setdefault(match.group(1).decode(), []), path)
+        for match in _VAR_LINE.finditer(data):
+            self.globals.add(match.group(1).decode())
+        for block in _BLOCK.finditer(data):
+            for name in _BLOCK_NAME.finditer(block.group(2)):
+                if block.group(1) == b"type":
+                    _append(self.types.setdefault(name.group(1).decode(), []), path)
+                else:
+                    self.globals.add(name.group(1).decode())
+
+    def names(self) -> frozenset[str]:
+        return frozenset(name for _, name in self.functions)
+
+
+def _append(paths: list[str], path: str) -> None:
+    if path not in paths:
+        paths.append(path)
+
+
+_INDEXES: OrderedDict[tuple[object, ...], PackageIndex] = OrderedDict()
+
+
+def _package_key(path: str, package: str) -> tuple[tuple[object, ...], list[tuple[str, int, int]]]:
+    directory = os.path.dirname(path)
+    tests = path.endswith("_test.go")
+    listing = (_listing(directory, tests) if package else None) or [(path, 0, 0)]
+    return (directory, package, tests, tuple(listing)), listing
+
+
+def package_index(evaluator: FileEvaluator) -> PackageIndex:
+    return _index(os.path.abspath(evaluator.path), evaluator.package, evaluator.source)
+
+
+def _index(path: str, package: str, source: bytes) -> PackageIndex:
+    key, listing = _package_key(path, package)
+    index = _INDEXES.get(key)
+    if index is not None and index.files.get(path, source) == source:
+        _INDEXES.move_to_end(key)
+        return index
+    index = PackageIndex()
+    wanted = package.encode()
+    for sibling, _, _ in listing:
+        if sibling == path:
+            index.add(path, source)
+            continue
+        try:
+            with open(sibling, "rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError:
+            continue
+        found = _PACKAGE_LINE.search(data)
+        if found is not None and found.group(1) == wanted and len(data) <= MAX_FILE_BYTES:
+            index.add(sibling, data)
+    _INDEXES[key] = index
+    while len(_INDEXES) > MAX_MODELS:
+        _INDEXES.popitem(last=False)
+    return index
+
+
+def package_may_hold(evaluator_path: str, package: str, source: bytes, tokens: frozenset[bytes]) -> bool:
+    """Might a file of the package hold every one of ``tokens``? (the worker's prefilter for rules whose
+    `model:` facts need, e.g., a `go` statement somewhere in the package)."""
+    if all(token in source for token in tokens):
+        return True
+    index = _index(os.path.abspath(evaluator_path), package, source)
+    return any(all(token in data for token in tokens) for data in index.files.values())
 
 
 def package_declares(evaluator: FileEvaluator, name: str, method: bool, token: bytes = b"") -> bool:
     """Does a `.go` file of the package declare a function (or a method) ``name``, in a file holding
-    ``token``? A byte-level check on `func` lines that spares building the model for calls of other
-    packages' methods (`buf.Reset()`, `wg.Wait()`)."""
-    return any(token in data for data in _name_index(evaluator).get((method, name.encode()), ()))
-
-
-def package_names(evaluator: FileEvaluator) -> frozenset[str]:
-    """Every function and method name the package declares (byte-level, from `func` lines)."""
-    return frozenset(name.decode("utf-8", "replace") for _, name in _name_index(evaluator))
-
-
-def _name_index(evaluator: FileEvaluator) -> dict[tuple[bool, bytes], list[bytes]]:
-    path = os.path.abspath(evaluator.path)
-    directory = os.path.dirname(path)
-    tests = path.endswith("_test.go")
-    listing = (_listing(directory, tests) if evaluator.package else None) or [(path, 0, 0)]
-    key = (directory, evaluator.package, tests, tuple(listing))
-    index = _NAME_INDEX.get(key)
-    if index is None:
-        index = {}
-        wanted = evaluator.package.encode()
-        for sibling, _, _ in listing:
-            if sibling == path:
-                data = evaluator.source
-            else:
-                try:
-                    with open(sibling, "rb") as handle:
-                        data = handle.read(MAX_FILE_BYTES + 1)
-                except OSError:
-                    continue
-                found = _PACKAGE_LINE.search(data)
-                if found is None or found.group(1) != wanted:
-                    continue
-            for match in _FUNC_LINE.finditer(data):
-                index.setdefault((bool(match.group(1)), match.group(2)), []).append(data)
-        _NAME_INDEX[key] = index
-        while len(_NAME_INDEX) > MAX_MODELS * 4:
-            _NAME_INDEX.popitem(last=False)
-    else:
-        _NAME_INDEX.move_to_end(key)
-    return index
+    ``token``? A byte-level check that spares building the model for calls of other packages'
+    methods (`buf.Reset()`, `wg.Wait()`)."""
+    index = package_index(evaluator)
+    paths = index.methods.get(name, []) if method else index.functions.get(("", name), [])
+    return any(token in index.files[path] for path in paths)
 
 
 def _digest(data: bytes) -> bytes:
@@ -1154,48 +1294,42 @@ def file_model_for(evaluator: FileEvaluator) -> PackageModel:
     """The evaluated file alone, without call effects: locks held, operations by position."""
     cached = evaluator.model_state.get("file")
     if not isinstance(cached, PackageModel):
-        cached = PackageModel([file_summary_for(evaluator, locks_only=True)], propagate=False)
+        cached = PackageModel([file_summary_for(evaluator, locks_only=True)])
         evaluator.model_state["file"] = cached
     return cached
 
 
 def model_for(evaluator: FileEvaluator) -> PackageModel:
-    """The model of the evaluated file's package: its own text (maybe unsaved) plus its siblings on disk.
-    Built once per package and process while the folder and the evaluated texts stay the same."""
+    """The model of the evaluated file's package: its own text (maybe unsaved) plus its siblings on disk,
+    read as questions need them. Shared by the package's files while the folder and texts stay the same."""
     cached = evaluator.model_state.get("package")
     if isinstance(cached, PackageModel):
         return cached
     path = os.path.abspath(evaluator.path)
-    directory = os.path.dirname(path)
-    tests = path.endswith("_test.go")
-    listing = (_listing(directory, tests) if evaluator.package else None) or []
+    key, listing = _package_key(path, evaluator.package)
     own = file_summary_for(evaluator)
-    own_digest = own.digest
-    key = (directory, evaluator.package, tests, tuple(listing))
     model = _MODELS.get(key)
-    if model is not None and model.digests.get(path) == own_digest:
+    if model is not None and model.digests.get(path, own.digest) == own.digest:
         _MODELS.move_to_end(key)
     else:
-        files = [own]
-        names = package_names(evaluator)
-        for sibling, mtime, size in listing:
-            if sibling == path:
-                # the evaluated text is usually the file on disk: remember its summary for the siblings' turn
-                try:
-                    with open(sibling, "rb") as handle:
-                        same = _digest(handle.read(MAX_FILE_BYTES + 1)) == own_digest
-                except OSError:
-                    same = False
-                if same:
-                    _FILE_SUMMARIES[(sibling, mtime, size, hash(names))] = own
-            else:
-                summary = _summary_from_disk(sibling, evaluator.package, mtime, size, names)
-                if summary is not None:
-                    files.append(summary)
-        model = PackageModel(files)
+        index = package_index(evaluator)
+        names = index.names()
+        stats = {p: (mtime, size) for p, mtime, size in listing}
+        package = evaluator.package
+
+        def loader(sibling: str) -> FileSummary | None:
+            if sibling not in index.files or sibling not in stats:
+                return None
+            return _summary_from_disk(sibling, package, *stats[sibling], names)
+
+        model = PackageModel([own], index=index, loader=loader)
         _MODELS[key] = model
         while len(_MODELS) > MAX_MODELS:
             _MODELS.popitem(last=False)
+    if path not in model.loaded:
+        model.loaded.add(path)
+        model._pending.append(own)
+        model._flush()
     evaluator.model_state["package"] = model
     return model
 

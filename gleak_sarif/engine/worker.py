@@ -76,7 +76,13 @@ def _parse(source: bytes, deadline: float) -> Tree:
     return parser().parse(source, old_tree=tree)
 
 
-_CALLEE_TOKENS: dict[int, tuple[weakref.ref[CompiledRule], list[frozenset[bytes]]]] = {}
+_CALLEE_TOKENS: dict[int, tuple[weakref.ref[CompiledRule], list[frozenset[bytes]], list[frozenset[bytes]]]] = {}
+_PACKAGE_CLAUSE = re.compile(rb"^package[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+
+
+def package_clause(source: bytes) -> str:
+    found = _PACKAGE_CLAUSE.search(source)
+    return found.group(1).decode() if found else ""
 
 
 def _callees_may_match(rule: CompiledRule, path: str, source: bytes) -> bool:
@@ -84,11 +90,17 @@ def _callees_may_match(rule: CompiledRule, path: str, source: bytes) -> bool:
     tokens (GL207 looks at every call: most packages have no function returning a fed channel)."""
     known = _CALLEE_TOKENS.get(id(rule))
     if known is not None and known[0]() is rule:
-        needs = known[1]
+        needs, model_needs = known[1], known[2]
     else:  # (an id can be reused by a later pack's rule: the weak reference tells them apart)
-        needs = callees.required_callee_tokens(rule.root) + package_model.required_package_tokens(rule.root)
-        _CALLEE_TOKENS[id(rule)] = (weakref.ref(rule), needs)
-    return all(all(t in source for t in tokens) or callees.package_may_hold(path, tokens) for tokens in needs)
+        needs = callees.required_callee_tokens(rule.root)
+        model_needs = package_model.required_package_tokens(rule.root)
+        _CALLEE_TOKENS[id(rule)] = (weakref.ref(rule), needs, model_needs)
+    if not all(all(t in source for t in tokens) or callees.package_may_hold(path, tokens) for tokens in needs):
+        return False
+    if model_needs:
+        package = package_clause(source)
+        return all(package_model.package_may_hold(path, package, source, tokens) for tokens in model_needs)
+    return True
 
 
 def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,

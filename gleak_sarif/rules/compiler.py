@@ -142,7 +142,8 @@ class RulePack:
     atoms: list[Atom]
     query: Query | None  # the rules' anchor atoms, one pass over each file
     fingerprint: str
-    root_atoms: list[int] = field(default_factory=list)  # pattern index -> atom index
+    root_atoms: list[int] = field(default_factory=list)  # the anchor atoms in the combined query
+    pattern_atoms: list[list[int]] = field(default_factory=list)  # pattern index -> its anchor atoms
 
 
 def model_metavariables(query: ModelQuery) -> tuple[set[str], set[str]]:
@@ -571,12 +572,23 @@ def prepare_pack(pack: RulePack, rule_ids: set[str] | None = None) -> None:
         return
     for atom in pack.atoms:
         atom.root_pattern = None
-    for pattern_index, atom_index in enumerate(roots):
+    # anchors with the same query text (several rules start at every call_expression) share one pattern:
+    # the query engine would otherwise report each node once per copy
+    patterns: dict[str, int] = {}
+    pattern_atoms: list[list[int]] = []
+    for atom_index in roots:
+        text = pack.atoms[atom_index].query
+        pattern_index = patterns.get(text)
+        if pattern_index is None:
+            pattern_index = patterns[text] = len(pattern_atoms)
+            pattern_atoms.append([])
+        pattern_atoms[pattern_index].append(atom_index)
         pack.atoms[atom_index].root_pattern = pattern_index
-    pack.query = Query(GO, "\n".join(pack.atoms[a].query for a in roots)) if roots else None
-    if pack.query is not None and pack.query.pattern_count != len(roots):
-        raise ConfigError(f"internal: {pack.query.pattern_count} query patterns for {len(roots)} anchors")
+    pack.query = Query(GO, "\n".join(patterns)) if roots else None
+    if pack.query is not None and pack.query.pattern_count != len(pattern_atoms):
+        raise ConfigError(f"internal: {pack.query.pattern_count} query patterns for {len(pattern_atoms)} anchors")
     pack.root_atoms = roots
+    pack.pattern_atoms = pattern_atoms
 
 
 @functools.cache

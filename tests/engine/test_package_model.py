@@ -1,0 +1,299 @@
+"""The package model (`model:` facts): real Go parsed by tree-sitter, summaries across files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gleak_sarif.config import ScanOptions
+from gleak_sarif.engine import Engine
+from gleak_sarif.errors import ConfigError
+from gleak_sarif.rules.loader import load_pack
+from tests.helpers import RULE_HEADER, lines, run_rule, write
+
+HEADER = RULE_HEADER.replace('message: "matched"\n', "")
+
+DOUBLE_LOCK = """
+rule:
+  kind: call_expression
+  as: CALL
+  model:
+    held: {lock: $MU, at: LOCK}
+    calls-locking: {lock: $MU, via: PATH}
+primary: $CALL
+related:
+  - capture: $PATH
+    message: "locked again"
+"""
+
+STORE = """
+package store
+
+import "sync"
+
+type Store struct {
+	mu    sync.Mutex
+	other sync.Mutex
+	items map[string]int
+}
+
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.items)
+}
+
+func (s *Store) lenLocked() int { return len(s.items) }
+
+func (s *Store) waitLocked() {
+	s.mu.Unlock() // called with the lock held: releases, then takes it again
+	s.mu.Lock()
+}
+
+func (s *Store) countOther() int {
+	s.other.Lock()
+	defer s.other.Unlock()
+	return 1
+}
+
+func (s *Store) viaHelper() int { return s.Len() }
+
+func (s *Store) Put(k string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.items[k] = s.Len()       // line 35: Len locks s.mu
+	_ = s.lenLocked()          // fine
+	s.waitLocked()             // fine
+	_ = s.countOther()         // another mutex
+	_ = s.viaHelper()          // line 39: two levels down
+	go s.Len()                 // another goroutine
+	func() { _ = s.lenLocked() }()
+}
+
+func (s *Store) Drop(k string) {
+	s.mu.Lock()
+	if k == "" {
+		s.mu.Unlock()
+		return
+	}
+	_ = s.Len() // line 50: still held on this path
+	s.mu.Unlock()
+	_ = s.Len() // released
+}
+
+func Copy(dst, src *Store) {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	_ = dst.Len() // another instance: dst.mu, not src.mu
+}
+"""
+
+
+def test_double_lock_through_calls(tmp_path: Path) -> None:
+    findings = run_rule(tmp_path, DOUBLE_LOCK, STORE)
+    assert lines(findings) == [35, 39, 50]
+    via = findings[1].related[0]
+    assert via.span.start_line == 12  # the Lock in Len, two calls down
+    assert "s.Len()" in findings[1].metavariables["PATH"]
+
+
+def test_callee_in_a_sibling_file_and_unsaved_text(tmp_path: Path) -> None:
+    """The callee lives in another file of the package: the finding's related location points there."""
+    rule = write(tmp_path / "rules" / "TST001.yml", RULE_HEADER + DOUBLE_LOCK)
+    write(tmp_path / "src" / "len.go", """
+        package store
+
+        import "sync"
+
+        type Store struct{ mu sync.Mutex }
+
+        func (s *Store) Len() int {
+        	s.mu.Lock()
+        	defer s.mu.Unlock()
+        	return 0
+        }
+    """)
+    put = write(tmp_path / "src" / "put.go", """
+        package store
+
+        func (s *Store) Put() {
+        	s.mu.Lock()
+        	defer s.mu.Unlock()
+        	_ = s.Len()
+        }
+    """)
+    engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
+    findings = engine.scan([str(put)]).findings
+    assert lines(findings) == [6]
+    assert findings[0].related[0].span.path.endswith("len.go")
+    assert findings[0].related[0].span.start_line == 8
+
+
+def test_parameter_and_package_variable_mapping(tmp_path: Path) -> None:
+    source = """
+    package reg
+
+    import "sync"
+
+    var regMu sync.Mutex
+    var names = map[string]bool{}
+
+    func lookup(n string) bool {
+    	regMu.Lock()
+    	defer regMu.Unlock()
+    	return names[n]
+    }
+
+    func withLock(mu *sync.Mutex, f func()) {
+    	mu.Lock()
+    	defer mu.Unlock()
+    	f()
+    }
+
+    type T struct{ mu sync.Mutex }
+
+    func Register(n string, t *T) {
+    	regMu.Lock()
+    	defer regMu.Unlock()
+    	_ = lookup(n)              // line 25: the package mutex again
+    	withLock(&t.mu, func() {}) // t.mu is not held
+    }
+
+    func (t *T) Do() {
+    	t.mu.Lock()
+    	defer t.mu.Unlock()
+    	withLock(&t.mu, func() {}) // line 32: the argument is the held mutex
+    }
+    """
+    assert lines(run_rule(tmp_path, DOUBLE_LOCK, source)) == [25, 32]
+
+
+def test_lock_order_inversion_across_methods(tmp_path: Path) -> None:
+    rule = """
+    rule:
+      kind: call_expression
+      as: INNER
+      model:
+        held: {lock: $A}
+        lock-order-inverted: {held: $A, other: OTHER}
+    primary: $INNER
+    message: "inverted: $OTHER"
+    """
+    source = """
+    package srv
+
+    import "sync"
+
+    type Server struct {
+    	mu     sync.Mutex
+    	connMu sync.RWMutex
+    }
+
+    func (s *Server) lockConns() { s.connMu.Lock() }
+
+    func (s *Server) Add() {
+    	s.mu.Lock()
+    	defer s.mu.Unlock()
+    	s.lockConns() // line 15: mu, then connMu (through a call)
+    	s.connMu.Unlock()
+    }
+
+    func (srv *Server) Drop() {
+    	srv.connMu.Lock()
+    	defer srv.connMu.Unlock()
+    	srv.mu.Lock() // line 22: connMu, then mu
+    	srv.mu.Unlock()
+    }
+
+    func (s *Server) Read() {
+    	s.connMu.RLock()
+    	s.mu.Lock() // line 28: RLock of connMu, then mu: still inverted against Add
+    	s.mu.Unlock()
+    	s.connMu.RUnlock()
+    }
+    """
+    findings = run_rule(tmp_path, rule, source, header=HEADER)
+    assert lines(findings) == [15, 22, 28]
+    assert "Server.Drop" in findings[0].message or "Server.Read" in findings[0].message
+
+
+def test_unbound_metavariable_in_model_is_a_rule_error(tmp_path: Path) -> None:
+    rule = write(tmp_path / "TST001.yml", RULE_HEADER + """
+rule:
+  kind: call_expression
+  model:
+    calls-locking: {lock: $MU}
+""")
+    with pytest.raises(ConfigError) as caught:
+        load_pack([str(rule)], builtin=False)
+    assert "$MU" in str(caught.value)
+    assert caught.value.line is not None and caught.value.line >= 7
+
+
+def test_unknown_model_key_is_a_rule_error(tmp_path: Path) -> None:
+    rule = write(tmp_path / "TST001.yml", RULE_HEADER + """
+rule:
+  kind: call_expression
+  model:
+    holds: $MU
+""")
+    with pytest.raises(ConfigError) as caught:
+        load_pack([str(rule)], builtin=False)
+    assert "holds" in str(caught.value)
+
+
+def test_start_without_stop_needs_the_stop_method(tmp_path: Path) -> None:
+    rule = """
+    rule:
+      pattern: $X.$START()
+      as: CALL
+      model:
+        calls-starting: {stoppable: true, unstopped-on: $X, stop: STOP}
+    primary: $CALL
+    message: "stopped only by $STOP"
+    """
+    source = """
+    package work
+
+    type Worker struct {
+    	quit chan struct{}
+    	jobs chan int
+    }
+
+    func NewWorker() *Worker { return &Worker{quit: make(chan struct{}), jobs: make(chan int)} }
+
+    func (w *Worker) Start() { go w.loop() }
+
+    func (w *Worker) loop() {
+    	for {
+    		select {
+    		case <-w.quit:
+    			return
+    		case <-w.jobs:
+    		}
+    	}
+    }
+
+    func (w *Worker) Stop() { close(w.quit) }
+
+    type Ticker struct{}
+
+    func (t *Ticker) Start() { go func() {}() } // ends by itself
+
+    func Leak() {
+    	w := NewWorker()
+    	w.Start() // line 30
+    }
+
+    func Fine() {
+    	w := NewWorker()
+    	w.Start()
+    	defer w.Stop()
+    	t := &Ticker{}
+    	t.Start()
+    }
+    """
+    findings = run_rule(tmp_path, rule, source, header=HEADER)
+    assert lines(findings) == [30]
+    assert findings[0].message == "stopped only by Worker.Stop"
