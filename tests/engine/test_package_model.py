@@ -33,59 +33,59 @@ package store
 import "sync"
 
 type Store struct {
-	mu    sync.Mutex
-	other sync.Mutex
-	items map[string]int
+    mu    sync.Mutex
+    other sync.Mutex
+    items map[string]int
 }
 
 func (s *Store) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.items)
+    s.mu.Lock()
+    defer s.mu.Unlock()
+    return len(s.items)
 }
 
 func (s *Store) lenLocked() int { return len(s.items) }
 
 func (s *Store) waitLocked() {
-	s.mu.Unlock() // called with the lock held: releases, then takes it again
-	s.mu.Lock()
+    s.mu.Unlock() // called with the lock held: releases, then takes it again
+    s.mu.Lock()
 }
 
 func (s *Store) countOther() int {
-	s.other.Lock()
-	defer s.other.Unlock()
-	return 1
+    s.other.Lock()
+    defer s.other.Unlock()
+    return 1
 }
 
 func (s *Store) viaHelper() int { return s.Len() }
 
 func (s *Store) Put(k string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.items[k] = s.Len()       // line 35: Len locks s.mu
-	_ = s.lenLocked()          // fine
-	s.waitLocked()             // fine
-	_ = s.countOther()         // another mutex
-	_ = s.viaHelper()          // line 39: two levels down
-	go s.Len()                 // another goroutine
-	func() { _ = s.lenLocked() }()
+    s.mu.Lock()
+    defer s.mu.Unlock()
+    s.items[k] = s.Len()       // line 35: Len locks s.mu
+    _ = s.lenLocked()          // fine
+    s.waitLocked()             // fine
+    _ = s.countOther()         // another mutex
+    _ = s.viaHelper()          // line 39: two levels down
+    go s.Len()                 // another goroutine
+    func() { _ = s.lenLocked() }()
 }
 
 func (s *Store) Drop(k string) {
-	s.mu.Lock()
-	if k == "" {
-		s.mu.Unlock()
-		return
-	}
-	_ = s.Len() // line 50: still held on this path
-	s.mu.Unlock()
-	_ = s.Len() // released
+    s.mu.Lock()
+    if k == "" {
+        s.mu.Unlock()
+        return
+    }
+    _ = s.Len() // line 50: still held on this path
+    s.mu.Unlock()
+    _ = s.Len() // released
 }
 
 func Copy(dst, src *Store) {
-	src.mu.Lock()
-	defer src.mu.Unlock()
-	_ = dst.Len() // another instance: dst.mu, not src.mu
+    src.mu.Lock()
+    defer src.mu.Unlock()
+    _ = dst.Len() // another instance: dst.mu, not src.mu
 }
 """
 
@@ -109,18 +109,18 @@ def test_callee_in_a_sibling_file_and_unsaved_text(tmp_path: Path) -> None:
         type Store struct{ mu sync.Mutex }
 
         func (s *Store) Len() int {
-        	s.mu.Lock()
-        	defer s.mu.Unlock()
-        	return 0
+            s.mu.Lock()
+            defer s.mu.Unlock()
+            return 0
         }
     """)
     put = write(tmp_path / "src" / "put.go", """
         package store
 
         func (s *Store) Put() {
-        	s.mu.Lock()
-        	defer s.mu.Unlock()
-        	_ = s.Len()
+            s.mu.Lock()
+            defer s.mu.Unlock()
+            _ = s.Len()
         }
     """)
     engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
@@ -140,30 +140,30 @@ def test_parameter_and_package_variable_mapping(tmp_path: Path) -> None:
     var names = map[string]bool{}
 
     func lookup(n string) bool {
-    	regMu.Lock()
-    	defer regMu.Unlock()
-    	return names[n]
+        regMu.Lock()
+        defer regMu.Unlock()
+        return names[n]
     }
 
     func withLock(mu *sync.Mutex, f func()) {
-    	mu.Lock()
-    	defer mu.Unlock()
-    	f()
+        mu.Lock()
+        defer mu.Unlock()
+        f()
     }
 
     type T struct{ mu sync.Mutex }
 
     func Register(n string, t *T) {
-    	regMu.Lock()
-    	defer regMu.Unlock()
-    	_ = lookup(n)              // line 25: the package mutex again
-    	withLock(&t.mu, func() {}) // t.mu is not held
+        regMu.Lock()
+        defer regMu.Unlock()
+        _ = lookup(n)              // line 25: the package mutex again
+        withLock(&t.mu, func() {}) // t.mu is not held
     }
 
     func (t *T) Do() {
-    	t.mu.Lock()
-    	defer t.mu.Unlock()
-    	withLock(&t.mu, func() {}) // line 32: the argument is the held mutex
+        t.mu.Lock()
+        defer t.mu.Unlock()
+        withLock(&t.mu, func() {}) // line 32: the argument is the held mutex
     }
     """
     assert lines(run_rule(tmp_path, DOUBLE_LOCK, source)) == [25, 32]
@@ -186,31 +186,31 @@ def test_lock_order_inversion_across_methods(tmp_path: Path) -> None:
     import "sync"
 
     type Server struct {
-    	mu     sync.Mutex
-    	connMu sync.RWMutex
+        mu     sync.Mutex
+        connMu sync.RWMutex
     }
 
     func (s *Server) lockConns() { s.connMu.Lock() }
 
     func (s *Server) Add() {
-    	s.mu.Lock()
-    	defer s.mu.Unlock()
-    	s.lockConns() // line 15: mu, then connMu (through a call)
-    	s.connMu.Unlock()
+        s.mu.Lock()
+        defer s.mu.Unlock()
+        s.lockConns() // line 15: mu, then connMu (through a call)
+        s.connMu.Unlock()
     }
 
     func (srv *Server) Drop() {
-    	srv.connMu.Lock()
-    	defer srv.connMu.Unlock()
-    	srv.mu.Lock() // line 22: connMu, then mu
-    	srv.mu.Unlock()
+        srv.connMu.Lock()
+        defer srv.connMu.Unlock()
+        srv.mu.Lock() // line 22: connMu, then mu
+        srv.mu.Unlock()
     }
 
     func (s *Server) Read() {
-    	s.connMu.RLock()
-    	s.mu.Lock() // line 28: RLock of connMu, then mu: still inverted against Add
-    	s.mu.Unlock()
-    	s.connMu.RUnlock()
+        s.connMu.RLock()
+        s.mu.Lock() // line 28: RLock of connMu, then mu: still inverted against Add
+        s.mu.Unlock()
+        s.connMu.RUnlock()
     }
     """
     findings = run_rule(tmp_path, rule, source, header=HEADER)
@@ -257,8 +257,8 @@ def test_start_without_stop_needs_the_stop_method(tmp_path: Path) -> None:
     package work
 
     type Worker struct {
-    	quit chan struct{}
-    	jobs chan int
+        quit chan struct{}
+        jobs chan int
     }
 
     func NewWorker() *Worker { return &Worker{quit: make(chan struct{}), jobs: make(chan int)} }
@@ -266,13 +266,13 @@ def test_start_without_stop_needs_the_stop_method(tmp_path: Path) -> None:
     func (w *Worker) Start() { go w.loop() }
 
     func (w *Worker) loop() {
-    	for {
-    		select {
-    		case <-w.quit:
-    			return
-    		case <-w.jobs:
-    		}
-    	}
+        for {
+            select {
+            case <-w.quit:
+                return
+            case <-w.jobs:
+            }
+        }
     }
 
     func (w *Worker) Stop() { close(w.quit) }
@@ -282,16 +282,16 @@ def test_start_without_stop_needs_the_stop_method(tmp_path: Path) -> None:
     func (t *Ticker) Start() { go func() {}() } // ends by itself
 
     func Leak() {
-    	w := NewWorker()
-    	w.Start() // line 30
+        w := NewWorker()
+        w.Start() // line 30
     }
 
     func Fine() {
-    	w := NewWorker()
-    	w.Start()
-    	defer w.Stop()
-    	t := &Ticker{}
-    	t.Start()
+        w := NewWorker()
+        w.Start()
+        defer w.Stop()
+        t := &Ticker{}
+        t.Start()
     }
     """
     findings = run_rule(tmp_path, rule, source, header=HEADER)
