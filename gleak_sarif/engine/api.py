@@ -155,8 +155,10 @@ class Engine:
                 total_bytes += os.path.getsize(path)
             except OSError:
                 pass
+        from gleak_sarif.engine import callees
         from gleak_sarif.rules.compiler import prepare_pack
 
+        callees.new_scan()  # folder listings are reused within this scan only (forked workers inherit it)
         jobs = min(self.jobs(), max(1, len(files)))
         if jobs == 1 or len(files) < PARALLEL_MIN_FILES or total_bytes < PARALLEL_MIN_BYTES:
             prepare_pack(self.pack, self._rules_that_can_match(files) if len(files) <= PARALLEL_MIN_FILES else None)

@@ -43,26 +43,39 @@ Callee = tuple[str, str]  # (declaration kind, name)
 EvaluatorFactory = Callable[[str, bytes, Node, "tuple[int, int] | None"], "FileEvaluator"]
 
 
-def callee_of(evaluator: FileEvaluator, node: Node) -> Callee | None:
-    """The (kind, name) of the declaration a call names, or None (not a call, or not same-package)."""
+def _named_callee(evaluator: FileEvaluator, node: Node) -> tuple[Callee, Node | None] | None:
+    """The (kind, name) a call names, and for `x.f(...)` with an identifier `x` that operand (it may be an
+    imported package's name: see `callee_of`). Cheap: no scope lookup."""
     if node.type != "call_expression":
         return None
     function = node.child_by_field_name("function")
     if function is None:
         return None
     if function.type == "identifier":
-        return (FUNCTION, evaluator.text(function))
+        return (FUNCTION, evaluator.text(function)), None
     if function.type == "selector_expression":
         operand = function.child_by_field_name("operand")
         name = function.child_by_field_name("field")
         if operand is None or name is None:
             return None
-        if operand.type == "identifier":
-            path = evaluator.imports.by_name.get(evaluator.text(operand))
-            if path is not None and evaluator.resolves_to(operand, path):
-                return None  # pkg.F(...): another package
-        return (METHOD, evaluator.text(name))
+        return (METHOD, evaluator.text(name)), (operand if operand.type == "identifier" else None)
     return None
+
+
+def _names_import(evaluator: FileEvaluator, operand: Node | None) -> bool:
+    """Is ``operand`` (of `operand.f(...)`) an imported package's name here (not shadowed)?"""
+    if operand is None:
+        return False
+    path = evaluator.imports.by_name.get(evaluator.text(operand))
+    return path is not None and evaluator.resolves_to(operand, path)
+
+
+def callee_of(evaluator: FileEvaluator, node: Node) -> Callee | None:
+    """The (kind, name) of the declaration a call names, or None (not a call, or not same-package)."""
+    named = _named_callee(evaluator, node)
+    if named is None or _names_import(evaluator, named[1]):
+        return None  # pkg.F(...): another package
+    return named[0]
 
 
 def declarations(source: bytes, root: Node) -> dict[Callee, list[Node]]:
@@ -98,6 +111,7 @@ class _FileState:
 
     scope: _PackageScope | None = None
     scope_known: bool = False
+    path: str = ""  # the file's absolute path
     answers: dict[tuple[int, str, str], bool] = field(default_factory=dict)
 
 
@@ -106,7 +120,22 @@ _PACKAGES: OrderedDict[tuple[int, str, str, bool], _PackageScope] = OrderedDict(
 _PARSED: OrderedDict[tuple[int, str], _Parsed] = OrderedDict()
 
 
-def _listing(directory: str, tests: bool) -> list[tuple[str, int, int]] | None:
+# Folder listings, reused within one scan: every file of a folder asks for its folder's listing (package
+# scope, token check), and stat-ing every sibling for every file was quadratic in the folder's size (a fifth
+# of GL207's time on GOROOT/src). `new_scan` (called by the engine before each scan) drops them; within a
+# scan, a listing is re-read when the folder's own mtime changes (a file added, removed or renamed).
+_LISTINGS: dict[tuple[str, bool], tuple[int, int, list[tuple[str, int, int]] | None]] = {}
+_GENERATION = 0
+
+
+def new_scan() -> None:
+    """Forget folder listings: a new scan sees every sibling's current size and mtime."""
+    global _GENERATION
+    _GENERATION += 1
+    _LISTINGS.clear()
+
+
+def _read_listing(directory: str, tests: bool) -> list[tuple[str, int, int]] | None:
     try:
         entries = list(os.scandir(directory))
     except OSError:
@@ -127,6 +156,24 @@ def _listing(directory: str, tests: bool) -> list[tuple[str, int, int]] | None:
     if len(files) > MAX_SIBLING_FILES:
         return None
     return sorted(files)
+
+
+def _listing(directory: str, tests: bool) -> list[tuple[str, int, int]] | None:
+    """The folder's `.go` files (test files when ``tests``) as (path, mtime, size), sorted; None when the
+    folder cannot be read or has too many files."""
+    try:
+        folder_mtime = os.stat(directory).st_mtime_ns
+    except OSError:
+        return None
+    key = (directory, tests)
+    memo = _LISTINGS.get(key)
+    if memo is not None and memo[0] == _GENERATION and memo[1] == folder_mtime:
+        return memo[2]
+    listing = _read_listing(directory, tests)
+    _LISTINGS[key] = (_GENERATION, folder_mtime, listing)
+    while len(_LISTINGS) > 2 * MAX_PACKAGES:
+        del _LISTINGS[next(iter(_LISTINGS))]
+    return listing
 
 
 def _scope(evaluator: FileEvaluator) -> _PackageScope | None:
@@ -263,30 +310,32 @@ def _holds(evaluator: FileEvaluator, rule: CNode, decl: Node) -> bool:
 
 def callee_matches(evaluator: FileEvaluator, rule: CNode, node: Node, factory: EvaluatorFactory) -> bool:
     """Does ``node`` call a same-file or same-package function/method whose declaration matches ``rule``?"""
-    callee = callee_of(evaluator, node)
-    if callee is None:
+    named = _named_callee(evaluator, node)
+    if named is None:
         return False
+    callee, operand = named
     state = _FILES.get(evaluator)
     if state is None:
         state = _FILES[evaluator] = _FileState()
+    if not state.scope_known:
+        state.scope = _scope(evaluator) if evaluator.package else None
+        state.scope_known = True
+    scope = state.scope
+    here = state.path or os.path.abspath(evaluator.path)
+    state.path = here
+    local_decls = evaluator.local_declarations().get(callee, [])
+    siblings = [p for p in scope.names.get(callee, []) if p != here] if scope is not None else []
+    # Most calls name nothing declared in the package (`fmt.Println`): answer before the costlier check
+    # whether `x` of `x.f(...)` is an imported package's name (a scope walk).
+    if (not local_decls and not siblings) or _names_import(evaluator, operand):
+        return False
     local_key = (id(rule), *callee)
     local = state.answers.get(local_key)
     if local is None:
-        decls = evaluator.local_declarations().get(callee, [])
-        local = state.answers[local_key] = any(_holds(evaluator, rule, decl) for decl in decls)
-    if local:
-        return True
-    if not evaluator.package:
-        return False
-    if not state.scope_known:
-        state.scope, state.scope_known = _scope(evaluator), True
-    scope = state.scope
-    if scope is None:
-        return False
-    here = os.path.abspath(evaluator.path)
-    for path in scope.names.get(callee, []):
-        if path == here:
-            continue  # this file: its own (possibly unsaved) text was searched above
+        local = state.answers[local_key] = any(_holds(evaluator, rule, decl) for decl in local_decls)
+    if local or scope is None:
+        return local
+    for path in siblings:  # this file is not among them: its own (possibly unsaved) text was searched above
         answer_key = (id(rule), *callee, path)
         answer = scope.answers.get(answer_key)
         if answer is None:
