@@ -201,6 +201,8 @@ def _calls_blocking(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]
     for _, effect, _text in asker.callee_effects():
         if effect.kind not in PARTNERS or not effect.bare or effect.canon is None:
             continue
+        if lock_canon is not None and lock_canon in effect.released:
+            continue  # the callee lets go of the lock before it blocks
         if effect.kind in ("send", "recv") and effect.canon in model.buffered:
             continue  # a buffered channel: its partner is not needed to go on (not proven, trusted)
         if effect.kind in ("send", "recv", "range") and not model.is_channel(effect.canon):
@@ -322,7 +324,7 @@ def _lock_order(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
         inner.append((op.ref.canon, op.mode))
     elif op is not None and op.kind == "call":
         for _, effect, _text in asker.callee_effects(b"Lock()"):
-            if effect.kind == "lock" and effect.canon:
+            if effect.kind == "lock" and effect.canon and outer not in effect.released:
                 inner.append((effect.canon, effect.mode))
     for canon, mode in inner:
         if canon == outer:

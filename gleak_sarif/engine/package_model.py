@@ -123,6 +123,9 @@ class Op:
     args: tuple[Ref | None, ...] = ()
     block: tuple[int, int] = (0, 0)  # lock/unlock: the statement list around it
     exits: bool = False  # unlock: its statement list ends in return/panic/break/continue/goto
+    # lock: taken only `if p` / `if !p` for a parameter p: (p's position, the value that takes it)
+    guard: tuple[int, bool] | None = None
+    bools: tuple[bool | None, ...] = ()  # call: arguments written as `true` / `false`
 
 
 @dataclass(slots=True)
@@ -402,7 +405,7 @@ class _Extractor:
                 return  # pkg.F(): another package
             target = self.ref(operand, env, func.recv_type)
             if not args and (name in LOCK_MODES or name in UNLOCKS):
-                self._lock_op(func, call, name, target, deferred)
+                self._lock_op(func, env, call, name, target, deferred)
                 return
             if not args and name == "Wait":
                 func.ops.append(Op("wait", self.site(call), target, deferred=deferred))
@@ -411,7 +414,8 @@ class _Extractor:
                 func.ops.append(Op("wake", self.site(call), target, deferred=deferred))
                 return
             func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("?", name), recv=target,
-                               args=tuple(self.ref(a, env, func.recv_type) for a in args)))
+                               args=tuple(self.ref(a, env, func.recv_type) for a in args),
+                               bools=self._bools(args)))
             return
         if name == "close" and len(args) == 1:
             owner = self._once_owner(func)  # `once.Do(func() { close(c.quit) })` closes in the caller
@@ -421,9 +425,13 @@ class _Extractor:
         if name in env.params or name in env.locals or name in env.types:
             return  # a function value
         func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("", name),
-                           args=tuple(self.ref(a, env, func.recv_type) for a in args)))
+                           args=tuple(self.ref(a, env, func.recv_type) for a in args), bools=self._bools(args)))
 
-    def _lock_op(self, func: FunctionSummary, call: Node, name: str, target: Ref | None, deferred: bool) -> None:
+    def _bools(self, args: list[Node]) -> tuple[bool | None, ...]:
+        return tuple(a.type == "true" if a.type in ("true", "false") else None for a in args)
+
+    def _lock_op(self, func: FunctionSummary, env: _FuncEnv, call: Node, name: str, target: Ref | None,
+                 deferred: bool) -> None:
         unlock = name in UNLOCKS
         mode = UNLOCKS[name] if unlock else LOCK_MODES[name]
         block = (0, 0)
@@ -446,8 +454,26 @@ class _Extractor:
             outer = self._innermost(func.start, func.end)
             if outer is not None:
                 owner, deferred = self.funcs[outer], True
+        guard = None if unlock or statement is None else self._guard(statement, env)
         owner.ops.append(Op("unlock" if unlock else "lock", self.site(call), target, mode=mode,
-                            deferred=deferred, block=block, exits=exits))
+                            deferred=deferred, block=block, exits=exits, guard=guard))
+
+    def _guard(self, statement: Node, env: _FuncEnv) -> tuple[int, bool] | None:
+        """`if hasLock {...}` / `if !hasLock {...}` around the statement, on a parameter: the lock is
+        taken only for one value of that argument (`f(x, true)` says the caller holds it already)."""
+        stmts = statement.parent
+        block = stmts.parent if stmts is not None and stmts.type == "statement_list" else stmts
+        branch = block.parent if block is not None and block.type == "block" else None
+        if branch is None or branch.type != "if_statement" or branch.child_by_field_name("consequence") != block:
+            return None
+        condition = branch.child_by_field_name("condition")
+        wanted = True
+        if condition is not None and condition.type == "unary_expression" and self.text(condition).startswith("!"):
+            condition, wanted = condition.child_by_field_name("operand"), False
+        if condition is None or condition.type != "identifier":
+            return None
+        position = env.params.get(self.text(condition))
+        return None if position is None else (position, wanted)
 
     def _once_owner(self, func: FunctionSummary) -> FunctionSummary:
         """The function a literal runs in when it is passed to a `.Do(...)` call (sync.Once), else itself."""
@@ -677,6 +703,10 @@ class Effect:
     # reaches it: one effect per operation, not one per path (paths multiply through call chains)
     before: frozenset[str]
     trace: Trace
+    guard: tuple[int, bool] | None = None  # lock: taken only for this value of a parameter (see Op.guard)
+    # identities of locks released earlier on the way (a helper "called with the lock held" that unlocks
+    # first): a lock the caller holds and the path releases is not held when this happens
+    released: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -713,6 +743,8 @@ class PackageModel:
         self.ops_at: dict[tuple[str, int, int], tuple[int, int]] = {}  # (function, position)
         self.held: list[list[list[Op]]] = []
         self.locked_before: list[list[frozenset[str]]] = []
+        self.unlocked_before: list[list[frozenset[str]]] = []
+        self.released_before: list[list[frozenset[str]]] = []
         self.targets: list[list[list[int]] | None] = []  # per function, per op: resolved callees (lazy)
         self.effects: list[dict[tuple[object, ...], Effect]] = []
         self.starts: list[dict[int, Trace]] = []
@@ -751,6 +783,8 @@ class PackageModel:
                     self.by_path.setdefault(original.path, []).append(index)
                     self.held.append([])
                     self.locked_before.append([])
+                    self.unlocked_before.append([])
+                    self.released_before.append([])
                     self.targets.append(None)
                     self.effects.append({})
                     self.starts.append({})
@@ -764,6 +798,8 @@ class PackageModel:
                     self.functions[index] = func
                     self.held[index] = _held_per_op(func.ops)
                     self.locked_before[index] = _locked_before(func.ops)
+                    self.unlocked_before[index] = _unlocked_before(func.ops)
+                    self.released_before[index] = _released_before(func.ops)
                     for position, op in enumerate(func.ops):
                         self.ops_at[(op.site.path, op.site.start, op.site.end)] = (index, position)
                 self.path_starts[summary.path] = [self.functions[i].start for i in self.by_path.get(summary.path, ())]
@@ -896,20 +932,22 @@ class PackageModel:
             held = self.held[index][position]
             held_canons = frozenset(h.ref.canon for h in held if h.ref is not None and h.ref.canon)
             before = self.locked_before[index][position] | held_canons
+            released = self.released_before[index][position]
             if op.kind == "unlock" and op.ref is not None:
                 unlocked.add(op.ref.text)
             if op.kind == "lock" and not op.deferred and op.ref is not None:
                 fresh = op.ref.text not in unlocked and not any(h.ref == op.ref for h in held)
                 if fresh:
-                    _add(out, Effect("lock", op.ref, op.ref.canon, op.mode, True, before, (op.site,)))
+                    _add(out, Effect("lock", op.ref, op.ref.canon, op.mode, True, before, (op.site,), op.guard,
+                                     released))
             elif op.kind in ("send", "recv", "range", "close"):
                 if op.kind == "range" and op.ref is not None and op.ref.rest and not self.is_channel(op.ref.canon):
                     continue
                 _add(out, Effect(op.kind, op.ref, op.ref.canon if op.ref else None, "", op.bare, before,
-                                 (op.site,)))
+                                 (op.site,), None, released))
             elif op.kind in ("wait", "wake") and not op.deferred:
                 _add(out, Effect(op.kind, op.ref, op.ref.canon if op.ref else None, "", True, before,
-                                 (op.site,)))
+                                 (op.site,), None, released))
         return out
 
     def effects_of(self, index: int, depth: int = 0) -> dict[tuple[object, ...], Effect]:
@@ -940,10 +978,17 @@ class PackageModel:
                 for effect in list(self.effects_of(target, depth + 1).values()):
                     if len(effect.trace) > MAX_DEPTH:
                         continue
+                    keep, guard = _through_guard(effect, op)
+                    if not keep:
+                        continue
                     mapped = self.map_ref(effect.ref, op)
+                    if effect.kind == "lock" and mapped is not None and \
+                            mapped.text in self.unlocked_before[index][position]:
+                        continue  # released here first: a function called with the lock held
                     canon = effect.canon or (mapped.canon if mapped is not None else None)
                     _add(effects, Effect(effect.kind, mapped, canon, effect.mode, effect.bare,
-                                         effect.before | before, (op.site, *effect.trace)))
+                                         effect.before | before, (op.site, *effect.trace), guard,
+                                         effect.released | self.released_before[index][position]))
                 for started, trace in list(self.starts[target].items()):
                     if started not in starts and len(trace) <= MAX_DEPTH:
                         starts[started] = (op.site, *trace)
@@ -965,24 +1010,24 @@ class PackageModel:
                 held_ops = self.held[index][position]
                 if not held_ops:
                     continue
-                inner: list[tuple[str, str, Trace]] = []
+                inner: list[tuple[str, str, Trace, frozenset[str]]] = []
                 if op.kind == "lock" and not op.deferred and op.ref is not None and op.ref.canon:
-                    inner.append((op.ref.canon, op.mode, (op.site,)))
+                    inner.append((op.ref.canon, op.mode, (op.site,), frozenset()))
                 elif op.kind == "call":
                     for target in self.targets_of(index, position):
                         if target == index:
                             continue
                         for effect in self.effects_of(target).values():
-                            if effect.kind == "lock":
+                            if effect.kind == "lock" and _through_guard(effect, op) == (True, None):
                                 mapped = self.map_ref(effect.ref, op)
                                 canon = effect.canon or (mapped.canon if mapped else None)
                                 if canon:
-                                    inner.append((canon, effect.mode, (op.site, *effect.trace)))
+                                    inner.append((canon, effect.mode, (op.site, *effect.trace), effect.released))
                 for held in held_ops:
                     if held.ref is None or not held.ref.canon:
                         continue
-                    for canon, mode, trace in inner:
-                        if canon != held.ref.canon:
+                    for canon, mode, trace, released in inner:
+                        if canon != held.ref.canon and held.ref.canon not in released:
                             edge = OrderEdge(held.ref.canon, canon, held.mode, mode, func.key, trace)
                             edges.setdefault((edge.outer, edge.inner), []).append(edge)
         self._edges = edges
@@ -1024,23 +1069,64 @@ class PackageModel:
             if target == index:
                 continue
             for effect in self.effects_of(target).values():
-                out.append((target, effect, self.map_ref(effect.ref, op)))
+                keep, guard = _through_guard(effect, op)
+                if keep and guard is None:  # a lock still waiting on the caller's flag: not known to happen
+                    out.append((target, effect, self.map_ref(effect.ref, op)))
         return out
+
+
+def _through_guard(effect: Effect, call: Op) -> tuple[bool, tuple[int, bool] | None]:
+    """Does a guarded lock happen through this call? (keep it, its guard in the caller's terms). A
+    literal `true`/`false` decides it; the caller's own parameter passes the guard on; anything else
+    leaves it unknown, and unknown is not counted (precision first)."""
+    if effect.guard is None:
+        return True, None
+    position, wanted = effect.guard
+    value = call.bools[position] if position < len(call.bools) else None
+    if value is not None:
+        return value == wanted, None
+    arg = call.args[position] if position < len(call.args) else None
+    if arg is not None and not arg.rest and arg.root.startswith("p") and arg.root[1:].isdigit():
+        return True, (int(arg.root[1:]), wanted)
+    return False, None
 
 
 def _add(effects: dict[tuple[object, ...], Effect], effect: Effect) -> bool:
     """Record an effect; the same operation reached again only widens its `before` set. True: changed."""
     key = (effect.kind, effect.ref.root if effect.ref else None, effect.ref.rest if effect.ref else None,
-           effect.canon, effect.mode, effect.bare, effect.trace[-1].start, effect.trace[-1].path)
+           effect.canon, effect.mode, effect.bare, effect.trace[-1].start, effect.trace[-1].path, effect.guard)
     known = effects.get(key)
     if known is None:
         effects[key] = effect
         return True
-    if effect.before <= known.before:
+    if effect.before <= known.before and effect.released <= known.released:
         return False
     effects[key] = Effect(known.kind, known.ref, known.canon, known.mode, known.bare,
-                          known.before | effect.before, known.trace)
+                          known.before | effect.before, known.trace, known.guard,
+                          known.released | effect.released)
     return True
+
+
+def _unlocked_before(ops: list[Op]) -> list[frozenset[str]]:
+    """For each op, the texts of the locks the function released earlier in source order."""
+    out: list[frozenset[str]] = []
+    released: set[str] = set()
+    for op in ops:
+        out.append(frozenset(released))
+        if op.kind == "unlock" and not op.deferred and op.ref is not None:
+            released.add(op.ref.text)
+    return out
+
+
+def _released_before(ops: list[Op]) -> list[frozenset[str]]:
+    """For each op, the identities of the locks the function released earlier in source order."""
+    out: list[frozenset[str]] = []
+    released: set[str] = set()
+    for op in ops:
+        out.append(frozenset(released))
+        if op.kind == "unlock" and not op.deferred and op.ref is not None and op.ref.canon:
+            released.add(op.ref.canon)
+    return out
 
 
 def _locked_before(ops: list[Op]) -> list[frozenset[str]]:
