@@ -317,6 +317,7 @@ def _lock_order(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
         return
     outer = held_ops[0].ref.canon
     outer_mode = held_ops[0].mode
+    held_here = frozenset(op.ref.canon for op in asker.package_held() if op.ref is not None and op.ref.canon)
     inner: list[tuple[str, str]] = []
     model = asker.model
     op = asker.op
@@ -332,6 +333,8 @@ def _lock_order(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
         for edge in model.order_edges().get((canon, outer), []):
             if "write" not in (outer_mode, mode, edge.outer_mode, edge.inner_mode):
                 continue  # readers only: they do not exclude each other
+            if (held_here & edge.held) - {canon, outer}:
+                continue  # both paths hold a third lock first: it lets one of them in at a time
             owner, name = edge.function
             where = f"{owner}.{name}" if owner and not name.startswith("func@") else name
             if name.startswith("func@"):

@@ -123,7 +123,7 @@ class Op:
     args: tuple[Ref | None, ...] = ()
     block: tuple[int, int] = (0, 0)  # lock/unlock: the statement list around it
     exits: bool = False  # unlock: its statement list ends in return/panic/break/continue/goto
-    # lock: taken only `if p` / `if !p` for a parameter p: (p's position, the value that takes it)
+    # lock or call: only `if p` / `if !p` for a parameter p: (p's position, the value that runs it)
     guard: tuple[int, bool] | None = None
     bools: tuple[bool | None, ...] = ()  # call: arguments written as `true` / `false`
 
@@ -415,7 +415,7 @@ class _Extractor:
                 return
             func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("?", name), recv=target,
                                args=tuple(self.ref(a, env, func.recv_type) for a in args),
-                               bools=self._bools(args)))
+                               bools=self._bools(args), guard=self._guard(call, env)))
             return
         if name == "close" and len(args) == 1:
             owner = self._once_owner(func)  # `once.Do(func() { close(c.quit) })` closes in the caller
@@ -425,7 +425,8 @@ class _Extractor:
         if name in env.params or name in env.locals or name in env.types:
             return  # a function value
         func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("", name),
-                           args=tuple(self.ref(a, env, func.recv_type) for a in args), bools=self._bools(args)))
+                           args=tuple(self.ref(a, env, func.recv_type) for a in args), bools=self._bools(args),
+                           guard=self._guard(call, env)))
 
     def _bools(self, args: list[Node]) -> tuple[bool | None, ...]:
         return tuple(a.type == "true" if a.type in ("true", "false") else None for a in args)
@@ -458,11 +459,15 @@ class _Extractor:
         owner.ops.append(Op("unlock" if unlock else "lock", self.site(call), target, mode=mode,
                             deferred=deferred, block=block, exits=exits, guard=guard))
 
-    def _guard(self, statement: Node, env: _FuncEnv) -> tuple[int, bool] | None:
-        """`if hasLock {...}` / `if !hasLock {...}` around the statement, on a parameter: the lock is
-        taken only for one value of that argument (`f(x, true)` says the caller holds it already)."""
-        stmts = statement.parent
-        block = stmts.parent if stmts is not None and stmts.type == "statement_list" else stmts
+    def _guard(self, node: Node, env: _FuncEnv) -> tuple[int, bool] | None:
+        """`if hasLock {...}` / `if !hasLock {...}` around the node, on a parameter: what it does happens
+        only for one value of that argument (`f(x, true)` says the caller holds the lock already)."""
+        block: Node | None = node.parent
+        for _ in range(8):  # up to the nearest block
+            if block is None or block.type in ("block", "func_literal", "function_declaration",
+                                               "method_declaration"):
+                break
+            block = block.parent
         branch = block.parent if block is not None and block.type == "block" else None
         if branch is None or branch.type != "if_statement" or branch.child_by_field_name("consequence") != block:
             return None
@@ -717,6 +722,7 @@ class OrderEdge:
     inner_mode: str
     function: tuple[str, str]
     trace: Trace  # where the inner lock is taken (through calls)
+    held: frozenset[str] = frozenset()  # every lock held there (a common outer lock serializes both)
 
 
 class PackageModel:
@@ -981,6 +987,8 @@ class PackageModel:
                     keep, guard = _through_guard(effect, op)
                     if not keep:
                         continue
+                    if effect.kind == "lock" and guard is None:
+                        guard = op.guard  # a call made only `if p`: its locks too
                     mapped = self.map_ref(effect.ref, op)
                     if effect.kind == "lock" and mapped is not None and \
                             mapped.text in self.unlocked_before[index][position]:
@@ -1023,12 +1031,13 @@ class PackageModel:
                                 canon = effect.canon or (mapped.canon if mapped else None)
                                 if canon:
                                     inner.append((canon, effect.mode, (op.site, *effect.trace), effect.released))
+                held_canons = frozenset(h.ref.canon for h in held_ops if h.ref is not None and h.ref.canon)
                 for held in held_ops:
                     if held.ref is None or not held.ref.canon:
                         continue
                     for canon, mode, trace, released in inner:
                         if canon != held.ref.canon and held.ref.canon not in released:
-                            edge = OrderEdge(held.ref.canon, canon, held.mode, mode, func.key, trace)
+                            edge = OrderEdge(held.ref.canon, canon, held.mode, mode, func.key, trace, held_canons)
                             edges.setdefault((edge.outer, edge.inner), []).append(edge)
         self._edges = edges
         return edges

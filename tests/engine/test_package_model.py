@@ -297,3 +297,90 @@ def test_start_without_stop_needs_the_stop_method(tmp_path: Path) -> None:
     findings = run_rule(tmp_path, rule, source, header=HEADER)
     assert lines(findings) == [30]
     assert findings[0].message == "stopped only by Worker.Stop"
+
+
+def test_flag_guarded_locks_and_helpers_that_release_first(tmp_path: Path) -> None:
+    """`if !hasLock { mu.Lock() }` follows the caller's literal; a callee that unlocks the held lock
+    before re-taking it (directly or further down) is a "called with the lock held" helper."""
+    source = """
+    package conn
+
+    import "sync"
+
+    type Conn struct{ mu sync.Mutex }
+
+    func (c *Conn) check(hasLock bool) {
+        if !hasLock {
+            c.mu.Lock()
+            defer c.mu.Unlock()
+        }
+    }
+
+    func (c *Conn) state() int {
+        c.mu.Lock()
+        defer c.mu.Unlock()
+        return 0
+    }
+
+    func (c *Conn) handshakeAndRelock() {
+        c.mu.Unlock()
+        _ = c.state()
+        c.mu.Lock()
+    }
+
+    func (c *Conn) refresh(stop bool) {
+        if !stop {
+            c.check(false)
+        }
+    }
+
+    func (c *Conn) Serve() {
+        c.mu.Lock()
+        defer c.mu.Unlock()
+        c.check(true)           // told it holds the lock
+        c.handshakeAndRelock()  // releases first
+        c.refresh(true)         // the locking call only runs when stop is false
+        c.check(false)          // line 38: locks again
+        c.refresh(false)        // line 39: locks again, two calls down
+    }
+    """
+    assert lines(run_rule(tmp_path, DOUBLE_LOCK, source)) == [38, 39]
+
+
+def test_a_common_outer_lock_serializes_an_inversion(tmp_path: Path) -> None:
+    rule = """
+    rule:
+      kind: call_expression
+      as: INNER
+      model:
+        held: {lock: $A}
+        lock-order-inverted: {held: $A}
+    primary: $INNER
+    message: "inverted"
+    """
+    source = """
+    package db
+
+    import "sync"
+
+    type DB struct{ gate, mu, tx sync.Mutex }
+
+    func (d *DB) One() {
+        d.gate.Lock()
+        defer d.gate.Unlock()
+        d.mu.Lock()
+        d.tx.Lock()
+        d.tx.Unlock()
+        d.mu.Unlock()
+    }
+
+    func (d *DB) Two() {
+        d.gate.Lock()
+        defer d.gate.Unlock()
+        d.tx.Lock()
+        d.mu.Lock()
+        d.mu.Unlock()
+        d.tx.Unlock()
+    }
+    """
+    assert lines(run_rule(tmp_path, rule, source, header=HEADER)) == []
