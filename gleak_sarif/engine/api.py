@@ -47,21 +47,26 @@ def _scan_chunk(paths: list[str]) -> list[FileResult]:
 
 
 def _chunks(paths: list[str], jobs: int) -> list[list[str]]:
-    """Largest files first, in chunks small enough to balance the workers."""
-    sized = []
+    """Folders (packages) kept whole, largest first, in chunks small enough to balance the workers.
+
+    A package's files go to one worker together: rules that read the package (`calls:`, the package
+    model) parse a sibling once per worker, and a folder's files then reuse what the first one built."""
+    folders: dict[str, list[tuple[int, str]]] = {}
     for path in paths:
         try:
-            sized.append((os.path.getsize(path), path))
+            size = os.path.getsize(path)
         except OSError:
-            sized.append((0, path))
-    sized.sort(reverse=True)
-    total = sum(size for size, _ in sized) or 1
+            size = 0
+        folders.setdefault(os.path.dirname(path), []).append((size, path))
+    groups = sorted(((sum(size for size, _ in files), sorted(files, reverse=True))
+                     for files in folders.values()), key=lambda group: group[0], reverse=True)
+    total = sum(size for size, _ in groups) or 1
     target = max(total // (jobs * 16), 64 * 1024)
     chunks: list[list[str]] = []
     current: list[str] = []
     current_size = 0
-    for size, path in sized:
-        current.append(path)
+    for size, files in groups:
+        current.extend(path for _, path in files)
         current_size += size
         if current_size >= target:
             chunks.append(current)
