@@ -41,16 +41,16 @@ def cache_dir_for(source_root: str, configured: str | None = None) -> str:
 
 
 def _code_signature() -> str:
-    """Size and mtime of the engine's code (package root, engine/, rules/): an edited engine in a source
-    checkout must not reuse results of the old one (the version alone does not change)."""
+    """A digest of the engine's code (package root, engine/, rules/): an edited engine in a source checkout
+    must not reuse results of the old one (the version alone does not change). Content, not mtimes: a
+    `git stash`/`checkout` round trip keeps the cache (~1 ms for ~0.7 MB)."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    parts = []
+    digest = hashlib.blake2b(digest_size=16)
     for folder in ("", "engine", "rules"):
         for path in sorted(glob.glob(os.path.join(package, folder, "*.py"))):
-            with contextlib.suppress(OSError):
-                info = os.stat(path)
-                parts.append(f"{folder}/{os.path.basename(path)}:{info.st_size}:{info.st_mtime_ns}")
-    return "|".join(parts)
+            with contextlib.suppress(OSError), open(path, "rb") as handle:
+                digest.update(f"{folder}/{os.path.basename(path)}\0".encode() + handle.read())
+    return digest.hexdigest()
 
 
 def inputs_salt(rule_paths: Sequence[str], config_path: str | None, options: dict[str, Any]) -> str | None:
