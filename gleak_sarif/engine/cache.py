@@ -157,42 +157,47 @@ class ScanCache:
             return 0
         return int(deleted)
 
-    def _digest(self, path: str) -> bytes | None:
-        absolute = os.path.abspath(path)
-        if absolute not in self._digests:
-            try:
-                with open(absolute, "rb") as handle:
-                    self._digests[absolute] = hashlib.blake2b(handle.read(), digest_size=20).digest()
-            except OSError:
-                self._digests[absolute] = None
-        return self._digests[absolute]
+    def _digest(self, absolute: str) -> bytes | None:
+        """The content hash of the file at ``absolute`` (an absolute, normalised path; read once per run)."""
+        try:
+            return self._digests[absolute]
+        except KeyError:
+            pass
+        try:
+            with open(absolute, "rb") as handle:
+                content: bytes | None = hashlib.blake2b(handle.read(), digest_size=20).digest()
+        except OSError:
+            content = None
+        self._digests[absolute] = content
+        return content
 
     def _dir_signature(self, directory: str) -> str:
         """The contents of the folder's other `.go` files (hashed, not size and mtime: a same-size edit
-        within one clock tick, `cp -p` or tar keep those)."""
+        within one clock tick, `cp -p` or tar keep those). ``directory`` is absolute."""
         cached = self._dir_memo.get(directory)
         if cached is not None:
             return cached
         digest = hashlib.blake2b(digest_size=16)
         try:
             with os.scandir(directory) as entries:
-                names = sorted(e.name for e in entries if e.name.endswith(".go") and e.is_file())
+                found = sorted((e.name, e.path) for e in entries if e.name.endswith(".go") and e.is_file())
         except OSError:
-            names = []
-        for name in names:
-            content = self._digest(os.path.join(directory, name))
+            found = []
+        for name, path in found:
+            content = self._digest(path)
             digest.update(name.encode() + b"\0" + (content or b"unreadable") + b"\n")
         self._dir_memo[directory] = digest.hexdigest()
         return self._dir_memo[directory]
 
     def key(self, path: str) -> str | None:
-        content = self._digest(path)
+        absolute = os.path.abspath(path)
+        content = self._digest(absolute)
         if content is None:
             return None
-        directory = os.path.dirname(os.path.abspath(path))
         # the go.mod version gates rules (go-version) and their severity (severity-by-go-version)
         version = go_version_for(path)
         digest = hashlib.blake2b(content, digest_size=20)
+        directory = os.path.dirname(absolute)
         digest.update(f"\0{self.salt}\0{path}\0{version}\0{self._dir_signature(directory)}".encode())
         return digest.hexdigest()
 
