@@ -1270,37 +1270,72 @@ _BLOCK = re.compile(rb"^(type|var)[ \t]*\((.*?)^\)", re.M | re.S)
 _BLOCK_NAME = re.compile(rb"^\t([A-Za-z_][A-Za-z0-9_]*)[ \t,=]", re.M)
 
 
-@dataclass
 class PackageIndex:
     """Byte-level facts about a package's files from their `func`, `type` and `var` lines (no parse):
-    which file to read for a function, a type or a type's methods."""
+    which file to read for a function, a type or a type's methods. The lines are read on first use
+    (a token check needs only the bytes)."""
 
-    files: dict[str, bytes] = field(default_factory=dict)
-    functions: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (receiver type, name)
-    methods: dict[str, list[str]] = field(default_factory=dict)  # method name -> paths
-    receivers: dict[str, list[str]] = field(default_factory=dict)  # type -> paths with its methods
-    types: dict[str, list[str]] = field(default_factory=dict)
-    globals: set[str] = field(default_factory=set)
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self._parsed = False
+        self._functions: dict[tuple[str, str], list[str]] = {}  # (receiver type or "", name) -> paths
+        self._methods: dict[str, list[str]] = {}  # method name -> paths
+        self._receivers: dict[str, list[str]] = {}  # type -> paths declaring its methods
+        self._types: dict[str, list[str]] = {}
+        self._globals: set[str] = set()
 
     def add(self, path: str, data: bytes) -> None:
         self.files[path] = data
-        for match in _FUNC_LINE.finditer(data):
-            owner = match.group(1).decode() if match.group(1) else ""
-            name = match.group(2).decode()
-            _append(self.functions.setdefault((owner, name), []), path)
-            if owner:
-                _append(self.methods.setdefault(name, []), path)
-                _append(self.receivers.setdefault(owner, []), path)
-        for match in _TYPE_LINE.finditer(data):
-            _append(self.types.setdefault(match.group(1).decode(), []), path)
-        for match in _VAR_LINE.finditer(data):
-            self.globals.add(match.group(1).decode())
-        for block in _BLOCK.finditer(data):
-            for name in _BLOCK_NAME.finditer(block.group(2)):
-                if block.group(1) == b"type":
-                    _append(self.types.setdefault(name.group(1).decode(), []), path)
-                else:
-                    self.globals.add(name.group(1).decode())
+        self._parsed = False
+
+    def _parse(self) -> None:
+        if self._parsed:
+            return
+        self._parsed = True
+        for path, data in self.files.items():
+            for match in _FUNC_LINE.finditer(data):
+                owner = match.group(1).decode() if match.group(1) else ""
+                name = match.group(2).decode()
+                _append(self._functions.setdefault((owner, name), []), path)
+                if owner:
+                    _append(self._methods.setdefault(name, []), path)
+                    _append(self._receivers.setdefault(owner, []), path)
+            for match in _TYPE_LINE.finditer(data):
+                _append(self._types.setdefault(match.group(1).decode(), []), path)
+            for match in _VAR_LINE.finditer(data):
+                self._globals.add(match.group(1).decode())
+            if b"type (" in data or b"var (" in data or b"type(" in data or b"var(" in data:
+                for block in _BLOCK.finditer(data):
+                    for name in _BLOCK_NAME.finditer(block.group(2)):
+                        if block.group(1) == b"type":
+                            _append(self._types.setdefault(name.group(1).decode(), []), path)
+                        else:
+                            self._globals.add(name.group(1).decode())
+
+    @property
+    def functions(self) -> dict[tuple[str, str], list[str]]:
+        self._parse()
+        return self._functions
+
+    @property
+    def methods(self) -> dict[str, list[str]]:
+        self._parse()
+        return self._methods
+
+    @property
+    def receivers(self) -> dict[str, list[str]]:
+        self._parse()
+        return self._receivers
+
+    @property
+    def types(self) -> dict[str, list[str]]:
+        self._parse()
+        return self._types
+
+    @property
+    def globals(self) -> set[str]:
+        self._parse()
+        return self._globals
 
     def names(self) -> frozenset[str]:
         return frozenset(name for _, name in self.functions)
@@ -1378,8 +1413,9 @@ def file_summary_for(evaluator: FileEvaluator, locks_only: bool = False) -> File
     cached = evaluator.model_state.get(name)
     if not isinstance(cached, FileSummary):
         path = os.path.abspath(evaluator.path)
+        names = None if locks_only else package_index(evaluator).names()
         cached = summarize(path, evaluator.source, evaluator.root, evaluator.package,
-                           set(evaluator.imports.by_name), locks_only)
+                           set(evaluator.imports.by_name), locks_only, names)
         cached.digest = _digest(evaluator.source)
         evaluator.model_state[name] = cached
     return cached
@@ -1402,9 +1438,9 @@ def model_for(evaluator: FileEvaluator) -> PackageModel:
         return cached
     path = os.path.abspath(evaluator.path)
     key, listing = _package_key(path, evaluator.package)
-    own = file_summary_for(evaluator)
+    digest = _digest(evaluator.source)
     model = _MODELS.get(key)
-    if model is not None and model.digests.get(path, own.digest) == own.digest:
+    if model is not None and model.digests.get(path, digest) == digest:
         _MODELS.move_to_end(key)
     else:
         index = package_index(evaluator)
@@ -1417,13 +1453,13 @@ def model_for(evaluator: FileEvaluator) -> PackageModel:
                 return None
             return _summary_from_disk(sibling, package, *stats[sibling], names)
 
-        model = PackageModel([own], index=index, loader=loader)
+        model = PackageModel([], index=index, loader=loader)
         _MODELS[key] = model
         while len(_MODELS) > MAX_MODELS:
             _MODELS.popitem(last=False)
-    if path not in model.loaded:
+    if path not in model.loaded:  # this file's own text (maybe unsaved), from its tree: no second parse
         model.loaded.add(path)
-        model._pending.append(own)
+        model._pending.append(file_summary_for(evaluator))
         model._flush()
     evaluator.model_state["package"] = model
     return model
