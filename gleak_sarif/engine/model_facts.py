@@ -97,11 +97,12 @@ class _Asker:
                 return op.ref.canon
         return None
 
-    def may_call_package(self, token: bytes = b"") -> bool:
+    def may_call_package(self, token: bytes = b"", node: Node | None = None) -> bool:
         """Cheap: is this a call of a name some file of the package (holding ``token``) declares?"""
-        if self.node.type != "call_expression":
+        node = self.node if node is None else node
+        if node.type != "call_expression":
             return False
-        function = self.node.child_by_field_name("function")
+        function = node.child_by_field_name("function")
         if function is None:
             return False
         if function.type == "identifier":
@@ -144,7 +145,48 @@ def matches(evaluator: FileEvaluator, query: ModelQuery, node: Node, env: Env) -
         envs = [out for e in envs for out in _calls_starting(asker, query, e)]
     if query.lock_order_inverted is not None:
         envs = [out for e in envs for out in _lock_order(asker, query, e)]
+    if query.passes is not None:
+        envs = [out for e in envs for out in _passes(asker, query, e)]
     yield from envs
+
+
+def _passes(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
+    """The call (or `go` statement) hands an argument to a package function that sends on it, receives
+    from it, ranges over it or closes it (through its parameter, itself or further down)."""
+    spec = query.passes
+    assert spec is not None
+    node = asker.node
+    call = node
+    if node.type == "go_statement":
+        call = next((c for c in node.named_children if c.type == "call_expression"), node)
+    if call.type != "call_expression":
+        return
+    function = call.child_by_field_name("function")
+    if function is None or (function.type != "func_literal" and not asker.may_call_package(node=call)):
+        return
+    model = asker.model
+    if asker.function is None or asker.op is None or asker.op.kind not in ("call", "go"):
+        return
+    arguments = call.child_by_field_name("arguments")
+    args = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+    for target in model.targets_of(asker.function, asker.position):
+        for effect in model.effects_of(target).values():
+            ref = effect.ref
+            if ref is None or ref.rest or not ref.root.startswith("p") or not ref.root[1:].isdigit():
+                continue
+            if effect.kind not in ("send", "recv", "range", "close") or (spec.op != "any" and effect.kind != spec.op):
+                continue
+            if spec.bare and not effect.bare:
+                continue
+            position = int(ref.root[1:])
+            if position >= len(args):
+                continue
+            merged = _bind(asker, env, spec.arg, args[position])
+            if merged is not None:
+                merged = _bind(asker, merged, spec.via, asker.evidence(asker.chain(effect), effect.trace[-1]))
+            if merged is not None:
+                yield merged
+                return
 
 
 def _bind(asker: _Asker, env: Env, name: str | None, value: Node) -> Env | None:

@@ -170,6 +170,10 @@ def model_metavariables(query: ModelQuery) -> tuple[set[str], set[str]]:
         reads.add(query.lock_order_inverted.held)
         if query.lock_order_inverted.other:
             binds.add(query.lock_order_inverted.other)
+    if query.passes is not None:
+        binds.add(query.passes.arg)  # binds, or compares when already bound
+        if query.passes.via:
+            binds.add(query.passes.via)
     return reads, binds
 
 

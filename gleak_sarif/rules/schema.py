@@ -102,7 +102,8 @@ class _ModelPart(_Strict):
 
 
 # fields of model queries that hold metavariable names
-_METAVAR_FIELDS = {"lock", "at", "via", "held", "other", "unblocker_holds", "unblocker", "unstopped_on", "stop"}
+_METAVAR_FIELDS = {"lock", "at", "via", "held", "other", "unblocker_holds", "unblocker", "unstopped_on", "stop",
+                   "arg"}
 
 
 class HeldQuery(_ModelPart):
@@ -138,6 +139,15 @@ class CallsStartingQuery(_ModelPart):
     stop: str | None = None  # bind the stopping method's close
 
 
+class PassesQuery(_ModelPart):
+    """`passes:` a call or `go` of a same-package function that operates on the argument `arg`."""
+
+    arg: str  # binds (or compares with) the argument, e.g. $CH
+    op: Literal["send", "recv", "range", "close", "any"] = "any"
+    bare: bool = False  # only sends/receives that are not `select` cases
+    via: str | None = None  # bind the operation in the callee
+
+
 class LockOrderQuery(_ModelPart):
     """`lock-order-inverted:` this node takes a lock while `held` is held; elsewhere the order is reversed."""
 
@@ -151,6 +161,7 @@ class ModelQuery(_Strict):
     calls_blocking: CallsBlockingQuery | None = Field(default=None, alias="calls-blocking")
     calls_starting: CallsStartingQuery | None = Field(default=None, alias="calls-starting")
     lock_order_inverted: LockOrderQuery | None = Field(default=None, alias="lock-order-inverted")
+    passes: PassesQuery | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -166,8 +177,8 @@ class ModelQuery(_Strict):
     @model_validator(mode="after")
     def _not_empty(self) -> ModelQuery:
         if not self.model_fields_set:
-            raise ValueError("empty model query: give held, calls-locking, calls-blocking, calls-starting or "
-                             "lock-order-inverted")
+            raise ValueError("empty model query: give held, calls-locking, calls-blocking, calls-starting, "
+                             "lock-order-inverted or passes")
         return self
 
 
