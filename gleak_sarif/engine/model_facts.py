@@ -169,24 +169,23 @@ def _passes(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
         return
     arguments = call.child_by_field_name("arguments")
     args = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+    bound = env.get(spec.arg)
+    wanted = _norm(asker.ev.text(bound)) if bound is not None else None
     for target in model.targets_of(asker.function, asker.position):
-        for effect in model.effects_of(target).values():
-            ref = effect.ref
-            if ref is None or ref.rest or not ref.root.startswith("p") or not ref.root[1:].isdigit():
+        for position, arg in enumerate(args):
+            if wanted is not None and _norm(asker.ev.text(arg)) != wanted:
                 continue
-            if effect.kind not in ("send", "recv", "range", "close") or (spec.op != "any" and effect.kind != spec.op):
-                continue
-            if spec.bare and not effect.bare:
-                continue
-            position = int(ref.root[1:])
-            if position >= len(args):
-                continue
-            merged = _bind(asker, env, spec.arg, args[position])
-            if merged is not None:
-                merged = _bind(asker, merged, spec.via, asker.evidence(asker.chain(effect), effect.trace[-1]))
-            if merged is not None:
-                yield merged
-                return
+            for effect in model.param_ops(target, position):
+                if spec.op != "any" and effect.kind != spec.op:
+                    continue
+                if spec.bare and not effect.bare:
+                    continue
+                merged = _bind(asker, env, spec.arg, arg)
+                if merged is not None:
+                    merged = _bind(asker, merged, spec.via, asker.evidence(asker.chain(effect), effect.trace[-1]))
+                if merged is not None:
+                    yield merged
+                    return
 
 
 def _bind(asker: _Asker, env: Env, name: str | None, value: Node) -> Env | None:

@@ -276,6 +276,9 @@ class _Extractor:
             key = _literal_key(self.path, node.start_byte)
             if outer is not None:
                 env = self.envs[outer].copy()
+                # the enclosing function's parameters are captured variables here, not parameters
+                env.locals |= set(env.params)
+                env.params = {}
                 recv_type = self.funcs[outer].recv_type
         else:
             name = self.text(captures["name"][0])
@@ -751,7 +754,8 @@ class PackageModel:
         self.locked_before: list[list[frozenset[str]]] = []
         self.unlocked_before: list[list[frozenset[str]]] = []
         self.released_before: list[list[frozenset[str]]] = []
-        self.targets: list[list[list[int]] | None] = []  # per function, per op: resolved callees (lazy)
+        self.targets: list[dict[int, list[int]]] = []  # per function, per op position: resolved callees (lazy)
+        self._param_ops: dict[tuple[int, int], list[Effect]] = {}
         self.effects: list[dict[tuple[object, ...], Effect]] = []
         self.starts: list[dict[int, Trace]] = []
         self.state: list[int] = []  # 0 not computed, 1 in progress, 2 done
@@ -791,7 +795,7 @@ class PackageModel:
                     self.locked_before.append([])
                     self.unlocked_before.append([])
                     self.released_before.append([])
-                    self.targets.append(None)
+                    self.targets.append({})
                     self.effects.append({})
                     self.starts.append({})
                     self.state.append(0)
@@ -902,10 +906,36 @@ class PackageModel:
         return list(self._ensure_function((type_name, name))) if type_name else []
 
     def targets_of(self, index: int, position: int) -> list[int]:
-        targets = self.targets[index]
-        if targets is None:
-            targets = self.targets[index] = [self._resolve(op) for op in self.functions[index].ops]
-        return targets[position]
+        targets = self.targets[index].get(position)
+        if targets is None:  # per call: resolving reads the callee's file
+            targets = self.targets[index][position] = self._resolve(self.functions[index].ops[position])
+        return targets
+
+    def param_ops(self, index: int, param: int, depth: int = 0) -> list[Effect]:
+        """Channel operations function ``index`` does on its parameter ``param``, itself or in the
+        functions it passes the parameter to (only those calls are followed: cheaper than effects_of)."""
+        key = (index, param)
+        known = self._param_ops.get(key)
+        if known is not None:
+            return known
+        out: list[Effect] = []
+        self._param_ops[key] = out  # a recursive cycle sees what is known so far
+        root = f"p{param}"
+        for position, op in enumerate(self.functions[index].ops):
+            if op.kind in ("send", "recv", "range", "close") and op.ref is not None and op.ref.root == root \
+                    and not op.ref.rest:
+                out.append(Effect(op.kind, op.ref, op.ref.canon, "", op.bare, frozenset(), (op.site,)))
+            elif op.kind in ("call", "go") and depth < MAX_DEPTH:
+                for argument, arg in enumerate(op.args):
+                    if arg is None or arg.root != root or arg.rest:
+                        continue
+                    for target in self.targets_of(index, position):
+                        if target == index and argument == param:
+                            continue
+                        for effect in self.param_ops(target, argument, depth + 1):
+                            out.append(Effect(effect.kind, arg, effect.canon, "", effect.bare, frozenset(),
+                                              (op.site, *effect.trace)))
+        return out
 
     # ---- mapping a callee's reference into the caller's terms ----
     @staticmethod
