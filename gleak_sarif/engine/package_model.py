@@ -24,7 +24,6 @@ import dataclasses
 import hashlib
 import os
 import re
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,13 +31,13 @@ from typing import TYPE_CHECKING
 
 from tree_sitter import Node, Query, QueryCursor
 
+from gleak_sarif.engine import callees
 from gleak_sarif.gosource import GO, parser, utf8_safe
 
 if TYPE_CHECKING:
     from gleak_sarif.engine.evaluate import FileEvaluator
     from gleak_sarif.rules.compiler import CNode
 
-MAX_FILES = 500  # a directory with more .go files gets no package model (the file alone)
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 12  # call chains deeper than this are cut
 MAX_MODELS = 64
@@ -1248,47 +1247,9 @@ def _summary_from_disk(path: str, package: str, mtime: int, size: int,
     return summary
 
 
-_LISTINGS: OrderedDict[tuple[str, bool], tuple[float, int, list[tuple[str, int, int]] | None]] = OrderedDict()
-LISTING_TTL = 2.0  # seconds a folder listing is trusted while its mtime stays the same
-
-
 def _listing(directory: str, tests: bool) -> list[tuple[str, int, int]] | None:
-    """The folder's .go files with mtime and size. Every file of a folder asks in a burst, so a listing
-    is reused while the folder's mtime is unchanged, for a short while (a file edited in place changes
-    no folder mtime: a long-running server re-lists after LISTING_TTL)."""
-    try:
-        folder_mtime = os.stat(directory).st_mtime_ns
-    except OSError:
-        return None
-    now = time.monotonic()
-    known = _LISTINGS.get((directory, tests))
-    if known is not None and known[1] == folder_mtime and now - known[0] < LISTING_TTL:
-        return known[2]
-    listing = _scan_listing(directory, tests)
-    _LISTINGS[(directory, tests)] = (now, folder_mtime, listing)
-    while len(_LISTINGS) > 4 * MAX_MODELS:
-        _LISTINGS.popitem(last=False)
-    return listing
-
-
-def _scan_listing(directory: str, tests: bool) -> list[tuple[str, int, int]] | None:
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return None
-    prefix = os.path.join(directory, "")
-    out = []
-    for entry in entries:
-        name = entry.name
-        if not name.endswith(".go") or (not tests and name.endswith("_test.go")):
-            continue
-        try:
-            info = entry.stat()
-        except OSError:
-            continue
-        if entry.is_file():
-            out.append((prefix + name, info.st_mtime_ns, info.st_size))
-    return None if len(out) > MAX_FILES else sorted(out)
+    """The folder's .go files as (path, mtime, size): the listing `calls:` uses, read once per scan."""
+    return callees._listing(directory, tests)
 
 
 _FUNC_LINE = re.compile(

@@ -384,3 +384,32 @@ def test_a_common_outer_lock_serializes_an_inversion(tmp_path: Path) -> None:
     }
     """
     assert lines(run_rule(tmp_path, rule, source, header=HEADER)) == []
+
+
+def test_a_new_scan_sees_an_edited_sibling(tmp_path: Path) -> None:
+    """One process, two scans: the second sees the callee's new text (folder listings are per scan)."""
+    rule = write(tmp_path / "rules" / "TST001.yml", RULE_HEADER + DOUBLE_LOCK)
+    callee = write(tmp_path / "src" / "len.go", """
+        package store
+
+        import "sync"
+
+        type Store struct{ mu sync.Mutex }
+
+        func (s *Store) Len() int { return 0 }
+    """)
+    put = write(tmp_path / "src" / "put.go", """
+        package store
+
+        func (s *Store) Put() {
+            s.mu.Lock()
+            defer s.mu.Unlock()
+            _ = s.Len()
+        }
+    """)
+    engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
+    assert engine.scan([str(put)]).findings == []
+    text = callee.read_text().replace("func (s *Store) Len() int { return 0 }",
+                                      "func (s *Store) Len() int {\n\ts.mu.Lock()\n\tdefer s.mu.Unlock()\n\treturn 0\n}")
+    callee.write_text(text)
+    assert lines(engine.scan([str(put)]).findings) == [6]
