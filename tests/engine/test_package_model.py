@@ -90,6 +90,18 @@ func Copy(dst, src *Store) {
 """
 
 
+# calls s.Len() on line 6 with s.mu held; Len is declared in a sibling file
+PUT = """
+package store
+
+func (s *Store) Put() {
+    s.mu.Lock()
+    defer s.mu.Unlock()
+    _ = s.Len()
+}
+"""
+
+
 def test_double_lock_through_calls(tmp_path: Path) -> None:
     findings = run_rule(tmp_path, DOUBLE_LOCK, STORE)
     assert lines(findings) == [35, 39, 50]
@@ -114,15 +126,7 @@ def test_callee_in_a_sibling_file_and_unsaved_text(tmp_path: Path) -> None:
             return 0
         }
     """)
-    put = write(tmp_path / "src" / "put.go", """
-        package store
-
-        func (s *Store) Put() {
-            s.mu.Lock()
-            defer s.mu.Unlock()
-            _ = s.Len()
-        }
-    """)
+    put = write(tmp_path / "src" / "put.go", PUT)
     engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
     findings = engine.scan([str(put)]).findings
     assert lines(findings) == [6]
@@ -398,15 +402,7 @@ def test_a_new_scan_sees_an_edited_sibling(tmp_path: Path) -> None:
 
         func (s *Store) Len() int { return 0 }
     """)
-    put = write(tmp_path / "src" / "put.go", """
-        package store
-
-        func (s *Store) Put() {
-            s.mu.Lock()
-            defer s.mu.Unlock()
-            _ = s.Len()
-        }
-    """)
+    put = write(tmp_path / "src" / "put.go", PUT)
     engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
     assert engine.scan([str(put)]).findings == []
     text = callee.read_text().replace("func (s *Store) Len() int { return 0 }",
