@@ -7,6 +7,7 @@ message and a location (possibly in a sibling file) for related locations.
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, cast
@@ -131,6 +132,8 @@ class _Asker:
 
 
 def matches(evaluator: FileEvaluator, query: ModelQuery, node: Node, env: Env) -> Iterator[Env]:
+    if query.held is not None and not _in_locking_function(evaluator, node):
+        return  # most calls: no lock is taken in their function at all
     asker = _Asker(evaluator, node)
     if asker.local_function is None:
         return
@@ -186,6 +189,18 @@ def _passes(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
                 if merged is not None:
                     yield merged
                     return
+
+
+def _in_locking_function(evaluator: FileEvaluator, node: Node) -> bool:
+    """Cheap: does a function around the node take a lock itself? (byte ranges from the one-file view)"""
+    ranges = evaluator.model_state.get("locking")
+    if not isinstance(ranges, list):
+        local = file_model_for(evaluator)
+        ranges = sorted((f.start, f.end) for f in local.functions if any(op.kind == "lock" for op in f.ops))
+        evaluator.model_state["locking"] = ranges
+    start = node.start_byte
+    position = bisect.bisect_right(ranges, (start, 1 << 62))
+    return any(first <= start < end for first, end in ranges[:position])
 
 
 def _bind(asker: _Asker, env: Env, name: str | None, value: Node) -> Env | None:
@@ -371,7 +386,7 @@ def _lock_order(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
     for canon, mode in inner:
         if canon == outer:
             continue
-        for edge in model.order_edges().get((canon, outer), []):
+        for edge in model.order_edges(canon, outer):
             if "write" not in (outer_mode, mode, edge.outer_mode, edge.inner_mode):
                 continue  # readers only: they do not exclude each other
             if (held_here & edge.held) - {canon, outer}:

@@ -65,8 +65,9 @@ _QUERY_TEXT = """
 (short_var_declaration left: (expression_list) @left right: (expression_list) @right) @define
 (var_spec) @var
 (type_spec name: (type_identifier) @tname type: (_) @ttype)
-(assignment_statement left: (expression_list) @left right: (expression_list) @right) @assign
-(keyed_element) @keyed
+(assignment_statement left: (expression_list) @left
+  right: (expression_list (call_expression function: (identifier) @make)) @right (#eq? @make "make")) @assign
+(keyed_element (literal_element (call_expression function: (identifier) @make)) (#eq? @make "make")) @keyed
 """
 # the one-file view that answers `held`: functions and lock calls only (a fraction of the captures)
 _LOCKS_QUERY_TEXT = """
@@ -759,6 +760,7 @@ class PackageModel:
         self.starts: list[dict[int, Trace]] = []
         self.state: list[int] = []  # 0 not computed, 1 in progress, 2 done
         self._edges: dict[tuple[str, str], list[OrderEdge]] | None = None
+        self._function_edges: dict[int, list[OrderEdge]] = {}
         self._pending: list[FileSummary] = []
         for summary in files:
             self.loaded.add(summary.path)
@@ -831,14 +833,14 @@ class PackageModel:
                 self.load(path)
         return [i for i, f in enumerate(self.functions) if f.recv_type == type_name and not f.is_literal]
 
-    def functions_in_files_with(self, token: bytes) -> list[int]:
-        """Every function of the files that hold ``token`` (loaded now if needed)."""
-        if self.index is not None:
-            for path, data in self.index.files.items():
-                if token in data:
-                    self.load(path)
-        paths = {path for path, data in self.index.files.items() if token in data} if self.index else None
-        return [i for i, f in enumerate(self.functions) if paths is None or f.path in paths]
+    def functions_in_files_with(self, *tokens: bytes) -> list[int]:
+        """Every function of the files that hold all ``tokens`` (loaded now if needed)."""
+        if self.index is None:
+            return list(range(len(self.functions)))
+        paths = {path for path, data in self.index.files.items() if all(t in data for t in tokens)}
+        for path in sorted(paths):
+            self.load(path)
+        return [i for path in sorted(paths) for i in self.by_path.get(path, ())]
 
     # ---- names and types ----
     def _fix_ref(self, ref: Ref | None) -> Ref | None:
@@ -1036,39 +1038,56 @@ class PackageModel:
         self.effects_of(index)
         return self.starts[index]
 
-    def order_edges(self) -> dict[tuple[str, str], list[OrderEdge]]:
-        """Every (held, then taken) pair of lock identities in the package's locking files."""
-        if self._edges is not None:
-            return self._edges
-        edges: dict[tuple[str, str], list[OrderEdge]] = {}
-        for index in self.functions_in_files_with(b"Lock()"):
-            func = self.functions[index]
-            for position, op in enumerate(func.ops):
-                held_ops = self.held[index][position]
-                if not held_ops:
-                    continue
-                inner: list[tuple[str, str, Trace, frozenset[str]]] = []
-                if op.kind == "lock" and not op.deferred and op.ref is not None and op.ref.canon:
-                    inner.append((op.ref.canon, op.mode, (op.site,), frozenset()))
-                elif op.kind == "call":
-                    for target in self.targets_of(index, position):
-                        if target == index:
-                            continue
-                        for effect in self.effects_of(target).values():
-                            if effect.kind == "lock" and _through_guard(effect, op) == (True, None):
-                                mapped = self.map_ref(effect.ref, op)
-                                canon = effect.canon or (mapped.canon if mapped else None)
-                                if canon:
-                                    inner.append((canon, effect.mode, (op.site, *effect.trace), effect.released))
-                held_canons = frozenset(h.ref.canon for h in held_ops if h.ref is not None and h.ref.canon)
-                for held in held_ops:
-                    if held.ref is None or not held.ref.canon:
+    def order_edges(self, first: str, then: str) -> list[OrderEdge]:
+        """The places that hold lock ``first`` and take ``then`` (directly or through calls). Only the
+        files naming both locks' last field (or variable) are read."""
+        key = (first, then)
+        if self._edges is None:
+            self._edges = {}
+        found = self._edges.get(key)
+        if found is not None:
+            return found
+        tokens = {name.rsplit(".", 1)[-1].encode() for name in (first, then)}
+        out: list[OrderEdge] = []
+        for index in self.functions_in_files_with(b"Lock()", *tokens):
+            for edge in self._edges_of(index):
+                if edge.outer == first and edge.inner == then:
+                    out.append(edge)
+        self._edges[key] = out
+        return out
+
+    def _edges_of(self, index: int) -> list[OrderEdge]:
+        """(held, then taken) lock pairs of one function."""
+        known = self._function_edges.get(index)
+        if known is not None:
+            return known
+        edges: list[OrderEdge] = []
+        self._function_edges[index] = edges
+        func = self.functions[index]
+        for position, op in enumerate(func.ops):
+            held_ops = self.held[index][position]
+            if not held_ops:
+                continue
+            inner: list[tuple[str, str, Trace, frozenset[str]]] = []
+            if op.kind == "lock" and not op.deferred and op.ref is not None and op.ref.canon:
+                inner.append((op.ref.canon, op.mode, (op.site,), frozenset()))
+            elif op.kind == "call":
+                for target in self.targets_of(index, position):
+                    if target == index:
                         continue
-                    for canon, mode, trace, released in inner:
-                        if canon != held.ref.canon and held.ref.canon not in released:
-                            edge = OrderEdge(held.ref.canon, canon, held.mode, mode, func.key, trace, held_canons)
-                            edges.setdefault((edge.outer, edge.inner), []).append(edge)
-        self._edges = edges
+                    for effect in self.effects_of(target).values():
+                        if effect.kind == "lock" and _through_guard(effect, op) == (True, None):
+                            mapped = self.map_ref(effect.ref, op)
+                            canon = effect.canon or (mapped.canon if mapped else None)
+                            if canon:
+                                inner.append((canon, effect.mode, (op.site, *effect.trace), effect.released))
+            held_canons = frozenset(h.ref.canon for h in held_ops if h.ref is not None and h.ref.canon)
+            for held in held_ops:
+                if held.ref is None or not held.ref.canon:
+                    continue
+                for canon, mode, trace, released in inner:
+                    if canon != held.ref.canon and held.ref.canon not in released:
+                        edges.append(OrderEdge(held.ref.canon, canon, held.mode, mode, func.key, trace, held_canons))
         return edges
 
     # ---- questions rules ask ----
