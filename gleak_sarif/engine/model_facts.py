@@ -24,10 +24,10 @@ from gleak_sarif.engine.package_model import (
     model_for,
     package_declares,
 )
-from gleak_sarif.rules.schema import ModelQuery
 
 if TYPE_CHECKING:
     from gleak_sarif.engine.evaluate import Env, FileEvaluator
+    from gleak_sarif.rules.schema import ModelQuery
 
 # what unblocks a goroutine blocked on each operation
 PARTNERS = {"send": ("recv", "range"), "recv": ("send", "close"), "range": ("send", "close"),

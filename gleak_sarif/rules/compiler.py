@@ -22,7 +22,6 @@ from gleak_sarif.gosource import GO, parse_version_condition
 from gleak_sarif.model import RuleMeta, Severity
 from gleak_sarif.rules.pattern import KIND_TOKENS, PatternError, compile_snippet
 from gleak_sarif.rules.schema import ModelQuery, PatternObject, Relation, RuleFile, RuleObject
-from gleak_sarif.rules.yamlload import line_of
 
 # Packages a rule may name in patterns without declaring them in `imports:` (name -> import path).
 BUILTIN_IMPORTS: dict[str, str] = {
@@ -144,6 +143,13 @@ class RulePack:
     fingerprint: str
     root_atoms: list[int] = field(default_factory=list)  # the anchor atoms in the combined query
     pattern_atoms: list[list[int]] = field(default_factory=list)  # pattern index -> its anchor atoms
+
+
+def line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
+    """The rule file line of a key (imported late: PyYAML stays off the path of a cached pack)."""
+    from gleak_sarif.rules.yamlload import line_of as yaml_line_of
+
+    return yaml_line_of(data, loc)
 
 
 def model_metavariables(query: ModelQuery) -> tuple[set[str], set[str]]:
