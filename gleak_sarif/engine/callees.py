@@ -236,21 +236,12 @@ def _parsed(pack: RulePack, path: str, factory: EvaluatorFactory) -> _Parsed | N
 
 
 def required_callee_tokens(root: CNode) -> list[frozenset[bytes]]:
-    """Token sets of the `calls:` checks that every match of ``root`` passes (items of `all`, `matches`):
-    the callee's file, this one or a sibling, holds each set."""
-    out: list[frozenset[bytes]] = []
-    stack, seen = [root], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if node.calls is not None and node.calls.tokens:
-            out.append(frozenset(node.calls.tokens))
-        if node.matches is not None:
-            stack.append(node.matches)
-        stack.extend(node.all or [])
-    return out
+    """Token sets of the `calls:` checks that every match of ``root`` passes: the callee's file, this one
+    or a sibling, holds each set."""
+    from gleak_sarif.rules.compiler import required_tokens
+
+    return required_tokens(root, lambda node: [frozenset(node.calls.tokens)] if node.calls and node.calls.tokens
+                           else [])
 
 
 _PACKAGE_TOKENS: OrderedDict[tuple[str, frozenset[bytes]], tuple[tuple[tuple[str, int, int], ...], bool]] = (

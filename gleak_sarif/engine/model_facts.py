@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, cast
 
 from tree_sitter import Node
@@ -138,18 +138,9 @@ def matches(evaluator: FileEvaluator, query: ModelQuery, node: Node, env: Env) -
     if asker.local_function is None:
         return
     envs = [env]
-    if query.held is not None:
-        envs = [out for e in envs for out in _held(asker, query, e)]
-    if query.calls_locking is not None:
-        envs = [out for e in envs for out in _calls_locking(asker, query, e)]
-    if query.calls_blocking is not None:
-        envs = [out for e in envs for out in _calls_blocking(asker, query, e)]
-    if query.calls_starting is not None:
-        envs = [out for e in envs for out in _calls_starting(asker, query, e)]
-    if query.lock_order_inverted is not None:
-        envs = [out for e in envs for out in _lock_order(asker, query, e)]
-    if query.passes is not None:
-        envs = [out for e in envs for out in _passes(asker, query, e)]
+    for name, fact in _FACTS:  # in this order: `held` binds what the others compare with
+        if getattr(query, name) is not None:
+            envs = [out for e in envs for out in fact(asker, query, e)]
     yield from envs
 
 
@@ -189,6 +180,9 @@ def _passes(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
                 if merged is not None:
                     yield merged
                     return
+
+
+Fact = Callable[[_Asker, "ModelQuery", "Env"], Iterator["Env"]]
 
 
 def _in_locking_function(evaluator: FileEvaluator, node: Node) -> bool:
@@ -400,3 +394,13 @@ def _lock_order(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
             if merged is not None:
                 yield merged
                 return
+
+
+_FACTS: tuple[tuple[str, Fact], ...] = (
+    ("held", _held),
+    ("calls_locking", _calls_locking),
+    ("calls_blocking", _calls_blocking),
+    ("calls_starting", _calls_starting),
+    ("lock_order_inverted", _lock_order),
+    ("passes", _passes),
+)

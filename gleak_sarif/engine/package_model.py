@@ -1477,25 +1477,19 @@ def model_for(evaluator: FileEvaluator) -> PackageModel:
 
 def required_package_tokens(root: CNode) -> list[frozenset[bytes]]:
     """Byte strings some file of the package must hold for the `model:` facts every match of ``root``
-    passes (items of `all`, `matches`): lets the worker skip files of packages that cannot match."""
+    passes: lets the worker skip files of packages that cannot match."""
+    from gleak_sarif.rules.compiler import required_tokens
+
+    return required_tokens(root, _model_tokens)
+
+
+def _model_tokens(node: CNode) -> list[frozenset[bytes]]:
+    query = node.model
     out: list[frozenset[bytes]] = []
-    stack, seen = [root], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        query = node.model
-        if query is not None:
-            if query.calls_locking is not None:
-                out.append(frozenset({b"Lock()"}))
-            if query.calls_starting is not None:
-                out.append(frozenset({b"go ", b"close("} if query.calls_starting.stoppable or
-                                     query.calls_starting.unstopped_on else {b"go "}))
-        if node.matches is not None:
-            stack.append(node.matches)
-        stack.extend(node.all or [])
-        if node.any:  # every branch must pass one of its own: keep what all branches require
-            branch_sets = [set(required_package_tokens(b)) for b in node.any]
-            out.extend(set.intersection(*branch_sets))
+    if query is not None:
+        if query.calls_locking is not None:
+            out.append(frozenset({b"Lock()"}))
+        if query.calls_starting is not None:
+            stoppable = query.calls_starting.stoppable or query.calls_starting.unstopped_on
+            out.append(frozenset({b"go ", b"close("} if stoppable else {b"go "}))
     return out

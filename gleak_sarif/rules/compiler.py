@@ -11,6 +11,7 @@ import functools
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +144,26 @@ class RulePack:
     fingerprint: str
     root_atoms: list[int] = field(default_factory=list)  # the anchor atoms in the combined query
     pattern_atoms: list[list[int]] = field(default_factory=list)  # pattern index -> its anchor atoms
+
+
+def required_tokens(root: CNode, tokens_of: Callable[[CNode], list[frozenset[bytes]]]) -> list[frozenset[bytes]]:
+    """Token sets that ``tokens_of`` asks of the checks every match of ``root`` passes (the node itself,
+    items of `all`, `matches`; for `any`, the sets every branch requires)."""
+    out: list[frozenset[bytes]] = []
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        out.extend(tokens_of(node))
+        if node.matches is not None:
+            stack.append(node.matches)
+        stack.extend(node.all or [])
+        if node.any:
+            branch_sets = [set(required_tokens(branch, tokens_of)) for branch in node.any]
+            out.extend(set.intersection(*branch_sets))
+    return out
 
 
 def line_of(data: Any, loc: tuple[Any, ...]) -> int | None:

@@ -173,17 +173,19 @@ def test_parameter_and_package_variable_mapping(tmp_path: Path) -> None:
     assert lines(run_rule(tmp_path, DOUBLE_LOCK, source)) == [25, 32]
 
 
+LOCK_ORDER = """
+rule:
+  kind: call_expression
+  as: INNER
+  model:
+    held: {lock: $A}
+    lock-order-inverted: {held: $A, other: OTHER}
+primary: $INNER
+message: "inverted: $OTHER"
+"""
+
+
 def test_lock_order_inversion_across_methods(tmp_path: Path) -> None:
-    rule = """
-    rule:
-      kind: call_expression
-      as: INNER
-      model:
-        held: {lock: $A}
-        lock-order-inverted: {held: $A, other: OTHER}
-    primary: $INNER
-    message: "inverted: $OTHER"
-    """
     source = """
     package srv
 
@@ -217,7 +219,7 @@ def test_lock_order_inversion_across_methods(tmp_path: Path) -> None:
         s.connMu.RUnlock()
     }
     """
-    findings = run_rule(tmp_path, rule, source, header=HEADER)
+    findings = run_rule(tmp_path, LOCK_ORDER, source, header=HEADER)
     assert lines(findings) == [15, 22, 28]
     assert "Server.Drop" in findings[0].message or "Server.Read" in findings[0].message
 
@@ -352,16 +354,6 @@ def test_flag_guarded_locks_and_helpers_that_release_first(tmp_path: Path) -> No
 
 
 def test_a_common_outer_lock_serializes_an_inversion(tmp_path: Path) -> None:
-    rule = """
-    rule:
-      kind: call_expression
-      as: INNER
-      model:
-        held: {lock: $A}
-        lock-order-inverted: {held: $A}
-    primary: $INNER
-    message: "inverted"
-    """
     source = """
     package db
 
@@ -387,7 +379,7 @@ def test_a_common_outer_lock_serializes_an_inversion(tmp_path: Path) -> None:
         d.tx.Unlock()
     }
     """
-    assert lines(run_rule(tmp_path, rule, source, header=HEADER)) == []
+    assert lines(run_rule(tmp_path, LOCK_ORDER, source, header=HEADER)) == []
 
 
 def test_a_new_scan_sees_an_edited_sibling(tmp_path: Path) -> None:
