@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,14 +51,18 @@ class Recorder:
         self.scanned: list[str] = []
         real = self.engine.scan_files
 
-        def recording(files: list[str], progress: object = None) -> object:
+        self.partial: list[str] = []
+
+        def recording(files: list[str], progress: object = None, **kwargs: Any) -> object:
             self.scanned.extend(os.path.basename(f) for f in files)
-            return real(files)
+            self.partial.extend(os.path.basename(f) for f in kwargs.get("partial", ()))
+            return real(files, **kwargs)
 
         self.engine.scan_files = recording  # type: ignore[method-assign,assignment]
 
     def scan(self) -> ScanResult:
         self.scanned = []
+        self.partial = []
         return self.engine.scan([str(self.root / "src")])
 
 
@@ -294,3 +299,44 @@ def test_a_read_only_session_does_not_count_as_a_run(tmp_path: Path) -> None:
         assert reader.get_rules() is None and set(reader.get_many(["a", "b"])) == {"a"}
         reader.close()
     assert _run_numbers(directory / f"scan-v{SCHEMA}.sqlite3") == {"a": 1}
+
+
+PACKAGE_RULES = """\
+id: TST002
+name: calls-a-locker
+severity: warning
+precision: high
+message: "calls a function that locks"
+docs: {what: "w.", why: "y.", example: "e"}
+rule:
+  kind: call_expression
+  calls:
+    has: {pattern: $M.Lock()}
+"""
+
+
+def test_an_edit_rescans_siblings_with_package_rules_only(tmp_path: Path) -> None:
+    """The edited file is scanned again; its siblings run only the rules that read the package, and keep
+    their own rules' cached findings. Results equal a scan without the cache."""
+    root = tmp_path / "project"
+    write(root / "src" / "leak.go", LEAK)
+    write(root / "src" / "caller.go", "package p\n\nfunc Use() { Flush() }\n")
+    flush = write(root / "src" / "flush.go", "package p\n\nfunc Flush() {}\n")
+    rules = tmp_path / "rules"
+    write(rules / "TST001.yml", TICK_RULE)
+    write(rules / "TST002.yml", PACKAGE_RULES)
+    recorder = Recorder(root, rules)
+    first = recorder.scan()
+    assert sorted(f.rule_id for f in first.findings) == ["TST001"]
+    flush.write_text("package p\n\nimport \"sync\"\n\nvar mu sync.Mutex\n\nfunc Flush() { mu.Lock(); mu.Unlock() }\n")
+    second = recorder.scan()
+    assert sorted(recorder.scanned) == ["caller.go", "flush.go", "leak.go"]
+    assert sorted(recorder.partial) == ["caller.go", "leak.go"]
+    assert sorted((f.rule_id, os.path.basename(f.primary.path)) for f in second.findings) == [
+        ("TST001", "leak.go"), ("TST002", "caller.go")]
+    fresh = Engine(ScanOptions(rules=[str(rules)], builtin_rules=False, jobs=1, use_cache=False)).scan(
+        [str(root / "src")])
+    assert [f.model_dump() for f in second.findings] == [f.model_dump() for f in fresh.findings]
+    third = recorder.scan()
+    assert recorder.scanned == []
+    assert [f.model_dump() for f in third.findings] == [f.model_dump() for f in fresh.findings]

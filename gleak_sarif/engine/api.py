@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 PARALLEL_MIN_FILES = 16
 
-_WORKER_STATE: tuple[RulePack, ScanOptions] | None = None
+# (pack, options, files to scan with some rules only, those rules): inherited by forked workers
+_WORKER_STATE: tuple[RulePack, ScanOptions, frozenset[str], frozenset[str]] | None = None
 
 Progress = Callable[[int, int], None]  # (files done, files total)
 
@@ -33,17 +34,17 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def scan_path(pack: RulePack, options: ScanOptions, path: str) -> FileResult:
+def scan_path(pack: RulePack, options: ScanOptions, path: str, only: frozenset[str] | None = None) -> FileResult:
     """`worker.scan_path`, imported on first use."""
     from gleak_sarif.engine.worker import scan_path as scan
 
-    return scan(pack, options, path)
+    return scan(pack, options, path, only)
 
 
 def _scan_chunk(paths: list[str]) -> list[FileResult]:
     assert _WORKER_STATE is not None, "worker started without a rule pack"
-    pack, options = _WORKER_STATE
-    return [scan_path(pack, options, path) for path in paths]
+    pack, options, partial, only = _WORKER_STATE
+    return [scan_path(pack, options, path, only if path in partial else None) for path in paths]
 
 
 def _chunks(paths: list[str], jobs: int) -> list[list[str]]:
@@ -123,37 +124,66 @@ class Engine:
         return cache_salt(self.options) or self.fingerprint + json.dumps(_salted_options(self.options),
                                                                          sort_keys=True, default=str)
 
+    def _package_rules(self) -> frozenset[str]:
+        """Rules that read other files of the package (`calls:`, `model:`)."""
+        from gleak_sarif.rules.compiler import reads_package
+
+        return frozenset(rule.meta.id for rule in self.pack.rules if reads_package(rule.root))
+
     def _scan_cached(self, files: list[str], source_root: str, progress: Progress | None) -> list[FileResult]:
+        """Two entries per file: results of the rules that read only the file (keyed by its content) and
+        of the rules that read its package (keyed by the folder's contents too). After an edit, the
+        edited file is scanned again, and its siblings with the package rules only."""
         from gleak_sarif.engine.worker import FileResult
 
         if not self.options.use_cache or not files:
             return self.scan_files(files, progress)
         cache = ScanCache(cache_dir_for(source_root, self.options.cache_dir), self._cache_salt())
         try:
-            keys = {path: cache.key(path) for path in files}
-            hits = cache.get_many(k for k in keys.values() if k is not None)
+            package_rules = self._package_rules()
+            own_keys = {path: cache.key(path) for path in files}
+            package_keys = {path: cache.key(path, package=True) for path in files}
+            hits = cache.get_many([k for k in (*own_keys.values(), *package_keys.values()) if k is not None])
             results: list[FileResult] = []
             misses: list[str] = []
+            partial: set[str] = set()  # the file's own entry is cached, its package entry is not
             for path in files:
-                key = keys[path]
-                if key is not None and key in hits:
-                    findings, notes = hits[key]
-                    results.append(FileResult(path, findings=findings, notifications=notes, cached=True))
-                else:
-                    misses.append(path)
-            fresh = self.scan_files(misses, progress)
+                own, package = own_keys[path], package_keys[path]
+                if own is not None and own in hits and package is not None and package in hits:
+                    findings = hits[own][0] + hits[package][0]
+                    results.append(FileResult(path, findings=findings, notifications=hits[own][1], cached=True))
+                    continue
+                if own is not None and own in hits:
+                    partial.add(path)
+                misses.append(path)
+            fresh = self.scan_files(misses, progress, partial=frozenset(partial), only=package_rules)
             transient = (NotificationKind.timeout, NotificationKind.worker_crash, NotificationKind.read_error)
-            cache.put_many(
-                (key, r.findings, r.notifications) for r in fresh
-                if (key := keys.get(r.path)) is not None and not any(n.kind in transient for n in r.notifications)
-            )
+            entries: list[tuple[str, list[Finding], list[Notification]]] = []
+            for result in fresh:
+                own, package = own_keys.get(result.path), package_keys.get(result.path)
+                package_findings = [f for f in result.findings if f.rule_id in package_rules]
+                cacheable = own is not None and package is not None and \
+                    not any(n.kind in transient for n in result.notifications)
+                if result.path in partial and own is not None:
+                    # the file's own results come from the cache; this scan ran the package rules only (its
+                    # parse notifications repeat the cached ones; a transient one is kept, uncached)
+                    result.findings = hits[own][0] + package_findings
+                    result.notifications = hits[own][1] + [n for n in result.notifications if n.kind in transient]
+                elif cacheable and own is not None:
+                    own_findings = [f for f in result.findings if f.rule_id not in package_rules]
+                    entries.append((own, own_findings, result.notifications))
+                if cacheable and package is not None:
+                    entries.append((package, package_findings, []))
+            cache.put_many(entries)
             cache.touch(list(hits))
             cache.put_rules(self.rules)  # lets the next all-hit scan answer without loading rules
             return results + fresh
         finally:
             cache.close()
 
-    def scan_files(self, files: list[str], progress: Progress | None = None) -> list[FileResult]:
+    def scan_files(self, files: list[str], progress: Progress | None = None, *,
+                   partial: frozenset[str] = frozenset(), only: frozenset[str] = frozenset()) -> list[FileResult]:
+        """Scan ``files``; those in ``partial`` with the rules in ``only`` alone."""
         total_bytes = 0
         for path in files:
             try:
@@ -169,13 +199,14 @@ class Engine:
             prepare_pack(self.pack, self._rules_that_can_match(files) if len(files) <= PARALLEL_MIN_FILES else None)
             out = []
             for index, path in enumerate(files):
-                out.append(scan_path(self.pack, self.options, path))
+                out.append(scan_path(self.pack, self.options, path, only if path in partial else None))
                 if progress is not None:
                     progress(index + 1, len(files))
             return out
-        return self._scan_parallel(files, jobs, progress)
+        return self._scan_parallel(files, jobs, progress, partial, only)
 
-    def _scan_parallel(self, files: list[str], jobs: int, progress: Progress | None) -> list[FileResult]:
+    def _scan_parallel(self, files: list[str], jobs: int, progress: Progress | None,
+                       partial: frozenset[str], only: frozenset[str]) -> list[FileResult]:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
@@ -184,7 +215,7 @@ class Engine:
 
         global _WORKER_STATE
         prepare_pack(self.pack)  # before the fork: every worker inherits the compiled query
-        _WORKER_STATE = (self.pack, self.options)  # inherited by forked workers: no pickling of rules
+        _WORKER_STATE = (self.pack, self.options, partial, only)  # inherited by forked workers: no pickling
         results: list[FileResult] = []
         pending = _chunks(files, jobs)
         done = 0
@@ -273,16 +304,16 @@ def scan_from_cache(options: ScanOptions, paths: Sequence[str]) -> ScanResult | 
         found = discover(list(paths) or ["."], options)
         if not found.files:
             return None
-        keys = [cache.key(path) for path in found.files]
-        hits = cache.get_many(k for k in keys if k is not None)
-        if any(k is None or k not in hits for k in keys):
+        keys = [(cache.key(path), cache.key(path, package=True)) for path in found.files]
+        hits = cache.get_many(k for pair in keys for k in pair if k is not None)
+        if any(k is None or k not in hits for pair in keys for k in pair):
             return None
         findings: list[Finding] = []
         notifications: list[Notification] = []
-        for key in keys:
-            assert key is not None
-            findings.extend(hits[key][0])
-            notifications.extend(hits[key][1])
+        for own, package in keys:
+            assert own is not None and package is not None
+            findings.extend(hits[own][0] + hits[package][0])
+            notifications.extend(hits[own][1])
         cache.touch(list(hits))
         return _result(found, source_root, findings, notifications, len(found.files), rules, started)
     finally:

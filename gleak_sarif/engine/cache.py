@@ -1,9 +1,10 @@
 """Scan cache: re-runs only parse files whose content (or package) changed.
 
-An entry is keyed by the file's content hash, its path, the content hashes of its directory's other `.go`
-files (rules may look into same-package functions), its go.mod version and the salt: everything else that
-can change results (`inputs_salt`: the engine's code, every rule file's bytes, the project config and the
-options that change results). The store is one SQLite file in `.gleak-cache/` at the source root (it
+A file has two entries, both keyed by its content hash, path and go.mod version and the salt: one holds
+the results of the rules that read only the file; the other those of the rules that read its package
+(`calls:`, `model:`), and its key also holds the content hashes of the folder's other `.go` files. The
+salt is everything else that can change results (`inputs_salt`: the engine's code, every rule file's
+bytes, the project config and the options that change results). The store is one SQLite file in `.gleak-cache/` at the source root (it
 ignores itself for git), written by the main process only.
 
 Next to the entries it keeps, per salt, the metadata of the enabled rules, so that a scan whose every file
@@ -30,7 +31,7 @@ from gleak_sarif.gosource import go_version_for
 from gleak_sarif.model import Finding, Notification, RuleMeta
 
 CACHE_DIR_NAME = ".gleak-cache"
-SCHEMA = 2
+SCHEMA = 3
 KEEP_RUNS = 20  # an entry not used by the last KEEP_RUNS runs is deleted
 PRUNE_EVERY = 10  # runs between two prunings (the delete scans the table)
 _CHUNK = 500  # keys per SELECT/UPDATE (SQLite's default variable limit is 999)
@@ -189,7 +190,10 @@ class ScanCache:
         self._dir_memo[directory] = digest.hexdigest()
         return self._dir_memo[directory]
 
-    def key(self, path: str) -> str | None:
+    def key(self, path: str, package: bool = False) -> str | None:
+        """The entry of the file's results from rules that read only the file, or (``package``) from
+        rules that read its package too (`calls:`, `model:`): those also depend on the folder's files, so
+        an edit re-runs only them on the edited file's siblings."""
         absolute = os.path.abspath(path)
         content = self._digest(absolute)
         if content is None:
@@ -197,8 +201,8 @@ class ScanCache:
         # the go.mod version gates rules (go-version) and their severity (severity-by-go-version)
         version = go_version_for(path)
         digest = hashlib.blake2b(content, digest_size=20)
-        directory = os.path.dirname(absolute)
-        digest.update(f"\0{self.salt}\0{path}\0{version}\0{self._dir_signature(directory)}".encode())
+        folder = self._dir_signature(os.path.dirname(absolute)) if package else "file"
+        digest.update(f"\0{self.salt}\0{path}\0{version}\0{folder}".encode())
         return digest.hexdigest()
 
     def get_many(self, keys: Iterable[str]) -> dict[str, tuple[list[Finding], list[Notification]]]:

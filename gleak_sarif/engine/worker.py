@@ -104,7 +104,8 @@ def _callees_may_match(rule: CompiledRule, path: str, source: bytes) -> bool:
 
 
 def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
-                go_version: tuple[int, int] | None) -> FileResult:
+                go_version: tuple[int, int] | None, only: frozenset[str] | None = None) -> FileResult:
+    """``only``: run just these rules (the scan cache holds the others' results for this file)."""
     result = FileResult(path)
     if b"\0" in source:  # Go source never contains NUL: a binary file named *.go
         result.skipped = True
@@ -114,7 +115,8 @@ def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
     if not options.include_generated and is_generated(source):
         result.skipped = True
         return result
-    active = [rule for rule in pack.rules if all(token in source for token in rule.tokens)
+    active = [rule for rule in pack.rules if (only is None or rule.meta.id in only)
+              and all(token in source for token in rule.tokens)
               and _callees_may_match(rule, path, source)]
     if not active:
         result.skipped = True
@@ -144,7 +146,7 @@ def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
     return result
 
 
-def scan_path(pack: RulePack, options: ScanOptions, path: str) -> FileResult:
+def scan_path(pack: RulePack, options: ScanOptions, path: str, only: frozenset[str] | None = None) -> FileResult:
     try:
         with open(path, "rb") as handle:
             source = handle.read(options.max_file_bytes + 1)
@@ -161,7 +163,7 @@ def scan_path(pack: RulePack, options: ScanOptions, path: str) -> FileResult:
                     "with --max-file-size)"))
         return result
     try:
-        return scan_source(pack, options, path, source, go_version_for(path))
+        return scan_source(pack, options, path, source, go_version_for(path), only)
     except FileTimeoutError:
         result = FileResult(path)
         result.notifications.append(Notification(

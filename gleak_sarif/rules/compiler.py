@@ -166,6 +166,25 @@ def required_tokens(root: CNode, tokens_of: Callable[[CNode], list[frozenset[byt
     return out
 
 
+def reads_package(root: CNode) -> bool:
+    """Does a rule look beyond its file (`calls:` or `model:` anywhere in it)? Its results then depend on
+    the other files of the package, and the scan cache keys them with the folder's contents."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.calls is not None or node.model is not None:
+            return True
+        stack.extend(relation.rule for _, relation in node.relations)
+        stack.extend(relation.stop_by for _, relation in node.relations if isinstance(relation.stop_by, CNode))
+        stack.extend(node.all or [])
+        stack.extend(node.any or [])
+        stack.extend(child for child in (node.matches, node.not_) if child is not None)
+    return False
+
+
 def line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
     """The rule file line of a key (imported late: PyYAML stays off the path of a cached pack)."""
     from gleak_sarif.rules.yamlload import line_of as yaml_line_of
