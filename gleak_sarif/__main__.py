@@ -1,3 +1,3 @@
-from gleak_sarif.cli import main
+from gleak_sarif.launch import main
 
 main()

@@ -106,6 +106,8 @@ def test_unparsable_file_is_reported_and_scan_goes_on(tmp_path: Path) -> None:
 def test_version_and_rules_list() -> None:
     done = run_cli("--version")
     assert done.returncode == 0 and done.stdout.startswith("gleak-sarif ")
+    # the quick path and the CLI's own --version (reached with another option) print the same line
+    assert run_cli("--version", "--help").stdout == done.stdout
     done = run_cli("rules", "list", "--format", "json")
     ids = [r["id"] for r in json.loads(done.stdout)]
     assert {"GL201", "GL202", "GL301", "GL402", "GL501"} <= set(ids)
@@ -122,3 +124,11 @@ def test_output_to_a_device_writes_through(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(out)["findings"] == []
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_version_does_not_import_the_cli_stack() -> None:
+    code = ("import sys; sys.argv = ['gleak-sarif', '--version']; from gleak_sarif import launch; launch.main(); "
+            "assert 'typer' not in sys.modules and 'pydantic' not in sys.modules, sorted(sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("gleak-sarif ")
