@@ -37,9 +37,19 @@ MAX_PACKAGES = 512  # package scopes (names and cached answers) kept per process
 MAX_PARSED = 48  # parsed sibling files kept per process
 
 _FUNC_LINE = re.compile(rb"^func[ \t]*(\([^)\n]*\))?[ \t]*([A-Za-z_][A-Za-z0-9_]*)", re.M)
-_PACKAGE_LINE = re.compile(rb"^package[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+PACKAGE_LINE = re.compile(rb"^package[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 
 Callee = tuple[str, str]  # (declaration kind, name)
+
+
+def read_sibling(path: str) -> bytes | None:
+    """A sibling file's bytes, at most one byte past MAX_SIBLING_BYTES (the caller can tell it is too
+    large); None when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_SIBLING_BYTES + 1)
+    except OSError:
+        return None
 EvaluatorFactory = Callable[[str, bytes, Node, "tuple[int, int] | None"], "FileEvaluator"]
 
 
@@ -192,12 +202,10 @@ def _scope(evaluator: FileEvaluator) -> _PackageScope | None:
     scope = _PackageScope(signature)
     wanted = evaluator.package.encode()
     for sibling, _, _ in listing:
-        try:
-            with open(sibling, "rb") as handle:
-                data = handle.read(MAX_SIBLING_BYTES + 1)
-        except OSError:
+        data = read_sibling(sibling)
+        if data is None:
             continue
-        package = _PACKAGE_LINE.search(data)
+        package = PACKAGE_LINE.search(data)
         if package is None or package.group(1) != wanted:
             continue
         for match in _FUNC_LINE.finditer(data):
@@ -265,12 +273,8 @@ def package_may_hold(path: str, tokens: frozenset[bytes]) -> bool:
         return False
     found = False
     for sibling, _, _ in listing:
-        try:
-            with open(sibling, "rb") as handle:
-                data = handle.read(MAX_SIBLING_BYTES + 1)
-        except OSError:
-            continue
-        if all(token in data for token in tokens):
+        data = read_sibling(sibling)
+        if data is not None and all(token in data for token in tokens):
             found = True
             break
     _PACKAGE_TOKENS[key] = ((), True) if found else (signature, False)
@@ -285,11 +289,7 @@ def _may_hold(scope: _PackageScope, rule: CNode, path: str) -> bool:
     key = (id(rule), path)
     known = scope.token_checks.get(key)
     if known is None:
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(MAX_SIBLING_BYTES + 1)
-        except OSError:
-            data = b""
+        data = read_sibling(path) or b""
         known = scope.token_checks[key] = all(token in data for token in rule.tokens)
     return known
 

@@ -38,12 +38,11 @@ if TYPE_CHECKING:
     from gleak_sarif.engine.evaluate import FileEvaluator
     from gleak_sarif.rules.compiler import CNode
 
-MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_FILE_BYTES = callees.MAX_SIBLING_BYTES  # larger siblings are not read
 MAX_DEPTH = 12  # call chains deeper than this are cut
 MAX_MODELS = 64
 MAX_FILE_SUMMARIES = 2048
 
-_PACKAGE_LINE = re.compile(rb"^package[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 
 LOCK_MODES = {"Lock": "write", "RLock": "read"}
 UNLOCKS = {"Unlock": "write", "RUnlock": "read"}
@@ -347,13 +346,13 @@ class _Extractor:
                     return None
                 rest.append(self.text(field_node))
                 current = operand
-            elif kind in ("parenthesized_expression",):
+            elif kind == "parenthesized_expression":
                 inner = current.named_children
                 if not inner:
                     return None
                 current = inner[0]
-            elif kind == "unary_expression" and current.child_by_field_name("operator") is not None and \
-                    self.text(current.child_by_field_name("operator")) in ("&", "*"):  # type: ignore[arg-type]
+            elif kind == "unary_expression" and (operator := current.child_by_field_name("operator")) is not None \
+                    and self.text(operator) in ("&", "*"):
                 operand = current.child_by_field_name("operand")
                 if operand is None:
                     return None
@@ -1248,12 +1247,8 @@ def _summary_from_disk(path: str, package: str, mtime: int, size: int,
         _FILE_SUMMARIES.move_to_end(key)
         return _FILE_SUMMARIES[key]
     summary: FileSummary | None = None
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError:
-        data = b""
-    found = _PACKAGE_LINE.search(data)
+    data = callees.read_sibling(path) or b""
+    found = callees.PACKAGE_LINE.search(data)
     if data and len(data) <= MAX_FILE_BYTES and b"\0" not in data and found is not None and \
             found.group(1).decode() == package:
         data = utf8_safe(data)[0]
@@ -1382,12 +1377,10 @@ def _index(path: str, package: str, source: bytes) -> PackageIndex:
         if sibling == path:
             index.add(path, source)
             continue
-        try:
-            with open(sibling, "rb") as handle:
-                data = handle.read(MAX_FILE_BYTES + 1)
-        except OSError:
+        data = callees.read_sibling(sibling)
+        if data is None:
             continue
-        found = _PACKAGE_LINE.search(data)
+        found = callees.PACKAGE_LINE.search(data)
         if found is not None and found.group(1) == wanted and len(data) <= MAX_FILE_BYTES:
             index.add(sibling, data)
     _INDEXES[key] = index

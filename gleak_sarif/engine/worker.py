@@ -77,11 +77,8 @@ def _parse(source: bytes, deadline: float) -> Tree:
 
 
 _CALLEE_TOKENS: dict[int, tuple[weakref.ref[CompiledRule], list[frozenset[bytes]], list[frozenset[bytes]]]] = {}
-_PACKAGE_CLAUSE = re.compile(rb"^package[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
-
-
 def package_clause(source: bytes) -> str:
-    found = _PACKAGE_CLAUSE.search(source)
+    found = callees.PACKAGE_LINE.search(source)
     return found.group(1).decode() if found else ""
 
 
