@@ -196,7 +196,7 @@ class Engine:
         callees.new_scan()  # folder listings are reused within this scan only (forked workers inherit it)
         jobs = min(self.jobs(), max(1, len(files)))
         if jobs == 1 or len(files) < PARALLEL_MIN_FILES or total_bytes < PARALLEL_MIN_BYTES:
-            prepare_pack(self.pack, self._rules_that_can_match(files) if len(files) <= PARALLEL_MIN_FILES else None)
+            prepare_pack(self.pack, self._sources(files) if len(files) <= PARALLEL_MIN_FILES else None)
             out = []
             for index, path in enumerate(files):
                 out.append(scan_path(self.pack, self.options, path, only if path in partial else None))
@@ -237,17 +237,16 @@ class Engine:
             _WORKER_STATE = None
         return results
 
-    def _rules_that_can_match(self, files: list[str]) -> set[str]:
-        """Rules whose prefilter tokens occur in one of a few files: only their anchors get compiled."""
-        chosen: set[str] = set()
+    def _sources(self, files: list[str]) -> list[bytes]:
+        """The few files of a small scan, read for prepare_pack's prefilter (the OS caches them)."""
+        sources = []
         for path in files:
             try:
                 with open(path, "rb") as handle:
-                    source = handle.read(self.options.max_file_bytes + 1)
+                    sources.append(handle.read(self.options.max_file_bytes + 1))
             except OSError:
                 continue
-            chosen.update(r.meta.id for r in self.pack.rules if all(t in source for t in r.tokens))
-        return chosen
+        return sources
 
     def _scan_isolated(self, path: str) -> FileResult:
         import multiprocessing
