@@ -196,7 +196,7 @@ class Engine:
         callees.new_scan()  # folder listings are reused within this scan only (forked workers inherit it)
         jobs = min(self.jobs(), max(1, len(files)))
         if jobs == 1 or len(files) < PARALLEL_MIN_FILES or total_bytes < PARALLEL_MIN_BYTES:
-            prepare_pack(self.pack, self._sources(files) if len(files) <= PARALLEL_MIN_FILES else None)
+            prepare_pack(self.pack, self._sources(files) if total_bytes < PARALLEL_MIN_BYTES else None)
             out = []
             for index, path in enumerate(files):
                 out.append(scan_path(self.pack, self.options, path, only if path in partial else None))
@@ -238,7 +238,7 @@ class Engine:
         return results
 
     def _sources(self, files: list[str]) -> list[bytes]:
-        """The few files of a small scan, read for prepare_pack's prefilter (the OS caches them)."""
+        """The files of a small scan, read for prepare_pack's prefilter (the OS caches them)."""
         sources = []
         for path in files:
             try:
@@ -304,8 +304,11 @@ def scan_from_cache(options: ScanOptions, paths: Sequence[str]) -> ScanResult | 
         if not found.files:
             return None
         keys = [(cache.key(path), cache.key(path, package=True)) for path in found.files]
-        hits = cache.get_many(k for pair in keys for k in pair if k is not None)
-        if any(k is None or k not in hits for pair in keys for k in pair):
+        wanted = [k for pair in keys for k in pair if k is not None]
+        if len(wanted) < 2 * len(keys) or not cache.holds_all(wanted):
+            return None
+        hits = cache.get_many(wanted)
+        if any(k not in hits for k in wanted):
             return None
         findings: list[Finding] = []
         notifications: list[Notification] = []

@@ -205,6 +205,22 @@ class ScanCache:
         digest.update(f"\0{self.salt}\0{path}\0{version}\0{folder}".encode())
         return digest.hexdigest()
 
+    def holds_all(self, keys: list[str]) -> bool:
+        """Are all these entries stored? (Checked before decoding any: one edited file is a miss.)"""
+        db = self._connect()
+        if db is None:
+            return False
+        wanted = set(keys)
+        try:
+            for start in range(0, len(keys), _CHUNK):
+                chunk = keys[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for (key,) in db.execute(f"SELECT key FROM entries WHERE key IN ({marks})", chunk):
+                    wanted.discard(key)
+        except sqlite3.Error:
+            return False
+        return not wanted
+
     def get_many(self, keys: Iterable[str]) -> dict[str, tuple[list[Finding], list[Notification]]]:
         db = self._connect()
         found: dict[str, tuple[list[Finding], list[Notification]]] = {}

@@ -549,14 +549,14 @@ class FileEvaluator:
 
     # ---- rules ----------------------------------------------------------------------------------
     def rule_applies(self, rule: CompiledRule) -> bool:
-        spec = rule.spec
-        if spec.files and not any(_glob(self.rel_path, g) for g in spec.files):
+        output = rule.output
+        if output.files and not any(_glob(self.rel_path, g) for g in output.files):
             return False
-        if any(_glob(self.rel_path, g) for g in spec.ignores):
+        if any(_glob(self.rel_path, g) for g in output.ignores):
             return False
         if rule.go_version is not None:
             if self.go_version is None:
-                if spec.go_version_unknown == "skip":
+                if output.go_version_unknown == "skip":
                     return False
             elif not version_satisfies(self.go_version, rule.go_version):
                 return False
@@ -624,27 +624,28 @@ class FileEvaluator:
         return re.sub(r"\$([A-Z_][A-Z0-9_]*)", lambda m: value(m.group(1)), template)
 
     def _finding(self, rule: CompiledRule, candidate: Node, env: Env) -> Finding:
-        spec = rule.spec
-        primary_node = env[spec.primary.lstrip("$")] if spec.primary else candidate
+        output = rule.output
+        primary_node = env[output.primary.lstrip("$")] if output.primary else candidate
         related = [
             RelatedLocation(
-                span=self.span(env[r.capture.lstrip("$")], one_line=True),
-                message=self.substitute(r.message, env, for_message=True),
+                span=self.span(env[capture.lstrip("$")], one_line=True),
+                message=self.substitute(message, env, for_message=True),
             )
-            for r in spec.related
-            if r.capture.lstrip("$") in env
+            for capture, message in output.related
+            if capture.lstrip("$") in env
         ]
         fix = None
-        if spec.fix is not None:
-            target = env[spec.fix.target.lstrip("$")] if spec.fix.target else primary_node
+        if output.fix is not None:
+            description, target_capture, replace = output.fix
+            target = env[target_capture.lstrip("$")] if target_capture else primary_node
             fix = Fix(
-                description=self.substitute(spec.fix.description, env, for_message=True),
+                description=self.substitute(description, env, for_message=True),
                 edits=[
                     TextEdit(
                         path=self.path,
                         start_byte=target.start_byte,
                         end_byte=target.end_byte,
-                        new_text=self.substitute(spec.fix.replace, env, for_message=False),
+                        new_text=self.substitute(replace, env, for_message=False),
                     )
                 ],
             )
@@ -652,7 +653,7 @@ class FileEvaluator:
             rule_id=rule.meta.id,
             rule_name=rule.meta.name,
             severity=self.severity_of(rule),
-            message=self.substitute(spec.message, env, for_message=True).strip(),
+            message=self.substitute(output.message, env, for_message=True).strip(),
             primary=self.span(primary_node, one_line=True),
             related=related,
             metavariables={name: self.substitute("$" + name, env, for_message=True) for name in sorted(env)},

@@ -13,7 +13,8 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
 
 from tree_sitter import Query, QueryError
 
@@ -22,7 +23,11 @@ from gleak_sarif.errors import ConfigError
 from gleak_sarif.gosource import GO, parse_version_condition
 from gleak_sarif.model import RuleMeta, Severity
 from gleak_sarif.rules.pattern import KIND_TOKENS, PatternError, compile_snippet
-from gleak_sarif.rules.schema import ModelQuery, PatternObject, Relation, RuleFile, RuleObject
+
+if TYPE_CHECKING:
+    # Only the compile step reads the rule schema (imported there): a compiled pack holds no pydantic
+    # rule objects, so loading a pickled pack does not import or rebuild the schema's 19 models.
+    from gleak_sarif.rules.schema import ModelQuery, PatternObject, Relation, RuleFile, RuleObject
 
 # Packages a rule may name in patterns without declaring them in `imports:` (name -> import path).
 BUILTIN_IMPORTS: dict[str, str] = {
@@ -122,9 +127,22 @@ class CNode:
 
 
 @dataclass
+class RuleOutput:
+    """What the evaluator reads of a rule file besides its rule: where it applies, what a finding says."""
+
+    message: str
+    primary: str | None = None
+    related: list[tuple[str, str]] = field(default_factory=list)  # (capture, message)
+    fix: tuple[str, str | None, str] | None = None  # (description, target capture, replacement)
+    files: list[str] = field(default_factory=list)
+    ignores: list[str] = field(default_factory=list)
+    go_version_unknown: str = "match"
+
+
+@dataclass
 class CompiledRule:
     meta: RuleMeta
-    spec: RuleFile
+    output: RuleOutput
     root: CNode
     tokens: frozenset[bytes]
     go_version: list[tuple[str, tuple[int, int]]] | None
@@ -223,6 +241,18 @@ def model_metavariables(query: ModelQuery) -> tuple[set[str], set[str]]:
     return reads, binds
 
 
+def _plain_model(query: ModelQuery) -> ModelQuery:
+    """The query as plain namespaces with the same attribute names (see the TYPE_CHECKING import)."""
+
+    def plain(value: Any) -> Any:
+        fields = getattr(type(value), "model_fields", None)
+        if fields is None:
+            return value
+        return SimpleNamespace(**{name: plain(getattr(value, name)) for name in fields})
+
+    return cast("ModelQuery", plain(query))
+
+
 class _RuleCompiler:
     def __init__(self, spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> None:
         self.spec = spec
@@ -296,7 +326,7 @@ class _RuleCompiler:
             rel_loc = loc + (rel_name,)
             sub = self.compile_object(relation, rel_loc, bound | node.binds)
             stop: str | CNode
-            if isinstance(relation.stop_by, RuleObject):
+            if not isinstance(relation.stop_by, str):
                 stop = self.compile_object(relation.stop_by, rel_loc + ("stopBy",), set())
             else:
                 stop = relation.stop_by
@@ -323,7 +353,7 @@ class _RuleCompiler:
                     loc + ("model",),
                     f"bind ${name} earlier (a pattern, `as:`, or `model: {{held: ${name}}}`)",
                 )
-            node.model = obj.model
+            node.model = _plain_model(obj.model)
             node.model_reads = reads
             node.binds |= binds
             if obj.model.held is not None or obj.model.lock_order_inverted is not None:
@@ -424,7 +454,7 @@ class _RuleCompiler:
 
     def compile_pattern(self, pattern: str | PatternObject, loc: tuple[Any, ...]) -> int:
         try:
-            if isinstance(pattern, PatternObject):
+            if not isinstance(pattern, str):
                 compiled = compile_snippet(pattern.context, self.imports, pattern.selector)
             else:
                 compiled = compile_snippet(pattern, self.imports)
@@ -588,7 +618,15 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
     package = spec.package
     return CompiledRule(
         meta=meta,
-        spec=spec,
+        output=RuleOutput(
+            message=spec.message,
+            primary=spec.primary,
+            related=[(r.capture, r.message) for r in spec.related],
+            fix=(spec.fix.description, spec.fix.target, spec.fix.replace) if spec.fix is not None else None,
+            files=spec.files,
+            ignores=spec.ignores,
+            go_version_unknown=spec.go_version_unknown,
+        ),
         root=root,
         tokens=frozenset(root.tokens),
         go_version=go_version,
@@ -614,11 +652,18 @@ def prepare_pack(pack: RulePack, sources: list[bytes] | None = None) -> None:
 
     Only rule anchors go into it; atoms that relations use run on demand on small ranges (a `has: _`
     would otherwise capture every identifier of every file). A scan of a few files compiles only the
-    anchors whose rule's and own prefilter tokens occur in one of them: tree-sitter compiles a pattern
-    in ~2-3 ms, and a pre-commit run on three files needs ~20 of the ~110 anchors.
+    anchors whose rule's and own prefilter tokens occur in them: tree-sitter compiles a pattern in
+    ~2-3 ms, and a pre-commit run on three files needs ~20 of the ~110 anchors.
     """
+    present: set[bytes] | None = None
+    if sources is not None:  # one search per distinct token over all the files (a superset is fine)
+        blob = b"\0".join(sources)
+        wanted = {t for rule in pack.rules for a in (rule.root.anchor or []) for t in (*rule.tokens,
+                                                                                       *pack.atoms[a].tokens)}
+        present = {token for token in wanted if token in blob}
     roots = sorted({a for rule in pack.rules for a in (rule.root.anchor or [])
-                    if sources is None or any(_may_match(rule, pack.atoms[a], source) for source in sources)})
+                    if present is None or (present.issuperset(rule.tokens)
+                                           and present.issuperset(pack.atoms[a].tokens))})
     if pack.query is not None and roots == pack.root_atoms:
         return
     for atom in pack.atoms:
@@ -640,10 +685,6 @@ def prepare_pack(pack: RulePack, sources: list[bytes] | None = None) -> None:
         raise ConfigError(f"internal: {pack.query.pattern_count} query patterns for {len(pattern_atoms)} anchors")
     pack.root_atoms = roots
     pack.pattern_atoms = pattern_atoms
-
-
-def _may_match(rule: CompiledRule, atom: Atom, source: bytes) -> bool:
-    return all(token in source for token in rule.tokens) and all(token in source for token in atom.tokens)
 
 
 @functools.cache
