@@ -88,6 +88,9 @@ class Finding(BaseModel):
     properties: dict[str, Any] = Field(default_factory=dict)
     # Runtime findings carry the clustered stack: list of (span or None, frame text).
     code_flow: list[tuple[Span | None, str]] | None = None
+    # GitHub's `primaryLocationLineHash` of the primary line, set by the scanner while the file is in memory
+    # (and kept with the finding in the scan cache); the SARIF writer computes it when absent.
+    line_hash: str | None = None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.primary.path, self.primary.start_line, self.primary.start_column, self.rule_id)

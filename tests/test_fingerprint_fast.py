@@ -145,3 +145,15 @@ def test_a_file_asked_again_after_many_others_hashes_the_same() -> None:
         for text, source in zip(texts, sources, strict=True):
             expected = reference_line_hashes(text)
             assert [cache.get(source, n) for n in range(1, len(expected) + 2)] == [*expected, None]
+
+
+def test_the_scanner_sets_the_hash_the_reference_gives() -> None:
+    """Findings carry their line hash from the scan (Finding.line_hash): the SARIF writer trusts it."""
+    from gleak_sarif.config import ScanOptions
+    from gleak_sarif.engine import Engine
+
+    result = Engine(ScanOptions(select=["ALL"], use_cache=False, jobs=1)).scan([str(REPO / "fixtures" / "GL201")])
+    assert len(result.findings) > 3
+    for finding in result.findings:
+        text = Path(finding.primary.path).read_bytes().decode("utf-8", errors="replace")
+        assert finding.line_hash == reference_line_hashes(text)[finding.primary.start_line - 1]

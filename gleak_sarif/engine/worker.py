@@ -14,6 +14,7 @@ from gleak_sarif.engine import callees, package_model
 from gleak_sarif.engine.evaluate import FileEvaluator, FileTimeoutError
 from gleak_sarif.gosource import go_version_for, parser, utf8_safe
 from gleak_sarif.model import Finding, Notification, NotificationKind, Severity
+from gleak_sarif.report.fingerprint import set_line_hashes
 from gleak_sarif.rules.compiler import CompiledRule, RulePack
 from gleak_sarif.suppress import apply_suppressions
 
@@ -118,6 +119,7 @@ def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
     if not active:
         result.skipped = True
         return result
+    original = source
     source, bad_line = utf8_safe(source)
     if bad_line is not None:
         result.notifications.append(Notification(
@@ -140,6 +142,8 @@ def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
             result.findings.extend(evaluator.run_rule(rule))
     if result.findings:
         apply_suppressions(source, root, result.findings)
+        # the SARIF writer would read and hash the file again (a `model:` binding may place one elsewhere)
+        set_line_hashes(original, [f for f in result.findings if f.primary.path == path])
     return result
 
 

@@ -136,6 +136,18 @@ def line_hashes(text: str) -> list[str]:
     return hasher.upto(hasher.line_count)
 
 
+def set_line_hashes(data: bytes, findings: Sequence[Finding]) -> None:
+    """Give each finding placed in the file whose bytes are ``data`` its primary line's hash (see
+    Finding.line_hash)."""
+    if not findings:
+        return
+    hasher = _LineHasher(SourceFile(data).text)
+    hashes = hasher.upto(max(f.primary.start_line for f in findings))
+    for finding in findings:
+        line = finding.primary.start_line
+        finding.line_hash = hashes[line - 1] if 1 <= line <= len(hashes) else None
+
+
 def primary_location_line_hash(source: SourceFile, line: int) -> str | None:
     """The `primaryLocationLineHash` of 1-based ``line`` in ``source`` (None when out of range)."""
     return LineHashCache().get(source, line)

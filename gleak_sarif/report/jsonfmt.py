@@ -14,7 +14,7 @@ def render_json(result: ScanResult) -> str:
     payload = {
         "format_version": JSON_FORMAT_VERSION,
         "tool": {"name": "gleak-sarif", "version": __version__},
-        **result.model_dump(mode="json", exclude={"rules"}),
+        **result.model_dump(mode="json", exclude={"rules": True, "findings": {"__all__": {"line_hash"}}}),
         "rules": [{"id": r.id, "name": r.name, "severity": r.severity.value} for r in result.rules],
     }
     return json.dumps(payload, indent=2, ensure_ascii=False)

@@ -612,8 +612,10 @@ def build_sarif(
         if stored:
             prints.update(stored)
         else:
-            src: SourceFile | None = sources.get(f.primary.path)
-            line_hash = line_hashes.get(src, f.primary.start_line) if src is not None else None
+            line_hash = f.line_hash
+            if line_hash is None:
+                src: SourceFile | None = sources.get(f.primary.path)
+                line_hash = line_hashes.get(src, f.primary.start_line) if src is not None else None
             if line_hash is not None:
                 prints[LINE_HASH_KEY] = line_hash
             prints[GLEAK_FINGERPRINT_KEY] = gleak_print
