@@ -158,6 +158,8 @@ class FileEvaluator:
         atom = self.pack.atoms[atom_index]
         if atom.root_pattern is not None and not self.lazy_atoms:
             return self.by_key[atom_index].get(_key(node), [])
+        if atom.root_kind is not None and node.type != atom.root_kind:
+            return []  # most nodes asked about are of another kind: no query run needed
         cache_key = (atom_index, *_key(node))
         cached = self._at_cache.get(cache_key)
         if cached is None:

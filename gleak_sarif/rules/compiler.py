@@ -74,6 +74,9 @@ _METAVAR_REF = re.compile(r"\$([A-Z_][A-Z0-9_]*)")
 _LONE_METAVAR = re.compile(r"^\s*\$([A-Z_][A-Z0-9_]*)\s*$")
 
 
+_QUERY_HEAD = re.compile(r"\(\(([a-z_]+)[\s)]")  # `((call_expression ...) @__match ...)`
+
+
 @dataclass
 class Atom:
     """One pattern of the combined query. The matched node is captured as ``@__match``."""
@@ -87,6 +90,12 @@ class Atom:
     root_pattern: int | None = None  # pattern index in the pack's combined query, for rule anchors
     path: str = ""  # where the atom was written, for errors found when its query is compiled
     line: int | None = None
+    root_kind: str | None = None  # the node type every match has (None: any), from the query's head
+
+    def __post_init__(self) -> None:
+        head = _QUERY_HEAD.match(self.query)
+        if head is not None and head.group(1) != "_":
+            self.root_kind = head.group(1)
 
     def query_object(self) -> Query:
         """The atom's own query, compiled on first use (tree-sitter takes ~5-10 ms per pattern)."""
