@@ -158,13 +158,15 @@ def _passes(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
     function = call.child_by_field_name("function")
     if function is None or (function.type != "func_literal" and not asker.may_call_package(node=call)):
         return
-    model = asker.model
-    if asker.function is None or asker.op is None or asker.op.kind not in ("call", "go"):
-        return
     arguments = call.child_by_field_name("arguments")
     args = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
     bound = env.get(spec.arg)
     wanted = _norm(asker.ev.text(bound)) if bound is not None else None
+    if not args or (wanted is not None and not any(_norm(asker.ev.text(arg)) == wanted for arg in args)):
+        return  # cheap first: `go func() { ... }()` passes nothing; the model is built only when needed
+    model = asker.model
+    if asker.function is None or asker.op is None or asker.op.kind not in ("call", "go"):
+        return
     for target in model.targets_of(asker.function, asker.position):
         for position, arg in enumerate(args):
             if wanted is not None and _norm(asker.ev.text(arg)) != wanted:
