@@ -50,12 +50,25 @@ class _Asker:
         self.ev = evaluator
         self.node = node
         self.path = os.path.abspath(evaluator.path)
-        self.local = file_model_for(evaluator)
-        self.local_function = self.local.function_at(self.path, node.start_byte, node.end_byte)
+        self._local: PackageModel | None = None
+        self._local_function: int | None = None
         self._model: PackageModel | None = None
         self.function: int | None = None
         self.position = -1
         self.op: Op | None = None
+
+    @property
+    def local(self) -> PackageModel:
+        """The one-file lock view (built on first use: `passes` and `calls-*` need the package model only)."""
+        if self._local is None:
+            self._local = file_model_for(self.ev)
+            self._local_function = self._local.function_at(self.path, self.node.start_byte, self.node.end_byte)
+        return self._local
+
+    @property
+    def local_function(self) -> int | None:
+        _ = self.local
+        return self._local_function
 
     @property
     def model(self) -> PackageModel:
@@ -135,8 +148,8 @@ def matches(evaluator: FileEvaluator, query: ModelQuery, node: Node, env: Env) -
     if query.held is not None and not _in_locking_function(evaluator, node):
         return  # most calls: no lock is taken in their function at all
     asker = _Asker(evaluator, node)
-    if asker.local_function is None:
-        return
+    if (query.held is not None or query.lock_order_inverted is not None) and asker.local_function is None:
+        return  # (the other facts find no function in the package model either)
     envs = [env]
     for name, fact in _FACTS:  # in this order: `held` binds what the others compare with
         if getattr(query, name) is not None:
