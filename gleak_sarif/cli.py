@@ -212,7 +212,7 @@ def scan(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Scan Go source for goroutine leaks."""
-    from gleak_sarif.engine.api import Engine, scan_from_cache
+    from gleak_sarif.engine.api import Engine, ScanMemo, scan_from_cache
     from gleak_sarif.model import BaselineState, Severity
     from gleak_sarif.report import render, write_output
 
@@ -235,11 +235,12 @@ def scan(
     )
     options.builtin_rules = not no_builtin_rules
     # Every file unchanged since a scan with the same rules and options: no rule is loaded or compiled.
-    result = scan_from_cache(options, paths)
+    memo = ScanMemo(list(paths))
+    result = scan_from_cache(options, paths, memo)
     if result is None:
         engine = Engine(options)
         _end_of_start_up()
-        result = _scan_with_progress(engine, paths, show=not quiet and sys.stderr.isatty())
+        result = _scan_with_progress(engine, paths, memo, show=not quiet and sys.stderr.isatty())
     _end_of_start_up()
     if source_root:
         result.source_root = os.path.abspath(source_root)
@@ -292,9 +293,9 @@ def _end_of_start_up() -> None:
         gc.enable()
 
 
-def _scan_with_progress(engine: Any, paths: list[str], *, show: bool) -> Any:
+def _scan_with_progress(engine: Any, paths: list[str], memo: Any, *, show: bool) -> Any:
     if not show:
-        return engine.scan(paths)
+        return engine.scan(paths, memo=memo)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     with Progress(
@@ -310,7 +311,7 @@ def _scan_with_progress(engine: Any, paths: list[str], *, show: bool) -> Any:
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return engine.scan(paths, progress=update)
+        return engine.scan(paths, progress=update, memo=memo)
 
 
 def _stderr_console() -> Any:

@@ -18,7 +18,7 @@ import pytest
 
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine import Engine
-from gleak_sarif.engine.api import scan_from_cache
+from gleak_sarif.engine.api import ScanMemo, scan_from_cache
 from gleak_sarif.engine.cache import CACHE_DIR_NAME, KEEP_RUNS, PRUNE_EVERY, SCHEMA, ScanCache
 from gleak_sarif.model import ScanResult
 from tests.helpers import RULE_HEADER, write
@@ -231,6 +231,43 @@ def test_an_all_hit_scan_answers_from_the_cache_alone(project: tuple[Path, Path]
     assert scan_from_cache(options, paths) is not None
     rule.write_text(TICK_RULE.replace('message: "matched"', 'message: "changed"'))
     assert scan_from_cache(options, paths) is None
+
+
+def test_a_miss_hands_its_discovery_and_hashes_to_the_scan(project: tuple[Path, Path]) -> None:
+    """After a cache-only miss, `Engine.scan(..., memo=...)` reuses the files found and hashed (a warm run
+    of GOROOT/src did both twice) and gives what a scan without the memo gives."""
+    root, rule = project
+    options = ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, cache_dir=str(root / CACHE_DIR_NAME))
+    paths = [str(root / "src")]
+    Engine(options).scan(paths)
+    (root / "src" / "clean.go").write_text(CLEAN + "\n// edited\n")
+    memo = ScanMemo(paths)
+    assert scan_from_cache(options, paths, memo) is None
+    assert memo.found is not None and len(memo.hashes.files) == len(memo.found.files) >= 2
+
+    hashed: list[str] = []
+    real = ScanCache._digest
+
+    def counting(self: ScanCache, absolute: str) -> bytes | None:
+        if absolute not in self._digests:
+            hashed.append(absolute)
+        return real(self, absolute)
+
+    ScanCache._digest = counting  # type: ignore[method-assign]
+    try:
+        with_memo = Engine(options).scan(paths, memo=memo)
+        assert hashed == [], "files hashed again"
+        (root / "src" / "clean.go").write_text(CLEAN + "\n// edited again\n")
+        without = Engine(options).scan(paths)
+        assert hashed, "a scan without the memo hashes the files"
+    finally:
+        ScanCache._digest = real  # type: ignore[method-assign]
+    assert _comparable(with_memo)["findings"] == _comparable(without)["findings"]
+    assert with_memo.files_scanned == without.files_scanned
+    # a memo made for other paths is ignored
+    other = ScanMemo([str(root)])
+    other.found = memo.found
+    assert Engine(options).scan(paths, memo=other).files_scanned == without.files_scanned
 
 
 def test_the_cli_gives_the_same_report_from_the_cache(tmp_path: Path) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gleak_sarif.config import ScanOptions
-from gleak_sarif.engine.cache import ScanCache, cache_dir_for, inputs_salt
+from gleak_sarif.engine.cache import FileHashes, ScanCache, cache_dir_for, inputs_salt
 from gleak_sarif.engine.discover import Discovery, discover, find_source_root
 from gleak_sarif.errors import ConfigError
 from gleak_sarif.model import Finding, Notification, NotificationKind, RuleMeta, ScanResult, Severity
@@ -77,6 +78,17 @@ def _chunks(paths: list[str], jobs: int) -> list[list[str]]:
     return chunks
 
 
+@dataclass
+class ScanMemo:
+    """What the cache-only attempt (`scan_from_cache`) learnt, for the `Engine.scan` of the same paths that
+    follows it in one command: the discovered files and their content hashes (GOROOT/src: ~1 s that a
+    warm run did twice)."""
+
+    paths: list[str]
+    found: Discovery | None = None
+    hashes: FileHashes = field(default_factory=FileHashes)
+
+
 class Engine:
     def __init__(self, options: ScanOptions | None = None) -> None:
         from gleak_sarif.rules.loader import load_pack
@@ -106,11 +118,14 @@ class Engine:
     def jobs(self) -> int:
         return self.options.jobs if self.options.jobs > 0 else (os.cpu_count() or 1)
 
-    def scan(self, paths: Sequence[str], progress: Progress | None = None) -> ScanResult:
+    def scan(self, paths: Sequence[str], progress: Progress | None = None, memo: ScanMemo | None = None) -> ScanResult:
         started = _now()
-        found = discover(list(paths) or ["."], self.options)
+        if memo is not None and memo.paths != list(paths):
+            memo = None
+        found = memo.found if memo is not None and memo.found is not None else discover(list(paths) or ["."],
+                                                                                         self.options)
         source_root = find_source_root(list(paths) or ["."])
-        results = self._scan_cached(found.files, source_root, progress)
+        results = self._scan_cached(found.files, source_root, progress, memo.hashes if memo is not None else None)
         findings: list[Finding] = []
         notifications: list[Notification] = []
         skipped = 0
@@ -130,7 +145,8 @@ class Engine:
 
         return frozenset(rule.meta.id for rule in self.pack.rules if reads_package(rule.root))
 
-    def _scan_cached(self, files: list[str], source_root: str, progress: Progress | None) -> list[FileResult]:
+    def _scan_cached(self, files: list[str], source_root: str, progress: Progress | None,
+                     hashes: FileHashes | None = None) -> list[FileResult]:
         """Two entries per file: results of the rules that read only the file (keyed by its content) and
         of the rules that read its package (keyed by the folder's contents too). After an edit, the
         edited file is scanned again, and its siblings with the package rules only."""
@@ -138,7 +154,7 @@ class Engine:
 
         if not self.options.use_cache or not files:
             return self.scan_files(files, progress)
-        cache = ScanCache(cache_dir_for(source_root, self.options.cache_dir), self._cache_salt())
+        cache = ScanCache(cache_dir_for(source_root, self.options.cache_dir), self._cache_salt(), hashes)
         try:
             package_rules = self._package_rules()
             own_keys = {path: cache.key(path) for path in files}
@@ -284,10 +300,11 @@ def cache_salt(options: ScanOptions) -> str | None:
     return inputs_salt([str(p) for p in paths], options.config_path, _salted_options(options))
 
 
-def scan_from_cache(options: ScanOptions, paths: Sequence[str]) -> ScanResult | None:
+def scan_from_cache(options: ScanOptions, paths: Sequence[str], memo: ScanMemo | None = None) -> ScanResult | None:
     """The scan's result when the cache holds every file and the rule set (an earlier scan with the same
     rules, config and options stored it), without loading or compiling any rule; None otherwise, and then
-    `Engine(options).scan(paths)` gives the result. The result is the one `Engine.scan` gives."""
+    `Engine(options).scan(paths, memo=memo)` gives the result (reusing what this attempt read, in ``memo``).
+    The result is the one `Engine.scan` gives."""
     if not options.use_cache:
         return None
     salt = cache_salt(options)
@@ -295,12 +312,16 @@ def scan_from_cache(options: ScanOptions, paths: Sequence[str]) -> ScanResult | 
         return None
     started = _now()
     source_root = find_source_root(list(paths) or ["."])
-    cache = ScanCache(cache_dir_for(source_root, options.cache_dir), salt)
+    if memo is not None and memo.paths != list(paths):
+        memo = None
+    cache = ScanCache(cache_dir_for(source_root, options.cache_dir), salt, memo.hashes if memo is not None else None)
     try:
         rules = cache.get_rules()
         if rules is None:  # also means: these rules loaded without error before
             return None
         found = discover(list(paths) or ["."], options)
+        if memo is not None:
+            memo.found = found
         if not found.files:
             return None
         keys = [(cache.key(path), cache.key(path, package=True)) for path in found.files]

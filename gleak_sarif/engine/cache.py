@@ -25,6 +25,7 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from gleak_sarif.gosource import go_version_for
@@ -73,15 +74,25 @@ def inputs_salt(rule_paths: Sequence[str], config_path: str | None, options: dic
     return digest.hexdigest()
 
 
+@dataclass
+class FileHashes:
+    """Content hashes of files and folders, read once per run (shared by the cache-only attempt and the
+    scan that follows it in the same command; never kept across runs, where files change)."""
+
+    files: dict[str, bytes | None] = field(default_factory=dict)  # absolute path -> content hash
+    folders: dict[str, str] = field(default_factory=dict)  # absolute folder -> its .go files' hash
+
+
 class ScanCache:
-    def __init__(self, directory: str, salt: str) -> None:
+    def __init__(self, directory: str, salt: str, hashes: FileHashes | None = None) -> None:
         self.directory = directory
         self.salt = salt
         self._db: sqlite3.Connection | None = None
         self._run = 0  # this run's number (set on connect)
         self._claimed = False
-        self._dir_memo: dict[str, str] = {}
-        self._digests: dict[str, bytes | None] = {}  # absolute path -> content hash (each file read once)
+        hashes = hashes if hashes is not None else FileHashes()
+        self._dir_memo = hashes.folders
+        self._digests = hashes.files  # each file read once
         self.hits = 0
         self.misses = 0
 
