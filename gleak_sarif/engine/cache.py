@@ -81,6 +81,7 @@ class FileHashes:
 
     files: dict[str, bytes | None] = field(default_factory=dict)  # absolute path -> content hash
     folders: dict[str, str] = field(default_factory=dict)  # absolute folder -> its .go files' hash
+    versions: dict[str, tuple[int, int] | None] = field(default_factory=dict)  # folder -> go.mod `go`
 
 
 class ScanCache:
@@ -92,6 +93,7 @@ class ScanCache:
         self._claimed = False
         hashes = hashes if hashes is not None else FileHashes()
         self._dir_memo = hashes.folders
+        self._versions = hashes.versions
         self._digests = hashes.files  # each file read once
         self.hits = 0
         self.misses = 0
@@ -210,9 +212,13 @@ class ScanCache:
         if content is None:
             return None
         # the go.mod version gates rules (go-version) and their severity (severity-by-go-version)
-        version = go_version_for(path)
+        directory = os.path.dirname(absolute)
+        if directory in self._versions:
+            version = self._versions[directory]
+        else:
+            version = self._versions[directory] = go_version_for(absolute)
         digest = hashlib.blake2b(content, digest_size=20)
-        folder = self._dir_signature(os.path.dirname(absolute)) if package else "file"
+        folder = self._dir_signature(directory) if package else "file"
         digest.update(f"\0{self.salt}\0{path}\0{version}\0{folder}".encode())
         return digest.hexdigest()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_right
+from itertools import accumulate
 
 
 def utf16_len(text: str) -> int:
@@ -39,13 +40,9 @@ class SourceFile:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        starts = [0]
-        # go/token and tree-sitter both count lines by '\n' only.
-        pos = data.find(b"\n")
-        while pos != -1:
-            starts.append(pos + 1)
-            pos = data.find(b"\n", pos + 1)
-        self.line_starts = starts
+        # go/token and tree-sitter both count lines by '\n' only. (accumulate runs in C: a Python loop over
+        # every line of every file with a finding was ~0.3 s of a GOROOT/src SARIF report)
+        self.line_starts = list(accumulate((len(line) + 1 for line in data.split(b"\n")[:-1]), initial=0))
         self._text: str | None = None
 
     @property
