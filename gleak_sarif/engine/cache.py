@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +72,14 @@ def inputs_salt(rule_paths: Sequence[str], config_path: str | None, options: dic
         return None
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     return digest.hexdigest()
+
+
+def _rows(db: sqlite3.Connection, columns: str, keys: list[str]) -> Iterator[tuple[Any, ...]]:
+    """The entries rows of these keys, selected in chunks under SQLite's variable limit."""
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        yield from db.execute(f"SELECT {columns} FROM entries WHERE key IN ({marks})", chunk)
 
 
 @dataclass
@@ -229,11 +237,8 @@ class ScanCache:
             return False
         wanted = set(keys)
         try:
-            for start in range(0, len(keys), _CHUNK):
-                chunk = keys[start : start + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                for (key,) in db.execute(f"SELECT key FROM entries WHERE key IN ({marks})", chunk):
-                    wanted.discard(key)
+            for (key,) in _rows(db, "key", keys):
+                wanted.discard(key)
         except sqlite3.Error:
             return False
         return not wanted
@@ -243,17 +248,13 @@ class ScanCache:
         found: dict[str, tuple[list[Finding], list[Notification]]] = {}
         if db is None:
             return found
-        wanted = list(keys)
         try:
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                for key, value in db.execute(f"SELECT key, value FROM entries WHERE key IN ({marks})", chunk):
-                    data = json.loads(value)
-                    found[key] = (
-                        [Finding.model_validate(f) for f in data["findings"]],
-                        [Notification.model_validate(n) for n in data["notifications"]],
-                    )
+            for key, value in _rows(db, "key, value", list(keys)):
+                data = json.loads(value)
+                found[key] = (
+                    [Finding.model_validate(f) for f in data["findings"]],
+                    [Notification.model_validate(n) for n in data["notifications"]],
+                )
         except (sqlite3.Error, ValueError):
             return {}  # a damaged cache is ignored, then overwritten
         return found
