@@ -1,0 +1,139 @@
+"""The precision triage data (bench/triage/) is well formed and docs/precision.md is generated from it."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TRIAGE = REPO / "bench" / "triage"
+CORPUS = TRIAGE / "corpus"
+VERDICT_COLUMNS = ["corpus", "path", "line", "verdict", "reason"]
+SAMPLE_COLUMNS = ["rule", "corpus", "path", "line", "severity", "message"]
+RULE_FILE = re.compile(r"^GL\d{3}\.tsv$")
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        rows = list(reader)
+        return list(reader.fieldnames or []), rows
+
+
+def _corpora() -> dict[str, str]:
+    _, rows = _rows(REPO / "bench" / "corpus.tsv")
+    return {row["name"]: row["set"] for row in rows}
+
+
+def _labels() -> list[str]:
+    return sorted(p.name[: -len(".counts.tsv")] for p in CORPUS.glob("*.counts.tsv"))
+
+
+def test_corpus_list_is_pinned_and_sized() -> None:
+    columns, rows = _rows(REPO / "bench" / "corpus.tsv")
+    assert columns == ["name", "set", "module", "version", "style"]
+    sets = Counter(row["set"] for row in rows)
+    assert sets["precision"] >= 12 and 4 <= sets["heldout"] <= 6
+    for row in rows:
+        assert re.fullmatch(r"v\d+\.\d+\.\d+(-[\w.]+)?", row["version"]), row
+    # none of the four tuning corpora, none of the projects of the reserved evaluation sets
+    banned = ("golang.org/", "google.golang.org/grpc", "go.etcd.io", "nats-io", "cockroach", "hugo", "istio",
+              "k8s.io", "kubernetes", "moby", "docker", "knative", "syncthing")
+    for row in rows:
+        assert not any(b in row["module"] for b in banned), row["module"]
+    _, sizes = _rows(CORPUS / "sizes.tsv")
+    assert {row["corpus"] for row in sizes} == {row["name"] for row in rows}
+
+
+def test_verdict_files_are_well_formed() -> None:
+    corpora = _corpora()
+    files = [p for p in CORPUS.iterdir() if RULE_FILE.match(p.name)]
+    assert files
+    for path in files:
+        columns, rows = _rows(path)
+        assert columns == VERDICT_COLUMNS, path
+        seen = set()
+        for row in rows:
+            where = f"{path.name}: {row}"
+            assert row["corpus"] in corpora, where
+            assert row["line"].isdigit(), where
+            assert row["verdict"] in ("tp", "fp", "unsure"), where
+            assert len(row["reason"].strip()) >= 10, where
+            key = (row["corpus"], row["path"], row["line"])
+            assert key not in seen, f"duplicate verdict {where}"
+            seen.add(key)
+
+
+def test_tuning_corpus_files_are_well_formed() -> None:
+    for path in TRIAGE.glob("GL*.tsv"):
+        columns, rows = _rows(path)
+        if path.name.endswith(".counts.tsv"):
+            assert columns == ["corpus", "files", "findings"], path
+            continue
+        assert columns == VERDICT_COLUMNS, path
+        for row in rows:
+            assert row["verdict"] in ("tp", "fp", "unsure"), (path.name, row)
+
+
+@pytest.mark.parametrize("label", _labels())
+def test_every_sampled_finding_is_judged(label: str) -> None:
+    corpora = _corpora()
+    columns, counts = _rows(CORPUS / f"{label}.counts.tsv")
+    assert columns == ["rule", "corpus", "findings"]
+    wanted_set = "heldout" if label.startswith("heldout-") else "precision"
+    for row in counts:
+        assert corpora.get(row["corpus"]) == wanted_set, (label, row)
+    total = Counter[str]()
+    for row in counts:
+        total[row["rule"]] += int(row["findings"])
+    sample_file = CORPUS / f"{label}.sample.tsv"
+    if not sample_file.exists():
+        return  # counted, not sampled yet (the held-out baseline is counted only)
+    columns, sample = _rows(sample_file)
+    assert columns == SAMPLE_COLUMNS
+    sampled = Counter(row["rule"] for row in sample)
+    # up to 30 per rule, every finding when there are fewer
+    assert sampled == Counter({rule: min(30, n) for rule, n in total.items()}), label
+    judged = {}
+    for path in CORPUS.iterdir():
+        if RULE_FILE.match(path.name):
+            for row in _rows(path)[1]:
+                judged[(path.stem, row["corpus"], row["path"], row["line"])] = row["verdict"]
+    missing = [row for row in sample if (row["rule"], row["corpus"], row["path"], row["line"]) not in judged]
+    assert not missing, f"sampled findings of {label} without a verdict: {missing[:3]}"
+
+
+def test_sample_is_the_lowest_hashes() -> None:
+    """The sample is reproducible from the findings: bench/corpus.py's order (rule, corpus, path, line)."""
+    corpus = _load("corpus")
+    for label in _labels():
+        sample_file = CORPUS / f"{label}.sample.tsv"
+        if not sample_file.exists():
+            continue
+        rows = _rows(sample_file)[1]
+        findings = [corpus.Finding(r["rule"], r["corpus"], r["path"], int(r["line"]), r["severity"], r["message"])
+                    for r in rows]
+        assert [f.key for f in corpus.sample(findings)] == [f.key for f in findings], label
+
+
+def test_precision_doc_is_generated_from_the_triage() -> None:
+    report = _load("precision_report")
+    assert (REPO / "docs" / "precision.md").read_text(encoding="utf-8") == report.render(), (
+        "docs/precision.md disagrees with bench/triage/: run `.venv/bin/python bench/precision_report.py --write`"
+    )
