@@ -211,7 +211,8 @@ def watch_cmd(
     count: Annotated[int, typer.Option("--count", help="Number of snapshots (at least 2).")] = 2,
     snapshot_dir: Annotated[str | None, typer.Option("--dir", help="Where to keep the snapshots. Default: "
                                                      "./gleak-snapshots/<UTC time>.")] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 10.0,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request: a total deadline for connecting, "
+                                        "the headers and the whole body.")] = 10.0,
     max_bytes: Annotated[int, typer.Option("--max-bytes", help="Largest dump accepted.")] = 256 * 1024 * 1024,
     source_root: SourceRootOpt = None,
     fmt: FormatOpt = RuntimeFormat.text,

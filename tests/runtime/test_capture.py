@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -23,6 +24,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         elif self.path.startswith("/missing"):
             self.send_error(404)
+            return
+        elif self.path.startswith("/trickle"):
+            # A byte every 0.2 s: every single read is quick, the whole answer never comes.
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            for _ in range(1000):
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.2)
+            return
+        elif self.path.startswith("/slow-headers"):
+            self.wfile.write(b"HTTP/1.0 200 OK\r\n")
+            for _ in range(1000):
+                try:
+                    self.wfile.write(b"X-Pad: y\r\n")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.2)
             return
         else:
             body = b"goroutine 1 [running]:\nmain.main()\n\t/src/m/main.go:3 +0x1\n"
@@ -80,3 +104,13 @@ def test_fetch_limits(server: str) -> None:
         fetch(server + "/missing")
     with pytest.raises(CaptureError, match="cannot fetch"):
         fetch("http://127.0.0.1:9/", timeout=2)  # discard port: nothing listens
+
+
+@pytest.mark.parametrize("path", ["/trickle", "/slow-headers"])
+def test_fetch_timeout_is_a_total_deadline(server: str, path: str) -> None:
+    """--timeout bounds the whole request: a server trickling a byte (or a header line) every 0.2 s,
+    each read well inside the timeout, is cut off once the total passes it (issue 22, item 12)."""
+    start = time.monotonic()
+    with pytest.raises(CaptureError, match="within 1 s"):
+        fetch(server + path, timeout=1.0)
+    assert time.monotonic() - start < 3.0
