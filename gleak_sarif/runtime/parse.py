@@ -21,6 +21,12 @@ from gleak_sarif.runtime.models import Ancestor, Dump, DumpFormat, Frame, Gorout
 
 # A dump from a runaway service can be huge; past this many notifications we only count.
 MAX_NOTIFICATIONS = 200
+# Go prints at most 100 frames of a goroutine (the 50 innermost and the 50 outermost, with "...N frames
+# elided..." between: tracebackInnerFrames / tracebackOuterFrames). A dump with more is not the runtime's;
+# the parser keeps the same 100 so that one goroutine with millions of frames costs no more than Go's own.
+MAX_FRAMES = 100
+# Profile records (debug=1, debug=0) hold up to GODEBUG=profstackdepth frames: 128 by default, 1024 at most.
+MAX_RECORD_FRAMES = 1024
 
 _HEADER = re.compile(r"goroutine (\d+)((?: gp=0x[0-9a-f]+ m=(?:\d+|nil)(?: mp=0x[0-9a-f]+)?)?) \[(.*)$")
 _FILE_LINE = re.compile(
@@ -224,6 +230,7 @@ class _Parser:
         self.in_goleak = False
         self.profile_name = ""
         self.dropped = 0
+        self.cut_frames = 0  # frames of the current goroutine dropped beyond MAX_FRAMES
         # 100,000 goroutines repeat a few dozen function names and paths: share one string each.
         self._strings: dict[str, str] = {}
 
@@ -259,8 +266,22 @@ class _Parser:
             self.note(self.pending_creator[2], "'created by' line without a file line")
             self.pending_creator = None
 
+    def add_frame(self, frames: list[Frame], frame: Frame, limit: int = MAX_FRAMES) -> None:
+        if len(frames) >= limit:
+            del frames[limit // 2]  # keep the innermost half and the latest (outermost so far) half
+            self.cut_frames += 1
+        frames.append(frame)
+
     def end_block(self, lineno: int) -> None:
         self.flush_pending(lineno)
+        g = self.cur
+        if g is not None and self.cut_frames:
+            g.elided = max(g.elided, 0) + self.cut_frames
+            limit = MAX_FRAMES if g.id is not None else MAX_RECORD_FRAMES
+            what = f"goroutine {g.id}" if g.id is not None else "profile record"
+            self.note(g.line, f"{what}: {self.cut_frames} frames beyond the {limit} Go writes were dropped "
+                      f"(the {limit // 2} innermost and the {limit // 2} outermost are kept)")
+        self.cut_frames = 0
         self.cur = None
         self.ancestor = None
 
@@ -331,7 +352,7 @@ class _Parser:
                 return
         if self.cur is not None and _CGO_FUNC.match(text):
             if text.startswith("non-Go function at pc="):
-                self.cur.frames.append(Frame(func="non-Go function", file="", line=0))
+                self.add_frame(self.cur.frames, Frame(func="non-Go function", file="", line=0))
             else:
                 self.pending_func = (text, _BARE, lineno)  # a symbolised C function; its "\tpc=" line follows
             return
@@ -436,8 +457,8 @@ class _Parser:
             cm = _CGO_LINE.match(text)
             if cm and self.pending_func is not None and self.cur is not None:
                 # cgo frame from a symboliser: "name" or "non-Go function", then "\t[file:line ]pc=0x...".
-                self.cur.frames.append(Frame(func=self.pending_func[0], file=cm.group(1) or "",
-                                             line=int(cm.group(2) or 0)))
+                self.add_frame(self.cur.frames, Frame(func=self.pending_func[0], file=cm.group(1) or "",
+                                                      line=int(cm.group(2) or 0)))
                 self.pending_func = None
                 return
             self.flush_pending(lineno)
@@ -463,9 +484,9 @@ class _Parser:
         it = self.intern
         frame = Frame(func=it(func), file=it(file), line=line, args=args, offset=it(offset))
         if self.ancestor is not None:
-            self.ancestor.frames.append(frame)
+            self.add_frame(self.ancestor.frames, frame)
         else:
-            self.cur.frames.append(frame)
+            self.add_frame(self.cur.frames, frame)
 
     # -- goleak -----------------------------------------------------------------------------
     def goleak_item(self, m: re.Match[str], lineno: int) -> None:
@@ -503,14 +524,16 @@ class _Parser:
                 func, off = parts[2], ""
             file, _, line = " ".join(parts[3:]).strip().rpartition(":")
             if file and line.isascii() and line.isdigit():
-                g.frames.append(
+                self.add_frame(
+                    g.frames,
                     Frame(func=self.intern(func), file=self.intern(file), line=int(line),
-                          offset=self.intern(f"+0x{off}" if off else ""))
+                          offset=self.intern(f"+0x{off}" if off else "")),
+                    MAX_RECORD_FRAMES,
                 )
                 return
         if len(parts) == 3 and parts[0] == "#" and parts[1].startswith("0x"):
             # A PC the runtime could not symbolise (cgo, stripped binaries): keep the function only.
-            g.frames.append(Frame(func=parts[2], file="", line=0))
+            self.add_frame(g.frames, Frame(func=parts[2], file="", line=0), MAX_RECORD_FRAMES)
             return
         self.note(lineno, f"unrecognised debug=1 line: {text[:120]!r}")
 

@@ -191,3 +191,26 @@ def test_status_flags_and_reasons_with_parentheses() -> None:
     assert g6.state == "select (durable)" and not g6.leaked
     assert g8.stack_unavailable and g8.created_by is not None and g8.created_by.line == 7
     assert d.format is DumpFormat.leak_debug2
+
+
+def test_hostile_frame_count_is_capped_like_go() -> None:
+    """Go prints at most 100 frames per goroutine (50 innermost, 50 outermost); a dump with 200,000 keeps
+    those 100 and says how many were dropped, in about the time of a normal dump (issue 22, item 15)."""
+    import time
+
+    n = 200_000
+    body = "".join(f"main.f{i}(...)\n\t/src/m/main.go:{i + 1}\n" for i in range(n))
+    text = ("goroutine 7 [chan send]:\n" + body + "created by main.main in goroutine 1\n\t/src/m/main.go:3 +0x2\n\n"
+            "goroutine 8 [select]:\nmain.g()\n\t/src/m/main.go:9 +0x1\n")
+    start = time.process_time()
+    d = parse_dump(text, "deep.txt")
+    assert time.process_time() - start < 10
+    g7, g8 = d.goroutines
+    assert len(g7.frames) == 100
+    assert [f.func for f in g7.frames[:50]] == [f"main.f{i}" for i in range(50)]
+    assert [f.func for f in g7.frames[50:]] == [f"main.f{i}" for i in range(n - 50, n)]
+    assert g7.elided == n - 100
+    assert g7.created_by is not None and g7.created_by.line == 3
+    assert len(g8.frames) == 1
+    (note,) = d.notifications
+    assert note.line == 1 and f"{n - 100} frames beyond the 100" in note.message
