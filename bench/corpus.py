@@ -4,6 +4,7 @@
     .venv/bin/python bench/corpus.py scan --label current  # default rules over every module of the set
     .venv/bin/python bench/corpus.py sample --label current   # deterministic sample per rule -> triage rows
     .venv/bin/python bench/corpus.py show GL206 --label current   # code of each sampled finding, to judge it
+    .venv/bin/python bench/corpus.py --list-paths          # folders of the fetched precision-set modules
 
 The module list is bench/corpus.tsv. Set `precision` is the corpus rules are measured (and tuned) on;
 set `heldout` is scanned with `--set heldout` (labels `heldout-...`) and only used to re-check a rule
@@ -285,7 +286,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--list-paths", action="store_true",
+                        help="print the folder of every fetched module of the precision set (bench/same_findings.py)")
+    sub = parser.add_subparsers(dest="command")
     for name in ("fetch", "scan", "sample", "show"):
         p = sub.add_parser(name)
         p.add_argument("--set", choices=("precision", "heldout", "all") if name == "fetch" else
@@ -300,6 +303,13 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--after", type=int, default=12)
             p.add_argument("--todo", action="store_true", help="only findings not judged yet")
     args = parser.parse_args(argv)
+    if args.list_paths:
+        for mod in modules("precision"):
+            if module_dir(mod).is_dir():
+                print(module_dir(mod))
+        return 0
+    if args.command is None:
+        parser.error("a command is required (fetch, scan, sample, show) or --list-paths")
     return {"fetch": cmd_fetch, "scan": cmd_scan, "sample": cmd_sample, "show": cmd_show}[args.command](args)
 
 

@@ -17,6 +17,22 @@ GO = Language(tree_sitter_go.language())
 FUNCTION_KINDS = frozenset({"func_literal", "function_declaration", "method_declaration"})
 DECLARATION_KINDS = frozenset({"function_declaration", "method_declaration"})
 
+
+def is_declaration_scope(node: Node) -> bool:
+    """Is ``node`` a top-level function scope: a function or method declaration, or a function literal
+    outside any function (package level: `var _ = Describe("pool", func() {...})`, a BDD test suite)? Such a
+    literal runs as a function of its own, so `stopBy: declaration` and `scope: declaration` stop there."""
+    if node.type in DECLARATION_KINDS:
+        return True
+    if node.type != "func_literal":
+        return False
+    parent = node.parent
+    while parent is not None:
+        if parent.type in FUNCTION_KINDS:
+            return False
+        parent = parent.parent
+    return True
+
 _GO_LINE = re.compile(rb"^go\s+(\d+)\.(\d+)(?:\.\d+)?\s*(?://.*)?$", re.M)
 _MAJOR_SUFFIX = re.compile(r"^v[0-9]+$")
 

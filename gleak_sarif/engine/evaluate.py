@@ -24,6 +24,7 @@ from gleak_sarif.gosource import (
     FUNCTION_KINDS,
     Imports,
     file_imports,
+    is_declaration_scope,
     node_text,
     package_name,
     version_satisfies,
@@ -226,9 +227,9 @@ class FileEvaluator:
         if self.imports.by_name.get(name) != import_path:
             return False
         decl = name_node
-        while decl.parent is not None and decl.type not in DECLARATION_KINDS:
+        while decl.parent is not None and not is_declaration_scope(decl):
             decl = decl.parent
-        if decl.type not in DECLARATION_KINDS:
+        if not is_declaration_scope(decl):
             return True
         return name not in self._declared_names(decl)
 
@@ -271,6 +272,8 @@ class FileEvaluator:
         steps: list[tuple[str, object]] = []
         if rule.kind is not None:
             steps.append(("kind", rule.kind))
+        if rule.scope is not None:
+            steps.append(("scope", rule.scope))
         if rule.same_as is not None:
             steps.append(("same", rule.same_as))
         steps.extend(("atom", a) for a in rule.atoms)
@@ -310,7 +313,7 @@ class FileEvaluator:
                 if merged is None:
                     return
                 env = merged
-            elif kind in ("regex", "same", "not", "calls"):
+            elif kind in ("regex", "same", "not", "calls", "scope"):
                 if next(self._step(steps[index], node, env), None) is None:
                     return
             else:
@@ -346,6 +349,9 @@ class FileEvaluator:
                     yield merged
         elif kind == "regex":
             if payload.search(self.text(node)):  # type: ignore[attr-defined]
+                yield env
+        elif kind == "scope":
+            if node.type in FUNCTION_KINDS if payload == "function" else is_declaration_scope(node):
                 yield env
         elif kind == "matches":
             assert isinstance(payload, CNode)
@@ -429,7 +435,7 @@ class FileEvaluator:
             if stop == "function":
                 return node.type in FUNCTION_KINDS
             if stop == "declaration":
-                return node.type in DECLARATION_KINDS
+                return is_declaration_scope(node)
             return False
         return next(self.matches(stop, node, {}), None) is not None
 
@@ -496,6 +502,8 @@ class FileEvaluator:
             kinds = FUNCTION_KINDS if stop == "function" else DECLARATION_KINDS if stop == "declaration" else ()
             while current is not None and current != outer:
                 if current.type in kinds:
+                    return True
+                if stop == "declaration" and current.type == "func_literal" and is_declaration_scope(current):
                     return True
                 current = current.parent
             return False

@@ -117,6 +117,7 @@ class CNode:
 
     atoms: list[int] = field(default_factory=list)
     kind: str | None = None  # node type check (a query atom is made only when it must enumerate)
+    scope: str | None = None  # "function" | "declaration": the node is such a function scope
     same_as: str | None = None  # pattern `$X` alone: a node with the same text as bound $X
     as_: str | None = None  # bind the matched node to this metavariable
     regex: re.Pattern[str] | None = None
@@ -317,6 +318,7 @@ class _RuleCompiler:
             node.kind = obj.kind
             if obj.kind in KIND_TOKENS:
                 node.tokens.add(KIND_TOKENS[obj.kind])
+        node.scope = obj.scope
         if obj.query is not None:
             node.atoms.append(self.compile_query(obj.query, loc + ("query",)))
         if obj.regex is not None:

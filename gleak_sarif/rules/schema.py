@@ -34,6 +34,9 @@ class PatternObject(_Strict):
 class RuleObject(_Strict):
     pattern: str | PatternObject | None = None
     kind: str | None = None
+    # a function scope: `function` any function (literal, function or method declaration); `declaration` a
+    # top-level one (a declaration, or a function literal at package level). Needs another atom to anchor.
+    scope: Literal["function", "declaration"] | None = None
     regex: str | None = None
     query: str | None = None
     inside: Relation | None = None
@@ -63,7 +66,7 @@ class RuleObject(_Strict):
     def _not_empty(self) -> RuleObject:
         if not self.model_fields_set - {"stopBy", "field", "stop_by", "as_"}:
             raise ValueError(
-                "empty rule object: give at least one of pattern, kind, regex, query, "
+                "empty rule object: give at least one of pattern, kind, scope, regex, query, "
                 "inside, has, follows, precedes, all, any, not, matches"
             )
         return self

@@ -178,3 +178,73 @@ rule:
   regex: ^close
 """
     assert lines(run_rule(tmp_path, body, GO)) == [16]
+
+
+PACKAGE_LITERALS = """\
+package p
+
+func Describe(name string, body func()) bool { body(); return true }
+
+var _ = Describe("pool", func() {
+	ch := make(chan bool)
+	go func() {
+		ch <- true
+	}()
+	<-ch
+})
+
+var _ = Describe("other", func() {
+	ch := make(chan bool)
+	<-ch
+})
+
+func declared() {
+	ch := make(chan bool)
+	<-ch
+}
+"""
+
+
+def test_stopby_declaration_stops_at_a_package_level_function_literal(tmp_path: Path) -> None:
+    # a receive with no send on the same channel name before it in its top-level function: the send of the
+    # first Describe literal (line 8, in its goroutine: declaration scope includes closures) does not count
+    # for the second literal's receive (line 15), which used to see the whole file
+    body = """
+rule:
+  pattern: <-$CH
+  not:
+    follows:
+      pattern: $CH <- $_V
+      stopBy: declaration
+"""
+    assert lines(run_rule(tmp_path, body, PACKAGE_LITERALS)) == [15, 20]
+
+
+def test_scope_declaration_matches_declarations_and_package_level_literals(tmp_path: Path) -> None:
+    # "nothing in the enclosing top-level function sends on $CH": the Describe literal of line 5 sends (in
+    # its goroutine), the one of line 13 and the declared function do not
+    body = """
+rule:
+  pattern: <-$CH
+  not:
+    inside:
+      stopBy: end
+      scope: declaration
+      has: {pattern: $CH <- $_V, stopBy: end}
+"""
+    assert lines(run_rule(tmp_path, body, PACKAGE_LITERALS)) == [15, 20]
+
+
+def test_scope_function_matches_every_function_and_declaration_only_top_level_ones(tmp_path: Path) -> None:
+    function = """
+rule:
+  kind: func_literal
+  scope: function
+"""
+    declaration = """
+rule:
+  kind: func_literal
+  scope: declaration
+"""
+    assert lines(run_rule(tmp_path, function, PACKAGE_LITERALS)) == [5, 7, 13]
+    assert lines(run_rule(tmp_path, declaration, PACKAGE_LITERALS)) == [5, 13]
