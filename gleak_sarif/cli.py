@@ -82,61 +82,34 @@ def _root(
     """gleak-sarif: goroutine-leak linter for Go."""
 
 
-def _build_options(
-    paths: list[str],
-    *,
-    rules: list[str],
-    select: list[str],
-    ignore: list[str],
-    jobs: int,
-    config: str | None,
-    no_config: bool,
-    exclude: list[str],
-    include_vendor: bool,
-    include_testdata: bool,
-    include_generated: bool,
-    include_hidden: bool,
-    no_cache: bool,
-    max_file_size: int,
-) -> Any:
-    from gleak_sarif.config import ScanOptions, find_config, load_project_config
+def _resolve(paths: list[str], **flags: Any) -> Any:
+    """The command's options from `.gleak.yml` (found upward from the first path) and its flags: one
+    resolver for every command (gleak_sarif/options.py)."""
+    from gleak_sarif.options import Flags, resolve
 
-    config_path = None if no_config else (config or find_config(paths[0] if paths else "."))
-    if config and not os.path.isfile(config):
-        from gleak_sarif.errors import UsageError
-
-        raise UsageError(f"config file does not exist: {config}")
-    project = load_project_config(config_path) if config_path else None
-    return ScanOptions(
-        rules=(project.rules if project else []) + rules,
-        select=select or (project.select if project else []),
-        ignore=ignore + (project.ignore if project else []),
-        jobs=jobs,
-        include_vendor=include_vendor or bool(project and project.include_vendor),
-        include_testdata=include_testdata or bool(project and project.include_testdata),
-        include_generated=include_generated or bool(project and project.include_generated),
-        include_hidden=include_hidden,
-        exclude=exclude + (_config_excludes(project.exclude, config_path) if project and config_path else []),
-        config_path=config_path,
-        severity_overrides=project.severity if project else {},
-        use_cache=not no_cache,
-        max_file_bytes=max_file_size * 1024 * 1024,
-    )
+    return resolve(Flags(**flags), search_from=paths[0] if paths else ".")
 
 
-def _config_excludes(patterns: list[str], config_path: str) -> list[str]:
-    """`.gleak.yml` exclude globs are relative to the config's folder; discovery matches paths as shown
-    (relative to the working directory, or absolute outside it), so anchor globs that name a folder."""
-    from gleak_sarif.engine.discover import display_path
-
-    base = display_path(os.path.dirname(os.path.abspath(config_path)))
-    out = []
-    for pattern in patterns:
-        if "/" not in pattern or pattern.startswith(("/", "*")) or base == ".":
-            out.append(pattern)  # a bare name glob (`*_gen.go`) matches in any folder already
-        else:
-            out.append(f"{base.rstrip('/')}/{pattern}")
-    return out
+# Options that several commands take, declared once so that they read and mean the same everywhere.
+ConfigOpt = Annotated[
+    str | None, typer.Option("--config", help="Project config (default: .gleak.yml found upward).")
+]
+NoConfigOpt = Annotated[bool, typer.Option("--no-config", help="Ignore .gleak.yml files.")]
+RulesOpt = Annotated[list[str] | None, typer.Option("--rules", help="Extra rule file or folder (repeatable).")]
+NoBuiltinOpt = Annotated[bool, typer.Option("--no-builtin-rules", help="Use only --rules.")]
+SelectOpt = Annotated[
+    list[str] | None, typer.Option("--select", help="Rule IDs or prefixes (GL2); ALL for every rule.")
+]
+IgnoreOpt = Annotated[list[str] | None, typer.Option("--ignore", help="Rule IDs or prefixes to skip.")]
+ExcludeOpt = Annotated[
+    list[str] | None, typer.Option("--exclude", help="Glob of paths to skip (repeatable).")
+]
+IncludeVendorOpt = Annotated[bool, typer.Option("--include-vendor")]
+IncludeTestdataOpt = Annotated[bool, typer.Option("--include-testdata")]
+IncludeGeneratedOpt = Annotated[
+    bool, typer.Option("--include-generated", help="Scan files marked `Code generated ... DO NOT EDIT.`")
+]
+IncludeHiddenOpt = Annotated[bool, typer.Option("--include-hidden")]
 
 
 @app.command()
@@ -151,20 +124,15 @@ def scan(
     sarif_output: Annotated[
         str | None, typer.Option("--sarif-output", help="Also write SARIF to this file.")
     ] = None,
-    rules: Annotated[
-        list[str] | None, typer.Option("--rules", help="Extra rule file or folder (repeatable).")
-    ] = None,
-    no_builtin_rules: Annotated[bool, typer.Option("--no-builtin-rules", help="Use only --rules.")] = False,
-    select: Annotated[
-        list[str] | None, typer.Option("--select", help="Rule IDs or prefixes (GL2); ALL for every rule.")
-    ] = None,
-    ignore: Annotated[
-        list[str] | None, typer.Option("--ignore", help="Rule IDs or prefixes to skip.")
-    ] = None,
+    rules: RulesOpt = None,
+    no_builtin_rules: NoBuiltinOpt = False,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: one per CPU).")] = 0,
     fail_level: Annotated[
-        FailLevel, typer.Option("--fail-level", help="Lowest severity that fails (exit 1).")
-    ] = FailLevel.warning,
+        FailLevel | None,
+        typer.Option("--fail-level", help="Lowest severity that fails (exit 1). Default: .gleak.yml's, else warning."),
+    ] = None,
     fail_on: Annotated[
         FailOn,
         typer.Option(
@@ -189,19 +157,13 @@ def scan(
             "--source-root", help="Folder SARIF URIs are relative to (default: the repository root)."
         ),
     ] = None,
-    config: Annotated[
-        str | None, typer.Option("--config", help="Project config (default: .gleak.yml found upward).")
-    ] = None,
-    no_config: Annotated[bool, typer.Option("--no-config", help="Ignore .gleak.yml files.")] = False,
-    exclude: Annotated[
-        list[str] | None, typer.Option("--exclude", help="Glob of paths to skip (repeatable).")
-    ] = None,
-    include_vendor: Annotated[bool, typer.Option("--include-vendor")] = False,
-    include_testdata: Annotated[bool, typer.Option("--include-testdata")] = False,
-    include_generated: Annotated[
-        bool, typer.Option("--include-generated", help="Scan files marked `Code generated ... DO NOT EDIT.`")
-    ] = False,
-    include_hidden: Annotated[bool, typer.Option("--include-hidden")] = False,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    exclude: ExcludeOpt = None,
+    include_vendor: IncludeVendorOpt = False,
+    include_testdata: IncludeTestdataOpt = False,
+    include_generated: IncludeGeneratedOpt = False,
+    include_hidden: IncludeHiddenOpt = False,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not read or write the scan cache.")
     ] = False,
@@ -217,9 +179,10 @@ def scan(
     from gleak_sarif.report import render, write_output
 
     paths = paths or ["."]
-    options = _build_options(
+    options = _resolve(
         paths,
         rules=rules or [],
+        builtin_rules=not no_builtin_rules,
         select=_split(select),
         ignore=_split(ignore),
         jobs=jobs,
@@ -230,10 +193,10 @@ def scan(
         include_testdata=include_testdata,
         include_generated=include_generated,
         include_hidden=include_hidden,
-        no_cache=no_cache,
-        max_file_size=max_file_size,
+        fail_level=fail_level.value if fail_level else None,
+        use_cache=not no_cache,
+        max_file_size_mib=max_file_size,
     )
-    options.builtin_rules = not no_builtin_rules
     # Every file unchanged since a scan with the same rules and options: no rule is loaded or compiled.
     memo = ScanMemo(list(paths))
     result = scan_from_cache(options, paths, memo)
@@ -271,9 +234,9 @@ def scan(
     if sarif_output:
         write_output(render(result, "sarif", category=category, source_root=result.source_root), sarif_output)
 
-    if fail_level is FailLevel.none:
+    if options.fail_level == "none":
         raise typer.Exit(EXIT_OK)
-    threshold = Severity(fail_level.value).rank
+    threshold = Severity(options.fail_level).rank
     failing = [
         f
         for f in result.findings
@@ -379,27 +342,32 @@ def rules_test(
 
 @rules_app.command("fingerprint")
 def rules_fingerprint(
-    rules: Annotated[list[str] | None, typer.Option("--rules")] = None,
-    config: Annotated[str | None, typer.Option("--config")] = None,
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Where scans start (.gleak.yml is found upward). Default: .")
+    ] = None,
+    rules: RulesOpt = None,
+    no_builtin_rules: NoBuiltinOpt = False,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    include_generated: IncludeGeneratedOpt = False,
 ) -> None:
-    """Print a hash of the engine version, rules and config (what can change results)."""
+    """Print a hash of what can change a scan's results: engine version, rules, config (severity,
+    resources, ...) and the rule selection. Same options and config search as `scan`."""
     from gleak_sarif.engine import Engine
 
-    options = _build_options(
-        ["."],
+    paths = paths or ["."]
+    options = _resolve(
+        paths,
         rules=rules or [],
-        select=[],
-        ignore=[],
-        jobs=1,
+        builtin_rules=not no_builtin_rules,
+        select=_split(select),
+        ignore=_split(ignore),
         config=config,
-        no_config=config is None,
-        exclude=[],
-        include_vendor=False,
-        include_testdata=False,
-        include_generated=False,
-        include_hidden=False,
-        no_cache=True,
-        max_file_size=20,
+        no_config=no_config,
+        include_generated=include_generated,
+        use_cache=False,
     )
     typer.echo(Engine(options).fingerprint)
 
@@ -457,11 +425,30 @@ def inventory(
     paths: Annotated[list[str] | None, typer.Argument(help="Go files or folders.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
     output: Annotated[str | None, typer.Option("--output", "-o")] = None,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    exclude: ExcludeOpt = None,
+    include_vendor: IncludeVendorOpt = False,
+    include_testdata: IncludeTestdataOpt = False,
+    include_generated: IncludeGeneratedOpt = False,
+    include_hidden: IncludeHiddenOpt = False,
 ) -> None:
-    """List every goroutine launch site: where, in which function, what it runs, how it stops."""
+    """List every goroutine launch site: where, in which function, what it runs, how it stops.
+    Files are chosen as `scan` chooses them (.gleak.yml `exclude` and `include-*` apply)."""
     from gleak_sarif.inventory import render_inventory
 
-    render_inventory(paths or ["."], fmt, output)
+    paths = paths or ["."]
+    options = _resolve(
+        paths,
+        config=config,
+        no_config=no_config,
+        exclude=exclude or [],
+        include_vendor=include_vendor,
+        include_testdata=include_testdata,
+        include_generated=include_generated,
+        include_hidden=include_hidden,
+    )
+    render_inventory(paths, fmt, output, options)
 
 
 @cache_app.command("clean")

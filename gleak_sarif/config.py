@@ -9,8 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 
 from gleak_sarif.model import Severity
 
+# The lowest severity that fails a command (and, in golangci-lint, the lowest that is reported at all).
+FailLevel = Literal["error", "warning", "note", "none"]
+
 
 class ScanOptions(BaseModel):
+    """The options of one command, as `gleak_sarif.options.resolve` combines them from the config file
+    and the caller; build them there, not field by field, so every command means the same."""
+
     model_config = ConfigDict(extra="forbid")
 
     rules: list[str] = Field(default_factory=list)  # extra rule files or folders
@@ -29,6 +35,7 @@ class ScanOptions(BaseModel):
     cache_dir: str | None = None
     max_file_bytes: int = 20 * 1024 * 1024
     file_timeout_seconds: float = 60.0
+    fail_level: FailLevel = "warning"  # read by the commands (exit code, what the server reports), not the engine
 
 
 CONFIG_NAMES = (".gleak.yml", ".gleak.yaml")
@@ -49,6 +56,7 @@ class ProjectConfig(BaseModel):
     include_vendor: bool = Field(default=False, alias="include-vendor")
     include_testdata: bool = Field(default=False, alias="include-testdata")
     include_generated: bool = Field(default=False, alias="include-generated")
+    fail_level: FailLevel | None = Field(default=None, alias="fail-level")
     # GL507 resource-contract: constructor -> release methods; merged with the built-in table.
     resources: list[ResourceContract] = Field(default_factory=list)
 

@@ -191,15 +191,16 @@ def render(sites: list[LaunchSite], result: ScanResult, fmt: str, *, color: bool
     raise ValueError(f"unknown inventory format {fmt!r} (use {', '.join(FORMATS)})")
 
 
-def render_inventory(paths: list[str], fmt: str, output: str | None) -> None:
-    """The `inventory` command: print (or write to ``output``) every launch site of ``paths``."""
+def render_inventory(paths: list[str], fmt: str, output: str | None, options: ScanOptions | None = None) -> None:
+    """The `inventory` command: print (or write to ``output``) every launch site of ``paths``, with the
+    files chosen by ``options`` (from the option resolver)."""
     import sys
 
     from gleak_sarif.errors import ConfigError
 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown inventory format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
-    sites, result = collect(paths)
+    sites, result = collect(paths, options)
     if output is not None:
         from gleak_sarif.report import write_output
 

@@ -1,8 +1,8 @@
 """`gleak-sarif serve --stdio`: the JSON-lines engine server behind the golangci-lint plugin.
 
 Implements docs/engine-protocol.md. One process serves a whole golangci-lint run: requests are answered
-in order, one engine (compiled rules) is kept per (config, rules, select, ignore), and the server exits
-with status 0 on stdin EOF. Only protocol lines are written to the protocol stream; when serving the real
+in order, one engine (compiled rules) is kept per resolved set of options (gleak_sarif/options.py, the
+resolver every command uses), and the server exits with status 0 on stdin EOF. Only protocol lines are written to the protocol stream; when serving the real
 stdin/stdout, file descriptor 1 is pointed at stderr so that a stray print cannot corrupt the stream.
 """
 
@@ -20,15 +20,13 @@ from typing import IO, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gleak_sarif import __version__
-from gleak_sarif.config import ScanOptions
+from gleak_sarif.config import FailLevel, ScanOptions
 from gleak_sarif.errors import ConfigError, GleakError
 from gleak_sarif.model import Finding, Notification
 
 PROTOCOL_VERSION = 1
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 ENGINE_CACHE_SIZE = 8
-
-EngineKey = tuple[str | None, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 class ProtocolError(Exception):
@@ -49,26 +47,14 @@ class _Request(BaseModel):
     rules: list[str] = Field(default_factory=list)
     select: list[str] = Field(default_factory=list)
     ignore: list[str] = Field(default_factory=list)
+    fail_level: FailLevel | None = None
 
 
 class Server:
     """Answers protocol requests; transport-free so tests can drive it line by line."""
 
-    def __init__(self, options: ScanOptions | None = None) -> None:
-        base = options or ScanOptions()
-        # The client (golangci-lint) has already chosen the files: no discovery filter may drop one,
-        # and parallelism comes from the client running several servers, not from worker processes.
-        self.base = base.model_copy(
-            update={
-                "include_vendor": True,
-                "include_testdata": True,
-                "include_generated": True,
-                "include_hidden": True,
-                "exclude": [],
-                "jobs": 1,
-            }
-        )
-        self._engines: OrderedDict[EngineKey, tuple[Any, str]] = OrderedDict()
+    def __init__(self) -> None:
+        self._engines: OrderedDict[str, tuple[Any, str]] = OrderedDict()
 
     def handle_line(self, line: bytes) -> dict[str, Any]:
         """Answer one request line (without its newline)."""
@@ -110,54 +96,51 @@ class Server:
             traceback.print_exc(file=sys.stderr)
             return _error(request_id, "internal", f"{type(exc).__name__}: {exc}")
 
-    def _engine(self, req: _Request) -> tuple[Any, str]:
-        """The engine for this request's settings (built once) and its fingerprint."""
-        from gleak_sarif.config import find_config, load_project_config
+    def _options(self, req: _Request) -> ScanOptions:
+        """The request's options from the resolver every command uses: the request's fields are the
+        caller's flags. One config for the whole server: the one named, else .gleak.yml found upward
+        from the working directory (golangci-lint's), so hello sees the same config as every scan and
+        the fingerprint golangci-lint caches under covers it."""
+        from gleak_sarif.options import Flags, resolve
+
+        flags = Flags(
+            config=req.config,
+            rules=[os.path.abspath(r) for r in req.rules],
+            select=req.select,
+            ignore=req.ignore,
+            fail_level=req.fail_level,
+            # The client (golangci-lint) has already chosen the files: no discovery filter may drop one
+            # (the config's `exclude` still applies), and parallelism comes from the client running
+            # several servers, not from worker processes.
+            include_vendor=True,
+            include_testdata=True,
+            include_generated=True,
+            include_hidden=True,
+            jobs=1,
+        )
+        return resolve(flags, search_from=os.getcwd())
+
+    def _engine(self, options: ScanOptions) -> tuple[Any, str]:
+        """The engine for these options (built once) and its fingerprint."""
         from gleak_sarif.engine import Engine  # deferred: the rule compiler is heavy to import
 
-        # One config for the whole server: the one named, else .gleak.yml found upward from the working
-        # directory (golangci-lint's). hello must see the same config as every scan, or the fingerprint
-        # golangci-lint caches under would not cover it.
-        if req.config:
-            named = os.path.abspath(req.config)
-            if not os.path.isfile(named):
-                raise ConfigError("config file does not exist", path=named)
-            config: str | None = named
-        else:
-            config = self.base.config_path or find_config(os.getcwd())
-        rules = tuple(os.path.abspath(r) for r in req.rules)
-        key: EngineKey = (config, rules, tuple(req.select), tuple(req.ignore))
+        key = options.model_dump_json()
         cached = self._engines.get(key)
         if cached is not None:
             self._engines.move_to_end(key)
             return cached
-        project = load_project_config(config) if config else None
-        options = self.base.model_copy(
-            update={
-                "config_path": config,
-                "rules": [*self.base.rules, *(project.rules if project else []), *rules],
-                "select": list(req.select) or (project.select if project else []) or self.base.select,
-                "ignore": [*self.base.ignore, *(project.ignore if project else []), *req.ignore],
-                "exclude": project.exclude if project else [],
-                "severity_overrides": {
-                    **(project.severity if project else {}),
-                    **self.base.severity_overrides,
-                },
-            }
-        )
         engine = Engine(options)
-        digest = hashlib.sha256(f"{__version__}\0{PROTOCOL_VERSION}\0{engine.fingerprint}\0".encode())
-        if config:
-            with open(config, "rb") as handle:  # resources and severities change results too
-                digest.update(handle.read())
-        entry = (engine, digest.hexdigest()[:16])
+        # engine.fingerprint covers rules, config bytes, severity overrides and the rule selection; what
+        # the server reports also depends on the fail level.
+        stamp = f"{__version__}\0{PROTOCOL_VERSION}\0{engine.fingerprint}\0{options.fail_level}\0"
+        entry = (engine, hashlib.sha256(stamp.encode()).hexdigest()[:16])
         self._engines[key] = entry
         while len(self._engines) > ENGINE_CACHE_SIZE:
             self._engines.popitem(last=False)
         return entry
 
     def _hello(self, req: _Request) -> dict[str, Any]:
-        _, fingerprint = self._engine(req)
+        _, fingerprint = self._engine(self._options(req))
         return {"engine_version": __version__, "fingerprint": fingerprint}
 
     def _scan(self, req: _Request) -> dict[str, Any]:
@@ -169,9 +152,14 @@ class Server:
                 what = "is not a regular file" if os.path.exists(path) else "does not exist"
                 raise ProtocolError("not-found", f"{path} {what}")
             wanted[os.path.realpath(path)] = path
-        engine, _ = self._engine(req)
+        options = self._options(req)
+        engine, _ = self._engine(options)
         result = engine.scan(list(req.files))
-        findings = [_finding_json(f, wanted) for f in result.findings if not _drop(f)]
+        kept = [f for f in result.findings if not _drop(f) and _fails(f, options.fail_level)]
+        # golangci-lint keeps the first issue of a line (uniq-by-line): the most severe goes first.
+        kept.sort(key=lambda f: (f.primary.path, f.primary.start_line, -f.severity.rank, f.primary.start_column,
+                                 f.rule_id))
+        findings = [_finding_json(f, wanted) for f in kept]
         return {
             "findings": findings,
             "notifications": [_notification_json(n, wanted) for n in result.notifications],
@@ -189,6 +177,14 @@ def _drop(f: Finding) -> bool:
     return not f.suppression.directive.lstrip("/ ").startswith("nolint")
 
 
+def _fails(f: Finding, fail_level: FailLevel) -> bool:
+    """Whether `scan` at this fail level fails on ``f``: golangci-lint fails on every issue it prints, so
+    the server returns exactly those (at the default level, warnings and errors; notes only with `note`)."""
+    from gleak_sarif.model import Severity
+
+    return fail_level != "none" and f.severity.rank >= Severity(fail_level).rank
+
+
 def _as_requested(path: str, wanted: dict[str, str]) -> str:
     """Give paths back exactly as the client sent them, whatever normalisation the engine did."""
     return wanted.get(os.path.realpath(path), path)
@@ -200,8 +196,9 @@ def _finding_json(f: Finding, wanted: dict[str, str]) -> dict[str, Any]:
         "rule_id": f.rule_id,
         "rule_name": f.rule_name,
         "severity": f.severity.value,
-        # golangci-lint shows only the message (no rule ID); the ID must be in it for exclusions by text.
-        "message": f.message if f.message.startswith(f"{f.rule_id}:") else f"{f.rule_id}: {f.message}",
+        # golangci-lint shows only the message: the rule ID is in it for exclusions by text, and the
+        # severity for `severity.rules` (a plugin cannot set golangci-lint's severity field itself).
+        "message": _message(f),
         "path": _as_requested(p.path, wanted),
         "start_byte": p.start_byte,
         "end_byte": p.end_byte,
@@ -237,6 +234,12 @@ def _finding_json(f: Finding, wanted: dict[str, str]) -> dict[str, Any]:
             ],
         },
     }
+
+
+def _message(f: Finding) -> str:
+    """`GL201 warning: goroutine sends on ...`."""
+    text = f.message.removeprefix(f"{f.rule_id}:").lstrip()
+    return f"{f.rule_id} {f.severity.value}: {text}"
 
 
 def _notification_json(n: Notification, wanted: dict[str, str]) -> dict[str, Any]:
@@ -282,15 +285,9 @@ def _read_line(stream: IO[bytes], limit: int) -> tuple[bytes | None, bool]:
             return b"", True
 
 
-def serve(
-    stdin: IO[bytes],
-    stdout: IO[bytes],
-    options: ScanOptions | None = None,
-    *,
-    max_request_bytes: int = MAX_REQUEST_BYTES,
-) -> int:
+def serve(stdin: IO[bytes], stdout: IO[bytes], *, max_request_bytes: int = MAX_REQUEST_BYTES) -> int:
     """Serve requests from ``stdin`` until EOF; return the exit status (0)."""
-    server = Server(options)
+    server = Server()
     try:
         while True:
             line, too_large = _read_line(stdin, max_request_bytes)
@@ -308,14 +305,14 @@ def serve(
         return 0  # the client went away (golangci-lint exited or was interrupted)
 
 
-def serve_stdio(options: ScanOptions | None = None) -> int:
+def serve_stdio() -> int:
     """Entry point of `gleak-sarif serve --stdio`. Returns the process exit status."""
     sys.stdout.flush()
     protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     # Anything else that writes to fd 1 (a print, a C extension) now lands on stderr.
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     try:
-        return serve(sys.stdin.buffer, protocol_out, options)
+        return serve(sys.stdin.buffer, protocol_out)
     finally:
         with contextlib.suppress(BrokenPipeError):
             protocol_out.close()

@@ -113,7 +113,20 @@ class Engine:
 
     @property
     def fingerprint(self) -> str:
-        return self.pack.fingerprint
+        """What can change this engine's results: the rule pack (engine version, rule files, enabled
+        rules), the options that change a file's findings (severity overrides among them) and the config
+        file's bytes (resources, excludes). Caches keyed on it (golangci-lint's, CI's) go stale with it."""
+        import hashlib
+
+        digest = hashlib.sha256(self.pack.fingerprint.encode() + b"\0")
+        digest.update(json.dumps(_salted_options(self.options), sort_keys=True, default=str).encode() + b"\0")
+        if self.options.config_path:
+            try:
+                with open(self.options.config_path, "rb") as handle:
+                    digest.update(handle.read())
+            except OSError:
+                digest.update(b"unreadable config")
+        return digest.hexdigest()[:16]
 
     def jobs(self) -> int:
         return self.options.jobs if self.options.jobs > 0 else (os.cpu_count() or 1)

@@ -127,10 +127,13 @@ def confirm_with_static(result: ScanResult, static: ScanResult) -> int:
 
 
 def run_static(source_root: str | Path) -> ScanResult:
-    from gleak_sarif.config import ScanOptions
+    """`scan SOURCE_ROOT` as the CLI runs it: the option resolver applies the `.gleak.yml` found upward
+    from the source root (select, ignore, severity, resources, exclude), so `--with-static` reports
+    what `scan` reports there."""
     from gleak_sarif.engine import Engine
+    from gleak_sarif.options import Flags, resolve
 
-    return Engine(ScanOptions()).scan([str(source_root)])
+    return Engine(resolve(Flags(), search_from=str(source_root))).scan([str(source_root)])
 
 
 def load_dumps(paths: Sequence[str | Path]) -> list[Dump]:

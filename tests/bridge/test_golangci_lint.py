@@ -115,6 +115,11 @@ def _where(issue: dict[str, Any]) -> tuple[str, int, int]:
     return (Path(pos["Filename"]).name, pos["Line"], pos["Column"])
 
 
+def _rule(issue: dict[str, Any]) -> str:
+    """The rule ID at the start of the text (`GL201 warning: ...`)."""
+    return str(issue["Text"]).split(" ", 1)[0]
+
+
 def _locate(module: Path, needle: str, *, line_has: str = "") -> tuple[str, int, int]:
     """file, 1-based line and byte column of the first `needle` on a line that also has `line_has`."""
     for number, line in enumerate((module / "leaky.go").read_bytes().split(b"\n"), start=1):
@@ -131,7 +136,7 @@ def test_findings_positions_and_nolint(golangci_lint: Path, module: Path, tmp_pa
     _write_config(module, {"engine": _engine(), "select": PINNED}, linters=("gleak", "nolintlint"))
     code, issues, stderr = _run(golangci_lint, module, tmp_path / "cache")
     assert code == 1, stderr
-    got = {(_where(i), i["Text"].split(":")[0]) for i in issues}
+    got = {(_where(i), _rule(i)) for i in issues}
     # all from gleak: nolintlint finds the //nolint:gleak used (the engine leaves nolint to golangci-lint)
     assert all(i["FromLinter"] == "gleak" for i in issues), issues
     go_stmt = _locate(module, "go func()", line_has="go func() {")
@@ -140,7 +145,7 @@ def test_findings_positions_and_nolint(golangci_lint: Path, module: Path, tmp_pa
         (_locate(module, "wg.Add(1)"), "GL402"),
         # GL301 on the Lookup line is silenced by //nolint:gleak
     }, issues
-    gl201 = next(i for i in issues if i["Text"].startswith("GL201: "))
+    gl201 = next(i for i in issues if i["Text"].startswith("GL201 warning: "))
     assert "the send then blocks forever" in gl201["Text"]
 
 
@@ -150,7 +155,7 @@ def test_nolint_is_what_silences_gl301(golangci_lint: Path, module: Path, tmp_pa
     _write_config(module, {"engine": _engine(), "select": PINNED})
     _, issues, stderr = _run(golangci_lint, module, tmp_path / "cache")
     assert (_locate(module, "_", line_has="context.WithTimeout"), "GL301") in {
-        (_where(i), i["Text"].split(":")[0]) for i in issues
+        (_where(i), _rule(i)) for i in issues
     }, stderr
 
 
@@ -180,18 +185,18 @@ def test_rule_change_shows_without_cache_clean(golangci_lint: Path, module: Path
     debug = "goanalysis/issues/cache"
 
     _, issues, _ = _run(golangci_lint, module, cache, debug=debug)
-    assert [i["Text"] for i in issues] == ["TST001: unbuffered channel of int made here"]
+    assert [i["Text"] for i in issues] == ["TST001 warning: unbuffered channel of int made here"]
 
     # unchanged: served from golangci-lint's cache (so the next step really tests invalidation)
     _, issues, stderr = _run(golangci_lint, module, cache, debug=debug)
-    assert [i["Text"] for i in issues] == ["TST001: unbuffered channel of int made here"]
+    assert [i["Text"] for i in issues] == ["TST001 warning: unbuffered channel of int made here"]
     assert "issues (1) from cache" in stderr, stderr
 
     rule.write_text(
         TEST_RULE.read_text().replace("unbuffered channel of $T", "channel of $T without a buffer")
     )
     _, issues, stderr = _run(golangci_lint, module, cache, debug=debug)
-    assert [i["Text"] for i in issues] == ["TST001: channel of int without a buffer made here"], stderr
+    assert [i["Text"] for i in issues] == ["TST001 warning: channel of int without a buffer made here"], stderr
     assert "issues (1) from cache" not in stderr, "the changed rule must invalidate the cached result"
 
 

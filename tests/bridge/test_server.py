@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from gleak_sarif.bridge.server import PROTOCOL_VERSION, Server, serve
-from gleak_sarif.config import ScanOptions
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_RULE = REPO / "goshim" / "testdata" / "rules" / "TST001-unbuffered-make.yml"
+FIXTURE_MODULE = Path(__file__).resolve().parent / "fixture_module"
 
 LEAKY = b"""package leaky
 
@@ -94,16 +94,16 @@ def test_scan_reports_byte_positions_and_drops_suppressed(leaky: Path) -> None:
         start + 9,
     )
     assert (f["line"], f["column"]) == (9, 4)
-    assert f["message"].startswith("GL402: wg.Add is called inside the goroutine it counts")
+    # the severity is in the text: golangci-lint's `severity.rules` map it (a plugin cannot set it)
+    assert f["message"].startswith("GL402 error: wg.Add is called inside the goroutine it counts")
+    assert f["severity"] == "error"
     assert f["fix"] is None
 
 
 def test_fix_edits_and_extra_rules(leaky: Path) -> None:
-    answer = Server(ScanOptions(builtin_rules=False)).handle_line(
-        _req("scan", files=[str(leaky)], rules=[str(TEST_RULE)], select=["TST001"])
-    )
+    answer = Server().handle_line(_req("scan", files=[str(leaky)], rules=[str(TEST_RULE)], select=["TST001"]))
     (f,) = answer["findings"]
-    assert f["message"] == "TST001: unbuffered channel of int made here"
+    assert f["message"] == "TST001 warning: unbuffered channel of int made here"
     (edit,) = f["fix"]["edits"]
     start = LEAKY.index(b"make(chan int)")
     assert edit == {
@@ -120,7 +120,7 @@ def test_hello_fingerprint_follows_rules_and_config(leaky: Path, tmp_path: Path)
     (rules / "TST001.yml").write_text(TEST_RULE.read_text())
 
     def fingerprint(**fields: Any) -> str:
-        answer = Server(ScanOptions(builtin_rules=False)).handle_line(_req("hello", **fields))
+        answer = Server().handle_line(_req("hello", **fields))
         assert answer["ok"] is True, answer
         assert answer["engine_version"]
         return str(answer["fingerprint"])
@@ -132,7 +132,9 @@ def test_hello_fingerprint_follows_rules_and_config(leaky: Path, tmp_path: Path)
     changed = fingerprint(rules=[str(rules)])
     assert changed != base
     (tmp_path / ".gleak.yml").write_text("severity:\n  TST001: note\n")
-    assert fingerprint(rules=[str(rules)]) != changed, "the discovered .gleak.yml is part of the fingerprint"
+    noted = fingerprint(rules=[str(rules)])
+    assert noted != changed, "the discovered .gleak.yml is part of the fingerprint"
+    assert fingerprint(rules=[str(rules)], fail_level="error") != noted, "what is reported changes with it"
 
 
 def test_one_engine_per_settings(leaky: Path) -> None:
@@ -146,10 +148,59 @@ def test_one_engine_per_settings(leaky: Path) -> None:
 def test_config_error_names_file_and_line(leaky: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text(TEST_RULE.read_text().replace("severity: warning", "severity: fatal"))
-    answer = Server(ScanOptions(builtin_rules=False)).handle_line(_req("hello", 3, rules=[str(bad)]))
+    answer = Server().handle_line(_req("hello", 3, rules=[str(bad)]))
     assert answer["ok"] is False and answer["id"] == 3
     assert answer["error"]["code"] == "config"
     assert f"{bad}:4: severity" in answer["error"]["message"]
+
+
+def _shared_line_module(tmp_path: Path) -> Path:
+    """The golangci-lint fixture module: leaky.go has a GL104 note and a GL403 error on one `go` line."""
+    module = tmp_path / "module"
+    (module).mkdir()
+    (module / "leaky.go").write_bytes((FIXTURE_MODULE / "leaky.go").read_bytes())
+    return module / "leaky.go"
+
+
+def _rules_at(answer: dict[str, Any]) -> list[tuple[int, str]]:
+    assert answer["ok"] is True, answer
+    return [(f["line"], f["rule_id"]) for f in answer["findings"]]
+
+
+def test_scan_answers_what_scan_fails_on(leaky: Path, tmp_path: Path) -> None:
+    """golangci-lint fails on every issue it prints: the server returns the findings `scan` fails on at
+    the fail level (default warning), the most severe first on a shared line (golangci-lint's
+    uniq-by-line keeps the first one)."""
+    path = _shared_line_module(tmp_path)
+    shared = next(n for n, line in enumerate(path.read_text().splitlines(), 1) if "go func() {" in line
+                  and n > 45)
+    server = Server()
+    default = _rules_at(server.handle_line(_req("scan", 1, files=[str(path)])))
+    assert (shared, "GL403") in default and (shared, "GL104") not in default  # notes do not fail
+    # GL301 under //nolint:gleak comes back too: golangci-lint applies the directive itself
+    assert {rule for _, rule in default} == {"GL201", "GL301", "GL402", "GL403"}
+    everything = _rules_at(server.handle_line(_req("scan", 2, files=[str(path)], fail_level="note")))
+    at_shared = [rule for line, rule in everything if line == shared]
+    assert at_shared == ["GL403", "GL104"], everything  # the error first, although GL104 sorts before it
+    assert _rules_at(server.handle_line(_req("scan", 3, files=[str(path)], fail_level="error"))) == [
+        (39, "GL402"), (shared, "GL403")]
+    assert _rules_at(server.handle_line(_req("scan", 4, files=[str(path)], fail_level="none"))) == []
+    bad = server.handle_line(_req("scan", 5, files=[str(path)], fail_level="fatal"))
+    assert bad["ok"] is False and bad["error"]["code"] == "bad-request"
+
+
+def test_scan_uses_the_config_as_scan_does(leaky: Path, tmp_path: Path) -> None:
+    """The server resolves options with the resolver `scan` uses: fail-level, severity and exclude of the
+    .gleak.yml found upward from the working directory apply, and the request's fields win."""
+    path = _shared_line_module(tmp_path)
+    (tmp_path / ".gleak.yml").write_text("fail-level: error\nseverity:\n  GL201: error\n")
+    server = Server()
+    assert {rule for _, rule in _rules_at(server.handle_line(_req("scan", 1, files=[str(path)])))} == {
+        "GL201", "GL402", "GL403"}  # GL201 raised to error; warnings and notes not reported
+    assert "GL104" in {r for _, r in _rules_at(server.handle_line(
+        _req("scan", 2, files=[str(path)], fail_level="note")))}
+    (tmp_path / ".gleak.yml").write_text("exclude: [module/*]\n")
+    assert _rules_at(Server().handle_line(_req("scan", 3, files=[str(path)]))) == []
 
 
 def test_bad_requests_keep_the_server_up(leaky: Path) -> None:
