@@ -22,8 +22,10 @@ What one run does:
    statement carries a static finding it marks ``runtime-confirmed``.
 
 Prints per case (each group: found or missed, the blocked operation and its source line, in how many runs it
-leaked), per rule (groups hit; findings that touch no leaked group), and as the last line the static recall
-for goker, for simple.go + commonpatterns.go, and overall. Exit code 0 when the benchmark ran (whatever the
+leaked, and for a miss its shape from bench/recall-shapes.tsv), per rule (groups hit; findings that touch no
+leaked group), misses per shape, and as the last line the static recall for goker, for simple.go +
+commonpatterns.go, and overall. ``--rename-main PKG`` scans the copy as package PKG (after the build) to
+measure what the rules' package-main exemptions cost. Exit code 0 when the benchmark ran (whatever the
 recall), 2 on a setup error (no Go 1.26, changed test file layout, a build failure).
 """
 
@@ -53,6 +55,7 @@ BUCKET_GOKER = "goker"
 BUCKET_PATTERNS = "simple+commonpatterns"
 BUCKET_OTHER = "stress"
 PATTERN_FILES = ("simple.go", "commonpatterns.go")
+SHAPES = Path(__file__).resolve().parent / "recall-shapes.tsv"  # the shape of each known miss (docs/recall.md)
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # this checkout's gleak_sarif, also for the in-process analysis
 
@@ -271,6 +274,17 @@ def build(go: str, root: Path, program: str, out: Path) -> None:
         raise SetupError(f"building {program}: {proc.stdout}{proc.stderr}")
 
 
+def rename_main(root: Path, name: str) -> None:
+    """``package main`` -> ``package NAME`` in every copied file, after the build: the static scans then read
+    the programs as the library code they were ported from (the rules' ``package: {not-regex: ^main$}``
+    exemptions stop applying); line numbers do not move."""
+    if not re.fullmatch(r"[A-Za-z_]\w*", name) or name == "main":
+        raise SetupError(f"--rename-main {name!r}: not a package name other than main")
+    for f in root.rglob("*.go"):
+        text = f.read_text(encoding="utf-8")
+        f.write_text(re.sub(r"(?m)^package main$", f"package {name}", text), encoding="utf-8")
+
+
 @dataclass
 class Run:
     rc: int | None  # None: timed out
@@ -409,7 +423,8 @@ class Group:
     runs_seen: int = 0
     hits: list[dict[str, Any]] = field(default_factory=list)  # error/warning findings on its lines
     note_hits: list[dict[str, Any]] = field(default_factory=list)  # note-level ones (not counted)
-    confirmed: bool = False
+    confirmed: bool = False  # --with-static marked a static finding (any severity) at its go statement
+    confirmed_counted: bool = False  # ... one at error or warning
 
     @property
     def go(self) -> Loc:
@@ -483,6 +498,9 @@ def run_benchmark(args: argparse.Namespace, work: Path, log: Callable[[str], Non
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         for built in [pool.submit(build, go, root, p, bins / f"{p.replace('/', '_')}.exe") for p in programs]:
             built.result()
+        if args.rename_main:
+            rename_main(root, args.rename_main)
+            log(f"package clauses now say {args.rename_main}: scans see library code")
 
         total_runs = sum(c.repetitions for c in cases)
         log(f"running {len(cases)} cases, {total_runs} program runs (-j {args.jobs})")
@@ -521,12 +539,15 @@ def run_benchmark(args: argparse.Namespace, work: Path, log: Callable[[str], Non
     everything.write_bytes(b"".join((dumps / f"{c.name}.all.txt").read_bytes() for c in cases))
     log("runtime analyze --with-static over all dumps")
     confirmed_data = analyze_json(everything, root, work / "with-static.json", with_static=True)
-    confirmed_sites = {(_rel(f["primary"]["path"], root), int(f["primary"]["start_line"]))
-                       for f in confirmed_data["findings"]
-                       if f.get("rule_id") != "GLR001" and f.get("properties", {}).get("runtime-confirmed")}
+    # go statement -> severities of the static findings marked confirmed there (note-level ones included)
+    confirmed_sites: dict[Loc, set[str]] = defaultdict(set)
+    for f in confirmed_data["findings"]:
+        if f.get("rule_id") != "GLR001" and f.get("properties", {}).get("runtime-confirmed"):
+            confirmed_sites[(_rel(f["primary"]["path"], root), int(f["primary"]["start_line"]))].add(f["severity"])
     union_all = set(groups_in(confirmed_data, root))
 
     src = Source(root)
+    shapes = load_shapes()
     by_loc: dict[Loc, list[tuple[dict[str, Any], str]]] = defaultdict(list)
     for f in findings:
         for loc, role in _locations(f, root, scan_base):
@@ -553,6 +574,7 @@ def run_benchmark(args: argparse.Namespace, work: Path, log: Callable[[str], Non
                     target = g.hits if f["severity"] in HIT_SEVERITIES else g.note_hits
                     target.append({**short(f, root, scan_base), "at": where, "as": role})
             g.confirmed = g.go in confirmed_sites
+            g.confirmed_counted = bool(confirmed_sites.get(g.go, set()) & set(HIT_SEVERITIES))
             if key not in union_all:
                 warnings.append(f"{c.name}: group {key} missing from the --with-static run")
             case_groups.append(g)
@@ -571,7 +593,7 @@ def run_benchmark(args: argparse.Namespace, work: Path, log: Callable[[str], Non
                      for r in case_runs],
             "expected_patterns": c.expected, "flaky_patterns": c.flaky,
             "expected_not_seen": missing, "unexpected_leaks": unexpected,
-            "groups": [group_row(g, src) for g in case_groups],
+            "groups": [group_row(g, src, shapes) for g in case_groups],
         })
 
     # Per rule: leaked groups hit, and error/warning findings that touch no leaked group.
@@ -602,9 +624,12 @@ def run_benchmark(args: argparse.Namespace, work: Path, log: Callable[[str], Non
                           ("overall", groups)):
         totals[name] = {"groups": len(members), "found": sum(bool(g.hits) for g in members),
                         "confirmed": sum(g.confirmed for g in members),
+                        "confirmed_error_warning": sum(g.confirmed_counted for g in members),
+                        "note_only": sum(not g.hits and bool(g.note_hits) for g in members),
                         "flaky_groups": sum(g.runs_seen < _reps(cases, g.case) for g in members)}
     return {
         "go_version": gover, "gleak_commit": _commit(), "short": args.short, "jobs": args.jobs,
+        "rename_main": args.rename_main,
         "cases": case_rows, "rules": dict(sorted(rules.items())), "note_findings": notes,
         "totals": totals, "warnings": warnings,
     }
@@ -614,12 +639,27 @@ def _reps(cases: Iterable[Case], name: str) -> int:
     return next(c.repetitions for c in cases if c.name == name)
 
 
-def group_row(g: Group, src: Source) -> dict[str, Any]:
+def load_shapes(path: Path = SHAPES) -> dict[tuple[str, int, int], tuple[str, str]]:
+    """(case, go line, blocked line) -> (shape code, reason), from the hand-made table of known misses."""
+    out: dict[tuple[str, int, int], tuple[str, str]] = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        cols = line.split("\t")
+        if line.startswith("#") or len(cols) < 5 or cols[0] == "case":
+            continue
+        out[(cols[0], int(cols[1]), int(cols[2]))] = (cols[3], cols[4])
+    return out
+
+
+def group_row(g: Group, src: Source, shapes: dict[tuple[str, int, int], tuple[str, str]]) -> dict[str, Any]:
+    shape, why = shapes.get((g.case, g.go[1], g.blocked[1]), ("unclassified", "")) if not g.hits else ("", "")
     return {
         "go": {"path": g.go[0], "line": g.go[1], "text": src.line(g.go)},
         "blocked": {"path": g.blocked[0], "line": g.blocked[1], "text": src.line(g.blocked)},
         "state": g.state, "function": g.func, "runs_seen": g.runs_seen, "found": bool(g.hits),
         "hits": g.hits, "note_hits": g.note_hits, "confirmed": g.confirmed,
+        "confirmed_error_warning": g.confirmed_counted, "shape": shape, "shape_why": why,
     }
 
 
@@ -634,9 +674,33 @@ def _commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def _group_keys(res: dict[str, Any]) -> dict[tuple[str, str, int, str, int, str], bool]:
+    return {(c["name"], g["go"]["path"], g["go"]["line"], g["blocked"]["path"], g["blocked"]["line"], g["state"]):
+            bool(g["found"]) for c in res["cases"] for g in c["groups"]}
+
+
+def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Before/after on the groups both runs saw: the runtime's detection varies between runs (a group seen in
+    1 of 11 repetitions may be missing next time), so recall is compared on the common groups only."""
+    a, b = _group_keys(old), _group_keys(new)
+    common = sorted(set(a) & set(b))
+
+    def fmt(k: tuple[str, str, int, str, int, str]) -> str:
+        return f"{k[0]}: go {k[1]}:{k[2]} -> blocked {k[3]}:{k[4]} [{k[5]}]"
+
+    return {
+        "old_commit": old.get("gleak_commit", "?"), "common_groups": len(common),
+        "old_found": sum(a[k] for k in common), "new_found": sum(b[k] for k in common),
+        "newly_found": [fmt(k) for k in common if b[k] and not a[k]],
+        "newly_missed": [fmt(k) for k in common if a[k] and not b[k]],
+        "only_old": len(set(a) - set(b)), "only_new": len(set(b) - set(a)),
+    }
+
+
 def render_text(res: dict[str, Any]) -> str:
     out: list[str] = [f"leakbench: {res['go_version']}, gleak-sarif {res['gleak_commit']}"
-                      f"{' (short repetitions)' if res['short'] else ''}", ""]
+                      f"{' (short repetitions)' if res['short'] else ''}"
+                      + (f"; scanned as package {res['rename_main']}" if res.get("rename_main") else ""), ""]
     for c in res["cases"]:
         found = sum(g["found"] for g in c["groups"])
         conf = sum(g["confirmed"] for g in c["groups"])
@@ -654,7 +718,7 @@ def render_text(res: dict[str, Any]) -> str:
             else:
                 notes = ", ".join(sorted({f"{h['rule']}@{h['at']}" for h in g["note_hits"]}))
                 out.append(f"  MISS   {where} [{g['state']}] {seen}: `{g['blocked']['text']}` in {g['function']}"
-                           + (f"  (note only: {notes})" if notes else ""))
+                           + f"  shape {g['shape']}" + (f"  (note only: {notes})" if notes else ""))
         for p in c["expected_not_seen"]:
             out.append(f"  note: the Go test expects a leak matching {p} but no run showed one")
         for s in c["unexpected_leaks"]:
@@ -669,14 +733,30 @@ def render_text(res: dict[str, Any]) -> str:
         for u in untouched:
             out.append(f"  {u['rule']} {u['severity']} {u['path']}:{u['line']}: {u['message'][:140]}")
     out.append(f"({res['note_findings']} note-level findings are not counted)")
+    by_shape: dict[str, int] = defaultdict(int)
+    for c in res["cases"]:
+        for g in c["groups"]:
+            if not g["found"]:
+                by_shape[g["shape"]] += 1
+    if by_shape:
+        out.append("Misses by shape (docs/recall.md): " + ", ".join(
+            f"{k} {v}" for k, v in sorted(by_shape.items(), key=lambda kv: (-kv[1], kv[0]))))
     for w in res["warnings"]:
         out.append(f"warning: {w}")
+    if res.get("compare"):
+        cmp = res["compare"]
+        out.append(f"Compared with {cmp['old_commit']} on the {cmp['common_groups']} groups both runs saw: found "
+                   f"{pct(cmp['old_found'], cmp['common_groups'])} -> {pct(cmp['new_found'], cmp['common_groups'])}"
+                   f" ({cmp['only_old']} groups only in the old run, {cmp['only_new']} only in this one)")
+        out += [f"  newly found:  {k}" for k in cmp["newly_found"]]
+        out += [f"  newly missed: {k}" for k in cmp["newly_missed"]]
     t = res["totals"]
     out.append("")
     for name in (BUCKET_GOKER, BUCKET_PATTERNS, BUCKET_OTHER, "overall"):
         x = t[name]
         out.append(f"{name:22s} leaked groups {x['groups']:3d}  found {x['found']:3d}  runtime-confirmed "
-                   f"{x['confirmed']:3d}  seen in only some runs {x['flaky_groups']:3d}")
+                   f"{x['confirmed']:3d} ({x['confirmed_error_warning']} by error/warning)  "
+                   f"note-level only {x['note_only']:3d}  seen in only some runs {x['flaky_groups']:3d}")
     out.append(f"static recall: goker {pct(t[BUCKET_GOKER]['found'], t[BUCKET_GOKER]['groups'])} · "
                f"simple+commonpatterns {pct(t[BUCKET_PATTERNS]['found'], t[BUCKET_PATTERNS]['groups'])} · "
                f"overall {pct(t['overall']['found'], t['overall']['groups'])}")
@@ -691,12 +771,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", metavar="DIR", help="work in DIR (must not exist) and keep it: copy, binaries, "
                     "dumps, JSON")
     ap.add_argument("--short", action="store_true", help="the repetitions of `go test -short` (3 for flaky cases)")
+    ap.add_argument("--compare", metavar="OLD", help="a --json result of an earlier run: report the groups "
+                    "found or lost since then (on the groups both runs saw)")
+    ap.add_argument("--rename-main", metavar="PKG", help="scan the programs as package PKG instead of main "
+                    "(measures what the rules' main-package exemptions cost)")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per program run")
     args = ap.parse_args(argv)
 
     def log(msg: str) -> None:
         print(f"[leakbench] {msg}", file=sys.stderr, flush=True)
 
+    earlier: dict[str, Any] | None = None
+    if args.compare:  # read before the run: a bad file should not cost a benchmark run
+        try:
+            earlier = json.loads(Path(args.compare).read_text(encoding="utf-8"))
+            _group_keys(earlier or {})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            print(f"leakbench: --compare {args.compare}: not a leakbench --json result ({err})", file=sys.stderr)
+            return 2
     try:
         if args.keep:
             work = Path(args.keep)
@@ -708,6 +800,8 @@ def main(argv: list[str] | None = None) -> int:
     except (SetupError, FileExistsError) as err:
         print(f"leakbench: {err}", file=sys.stderr)
         return 2
+    if earlier is not None:
+        res["compare"] = compare(earlier, res)
     if args.json:
         tmp_out = Path(args.json + ".tmp")
         tmp_out.write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
