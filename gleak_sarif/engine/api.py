@@ -154,9 +154,9 @@ class Engine:
 
     def _package_rules(self) -> frozenset[str]:
         """Rules that read other files of the package (`calls:`, `model:`)."""
-        from gleak_sarif.rules.compiler import reads_package
+        from gleak_sarif.rules.compiler import rule_reads_package
 
-        return frozenset(rule.meta.id for rule in self.pack.rules if reads_package(rule.root))
+        return frozenset(rule.meta.id for rule in self.pack.rules if rule_reads_package(rule))
 
     def _scan_cached(self, files: list[str], source_root: str, progress: Progress | None,
                      hashes: FileHashes | None = None) -> list[FileResult]:

@@ -644,21 +644,7 @@ class FileEvaluator:
             for capture, message in output.related
             if capture.lstrip("$") in env
         ]
-        fix = None
-        if output.fix is not None:
-            description, target_capture, replace = output.fix
-            target = env[target_capture.lstrip("$")] if target_capture else primary_node
-            fix = Fix(
-                description=self.substitute(description, env, for_message=True),
-                edits=[
-                    TextEdit(
-                        path=self.path,
-                        start_byte=target.start_byte,
-                        end_byte=target.end_byte,
-                        new_text=self.substitute(replace, env, for_message=False),
-                    )
-                ],
-            )
+        fix = self._fix(rule, primary_node, env)
         return Finding(
             rule_id=rule.meta.id,
             rule_name=rule.meta.name,
@@ -669,6 +655,29 @@ class FileEvaluator:
             metavariables={name: self.substitute("$" + name, env, for_message=True) for name in sorted(env)},
             fix=fix,
         )
+
+    def _fix(self, rule: CompiledRule, primary: Node, env: Env) -> Fix | None:
+        """The first fix candidate whose `where` holds here (its bindings join the finding's), else None.
+        A target that is not a node of this file (a `model:` binding elsewhere) gets no fix."""
+        for candidate in rule.output.fixes:
+            fix_env = env
+            if candidate.where is not None:
+                at = env.get(candidate.at, primary) if candidate.at else primary
+                if isinstance(cast(object, at), Evidence):
+                    continue
+                found = next(self.matches(candidate.where, at, env), None)
+                if found is None:
+                    continue
+                fix_env = found
+            target = fix_env.get(candidate.target, primary) if candidate.target else primary
+            if isinstance(cast(object, target), Evidence):
+                continue
+            return Fix(
+                description=self.substitute(candidate.description, fix_env, for_message=True),
+                edits=[TextEdit(path=self.path, start_byte=target.start_byte, end_byte=target.end_byte,
+                                new_text=self.substitute(candidate.replace, fix_env, for_message=False))],
+            )
+        return None
 
 
 _MENTIONS: dict[int, tuple[CNode, tuple[str, ...]]] = {}

@@ -184,9 +184,10 @@ def _passes(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
         for position, arg in enumerate(args):
             if wanted is not None and _norm(asker.ev.text(arg)) != wanted:
                 continue
-            for effect in model.param_ops(target, position):
-                if spec.op != "any" and effect.kind != spec.op:
-                    continue
+            effects = [e for e in model.param_ops(target, position) if spec.op == "any" or e.kind == spec.op]
+            if spec.once and (len(effects) != 1 or effects[0].looped):
+                continue
+            for effect in effects:
                 if spec.bare and not effect.bare:
                     continue
                 merged = _bind(asker, env, spec.arg, arg)

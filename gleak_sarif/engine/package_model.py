@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node, Query, QueryCursor
 
 from gleak_sarif.engine import callees
-from gleak_sarif.gosource import GO, parser, utf8_safe
+from gleak_sarif.gosource import FUNCTION_KINDS, GO, parser, utf8_safe
 
 if TYPE_CHECKING:
     from gleak_sarif.engine.evaluate import FileEvaluator
@@ -125,6 +125,7 @@ class Op:
     # lock or call: only `if p` / `if !p` for a parameter p: (p's position, the value that runs it)
     guard: tuple[int, bool] | None = None
     bools: tuple[bool | None, ...] = ()  # call: arguments written as `true` / `false`
+    looped: bool = False  # send/recv/range/call/go: inside a loop of its function (may run many times)
 
 
 @dataclass(slots=True)
@@ -188,6 +189,16 @@ class _Extractor:
 
     def text(self, node: Node) -> str:
         return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    @staticmethod
+    def looped(node: Node) -> bool:
+        """Is the node inside a `for` of its own function (so it may run more than once per call)?"""
+        current = node.parent
+        while current is not None and current.type not in FUNCTION_KINDS:
+            if current.type == "for_statement":
+                return True
+            current = current.parent
+        return False
 
     def site(self, node: Node) -> Site:
         line, column = node.start_point
@@ -417,7 +428,7 @@ class _Extractor:
                 return
             func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("?", name), recv=target,
                                args=tuple(self.ref(a, env, func.recv_type) for a in args),
-                               bools=self._bools(args), guard=self._guard(call, env)))
+                               bools=self._bools(args), guard=self._guard(call, env), looped=self.looped(call)))
             return
         if name == "close" and len(args) == 1:
             owner = self._once_owner(func)  # `once.Do(func() { close(c.quit) })` closes in the caller
@@ -428,7 +439,7 @@ class _Extractor:
             return  # a function value
         func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("", name),
                            args=tuple(self.ref(a, env, func.recv_type) for a in args), bools=self._bools(args),
-                           guard=self._guard(call, env)))
+                           guard=self._guard(call, env), looped=self.looped(call)))
 
     def _bools(self, args: list[Node]) -> tuple[bool | None, ...]:
         return tuple(a.type == "true" if a.type in ("true", "false") else None for a in args)
@@ -518,7 +529,7 @@ class _Extractor:
             return  # a local or parameter not known as a channel; fields are checked against field types later
         index = bisect.bisect_right(self.comm_ranges, (node.start_byte, 1 << 62)) - 1
         in_select = index >= 0 and self.comm_ranges[index][0] <= node.start_byte < self.comm_ranges[index][1]
-        func.ops.append(Op(kind, self.site(node), target, bare=not in_select))
+        func.ops.append(Op(kind, self.site(node), target, bare=not in_select, looped=self.looped(node)))
 
     def _go(self, node: Node) -> None:
         context = self._context(node)
@@ -535,15 +546,16 @@ class _Extractor:
             return
         if function.type == "func_literal":
             func.ops.append(Op("go", self.site(node), literal=_literal_key(self.path, function.start_byte),
-                               args=args))
+                               args=args, looped=self.looped(node)))
         elif function.type == "identifier":
-            func.ops.append(Op("go", self.site(node), callee=("", self.text(function)), args=args))
+            func.ops.append(Op("go", self.site(node), callee=("", self.text(function)), args=args,
+                               looped=self.looped(node)))
         elif function.type == "selector_expression":
             operand = function.child_by_field_name("operand")
             name = function.child_by_field_name("field")
             if operand is not None and name is not None:
                 func.ops.append(Op("go", self.site(node), callee=("?", self.text(name)),
-                                   recv=self.ref(operand, env, func.recv_type), args=args))
+                                   recv=self.ref(operand, env, func.recv_type), args=args, looped=self.looped(node)))
 
     def _assignment(self, captures: dict[str, list[Node]]) -> None:
         node = captures.get("define", captures.get("assign", [None]))[0]
@@ -714,6 +726,7 @@ class Effect:
     # identities of locks released earlier on the way (a helper "called with the lock held" that unlocks
     # first): a lock the caller holds and the path releases is not held when this happens
     released: frozenset[str] = frozenset()
+    looped: bool = False  # param_ops: the operation or a call on the way to it is inside a loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -924,7 +937,8 @@ class PackageModel:
         for position, op in enumerate(self.functions[index].ops):
             if op.kind in ("send", "recv", "range", "close") and op.ref is not None and op.ref.root == root \
                     and not op.ref.rest:
-                out.append(Effect(op.kind, op.ref, op.ref.canon, "", op.bare, frozenset(), (op.site,)))
+                out.append(Effect(op.kind, op.ref, op.ref.canon, "", op.bare, frozenset(), (op.site,),
+                                  looped=op.looped))
             elif op.kind in ("call", "go") and depth < MAX_DEPTH:
                 for argument, arg in enumerate(op.args):
                     if arg is None or arg.root != root or arg.rest:
@@ -934,7 +948,7 @@ class PackageModel:
                             continue
                         for effect in self.param_ops(target, argument, depth + 1):
                             out.append(Effect(effect.kind, arg, effect.canon, "", effect.bare, frozenset(),
-                                              (op.site, *effect.trace)))
+                                              (op.site, *effect.trace), looped=op.looped or effect.looped))
         return out
 
     # ---- mapping a callee's reference into the caller's terms ----

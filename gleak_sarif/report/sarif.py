@@ -179,7 +179,7 @@ def rule_help_markdown(meta: RuleMeta) -> str:
     if meta.use_instead.strip():
         parts += ["", "## Use instead", "", _fence(meta.use_instead)]
     if meta.has_fix:
-        parts += ["", "A suggested fix is attached to each finding of this rule."]
+        parts += ["", "A suggested fix (`gleak-sarif scan --fix`) is attached to the findings of this rule where it is known to remove the leak."]
     parts += [
         "",
         "## Suppressing",
@@ -207,7 +207,7 @@ def rule_help_text(meta: RuleMeta) -> str:
     if meta.use_instead.strip():
         parts += ["", "Use instead:", _indent(meta.use_instead.replace("```go", "").replace("```", ""))]
     if meta.has_fix:
-        parts += ["", "A suggested fix is attached to each finding of this rule."]
+        parts += ["", "A suggested fix (`gleak-sarif scan --fix`) is attached to the findings of this rule where it is known to remove the leak."]
     parts += ["", f"Suppress with //gleak:ignore {meta.id} reason, or //nolint:gleak // reason."]
     if meta.references:
         parts += ["", "References:"] + [f"  {ref}" for ref in meta.references]

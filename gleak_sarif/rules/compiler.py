@@ -137,13 +137,24 @@ class CNode:
 
 
 @dataclass
+class CFix:
+    """One fix candidate: offered when ``where`` (if any) matches at the ``at`` capture (default: primary)."""
+
+    description: str
+    target: str | None  # capture whose node is replaced (default: the primary node)
+    replace: str
+    at: str | None = None
+    where: CNode | None = None
+
+
+@dataclass
 class RuleOutput:
     """What the evaluator reads of a rule file besides its rule: where it applies, what a finding says."""
 
     message: str
     primary: str | None = None
     related: list[tuple[str, str]] = field(default_factory=list)  # (capture, message)
-    fix: tuple[str, str | None, str] | None = None  # (description, target capture, replacement)
+    fixes: list[CFix] = field(default_factory=list)  # tried in order; the first that applies is offered
     files: list[str] = field(default_factory=list)
     ignores: list[str] = field(default_factory=list)
     go_version_unknown: str = "match"
@@ -211,6 +222,11 @@ def reads_package(root: CNode) -> bool:
         stack.extend(node.any or [])
         stack.extend(child for child in (node.matches, node.not_) if child is not None)
     return False
+
+
+def rule_reads_package(rule: CompiledRule) -> bool:
+    """`reads_package` for the rule or any of its fixes' `where` conditions."""
+    return reads_package(rule.root) or any(f.where is not None and reads_package(f.where) for f in rule.output.fixes)
 
 
 def line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
@@ -585,11 +601,7 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
         check_capture(related.capture, ("related", index, "capture"))
         for var in _METAVAR_REF.findall(related.message):
             check_capture(var, ("related", index, "message"))
-    if spec.fix is not None:
-        if spec.fix.target is not None:
-            check_capture(spec.fix.target, ("fix", "target"))
-        for var in _METAVAR_REF.findall(spec.fix.replace):
-            check_capture(var, ("fix", "replace"))
+    fixes = _compile_fixes(compiler, spec, bound)
     constraints = {}
     for var, constraint in spec.constraints.items():
         bare = check_capture(var, ("constraints", var))
@@ -623,7 +635,7 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
         use_instead=docs.use_instead.strip("\n"),
         references=docs.references,
         enabled_by_default=spec.enabled,
-        has_fix=spec.fix is not None,
+        has_fix=bool(fixes),
         source_path=path,
     )
     package = spec.package
@@ -633,7 +645,7 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
             message=spec.message,
             primary=spec.primary,
             related=[(r.capture, r.message) for r in spec.related],
-            fix=(spec.fix.description, spec.fix.target, spec.fix.replace) if spec.fix is not None else None,
+            fixes=fixes,
             files=spec.files,
             ignores=spec.ignores,
             go_version_unknown=spec.go_version_unknown,
@@ -647,6 +659,32 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
         source_path=path,
         severity_by_version=severity_by_version,
     )
+
+
+def _compile_fixes(compiler: _RuleCompiler, spec: RuleFile, bound: set[str]) -> list[CFix]:
+    """`fix:` as candidates. Each may read the rule's metavariables and those its own `where` binds."""
+    if spec.fix is None:
+        return []
+    listed = isinstance(spec.fix, list)
+    candidates = spec.fix if isinstance(spec.fix, list) else [spec.fix]
+    out = []
+    for index, candidate in enumerate(candidates):
+        loc: tuple[Any, ...] = ("fix", index) if listed else ("fix",)
+        for name, key in ((candidate.target, "target"), (candidate.at, "at")):
+            if name is not None and name.lstrip("$") not in bound:
+                raise compiler.error(f"{name} is not bound by the rule", loc + (key,))
+        where = None
+        known = set(bound)
+        if candidate.where is not None:
+            where = compiler.compile_object(candidate.where, loc + ("where",), set(bound))
+            known |= where.binds
+        for key, text in (("replace", candidate.replace), ("description", candidate.description)):
+            for var in _METAVAR_REF.findall(text):
+                if var not in known:
+                    raise compiler.error(f"${var} is not bound by the rule or this fix's `where`", loc + (key,))
+        out.append(CFix(candidate.description, candidate.target.lstrip("$") if candidate.target else None,
+                        candidate.replace, candidate.at.lstrip("$") if candidate.at else None, where))
+    return out
 
 
 def build_pack(rules: list[CompiledRule], atoms: list[Atom], sources: list[bytes]) -> RulePack:

@@ -204,12 +204,12 @@ def load_pack(
     # Keep only the atoms the enabled rules use, renumbered, so the combined query stays small.
     used: set[int] = set()
     for rule in enabled:
-        _collect_atoms(rule.root, used)
+        _collect_atoms(_roots(rule), used)
     if len(used) != len(atoms):
         mapping = {old: new for new, old in enumerate(sorted(used))}
         atoms = [dataclasses.replace(a, index=mapping[a.index]) for a in atoms if a.index in used]
         for rule in enabled:
-            _renumber(rule.root, mapping)
+            _renumber(_roots(rule), mapping)
     enabled.sort(key=lambda r: r.meta.id)
     pack = build_pack(enabled, atoms, sources)
     _store_pack(cache_file, pack)
@@ -287,11 +287,16 @@ def _store_pack(cache_file: str | None, pack: RulePack) -> None:
             atom.compiled = query
 
 
-def _rule_nodes(root: Any) -> list[Any]:
-    """Every compiled rule object reachable from ``root``, once (a util may be used several times)."""
+def _roots(rule: Any) -> list[Any]:
+    """The rule object and its fixes' `where` conditions: what holds atoms."""
+    return [rule.root, *(fix.where for fix in rule.output.fixes if fix.where is not None)]
+
+
+def _rule_nodes(roots: list[Any]) -> list[Any]:
+    """Every compiled rule object reachable from ``roots``, once (a util may be used several times)."""
     found: list[Any] = []
     seen: set[int] = set()
-    stack = [root]
+    stack = list(roots)
     while stack:
         node = stack.pop()
         if id(node) in seen:
@@ -307,14 +312,14 @@ def _rule_nodes(root: Any) -> list[Any]:
     return found
 
 
-def _collect_atoms(root: Any, used: set[int]) -> None:
-    for node in _rule_nodes(root):
+def _collect_atoms(roots: list[Any], used: set[int]) -> None:
+    for node in _rule_nodes(roots):
         used.update(node.atoms)
         used.update(node.anchor or [])
 
 
-def _renumber(root: Any, mapping: dict[int, int]) -> None:
-    for node in _rule_nodes(root):
+def _renumber(roots: list[Any], mapping: dict[int, int]) -> None:
+    for node in _rule_nodes(roots):
         node.atoms = [mapping[a] for a in node.atoms]
         if node.anchor is not None:
             node.anchor = [mapping[a] for a in node.anchor]

@@ -149,6 +149,9 @@ class PassesQuery(_ModelPart):
     op: Literal["send", "recv", "range", "close", "any"] = "any"
     bare: bool = False  # only sends/receives that are not `select` cases
     via: str | None = None  # bind the operation in the callee
+    # the callee does `op` on the argument at one place, at most once per call: not in a loop, nor through a
+    # call made in a loop (e.g. for a fix that gives a channel one buffer slot per goroutine)
+    once: bool = False
 
 
 class LockOrderQuery(_ModelPart):
@@ -216,6 +219,17 @@ class FixSpec(_Strict):
     description: str
     target: str | None = None  # metavariable whose node is replaced; default: the primary node
     replace: str
+    # Offer this fix only where it is right: `where` must match at the node bound to `at` (default: the
+    # primary node), with the finding's metavariables bound; it may bind more for `replace`/`description`.
+    at: str | None = None
+    where: RuleObject | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _at_name(cls, value: str | None) -> str | None:
+        if value is not None and not METAVAR_NAME.match(value):
+            raise ValueError("`at` takes a metavariable name such as $GO")
+        return value
 
 
 class Docs(_Strict):
@@ -260,7 +274,8 @@ class RuleFile(_Strict):
     constraints: dict[str, MetavarConstraint] = Field(default_factory=dict)
     primary: str | None = None
     related: list[Related] = Field(default_factory=list)
-    fix: FixSpec | None = None
+    # one fix, or candidates tried in order: the first whose `where` holds is offered (none holds: no fix)
+    fix: FixSpec | list[FixSpec] | None = None
     docs: Docs
 
     @field_validator("id")
@@ -288,3 +303,4 @@ class RuleFile(_Strict):
 ModelQuery.model_rebuild()
 RuleObject.model_rebuild()
 Relation.model_rebuild()
+FixSpec.model_rebuild()
