@@ -54,9 +54,12 @@ func startEngine(argv []string) (*engineProc, error) {
 	cmd.Stderr = tail
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) {
-			return nil, fmt.Errorf("engine %q not found in PATH: install gleak-sarif "+
-				"(pip install gleak-sarif) or set linters.settings.custom.gleak.settings.engine "+
-				"(a list such as [python, -m, gleak_sarif] for a command with arguments)", argv[0])
+			// Installs that work today first; the PyPI name exists only after the first release.
+			return nil, fmt.Errorf("engine %q not found in PATH: install gleak-sarif from a checkout "+
+				"(pip install ./gleak-sarif) or from git (pip install git+%s), "+
+				"or set linters.settings.custom.gleak.settings.engine (a list such as "+
+				"[python, -m, gleak_sarif] for a command with arguments); "+
+				"pip install gleak-sarif works after the first release", argv[0], repositoryURL)
 		}
 		return nil, fmt.Errorf("cannot start engine %q: %w", strings.Join(argv, " "), err)
 	}

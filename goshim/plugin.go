@@ -21,6 +21,9 @@ import (
 	"golang.org/x/tools/go/analysis"
 )
 
+// repositoryURL is where gleak-sarif is developed (installable with pip from git before any release).
+const repositoryURL = "https://github.com/gleak-sarif/gleak-sarif"
+
 // LinterName is the name users write in .golangci.yml (linters.settings.custom.gleak) and //nolint.
 const LinterName = "gleak"
 
@@ -52,6 +55,10 @@ type Settings struct {
 	// Select and Ignore are rule IDs or ID prefixes.
 	Select []string `json:"select"`
 	Ignore []string `json:"ignore"`
+	// FailLevel is the lowest severity reported: "error", "warning", "note" or "none" (the words of
+	// `gleak-sarif scan --fail-level` and .gleak.yml's fail-level). golangci-lint fails on every issue it
+	// prints, so gleak reports exactly what `scan` fails on. Empty: .gleak.yml's, else "warning".
+	FailLevel string `json:"fail-level"`
 	// OnEngineError is "fail" (default: golangci-lint stops with the error and prints no issues) or
 	// "warn" (a warning diagnostic per unchecked package; other linters' issues still print).
 	OnEngineError string `json:"on-engine-error"`
@@ -131,6 +138,11 @@ func newPlugin(s Settings) (*plugin, error) {
 		return nil, fmt.Errorf("gleak settings: on-engine-error must be %q or %q, not %q",
 			onErrorFail, onErrorWarn, s.OnEngineError)
 	}
+	switch s.FailLevel {
+	case "", "error", "warning", "note", "none":
+	default:
+		return nil, fmt.Errorf("gleak settings: fail-level must be error, warning, note or none, not %q", s.FailLevel)
+	}
 	if len(s.Engine) == 0 {
 		s.Engine = commandLine{"gleak-sarif"}
 	}
@@ -196,7 +208,7 @@ func (p *plugin) BuildAnalyzers() ([]*analysis.Analyzer, error) {
 		{
 			Name: LinterName,
 			Doc:  "reports goroutine leaks found by the gleak-sarif engine",
-			URL:  "https://github.com/gleak-sarif/gleak-sarif",
+			URL:  repositoryURL,
 			Run:  p.run,
 		},
 		{
@@ -241,7 +253,7 @@ func (p *plugin) start() {
 
 func (p *plugin) baseRequest(method string) request {
 	return request{Method: method, Config: p.settings.Config, Rules: p.settings.Rules,
-		Select: p.settings.Select, Ignore: p.settings.Ignore}
+		Select: p.settings.Select, Ignore: p.settings.Ignore, FailLevel: p.settings.FailLevel}
 }
 
 func answerError(resp *response) error {

@@ -122,6 +122,34 @@ func TestSelectAndGenerated(t *testing.T) {
 	analysistest.Run(t, testdata(t), analyzers[0], "selected")
 }
 
+// TestFailLevelDefaultDropsNotes: without fail-level, gleak reports what `scan` fails on (warning and up).
+func TestFailLevelDefaultDropsNotes(t *testing.T) {
+	_, analyzers := build(t, map[string]any{
+		"engine": realEngine(t),
+		"rules":  []any{filepath.Join(testdata(t), "rules")},
+		"select": []any{"TST"},
+	})
+	analysistest.Run(t, testdata(t), analyzers[0], "quiet")
+}
+
+// TestFailLevelNote: fail-level note reports notes too, the most severe finding of a line first.
+func TestFailLevelNote(t *testing.T) {
+	_, analyzers := build(t, map[string]any{
+		"engine":     realEngine(t),
+		"rules":      []any{filepath.Join(testdata(t), "rules")},
+		"select":     []any{"TST"},
+		"fail-level": "note",
+	})
+	results := analysistest.Run(t, testdata(t), analyzers[0], "levels")
+	var order []string
+	for _, d := range results[0].Diagnostics {
+		order = append(order, d.Category)
+	}
+	if strings.Join(order, " ") != "TST001 TST002" {
+		t.Fatalf("diagnostics in order %v, want the warning (TST001) before the note on the same line", order)
+	}
+}
+
 // TestFingerprintFollowsRules: the cache-stamp analyzer's name changes with the rule files.
 func TestFingerprintFollowsRules(t *testing.T) {
 	engine := realEngine(t)
@@ -211,6 +239,11 @@ func TestSettings(t *testing.T) {
 		{name: "unknown key", settings: map[string]any{"engnie": "x"}, wantErr: `unknown field "engnie"`},
 		{name: "bad mode", settings: map[string]any{"on-engine-error": "ignore"}, wantErr: `on-engine-error must be "fail" or "warn"`},
 		{name: "bad timeout", settings: map[string]any{"timeout": "soon"}, wantErr: "timeout"},
+		{name: "fail level", settings: map[string]any{"fail-level": "error"}, check: func(p *plugin) bool {
+			return p.baseRequest("scan").FailLevel == "error"
+		}},
+		{name: "bad fail level", settings: map[string]any{"fail-level": "fatal"},
+			wantErr: "fail-level must be error, warning, note or none"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lp, err := New(tc.settings)

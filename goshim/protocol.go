@@ -14,6 +14,8 @@ type request struct {
 	Rules    []string `json:"rules,omitempty"`
 	Select   []string `json:"select,omitempty"`
 	Ignore   []string `json:"ignore,omitempty"`
+	// FailLevel is sent only when set, so the engine's default (.gleak.yml's fail-level) applies.
+	FailLevel string `json:"fail_level,omitempty"`
 }
 
 type response struct {

@@ -58,6 +58,8 @@ func (p *plugin) run(pass *analysis.Pass) (any, error) {
 		return p.engineFailure(pass, first, err, false)
 	}
 
+	// The engine sends what `scan` fails on at the fail level, ordered by line with the most severe
+	// finding first: golangci-lint's uniq-by-line keeps the first issue of a line, so keep that order.
 	for _, fd := range resp.Findings {
 		tf := files[fd.Path]
 		if tf == nil {

@@ -59,9 +59,25 @@ def _engine() -> list[str]:
     return [sys.executable, "-m", "gleak_sarif"]
 
 
-def _write_config(module: Path, settings: dict[str, Any], *, linters: tuple[str, ...] = ("gleak",)) -> None:
+def _documented_severity() -> dict[str, Any]:
+    """The `severity` section of the `.golangci.yml` docs/golangci-lint.md shows: gleak's severity is in
+    each issue's text (a plugin cannot set golangci-lint's severity field) and these rules copy it there.
+    Read from the page, so the tested config is the documented one."""
+    import re
+
+    import yaml
+
+    page = (REPO / "docs" / "golangci-lint.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", page, re.S) if b.startswith('version: "2"'))
+    severity = yaml.safe_load(block)["severity"]
+    assert isinstance(severity, dict)
+    return severity
+
+
+def _write_config(module: Path, settings: dict[str, Any], *, linters: tuple[str, ...] = ("gleak",),
+                  severity: dict[str, Any] | None = None) -> None:
     # JSON is valid YAML: no YAML writer needed, and the layout is exactly the v2 schema's.
-    config = {
+    config: dict[str, Any] = {
         "version": "2",
         "linters": {
             "default": "none",
@@ -79,6 +95,8 @@ def _write_config(module: Path, settings: dict[str, Any], *, linters: tuple[str,
         },
         "issues": {"max-issues-per-linter": 0, "max-same-issues": 0},
     }
+    if severity is not None:
+        config["severity"] = severity
     (module / ".golangci.yml").write_text(json.dumps(config, indent=2) + "\n")
 
 
@@ -149,6 +167,60 @@ def test_findings_positions_and_nolint(golangci_lint: Path, module: Path, tmp_pa
     assert "the send then blocks forever" in gl201["Text"]
 
 
+def _scan(module: Path, *args: str) -> list[dict[str, Any]]:
+    """`gleak-sarif scan` on the module: its unsuppressed findings (what it fails on, given a level)."""
+    proc = subprocess.run([*_engine(), "scan", "--no-cache", "-q", "--format", "json", *args, "."], cwd=module,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode in (0, 1), proc.stderr
+    return [f for f in json.loads(proc.stdout)["findings"] if f["suppression"] is None]
+
+
+def _key(f: dict[str, Any]) -> tuple[str, str, int]:
+    return (f["rule_id"], Path(f["primary"]["path"]).name, f["primary"]["start_line"])
+
+
+RANK = {"note": 1, "warning": 2, "error": 3}
+
+
+def test_same_findings_as_scan_at_the_default_levels(golangci_lint: Path, module: Path, tmp_path: Path) -> None:
+    """golangci-lint with gleak (default settings, default rules) reports the (rule, file, line) set
+    `scan` fails on at its default fail level, severities included. leaky.go has a line with a GL104 note
+    and a GL403 error: a note does not fail `scan`, so golangci-lint must show the error there."""
+    _write_config(module, {"engine": _engine()}, severity=_documented_severity())
+    code, issues, stderr = _run(golangci_lint, module, tmp_path / "cache")
+    assert code == 1, stderr
+    failing = [f for f in _scan(module) if RANK[f["severity"]] >= RANK["warning"]]
+    got = {(_rule(i), Path(i["Pos"]["Filename"]).name, i["Pos"]["Line"]) for i in issues}
+    assert got == {_key(f) for f in failing}, issues
+    shared = {f["primary"]["start_line"] for f in _scan(module) if f["rule_id"] == "GL104"} & {
+        f["primary"]["start_line"] for f in failing if f["rule_id"] == "GL403"}
+    assert shared, "the fixture must keep a GL104 note and a GL403 error on one line"
+    assert ("GL403", "leaky.go", shared.pop()) in got
+    # golangci-lint's severity field carries gleak's severity (through the documented severity rules)
+    severities = {_key(f): f["severity"] for f in failing}
+    assert {(_rule(i), Path(i["Pos"]["Filename"]).name, i["Pos"]["Line"]): i["Severity"] for i in issues} == \
+        severities
+
+
+def test_fail_level_note_keeps_the_most_severe_per_line(golangci_lint: Path, module: Path, tmp_path: Path) -> None:
+    """fail-level: note reports notes too; golangci-lint keeps one issue per line (uniq-by-line), and it
+    is the most severe one: the GL403 error, not the GL104 note, on their shared line."""
+    _write_config(module, {"engine": _engine(), "fail-level": "note"}, severity=_documented_severity())
+    _, issues, stderr = _run(golangci_lint, module, tmp_path / "cache")
+    best: dict[tuple[str, int], dict[str, Any]] = {}
+    for f in _scan(module, "--fail-level", "note"):
+        where = (Path(f["primary"]["path"]).name, f["primary"]["start_line"])
+        if where not in best or RANK[f["severity"]] > RANK[best[where]["severity"]]:
+            best[where] = f
+    got = {(_rule(i), Path(i["Pos"]["Filename"]).name, i["Pos"]["Line"]) for i in issues}
+    assert got == {_key(f) for f in best.values()}, stderr
+    assert any(f["rule_id"] == "GL104" for f in best.values()), "a note line of its own is reported"
+    # with uniq-by-line off, every finding shows
+    _, issues, _ = _run(golangci_lint, module, tmp_path / "cache", "--uniq-by-line=false")
+    assert {(_rule(i), Path(i["Pos"]["Filename"]).name, i["Pos"]["Line"]) for i in issues} == {
+        _key(f) for f in _scan(module, "--fail-level", "note")}
+
+
 def test_nolint_is_what_silences_gl301(golangci_lint: Path, module: Path, tmp_path: Path) -> None:
     source = module / "leaky.go"
     source.write_text(source.read_text().replace(" //nolint:gleak // bounded by the caller's deadline", ""))
@@ -207,7 +279,9 @@ def test_missing_engine_fails_with_a_clear_error(golangci_lint: Path, module: Pa
     assert issues == []
     # golangci-lint logs it with escaped quotes: engine \"gleak-sarif-not-installed\" not found in PATH
     assert "Can't run linter" in stderr and "gleak-sarif-not-installed" in stderr, stderr
-    assert "not found in PATH: install gleak-sarif" in stderr
+    # installs that work today come first; the PyPI name is marked as coming with the first release
+    assert "not found in PATH: install gleak-sarif from a checkout" in stderr
+    assert "pip install gleak-sarif works after the first release" in stderr
 
 
 def test_missing_engine_warn_keeps_other_linters(golangci_lint: Path, module: Path, tmp_path: Path) -> None:
@@ -222,9 +296,10 @@ def test_missing_engine_warn_keeps_other_linters(golangci_lint: Path, module: Pa
         (
             "gleak",
             'gleak: engine failed, package not checked: engine "gleak-sarif-not-installed" '
-            "not found in PATH: install gleak-sarif (pip install gleak-sarif) or set "
+            "not found in PATH: install gleak-sarif from a checkout (pip install ./gleak-sarif) or from git "
+            "(pip install git+https://github.com/gleak-sarif/gleak-sarif), or set "
             "linters.settings.custom.gleak.settings.engine (a list such as [python, -m, gleak_sarif] "
-            "for a command with arguments)",
+            "for a command with arguments); pip install gleak-sarif works after the first release",
         )
     ]
     assert "WARN [gleak]" in stderr

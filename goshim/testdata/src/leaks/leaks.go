@@ -13,7 +13,7 @@ func fetch() int { return 42 }
 // GL201: the select can time out; the goroutine's send then blocks forever.
 func FirstOrTimeout(d time.Duration) (int, error) {
 	ch := make(chan int)
-	go func() { // want `GL201: goroutine sends on unbuffered channel ch, but the select receiving from it can take another case first`
+	go func() { // want `GL201 warning: goroutine sends on unbuffered channel ch, but the select receiving from it can take another case first`
 		ch <- fetch()
 	}()
 	select {
@@ -27,7 +27,7 @@ func FirstOrTimeout(d time.Duration) (int, error) {
 // GL202: the early return skips the receive.
 func FirstUnlessBad(bad bool) (int, error) {
 	ch := make(chan int)
-	go func() { // want `GL202: goroutine sends on unbuffered channel ch, but this function can return before receiving from it`
+	go func() { // want `GL202 error: goroutine sends on unbuffered channel ch, but this function can return before receiving from it`
 		ch <- fetch()
 	}()
 	if bad {
@@ -38,7 +38,7 @@ func FirstUnlessBad(bad bool) (int, error) {
 
 // GL301: the cancel function is thrown away.
 func Lookup(parent context.Context) context.Context {
-	ctx, _ := context.WithTimeout(parent, time.Second) // want `GL301: the cancel function from context\.WithTimeout is discarded or never used`
+	ctx, _ := context.WithTimeout(parent, time.Second) // want `GL301 warning: the cancel function from context\.WithTimeout is discarded or never used`
 	return ctx
 }
 
@@ -47,7 +47,7 @@ func RunAll(jobs []func()) {
 	var wg sync.WaitGroup
 	for _, job := range jobs {
 		go func() {
-			wg.Add(1) // want `GL402: wg\.Add is called inside the goroutine it counts`
+			wg.Add(1) // want `GL402 error: wg\.Add is called inside the goroutine it counts`
 			defer wg.Done()
 			job()
 		}()
