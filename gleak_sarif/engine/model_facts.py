@@ -412,6 +412,23 @@ def _lock_order(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
                 return
 
 
+def _buffered(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
+    """The send or receive at this node is on the bound channel, and the package makes that channel (by
+    its identity: a field of a type, a package variable) with a buffer somewhere: in a constructor of
+    another file (`&T{result: make(chan R, 1)}`), an assignment `x.f = make(chan R, n)`, ..."""
+    spec = query.buffered
+    assert spec is not None
+    bound = env.get(spec.chan)
+    if bound is None:
+        return
+    model = asker.model
+    op = asker.op
+    if op is None or op.kind not in ("send", "recv") or op.ref is None or op.ref.canon is None:
+        return
+    if op.ref.text == _norm(asker.ev.text(bound)) and model.is_buffered(op.ref.canon):
+        yield env
+
+
 _FACTS: tuple[tuple[str, Fact], ...] = (
     ("held", _held),
     ("calls_locking", _calls_locking),
@@ -419,4 +436,5 @@ _FACTS: tuple[tuple[str, Fact], ...] = (
     ("calls_starting", _calls_starting),
     ("lock_order_inverted", _lock_order),
     ("passes", _passes),
+    ("buffered", _buffered),
 )

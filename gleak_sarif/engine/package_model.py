@@ -854,6 +854,13 @@ class PackageModel:
             self.load(path)
         return [i for path in sorted(paths) for i in self.by_path.get(path, ())]
 
+    def is_buffered(self, canon: str) -> bool:
+        """Is the channel ``canon`` made with a buffer somewhere in the package? Reads the files that make a
+        channel and name it (`T{f: make(chan X, 1)}`, `x.f = make(chan X, n)`), loaded now if needed."""
+        if canon not in self.buffered:
+            self.functions_in_files_with(b"make(chan", canon.rsplit(".", 1)[-1].encode())
+        return canon in self.buffered
+
     # ---- names and types ----
     def _fix_ref(self, ref: Ref | None) -> Ref | None:
         if ref is None:

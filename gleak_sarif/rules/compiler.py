@@ -264,6 +264,8 @@ def model_metavariables(query: ModelQuery) -> tuple[set[str], set[str]]:
         binds.add(query.passes.arg)  # binds, or compares when already bound
         if query.passes.via:
             binds.add(query.passes.via)
+    if query.buffered is not None:
+        reads.add(query.buffered.chan)
     return reads, binds
 
 

@@ -106,7 +106,7 @@ class _ModelPart(_Strict):
 
 # fields of model queries that hold metavariable names
 _METAVAR_FIELDS = {"lock", "at", "via", "held", "other", "unblocker_holds", "unblocker", "unstopped_on", "stop",
-                   "arg"}
+                   "arg", "chan"}
 
 
 class HeldQuery(_ModelPart):
@@ -161,6 +161,12 @@ class LockOrderQuery(_ModelPart):
     other: str | None = None  # bind the site that takes them in the other order
 
 
+class BufferedQuery(_ModelPart):
+    """`buffered:` the channel operation at this node is on `chan`, which the package makes with a buffer."""
+
+    chan: str  # compares with the channel expression, e.g. $CH (bound before)
+
+
 class ModelQuery(_Strict):
     held: HeldQuery | None = None
     calls_locking: CallsLockingQuery | None = Field(default=None, alias="calls-locking")
@@ -168,23 +174,26 @@ class ModelQuery(_Strict):
     calls_starting: CallsStartingQuery | None = Field(default=None, alias="calls-starting")
     lock_order_inverted: LockOrderQuery | None = Field(default=None, alias="lock-order-inverted")
     passes: PassesQuery | None = None
+    buffered: BufferedQuery | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, value: object) -> object:
-        # `held: $MU` and `calls-locking: $MU` are short for `{lock: $MU}`
+        # `held: $MU` and `calls-locking: $MU` are short for `{lock: $MU}`, `buffered: $CH` for `{chan: $CH}`
         if isinstance(value, dict):
             value = dict(value)
             for key in ("held", "calls-locking"):
                 if isinstance(value.get(key), str):
                     value[key] = {"lock": value[key]}
+            if isinstance(value.get("buffered"), str):
+                value["buffered"] = {"chan": value["buffered"]}
         return value
 
     @model_validator(mode="after")
     def _not_empty(self) -> ModelQuery:
         if not self.model_fields_set:
             raise ValueError("empty model query: give held, calls-locking, calls-blocking, calls-starting, "
-                             "lock-order-inverted or passes")
+                             "lock-order-inverted, passes or buffered")
         return self
 
 

@@ -401,3 +401,41 @@ def test_a_new_scan_sees_an_edited_sibling(tmp_path: Path) -> None:
                                       "func (s *Store) Len() int {\n\ts.mu.Lock()\n\tdefer s.mu.Unlock()\n\treturn 0\n}")
     callee.write_text(text)
     assert lines(engine.scan([str(put)]).findings) == [6]
+
+
+BUFFERED = """
+rule:
+  pattern: $CH <- $V
+  not:
+    model: {buffered: $CH}
+"""
+
+
+def test_buffered_channel_made_in_another_file(tmp_path: Path) -> None:
+    """`buffered: $CH`: the send is on a field that a constructor in a sibling file makes with a buffer;
+    a field made without one (or never made) is not buffered."""
+    rule = write(tmp_path / "rules" / "TST001.yml", RULE_HEADER + BUFFERED)
+    write(tmp_path / "src" / "new.go", """
+        package pool
+
+        func newWant() *want {
+            return &want{result: make(chan int, 1), events: make(chan int)}
+        }
+    """)
+    send = write(tmp_path / "src" / "want.go", """
+        package pool
+
+        type want struct {
+            result chan int
+            events chan int
+            other  chan int
+        }
+
+        func (w *want) deliver(n int) {
+            w.result <- n
+            w.events <- n
+            w.other <- n
+        }
+    """)
+    engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
+    assert lines(engine.scan([str(send)]).findings) == [11, 12]
