@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,7 @@ def _scan_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     env["IN_SARIF"] = str(tmp_path / "gleak.sarif")
     env.pop("IN_SARIF_FILE", None)
     env["GLEAK"] = gleak_bin()
+    env["GLEAK_PY"] = sys.executable  # the install step's venv python (the scan step splits inputs with it)
     env.update(overrides)
     return env
 
@@ -181,6 +183,89 @@ def test_scan_step_paths_on_several_lines_and_text_output(tmp_path: Path) -> Non
     assert "in 2 files" in out
 
 
+def test_scan_step_paths_and_args_with_spaces(tmp_path: Path) -> None:
+    # `paths` and `args` are split like a shell command line: quotes keep a path with spaces whole
+    spaced = tmp_path / "my service" / "leaky pkg"
+    spaced.mkdir(parents=True)
+    (spaced / "server.go").write_bytes((REPO / "fixtures" / "example" / "server.go").read_bytes())
+    gen = tmp_path / "my service" / "gen dir"
+    gen.mkdir()
+    (gen / "server.go").write_bytes((REPO / "fixtures" / "example" / "server.go").read_bytes())
+    env = _scan_env(tmp_path, IN_PATHS=f'"{tmp_path / "my service"}"\n  fixtures/example/server.go',
+                    IN_ARGS=f"--exclude '{gen}/*' --select GL201", IN_ANNOTATIONS="false", IN_FAIL_LEVEL="none")
+    code, out, outputs = _run_step(_step("scan"), tmp_path, REPO, **env)
+    assert (code, outputs["exit-code"]) == (0, "0"), out
+    assert f"{spaced}/server.go:35:2: GL201" in out, out
+    assert "gen dir" not in out  # the quoted --exclude glob with a space applied
+    assert "fixtures/example/server.go:35:2: GL201" in out and "in 2 files" in out
+
+
+def test_scan_step_rejects_an_unclosed_quote(tmp_path: Path) -> None:
+    env = _scan_env(tmp_path, IN_PATHS='"my dir/...')
+    code, out, outputs = _run_step(_step("scan"), tmp_path, REPO, **env)
+    assert code == 2 and "exit-code" not in outputs, out
+    assert "::error title=gleak-sarif::input paths: No closing quotation" in out
+
+
+def test_scan_step_fail_level_defaults_to_the_config(tmp_path: Path) -> None:
+    # an empty fail-level input passes no --fail-level: .gleak.yml's fail-level applies, as in `scan`
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "server.go").write_bytes((REPO / "fixtures" / "example" / "server.go").read_bytes())
+    (proj / ".gleak.yml").write_text("fail-level: none\n")
+    assert _action()["inputs"]["fail-level"]["default"] == ""
+    code, out, outputs = _run_step(_step("scan"), tmp_path, proj, **_scan_env(tmp_path, IN_PATHS="."))
+    assert (code, outputs["exit-code"]) == (0, "0"), out
+    env = _scan_env(tmp_path, IN_PATHS=".", IN_FAIL_LEVEL="warning")
+    assert _run_step(_step("scan"), tmp_path, proj, **env)[2]["exit-code"] == "1"
+
+
+# ---------------------------------------------------------------------------------- the scan cache
+
+
+def test_cache_is_saved_before_the_failing_step_under_a_stable_key() -> None:
+    steps = _action()["runs"]["steps"]
+    names = [s.get("id") or s["name"] for s in steps]
+    restore = _step("cache-restore")
+    save = next(s for s in steps if s.get("uses", "").startswith("actions/cache/save@"))
+    assert restore["uses"].startswith("actions/cache/restore@")
+    assert not any(s.get("uses", "").startswith("actions/cache@") for s in steps), "its post step runs on success only"
+    # restore before the scan; save after it, before the upload and the step that fails the job
+    assert names.index("cache-restore") < names.index("scan") < steps.index(save) < names.index("upload")
+    assert steps.index(save) < names.index("Fail on findings")
+    condition = " ".join(save["if"].split())
+    assert condition.startswith("always() && inputs.cache == 'true'"), condition  # saved when findings fail too
+    assert "steps.cache-restore.outputs.cache-hit != 'true'" in condition  # an exact hit is not saved again
+    assert save["with"]["path"] == restore["with"]["path"]
+    assert save["with"]["key"] == "${{ steps.cache-restore.outputs.cache-primary-key }}"
+    # the key does not grow per run: only code, config files and the rules fingerprint change it
+    key = restore["with"]["key"]
+    assert "run_id" not in key and "run_attempt" not in key and "github.sha" not in key, key
+    assert "steps.cache-key.outputs.fingerprint" in key and "hashFiles(" in key
+    for prefix in restore["with"]["restore-keys"].splitlines():
+        assert key.startswith(prefix), prefix
+
+
+def test_cache_key_step_follows_rules_and_severity(tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / ".gleak.yml").write_text("ignore: [GL203]\n")
+
+    def fingerprint(config: str = "") -> str:
+        code, out, outputs = _run_step(_step("cache-key"), tmp_path, proj, GLEAK=gleak_bin(), IN_CONFIG=config)
+        assert code == 0, out
+        return outputs["fingerprint"]
+
+    base = fingerprint()
+    assert base == fingerprint() and base != "none"
+    (proj / ".gleak.yml").write_text("ignore: [GL203]\nseverity: {GL201: error}\n")
+    assert fingerprint() != base, "a severity change must change the key, or the restored cache goes stale"
+    (proj / "other.yml").write_text("ignore: [GL203]\n")
+    assert fingerprint("other.yml") == base
+    (proj / ".gleak.yml").write_text("unknown-key: 1\n")
+    assert fingerprint() == "none"  # the scan reports the broken config; the key step does not fail
+
+
 def test_scan_step_fail_on_new_with_baseline(tmp_path: Path) -> None:
     first = _scan_env(tmp_path, IN_PATHS="fixtures/example", IN_SARIF=str(tmp_path / "baseline.sarif"))
     assert _run_step(_step("scan"), tmp_path, REPO, **first)[2]["exit-code"] == "1"
@@ -206,13 +291,17 @@ def test_fail_step_fails_with_the_scan_code(tmp_path: Path) -> None:
     assert out.startswith("::error title=gleak-sarif::")
 
 
-def test_install_step_installs_this_checkout(tmp_path: Path) -> None:
-    # pip-installs this repository into a fresh venv as the action does for `uses: owner/gleak-sarif@ref`
-    # (dependencies from the same PyPI wheelhouse as the pre-commit tests)
+@pytest.mark.parametrize("version", ["", "requirement"])
+def test_install_step_installs_what_works_today(tmp_path: Path, version: str) -> None:
+    # "": pip-installs this repository into a fresh venv as the action does for `uses: owner/gleak-sarif@ref`;
+    # a pip requirement (here a local checkout, as git+https://...@<commit> is one) is installed as given.
+    # Dependencies come from the same PyPI wheelhouse as the pre-commit tests.
     code, out, outputs = _run_step(_step("install"), tmp_path, REPO, RUNNER_TEMP=str(tmp_path),
-                                   GITHUB_ACTION_PATH=str(REPO), GLEAK_VERSION="",
+                                   GITHUB_ACTION_PATH=str(tmp_path / "not-used") if version else str(REPO),
+                                   GLEAK_VERSION=str(REPO) if version else "",
                                    PIP_FIND_LINKS=str(wheelhouse()), PIP_NO_INDEX="1")
     assert code == 0, out
     assert outputs["bin"] == str(tmp_path / "gleak-sarif-venv" / "bin" / "gleak-sarif")
+    assert outputs["python"] == str(tmp_path / "gleak-sarif-venv" / "bin" / "python")
     version = subprocess.run([outputs["bin"], "--version"], capture_output=True, text=True, timeout=120)
     assert version.stdout.startswith("gleak-sarif "), version.stderr
