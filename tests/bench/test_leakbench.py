@@ -1,6 +1,6 @@
-"""bench/leakbench.py: the case list read from the Go test, and a real run on three small cases.
+"""bench/leakbench.py: the case list read from the Go test, a real run on three small cases, the shape table.
 
-Needs Go 1.26 (its GOROOT ships the leak programs): skipped locally without go, a failure under CI."""
+The first two need Go 1.26 (its GOROOT ships the leak programs): skipped locally without go, a failure under CI."""
 
 from __future__ import annotations
 
@@ -87,3 +87,17 @@ def test_three_cases_end_to_end(goroot: Path, tmp_path: Path) -> None:
     ), last
     # The dumps are kept with --keep, one per repetition.
     assert len(list((tmp_path / "work" / "dumps").glob("NilRecv.[0-9].txt"))) == 3
+
+
+def test_every_miss_shape_is_documented() -> None:
+    """bench/recall-shapes.tsv uses only the codes docs/recall.md explains, and each row names a known case."""
+    lb = _load()
+    shapes = lb.load_shapes()
+    assert len(shapes) >= 100
+    doc = (REPO / "docs" / "recall.md").read_text(encoding="utf-8")
+    headers = set(re.findall(r"^### ([SN]\d+) ", doc, re.M))
+    assert {f"S{i}" for i in range(1, 11)} <= headers
+    for (case, go_line, blocked_line), (code, why) in shapes.items():
+        assert go_line > 0 and blocked_line > 0 and why, case
+        root = code.removeprefix("V-")
+        assert root in headers or code in ("D", "X"), (case, code)
