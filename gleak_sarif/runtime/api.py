@@ -69,13 +69,14 @@ def analyze_parsed(
     start = _now()
     deltas = select_single(dump, min_minutes=min_minutes, user_modules=smap.module_paths)
     result = build_result(deltas, evidence=evidence_for(dump), dumps=[dump], smap=smap, start_time=start)
-    if dump.format is DumpFormat.debug1:
+    if dump.format in (DumpFormat.debug1, DumpFormat.debug0):
+        level = "debug=1" if dump.format is DumpFormat.debug1 else "debug=0"
         result.notifications.append(
             Notification(
                 kind=NotificationKind.runtime_input,
                 level=Severity.note,
                 path=dump.path,
-                message="a debug=1 goroutine profile has no states or wait times: compare two of them with "
+                message=f"a {level} goroutine profile has no states or wait times: compare two of them with "
                 "'runtime diff', or use debug=2 or the goroutineleak profile",
             )
         )

@@ -230,7 +230,7 @@ def watch_cmd(
     from gleak_sarif.runtime.api import diff_parsed
     from gleak_sarif.runtime.capture import CaptureError, fetch, normalize_url, parse_interval
     from gleak_sarif.runtime.mapping import SourceMap
-    from gleak_sarif.runtime.parse import parse_dump
+    from gleak_sarif.runtime.parse import parse_dump_bytes
 
     if count < 2:
         raise UsageError("--count must be at least 2 (growth needs two snapshots)")
@@ -254,9 +254,10 @@ def watch_cmd(
                     data = fetch(target, timeout=timeout, max_bytes=max_bytes)
                 except CaptureError as err:
                     raise UsageError(str(err)) from err
-                path = out_dir / f"snapshot-{i + 1:04d}.txt"
+                binary = data[:2] == b"\x1f\x8b"  # the default (debug=0) form: gzipped protobuf
+                path = out_dir / f"snapshot-{i + 1:04d}.{'pb.gz' if binary else 'txt'}"
                 path.write_bytes(data)
-                dump = parse_dump(data.decode("utf-8", "replace"), str(path))
+                dump = parse_dump_bytes(data, str(path))
                 dumps.append(dump)
                 if i:
                     deltas, _ = diff_parsed(dumps[0], dump, smap, min_growth=min_growth, min_minutes=min_minutes)

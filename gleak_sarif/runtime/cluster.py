@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gleak_sarif.runtime.models import Dump, DumpFormat, Frame, Goroutine
+from gleak_sarif.runtime.models import RECORD_FORMATS, Dump, DumpFormat, Frame, Goroutine
 
 BLOCKING_STATES = frozenset(
     {
@@ -76,8 +76,21 @@ def is_wrapper_creator(func: str) -> bool:
     return short in WRAPPER_CREATORS or (is_std_func(func) and not func.startswith("main."))
 
 
-# debug=1 records have no state; their top std frames tell some of it.
+# debug=1 and debug=0 records have no state; their top std frames tell some of it (debug=0 keeps the runtime's
+# own frames, which debug=1 hides).
 _DEBUG1_STATES = (
+    ("runtime.chanrecv1", "chan receive"),
+    ("runtime.chanrecv2", "chan receive"),
+    ("runtime.chansend1", "chan send"),
+    ("runtime.selectgo", "select"),
+    ("runtime.block", "select (no cases)"),
+    ("internal/sync.runtime_SemacquireMutex", "sync.Mutex.Lock"),
+    ("sync.runtime_SemacquireMutex", "sync.Mutex.Lock"),
+    ("sync.runtime_SemacquireRWMutexR", "sync.RWMutex.RLock"),
+    ("sync.runtime_SemacquireRWMutex", "sync.RWMutex.Lock"),
+    ("sync.runtime_SemacquireWaitGroup", "sync.WaitGroup.Wait"),
+    ("sync.runtime_notifyListWait", "sync.Cond.Wait"),
+    ("runtime.timeSleep", "sleep"),
     ("internal/poll.runtime_pollWait", "IO wait"),
     ("time.Sleep", "sleep"),
     ("sync.(*WaitGroup).Wait", "sync.WaitGroup.Wait"),
@@ -93,7 +106,7 @@ _DEBUG1_STATES = (
 
 
 def debug1_state(g: Goroutine) -> str:
-    """Best guess of a debug=1 record's state from its std frames; "" when the frames do not say."""
+    """Best guess of a debug=1/debug=0 record's state from its std frames; "" when the frames do not say."""
     for f in g.frames:
         for func, state in _DEBUG1_STATES:
             if f.func == func:
@@ -110,7 +123,7 @@ def is_wrapper_frame(func: str) -> bool:
 
 
 def is_blocking(g: Goroutine) -> bool:
-    if g.source in (DumpFormat.debug1, DumpFormat.leak_debug1):
+    if g.source in RECORD_FORMATS:
         # No state in the profile: count it unless its frames show a non-blocking wait.
         return g.leaked or g.state in BLOCKING_STATES or g.state == ""
     return g.leaked or g.state in BLOCKING_STATES
@@ -269,7 +282,7 @@ def select_single(dump: Dump, *, min_minutes: int, user_modules: tuple[str, ...]
     goroutines blocked for at least ``min_minutes`` (debug=2 only; debug=1 has no wait times)."""
     if dump.format is DumpFormat.goleak:
         chosen = [g for g in dump.goroutines if g.source is DumpFormat.goleak]
-    elif dump.format in (DumpFormat.leak_debug1, DumpFormat.leak_debug2):
+    elif dump.is_leak_report:
         chosen = [g for g in dump.goroutines if g.leaked]
     else:
         chosen = [

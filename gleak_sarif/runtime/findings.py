@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,12 +15,16 @@ from gleak_sarif.runtime.mapping import SourceMap
 from gleak_sarif.runtime.models import Dump, DumpFormat, Frame, Goroutine
 from gleak_sarif.runtime.rule import GLR001, RULE_ID, RULE_NAME
 
+# Ambiguous starts are reported at the first of at most this many candidate statements.
+MAX_CANDIDATES = 5
+
 
 @dataclass(slots=True)
 class _Site:
     span: Span
-    kind: str  # go / wrapper-call / entry-function / inferred / unmapped
+    kind: str  # go / wrapper-call / entry-function / inferred / candidates / ancestor / unmapped
     text: str
+    others: list[Span] = field(default_factory=list)  # the other candidate statements ("candidates")
 
 
 def _frame_text(func: str, file: str, line: int) -> str:
@@ -72,28 +76,27 @@ class FindingBuilder:
             func, file, eline = entry
             local, how = self._local(file)
             if local:
-                hit = self.smap.closure_site(local, func, eline)
-                if hit is not None:
-                    span, kind = hit
-                    what = (
-                        "go statement"
-                        if kind == "go"
-                        else "statement that hands the func literal to "
-                        + (cl.creator.func if cl.creator else "a wrapper")
-                    )
-                    return _Site(span, kind, f"{what} ({func})")
+                start_line = next((f.start_line for f in g.frames if (f.func, f.file, f.line) == entry), 0)
+                # Started by a library wrapper (time.AfterFunc, errgroup: the function was handed over as a
+                # value), or a profile without creators (a go statement or a hand-over).
+                hit = self.smap.entry_site(local, func, eline, start_line=start_line,
+                                           started_by="wrapper" if cl.site_kind == "wrapper" else "unknown")
+                if hit is not None and hit.span is not None:
+                    return _Site(hit.span, hit.kind, hit.text)
                 anc = self._ancestor_site(g)
                 if anc is not None:
                     return anc
-                sites = self.smap.named_go_sites(local, func)
-                if len(sites) == 1:
-                    return _Site(
-                        sites[0], "inferred", f"the only go statement in the package that runs {func}"
-                    )
+                if hit is not None and 2 <= len(hit.candidates) <= MAX_CANDIDATES:
+                    # The profile cannot tell which of a few statements started these goroutines (two
+                    # `go s.worker()` in a row): report at the first, name the others.
+                    where = ", ".join(f"{self._shown(c.path)}:{c.start_line}" for c in hit.candidates)
+                    return _Site(hit.candidates[0], "candidates",
+                                 f"one of {len(hit.candidates)} statements that start {func} ({where}); "
+                                 "the dump does not say which", others=hit.candidates[1:])
                 espan = self.smap.line_span(local, eline)
                 if espan is not None:
-                    if sites:
-                        self.unmapped.append(f"{func}: {len(sites)} go statements could start it")
+                    if hit is not None and hit.candidates:
+                        self.unmapped.append(f"{func}: {len(hit.candidates)} statements could start it")
                     return _Site(espan, "entry-function", f"entry function {func} (creation site unknown)")
             self.unmapped.append(f"{file}:{eline} ({how})")
             return _Site(
@@ -166,6 +169,8 @@ class FindingBuilder:
         site = self._site(d)
         state = cl.main_state
         related = self._related(cl.blocking_frame, state)
+        related += [RelatedLocation(span=o, message="or started here (same function, same profile record)")
+                    for o in site.others]
         flow = self._flow(d, site)
         labels = cl.label_dict()
         in_state = f"in '{state}'" if state not in ("", "unknown") else "(the profile records no state)"
@@ -262,6 +267,6 @@ def build_result(
 def evidence_for(dump: Dump) -> str:
     if dump.format is DumpFormat.goleak:
         return "goleak"
-    if dump.format in (DumpFormat.leak_debug1, DumpFormat.leak_debug2):
+    if dump.is_leak_report:
         return "leak-profile"
     return "blocked-minutes"

@@ -13,17 +13,25 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import tree_sitter_go
 from tree_sitter import Language, Node, Parser
 
 from gleak_sarif.model import Span
+from gleak_sarif.runtime.entries import (
+    GoFile,
+    PackageStarts,
+    find_literal,
+    literal_start,
+    package_files,
+    parse_symbol,
+    resolve_symbol,
+)
 
 _SKIP_DIRS = {".git", "node_modules", ".venv", ".cache", "__pycache__", ".hg", ".svn"}
 _MODCACHE = re.compile(r"/pkg/mod/(.+?)@[^/]+/(.+)$")
-_CLOSURE = re.compile(r"\.(func\d+(?:\.\d+)*|gowrap\d+|deferwrap\d+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,8 @@ class SourceMap:
         self._cache: dict[str, Mapped] = {}
         self._trees: dict[Path, tuple[bytes, Node] | None] = {}
         self._parser: Parser | None = None
+        self._packages: dict[tuple[str, str, bool], list[GoFile]] = {}
+        self._starts_cache: dict[tuple[str, ...], PackageStarts] = {}
         if self.root is not None and self.root.is_dir():
             self._index(self.root)
 
@@ -174,64 +184,99 @@ class SourceMap:
                 best = node
         return _first_line_span(local, src, best) if best is not None else None
 
-    def closure_site(self, local: str, func: str, line: int) -> tuple[Span, str] | None:
-        """For an entry function ``pkg.F.func1`` / ``pkg.F.gowrap1`` whose frame is at ``line``: the
-        ``go`` statement that starts it, or the statement that hands the literal to a wrapper
-        (``wg.Go(func(){...})``, ``time.AfterFunc``). Keyed on the line, not on the funcN number:
-        Go 1.27 renumbers closures."""
-        m = _CLOSURE.search(func)
-        if m is None:
+    # -- entry functions -------------------------------------------------------------------------------
+    def _gofile(self, path: Path) -> GoFile | None:
+        t = self._tree(path)
+        return GoFile(str(path), t[0], t[1]) if t is not None else None
+
+    def package(self, local: str) -> tuple[list[GoFile], GoFile] | None:
+        """The files of the package ``local`` belongs to (name order) and ``local``'s own."""
+        frame = self._gofile(Path(local))
+        if frame is None:
             return None
-        t = self._tree(Path(local))
-        if t is None:
+        directory = Path(local).parent
+        key = (str(directory), frame.package, local.endswith("_test.go"))
+        files = self._packages.get(key)
+        if files is None:
+            trees = []
+            for p in sorted(directory.glob("*.go")):
+                g = frame if str(p) == local else self._gofile(p)
+                if g is not None:
+                    trees.append((g.path, g.src, g.root))
+            files = self._packages[key] = package_files(trees, frame.package, key[2])
+        return files, frame
+
+    def _starts(self, files: list[GoFile]) -> PackageStarts:
+        key = tuple(f.path for f in files)
+        starts = self._starts_cache.get(key)
+        if starts is None:
+            starts = self._starts_cache[key] = PackageStarts(files)
+        return starts
+
+    def entry_site(self, local: str, func: str, line: int, *, start_line: int = 0,
+                   started_by: str = "unknown") -> EntrySite | None:
+        """Where the goroutine running ``func`` (its frame at ``line`` of ``local``) was started.
+
+        Function literals: by Go's numbering, checked against the line (entries.find_literal); the go
+        statement or the call it is handed to. Named functions: the one statement that starts them, by
+        ``started_by``: "go" (a go statement calling them: receiver types resolved by the package model),
+        "wrapper" (a library started it: a call that takes the function as a value, time.AfterFunc(d, s.stop))
+        or "unknown" (a profile without creators: either). ``EntrySite.span`` is None when nothing or more than
+        one statement fits; ``EntrySite.candidates`` then lists them."""
+        pkg = self.package(local)
+        sym = parse_symbol(func)
+        if pkg is None or sym is None:
             return None
-        src, root = t
-        if m.group(1).startswith(("gowrap", "deferwrap")):
-            span = self.go_statement(local, line)
-            return (span, "go") if span else None
-        lit: Node | None = None
-        for node in _walk(root, "func_literal"):
-            if node.start_point[0] + 1 <= line <= node.end_point[0] + 1 and (
-                lit is None or node.start_byte >= lit.start_byte
-            ):
-                lit = node
-        if lit is None:
-            return None
-        stmt: Node | None = lit.parent
-        while stmt is not None and not stmt.type.endswith("_statement") and stmt.type != "source_file":
-            stmt = stmt.parent
-        if stmt is None or stmt.type == "source_file":
-            return None
-        kind = "go" if stmt.type == "go_statement" and _starts_literal(stmt, lit) else "wrapper-call"
-        return _first_line_span(local, src, stmt), kind
+        files, frame = pkg
+        sym = resolve_symbol(sym, files)
+        if sym.is_literal:
+            hit = find_literal(files, frame, sym, line, start_line)
+            if hit is None:
+                return None
+            if hit.node.type in ("go_statement", "defer_statement"):
+                span = _first_line_span(hit.file.path, hit.file.src, hit.node)
+                return EntrySite(span, "go", f"go statement ({func})") if hit.node.type == "go_statement" else None
+            start = literal_start(hit.file.src, hit.node)
+            if start is None:
+                span = _first_line_span(hit.file.path, hit.file.src, hit.node)
+                return EntrySite(span, "entry-function", f"function literal {func} (what starts it is not in "
+                                 "the statement around it: creation site unknown)")
+            span = _first_line_span(hit.file.path, hit.file.src, start.stmt)
+            if start.kind == "go":
+                return EntrySite(span, "go", f"go statement ({func})")
+            if start.kind == "wrapper-call":
+                return EntrySite(span, "wrapper-call",
+                                 f"statement that hands the func literal to {start.via} ({func})")
+            return EntrySite(span, "inferred", f"the only go statement that calls {start.via} ({func})")
+        starts = self._starts(files)
+        found = [] if started_by == "wrapper" else starts.go_starts(sym)
+        if started_by != "go":
+            found += starts.value_starts(sym)
+        if len(found) == 1:
+            one = found[0]
+            span = _first_line_span(one.file.path, one.file.src, one.stmt)
+            if one.kind == "go":
+                return EntrySite(span, "inferred", f"the only go statement in the package that runs {func}")
+            return EntrySite(span, "inferred", f"the only call in the package that hands {func} over as a value")
+        return EntrySite(None, "", "", candidates=[_first_line_span(c.file.path, c.file.src, c.stmt) for c in found])
 
     def named_go_sites(self, local: str, func: str) -> list[Span]:
-        """``go`` statements in the package directory of ``local`` that call the named function
-        (``go recvForever(ch)``, ``go s.loop()``): a static join for debug=1 entry frames."""
-        name = re.sub(r"\[.*?\]", "", func).rsplit(".", 1)[-1]
-        out: list[Span] = []
-        pkg_dir = Path(local).parent
-        for p in sorted(pkg_dir.glob("*.go")):
-            t = self._tree(p)
-            if t is None:
-                continue
-            src, root = t
-            for node in _walk(root, "go_statement"):
-                call = next((c for c in node.named_children if c.type == "call_expression"), None)
-                fn = call.child_by_field_name("function") if call is not None else None
-                if fn is None:
-                    continue
-                text = src[fn.start_byte : fn.end_byte].decode("utf-8", "replace")
-                text = re.sub(r"\[.*?\]", "", text)  # explicit type arguments
-                if text.rsplit(".", 1)[-1] == name:
-                    out.append(_first_line_span(str(p), src, node))
-        return out
+        """``go`` statements of the package of ``local`` that start the named function ``func``."""
+        pkg = self.package(local)
+        sym = parse_symbol(func)
+        if pkg is None or sym is None:
+            return []
+        files, _ = pkg
+        return [_first_line_span(s.file.path, s.file.src, s.stmt)
+                for s in self._starts(files).go_starts(resolve_symbol(sym, files))]
 
 
-def _starts_literal(stmt: Node, lit: Node) -> bool:
-    call = next((c for c in stmt.named_children if c.type == "call_expression"), None)
-    fn = call.child_by_field_name("function") if call is not None else None
-    return fn is not None and fn.start_byte == lit.start_byte and fn.end_byte == lit.end_byte
+@dataclass(frozen=True, slots=True)
+class EntrySite:
+    span: Span | None  # None: not found (see candidates)
+    kind: str  # go | wrapper-call | inferred | entry-function
+    text: str
+    candidates: list[Span] = field(default_factory=list)  # several statements could have started it
 
 
 def _walk(root: Node, typ: str) -> list[Node]:

@@ -15,6 +15,8 @@ from gleak_sarif.model import Notification
 class DumpFormat(StrEnum):
     debug2 = "goroutine-debug2"  # pprof ?debug=2, runtime.Stack(all), panic / SIGQUIT tracebacks
     debug1 = "goroutine-debug1"  # pprof ?debug=1: grouped counts, no ids, states or creators
+    debug0 = "goroutine-debug0"  # pprof default (gzipped protobuf): like debug=1, plus function start lines
+    leak_debug0 = "goroutineleak-debug0"  # Go 1.26 goroutineleak profile, default (protobuf) form
     leak_debug1 = "goroutineleak-debug1"  # Go 1.26 goroutineleak profile, ?debug=1
     leak_debug2 = "goroutineleak-debug2"  # debug=2 text where goroutines carry "(leaked)"
     goleak = "goleak"  # uber-go/goleak failure output (VerifyNone / VerifyTestMain)
@@ -28,6 +30,7 @@ class Frame:
     line: int
     args: str = ""  # raw argument text; "..." for inlined frames; "" when absent (debug=1)
     offset: str = ""  # "+0x1e" or "" (inlined frames have none)
+    start_line: int = 0  # line of the function's "func" keyword: debug=0 profiles only (0: unknown)
 
     @property
     def location(self) -> str:
@@ -79,6 +82,16 @@ class Dump:
         return sum(g.count for g in self.goroutines)
 
     @property
+    def recognised(self) -> bool:
+        """Did the input hold a dump or a profile at all? (A profile may list no goroutine.)"""
+        return self.format is not DumpFormat.empty or bool(self.profile)
+
+    @property
     def is_leak_report(self) -> bool:
         """True when the dump itself claims the goroutines leaked (leak profile or goleak output)."""
-        return self.format in (DumpFormat.leak_debug1, DumpFormat.leak_debug2, DumpFormat.goleak)
+        return self.format in LEAK_FORMATS
+
+
+# Formats without goroutine ids, states, wait times or "created by" lines: grouped count records.
+RECORD_FORMATS = frozenset({DumpFormat.debug1, DumpFormat.leak_debug1, DumpFormat.debug0, DumpFormat.leak_debug0})
+LEAK_FORMATS = frozenset({DumpFormat.leak_debug0, DumpFormat.leak_debug1, DumpFormat.leak_debug2, DumpFormat.goleak})

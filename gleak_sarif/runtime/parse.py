@@ -15,9 +15,11 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from gleak_sarif.errors import UsageError
 from gleak_sarif.model import Notification, NotificationKind, Severity
 from gleak_sarif.runtime.cluster import debug1_state
 from gleak_sarif.runtime.models import Ancestor, Dump, DumpFormat, Frame, Goroutine
+from gleak_sarif.runtime.pprofproto import GZIP_MAGIC, ProfileError, gunzip, parse_profile
 
 # A dump from a runaway service can be huge; past this many notifications we only count.
 MAX_NOTIFICATIONS = 200
@@ -413,6 +415,9 @@ class _Parser:
         self.profile_name = m.group(1)
         self.dump.profile = m.group(1)
         self.dump.total = int(m.group(2))
+        if m.group(1) in ("goroutine", "goroutineleak"):
+            # A profile with no record (an empty leak profile: nothing leaked) is still that profile.
+            self.formats.add(DumpFormat.leak_debug1 if m.group(1) == "goroutineleak" else DumpFormat.debug1)
         return True
 
     # -- debug=2 -----------------------------------------------------------------------------
@@ -591,7 +596,50 @@ def _lines(text: str) -> Iterator[str]:
         start = nl + 1
 
 
-def parse_dump_file(path: str | Path) -> Dump:
+class DumpError(UsageError):
+    """The input is not a goroutine dump or profile (exit code 2, with a hint on how to fetch one)."""
+
+
+_FETCH_HINT = ("fetch a dump with /debug/pprof/goroutine?debug=2 (or the goroutineleak profile); debug=1 and "
+               "the default protobuf form (debug=0) are read too")
+
+
+def parse_dump_bytes(data: bytes, path: str | None = None) -> Dump:
+    """Any supported input: a text dump (maybe gzipped) or a debug=0 protobuf profile (gzipped or not).
+
+    Raises DumpError when the bytes are none of these (an HTML error page, a CPU profile, an empty file)."""
+    where = path or "input"
+    if data[:2] == GZIP_MAGIC:
+        try:
+            data = gunzip(data)
+        except ProfileError as err:
+            raise DumpError(f"{where}: gzip data that cannot be read: {err}", hint=_FETCH_HINT) from err
+    if not _is_text(data[:4096]):
+        try:
+            return parse_profile(data, path)
+        except ProfileError as err:
+            raise DumpError(f"{where}: binary data that is not a goroutine profile ({err})", hint=_FETCH_HINT) from err
     # Dumps are ASCII plus label values and paths; never fail on odd bytes.
-    text = Path(path).read_bytes().decode("utf-8", "replace")
-    return parse_dump(text, str(path))
+    dump = parse_dump(data.decode("utf-8", "replace"), path)
+    if not dump.recognised:
+        what = "the file is empty" if not data.strip() else "no goroutine header, profile header or goleak report"
+        raise DumpError(f"{where}: not a goroutine dump or profile ({what})", hint=_FETCH_HINT)
+    return dump
+
+
+def _is_text(head: bytes) -> bool:
+    if b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return err.start >= len(head) - 3  # a character cut at the end of the sample
+    return True
+
+
+def parse_dump_file(path: str | Path) -> Dump:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise DumpError(f"cannot read {path}: {err.strerror or err}") from err
+    return parse_dump_bytes(data, str(path))

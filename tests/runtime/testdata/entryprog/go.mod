@@ -1,0 +1,3 @@
+module example.com/entryprog
+
+go 1.26
