@@ -203,6 +203,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         out = RESULTS / label / f"{mod.name}.json"
         argv = [str(REPO / ".venv" / "bin" / "gleak-sarif"), "scan", ".", "--format", "json", "-o", str(out),
                 "--no-cache", "--no-config", "-j", str(args.jobs)]
+        if args.select:
+            argv += ["--select", args.select]
         proc = subprocess.run(["nice", "-n", "10", *argv], cwd=fetch(mod), capture_output=True, text=True,
                               check=False)
         if proc.returncode not in (0, 1):
@@ -216,7 +218,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     write_tsv(TRIAGE / f"{label}.counts.tsv", ["rule", "corpus", "findings"], rows)
     scans_file = TRIAGE / "scans.tsv"
     scans = [r for r in read_tsv(scans_file) if r["label"] != label] if scans_file.exists() else []
-    scans.append({"label": label, "commit": _commit(), "rules": "default rules (no --select), --no-config"})
+    rules = f"--select {args.select}, --no-config" if args.select else "default rules (no --select), --no-config"
+    scans.append({"label": label, "commit": _commit(), "rules": rules})
     write_tsv(scans_file, ["label", "commit", "rules"], scans)
     for rule in sorted({f.rule for f in findings}):
         print(f"{rule}: {sum(n for (r, _), n in counts.items() if r == rule)}")
@@ -297,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--label", default="current", help="scan label: baseline, current, ...")
         if name == "scan":
             p.add_argument("--jobs", "-j", type=int, default=2)
+            p.add_argument("--select", default="",
+                           help="rules to run (gleak-sarif scan --select: IDs or names, comma-separated, "
+                                "disabled ones included); default: the default rules")
         if name == "show":
             p.add_argument("rule")
             p.add_argument("--before", type=int, default=12)
