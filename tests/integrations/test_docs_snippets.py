@@ -3,7 +3,7 @@
 - `gleak-sarif ...` command lines run on a copy of the bundled example (a git repository, so `./...`
   and SARIF paths behave as in a user's checkout), with the exit code the docs promise;
 - `.pre-commit-config.yaml` snippets pass `pre-commit validate-config` (test_pre_commit.py also runs one);
-- workflow snippets pass actionlint, with `gleak-sarif/gleak-sarif@v1` pointed at this repository's
+- workflow snippets pass actionlint, with `gleak-sarif/gleak-sarif@main` pointed at this repository's
   action.yml so that every `with:` input is checked against the real action.
 """
 
@@ -23,7 +23,7 @@ from tests.integrations.kit import EXAMPLE, REPO, clean_env, gleak_bin, make_git
 
 README = REPO / "README.md"
 INTEGRATIONS = REPO / "docs" / "integrations.md"
-ACTION_REF = "gleak-sarif/gleak-sarif@v1"
+ACTION_REF = "gleak-sarif/gleak-sarif@main"
 
 
 def _blocks(path: Path, lang: str) -> list[str]:
