@@ -130,6 +130,15 @@ def is_blocking(g: Goroutine) -> bool:
 
 
 FrameKey = tuple[str, str, int]
+Identity = tuple[int, str, int | None]
+
+
+def identity(g: Goroutine) -> Identity:
+    """A goroutine across two dumps of one process: its id, and what never changes while it lives (where it
+    was created and by which goroutine). Two dumps of different processes reuse ids for other goroutines;
+    those differ here unless they were created at the same place by the same goroutine."""
+    c = g.created_by
+    return (g.id if g.id is not None else -1, f"{c.func} {c.file}:{c.line}" if c is not None else "", g.creator_id)
 
 
 @dataclass(slots=True)
@@ -146,7 +155,7 @@ class Cluster:
     labels: Counter[tuple[tuple[str, str], ...]] = field(default_factory=Counter)
     min_minutes: int | None = None
     max_minutes: int = 0
-    ids: set[int] = field(default_factory=set)
+    ids: set[Identity] = field(default_factory=set)
 
     @property
     def blocking_frame(self) -> FrameKey | None:
@@ -168,7 +177,7 @@ class Cluster:
         if g.labels:
             self.labels[tuple(sorted(g.labels.items()))] += g.count
         if g.id is not None:
-            self.ids.add(g.id)
+            self.ids.add(identity(g))
             self.min_minutes = (
                 g.wait_minutes if self.min_minutes is None else min(self.min_minutes, g.wait_minutes)
             )
@@ -235,10 +244,14 @@ class ClusterDelta:
     before: int
     after: int
     persisted: int  # goroutine ids present in both snapshots in this cluster
+    # Goroutines of this cluster that did not exist in BEFORE, less those of BEFORE's cluster that ended;
+    # None: the dumps have no goroutine ids (debug=1/0), growth is the count difference.
+    new: int | None = None
+    existing: int = 0  # goroutines of the cluster that were in BEFORE in another state or place
 
     @property
     def growth(self) -> int:
-        return self.after - self.before
+        return self.after - self.before if self.new is None else self.new
 
 
 def _is_daemon(g: Goroutine) -> bool:
@@ -265,12 +278,23 @@ def diff(
          if is_blocking(g) and not _is_daemon(g) and (g.id is None or g.wait_minutes >= min_minutes)),
         user_modules,
     )
+    # Goroutine ids, when both dumps have them: a goroutine in both dumps is not new, whatever its state was
+    # (a long-lived worker that was running before and waits now did not grow its cluster), and goroutines
+    # that ended offset new ones (per-request goroutines that come and go are not growth).
+    by_id = all(g.id is not None for g in before.goroutines) and all(g.id is not None for g in after.goroutines)
+    before_ids = {identity(g) for g in before.goroutines} if by_id else set()
+    after_ids = {identity(g) for g in after.goroutines} if by_id else set()
     out: list[ClusterDelta] = []
     for key, cl in a.items():
         prev = b.get(key)
         n_before = prev.count if prev else 0
         persisted = len(cl.ids & prev.ids) if prev else 0
         d = ClusterDelta(cluster=cl, before=n_before, after=cl.count, persisted=persisted)
+        if by_id:
+            existing = len(cl.ids & before_ids)
+            ended = len(prev.ids - after_ids) if prev else 0
+            d.new = len(cl.ids) - existing - ended
+            d.existing = existing - persisted
         if d.growth >= min_growth or (persistent and persisted > 0):
             out.append(d)
     out.sort(key=lambda d: (-d.growth, -d.after, str(d.cluster.key)))

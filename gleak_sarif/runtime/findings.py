@@ -179,7 +179,8 @@ class FindingBuilder:
         if evidence == "diff":
             head = (
                 f"{n} {noun} started here {'is' if n == 1 else 'are'} blocked {in_state} and grew by "
-                f"{d.growth} between snapshots ({d.before} -> {d.after})."
+                f"{d.growth} between snapshots ({d.before} -> {d.after}"
+                + (f"; {d.existing} of them existed before in another state" if d.existing else "") + ")."
             )
         elif evidence in ("leak-profile", "goroutineleak"):
             head = f"{n} {noun} started here leaked: blocked {in_state} with nothing left to unblock them."

@@ -156,3 +156,37 @@ _PIECES = st.sampled_from([
 def test_parser_never_raises(parts: list[str]) -> None:
     d = parse_dump("".join(parts))
     assert d.format in set(DumpFormat)
+
+
+# ------------------------------------------------------------------------------- diff by goroutine id
+
+
+def test_diff_matches_goroutines_by_id(go: str, tmp_path: Path) -> None:
+    """Two dumps of one process (testdata/diffprog): a worker that slept and now waits, and goroutines that
+    ended and were replaced at the same go statement, are not growth; the go statement that leaked five more
+    is (issue 19, item 4)."""
+    from rtkit import TESTDATA, run
+
+    prog = TESTDATA / "diffprog"
+    binary = tmp_path / "diffprog"
+    run([go, "build", "-o", str(binary), "."], cwd=prog)
+    run([str(binary), "-o", str(tmp_path)])
+    before, after = parse_dump_file(tmp_path / "before.txt"), parse_dump_file(tmp_path / "after.txt")
+    main = prog / "main.go"
+    deltas = diff(before, after)
+    (d,) = deltas
+    assert d.cluster.creator is not None and d.cluster.creator.line == leak_line(main, "grows")
+    assert (d.before, d.after, d.growth) == (2, 7, 5)
+    # The worker's goroutine is in both dumps (sleeping, then in 'chan receive'): counted by state alone it
+    # would be a new blocked cluster of one.
+    (worker,) = [g for g in after.goroutines if g.frames and g.frames[0].func == "main.worker"]
+    assert worker.state == "chan receive"
+    assert any(g.id == worker.id and g.state == "sleep" for g in before.goroutines)
+    assert diff(before, after, persistent=True) == deltas  # nothing else persisted blocked either
+    # Without ids (the same dumps as debug=1 would give them) the count difference is all there is.
+    for dump in (before, after):
+        for g in dump.goroutines:
+            g.id = None
+    assert {x.cluster.creator.line for x in diff(before, after) if x.cluster.creator} == {
+        leak_line(main, "grows"), next(i for i, t in enumerate(main.read_text().splitlines(), 1)
+                                        if "// WORKER: started" in t)}

@@ -1,0 +1,3 @@
+module example.com/diffprog
+
+go 1.26
