@@ -2,7 +2,7 @@
 
 result = diff_dumps("before.txt", "after.txt", source_root=".")
 result = analyze_dump("leak.txt", source_root=".", min_minutes=10)
-confirm_with_static(result, source_root=".")  # marks static findings at the same go statement
+with_static(result, source_root=".")  # static findings of those files; confirmed on go or blocked lines
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from gleak_sarif.runtime.findings import build_result, evidence_for
 from gleak_sarif.runtime.mapping import SourceMap
 from gleak_sarif.runtime.models import Dump, DumpFormat
 from gleak_sarif.runtime.parse import parse_dump_file
+from gleak_sarif.runtime.rule import RULE_ID
 
 
 def _now() -> str:
@@ -94,29 +95,56 @@ def _key(path: str, line: int) -> tuple[str, int]:
     return os.path.realpath(path), line
 
 
-def confirm_with_static(result: ScanResult, static: ScanResult) -> int:
-    """Merge ``static`` into ``result``; static findings whose primary line is a GLR001 go statement get
-    ``runtime-confirmed: true`` and a message suffix, and are listed first. Returns how many."""
-    runtime_sites: dict[tuple[str, int], Finding] = {}
+def runtime_files(result: ScanResult) -> list[str]:
+    """The files the leaked groups were mapped to (their go statements and blocked lines), in the source."""
+    out: dict[str, None] = {}
     for f in result.findings:
-        if f.primary.end_byte > 0:  # mapped to a real file
-            runtime_sites.setdefault(_key(f.primary.path, f.primary.start_line), f)
+        if f.rule_id != RULE_ID:
+            continue
+        for span in (f.primary, *(r.span for r in f.related)):
+            if span.end_byte > 0 and os.path.isfile(span.path):
+                out.setdefault(os.path.realpath(span.path))
+    return sorted(out)
+
+
+def confirm_with_static(result: ScanResult, static: ScanResult) -> int:
+    """Merge ``static`` into ``result``. A static finding is runtime evidence when its primary line is where a
+    leaked group was started (a GLR001 go statement: ``runtime-confirmed-at: go-statement``), where it is
+    blocked (GL208 on the nil-channel receive: ``blocked-line``) or a line of the blocked stack (GL408 on the
+    call that takes the lock again: ``blocked-stack``). Confirmed findings get ``runtime-confirmed: true``,
+    ``runtime-confirmed-at`` and a message suffix, and are listed first. Returns how many."""
+    go_sites: dict[tuple[str, int], Finding] = {}
+    blocked_sites: dict[tuple[str, int], tuple[Finding, str]] = {}
+    for f in result.findings:
+        if f.rule_id != RULE_ID or f.primary.end_byte <= 0:  # not mapped to a real file
+            continue
+        go_sites.setdefault(_key(f.primary.path, f.primary.start_line), f)
+        for r in f.related:
+            if r.message.startswith("blocked here") and r.span.end_byte > 0:
+                blocked_sites.setdefault(_key(r.span.path, r.span.start_line), (f, "blocked-line"))
+        # The other user frames of the blocked stack (GL408's call that takes the lock again).
+        for span, _ in (f.code_flow or [])[1:]:
+            if span is not None and span.end_byte > 0:
+                blocked_sites.setdefault(_key(span.path, span.start_line), (f, "blocked-stack"))
     confirmed: list[Finding] = []
     others: list[Finding] = []
     for f in static.findings:
-        rt = runtime_sites.get(_key(f.primary.path, f.primary.start_line))
+        key = _key(f.primary.path, f.primary.start_line)
+        rt, at = go_sites.get(key), "go-statement"
+        if rt is None and key in blocked_sites:
+            rt, at = blocked_sites[key]
         if rt is None:
             others.append(f)
             continue
         n = rt.properties.get("goroutines", 0)
         f.properties["runtime-confirmed"] = True
+        f.properties["runtime-confirmed-at"] = at
         f.properties["runtime-goroutines"] = n
         f.properties["runtime-state"] = rt.properties.get("state", "")
         sep = " " if f.message.rstrip().endswith((".", "!", "?")) else ". "
-        f.message = (
-            f"{f.message.rstrip()}{sep}Runtime-confirmed: {n} goroutine(s) from this go statement leaked "
-            f"({rt.rule_id})."
-        )
+        what = {"go-statement": "from this go statement leaked", "blocked-line": "leaked blocked on this line",
+                "blocked-stack": "leaked blocked in a call from this line"}[at]
+        f.message = f"{f.message.rstrip()}{sep}Runtime-confirmed: {n} goroutine(s) {what} ({rt.rule_id})."
         rt.properties.setdefault("confirms", []).append(f.rule_id)
         confirmed.append(f)
     result.findings = result.findings + confirmed + others
@@ -127,14 +155,28 @@ def confirm_with_static(result: ScanResult, static: ScanResult) -> int:
     return len(confirmed)
 
 
-def run_static(source_root: str | Path) -> ScanResult:
-    """`scan SOURCE_ROOT` as the CLI runs it: the option resolver applies the `.gleak.yml` found upward
-    from the source root (select, ignore, severity, resources, exclude), so `--with-static` reports
-    what `scan` reports there."""
+def run_static(source_root: str | Path, files: Sequence[str] | None = None) -> ScanResult:
+    """`scan` as the CLI runs it, on ``files`` (default: the whole source root): the option resolver applies
+    the `.gleak.yml` found upward from the source root (select, ignore, severity, resources, exclude), so
+    `--with-static` reports what `scan` reports for those files."""
     from gleak_sarif.engine import Engine
     from gleak_sarif.options import Flags, resolve
 
-    return Engine(resolve(Flags(), search_from=str(source_root))).scan([str(source_root)])
+    return Engine(resolve(Flags(), search_from=str(source_root))).scan(
+        list(files) if files is not None else [str(source_root)])
+
+
+def with_static(result: ScanResult, source_root: str | Path) -> int:
+    """``--with-static``: the static findings of the files the leaked groups map to, merged and confirmed
+    (confirm_with_static). Not the whole tree: a runtime report is about the code that leaked."""
+    files = runtime_files(result)
+    if not files:
+        result.notifications.append(Notification(
+            kind=NotificationKind.runtime_input, level=Severity.note,
+            message="--with-static: no leaked group maps to a file under the source root, so no static "
+                    "finding to confirm"))
+        return 0
+    return confirm_with_static(result, run_static(source_root, files))
 
 
 def load_dumps(paths: Sequence[str | Path]) -> list[Dump]:

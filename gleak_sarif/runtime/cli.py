@@ -42,9 +42,10 @@ SourceRootOpt = Annotated[
 ]
 FormatOpt = Annotated[RuntimeFormat, typer.Option("--format", "-f", help="Output format.")]
 OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Write the report here (atomically).")]
-WithStaticOpt = Annotated[bool, typer.Option("--with-static", help="Also run the static scan on the source "
-                                             "root; static findings at a leaking go statement are marked "
-                                             "runtime-confirmed.")]
+WithStaticOpt = Annotated[bool, typer.Option("--with-static", help="Also run the static scan (with the "
+                                             ".gleak.yml of the source root) on the files the leaked groups map "
+                                             "to; static findings on a leaking go statement or blocked line are "
+                                             "marked runtime-confirmed.")]
 ExitZeroOpt = Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when leaks are found.")]
 LimitOpt = Annotated[int, typer.Option("--limit", help="Rows in the text table (0: all).")]
 
@@ -138,9 +139,9 @@ def _site_text(d: ClusterDelta) -> str:
 
 
 def _with_static(result: ScanResult, root: str) -> None:
-    from gleak_sarif.runtime.api import confirm_with_static, run_static
+    from gleak_sarif.runtime.api import with_static
 
-    confirm_with_static(result, run_static(root))
+    with_static(result, root)
 
 
 @app.command("diff")

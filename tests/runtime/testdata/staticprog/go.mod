@@ -1,0 +1,3 @@
+module example.com/staticprog
+
+go 1.26
