@@ -5,8 +5,6 @@ Exit codes follow ``scan``: 0 no finding, 1 findings (unless ``--exit-zero``), 2
 
 from __future__ import annotations
 
-import io
-import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -63,55 +61,10 @@ def _root(source_root: str | None) -> str:
     return root
 
 
-def _display_path(path: str) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
-
-
-def growth_table(result: ScanResult, *, title: str, limit: int = 30, width: int = 200) -> str:
-    """The short rich table (one row per cluster, sorted by growth) as plain text."""
-    from rich.console import Console
-    from rich.table import Table
-
-    rows = [f for f in result.findings if f.rule_id == "GLR001"]
-    table = Table(title=title, show_lines=False)
-    for col in ("#", "cluster (blocked in)", "before", "after", "growth", "state", "wait (min)", "labels",
-                "go statement"):
-        table.add_column(col, overflow="fold", no_wrap=col in ("go statement", "state", "labels"),
-                         justify="right" if col in ("#", "before", "after", "growth") else "left")
-    shown = rows if limit <= 0 else rows[:limit]
-    for i, f in enumerate(shown, 1):
-        p = f.properties
-        related = f.related[0].message.rsplit(" in ", 1)[-1] if f.related else "-"
-        lo, hi = p.get("wait-minutes-min"), p.get("wait-minutes-max", 0)
-        wait = "-" if lo is None else (f"{lo}" if lo == hi else f"{lo}-{hi}")
-        labels = "; ".join(f"{k}={','.join(v)}" for k, v in (p.get("labels") or {}).items()) or "-"
-        where = f"{_display_path(f.primary.path)}:{f.primary.start_line}"
-        if p.get("unmapped") and f.primary.end_byte == 0:
-            where += " (unmapped)"
-        is_diff = p.get("evidence") == "diff"
-        table.add_row(str(i), related, str(p.get("goroutines-before", 0)) if is_diff else "-",
-                      str(p.get("goroutines", 0)), f"{p.get('growth', 0):+d}" if is_diff else "-",
-                      str(p.get("state", "")), wait, labels, where)
-    buf = io.StringIO()
-    Console(file=buf, width=width, no_color=True, highlight=False).print(table)
-    text = buf.getvalue()
-    if limit > 0 and len(rows) > limit:
-        text += f"... {len(rows) - limit} more clusters (use --limit 0)\n"
-    if not rows:
-        text += "No leaking goroutine clusters.\n"
-    for n in result.notifications:
-        where = f"{n.path}:{n.line}: " if n.path and n.line else (f"{n.path}: " if n.path else "")
-        text += f"{n.level.value}: {where}{n.message}\n"
-    return text
-
-
 def _emit(result: ScanResult, fmt: RuntimeFormat, output: str | None, *, title: str, limit: int,
           exit_zero: bool) -> None:
     from gleak_sarif.report import render, write_output
+    from gleak_sarif.runtime.output import growth_table, relative_to_root, sarif_view
 
     if fmt is RuntimeFormat.text:
         text = growth_table(result, title=title, limit=limit)
@@ -120,8 +73,11 @@ def _emit(result: ScanResult, fmt: RuntimeFormat, output: str | None, *, title: 
             confirmed = sum(1 for f in static if f.properties.get("runtime-confirmed"))
             text += f"\nStatic findings ({confirmed} runtime-confirmed):\n"
             text += render(result.model_copy(update={"findings": static, "notifications": []}), "text")
+    elif fmt is RuntimeFormat.json:
+        text = render(relative_to_root(result, result.source_root), "json")
     else:
-        text = render(result, fmt.value, source_root=result.source_root)
+        # GitHub shows locations as repository files: nothing outside the source root becomes one.
+        text = render(sarif_view(result, result.source_root), fmt.value, source_root=result.source_root)
     if output:
         write_output(text, output)
     else:

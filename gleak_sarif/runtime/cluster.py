@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from gleak_sarif.runtime.library import cause_of
 from gleak_sarif.runtime.models import RECORD_FORMATS, Dump, DumpFormat, Frame, Goroutine
 
 BLOCKING_STATES = frozenset(
@@ -141,10 +142,20 @@ def identity(g: Goroutine) -> Identity:
     return (g.id if g.id is not None else -1, f"{c.func} {c.file}:{c.line}" if c is not None else "", g.creator_id)
 
 
+def start_function(g: Goroutine) -> str:
+    """The function the goroutine was started with: its outermost frame (runtime.goexit aside)."""
+    for f in reversed(g.frames):
+        if f.func != "runtime.goexit":
+            return f.func
+    return ""
+
+
 @dataclass(slots=True)
 class Cluster:
     key: tuple[object, ...]
-    site_kind: str  # "go" (created by user code), "wrapper" (std/library creator), "entry" (no creator)
+    # "go" (created by user code), "wrapper" (a library wrapper ran user code), "library" (no user frame: the
+    # standard library's own goroutines), "entry" (no creator in the dump)
+    site_kind: str
     creator: Frame | None  # the created-by frame ("go" and "wrapper" kinds)
     user_frames: tuple[FrameKey, ...]  # innermost first, consecutive duplicates collapsed
     representative: Goroutine
@@ -156,6 +167,7 @@ class Cluster:
     min_minutes: int | None = None
     max_minutes: int = 0
     ids: set[Identity] = field(default_factory=set)
+    entries: Counter[str] = field(default_factory=Counter)  # start functions -> goroutines
 
     @property
     def blocking_frame(self) -> FrameKey | None:
@@ -174,6 +186,7 @@ class Cluster:
         if g.leaked:
             self.leaked += g.count
         self.states[g.state or "unknown"] += g.count
+        self.entries[start_function(g)] += g.count
         if g.labels:
             self.labels[tuple(sorted(g.labels.items()))] += g.count
         if g.id is not None:
@@ -212,6 +225,13 @@ def cluster_key(
     if c is not None and not is_std_func(c.func, user_modules) and not is_wrapper_creator(c.func):
         site: tuple[object, ...] = ("go", c.func, c.file, c.line)
         kind = "go"
+    elif not frames and g.frames and (c is None or is_std_func(c.func, user_modules)):
+        # The standard library's own goroutines (net/http's readLoop and writeLoop of one connection): one
+        # cluster per library function that started them, or per known cause when the dump has no creators.
+        entry = start_function(g)
+        row = cause_of(entry, c.func if c is not None else "")
+        site = ("library", row.group if row is not None else (c.func if c is not None else entry))
+        return (site, frames), "library", frames
     elif c is not None:
         entry = frames[-1][0] if frames else (g.frames[-1].func if g.frames else "")
         site = ("wrapper", c.func, entry)

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gleak_sarif.model import Finding, Notification, RelatedLocation, ScanResult, Severity, Span
-from gleak_sarif.runtime.cluster import ClusterDelta, FrameKey, is_std_func
+from gleak_sarif.runtime.cluster import Cluster, ClusterDelta, FrameKey, is_std_func
+from gleak_sarif.runtime.library import cause_of, short_names
 from gleak_sarif.runtime.mapping import SourceMap
 from gleak_sarif.runtime.models import Dump, DumpFormat, Frame, Goroutine
 from gleak_sarif.runtime.rule import GLR001, RULE_ID, RULE_NAME
@@ -25,6 +26,16 @@ class _Site:
     kind: str  # go / wrapper-call / entry-function / inferred / candidates / ancestor / unmapped
     text: str
     others: list[Span] = field(default_factory=list)  # the other candidate statements ("candidates")
+
+
+def _short(func: str) -> str:
+    """``net/http.(*Client).Get`` -> ``Get``."""
+    return func.rsplit(".", 1)[-1]
+
+
+def library_name(cl: Cluster) -> str:
+    """A library cluster by its start functions: ``net/http.(*persistConn).readLoop + writeLoop``."""
+    return short_names(sorted(cl.entries))
 
 
 def _frame_text(func: str, file: str, line: int) -> str:
@@ -102,13 +113,25 @@ class FindingBuilder:
             return _Site(
                 _unmapped_span(file, eline), "unmapped", f"entry function {func} (not mapped: {how})"
             )
-        # Only standard-library frames: say where the runtime says it started.
-        last = cl.creator or (g.frames[-1] if g.frames else None)
+        # Only standard-library frames (library goroutines): the user call that led to them, when the dump has
+        # GODEBUG=tracebackancestors; else where the runtime says they started (outside the source root).
+        name = library_name(cl)
+        for i, block in enumerate(g.ancestors):
+            for f in block.frames:
+                if not is_std_func(f.func, self.smap.module_paths):
+                    local, _ = self._local(f.file)
+                    # The library functions it called (inlined ones may print on either side of it).
+                    callees = {_short(x.func) for x in block.frames if is_std_func(x.func, self.smap.module_paths)}
+                    span = self.smap.line_span(local, self.smap.call_line(local, f.line, callees)) if local \
+                        else None
+                    if span is not None:
+                        return _Site(span, "ancestor", f"the call in {f.func} that led to {name} (from "
+                                     f"GODEBUG=tracebackancestors, {i + 1} goroutine(s) up)")
+        last = cl.creator or next((f for f in reversed(g.frames) if f.func != "runtime.goexit"), None)
         if last is not None:
             self.unmapped.append(f"{last.location} (standard library only)")
-            return _Site(
-                _unmapped_span(last.file, last.line), "unmapped", f"{last.func} (standard library only)"
-            )
+            how = f"started by {cl.creator.func}" if cl.creator is not None else "the dump has no creators"
+            return _Site(_unmapped_span(last.file, last.line), "library", f"{name}: {how}")
         return _Site(_unmapped_span("", 1), "unmapped", "no frames")
 
     def _shown(self, file: str) -> str:
@@ -201,8 +224,19 @@ class FindingBuilder:
             parts.append(f"Wait: {cl.min_minutes}-{cl.max_minutes} minutes.")
         if labels:
             parts.append("Labels: " + "; ".join(f"{k}={', '.join(v)}" for k, v in labels.items()) + ".")
+        cause = cause_of(*cl.entries, cl.creator.func if cl.creator is not None else "") \
+            if cl.site_kind == "library" else None
+        if cl.site_kind == "library":
+            entries = ", ".join(f"{e} ({n})" for e, n in sorted(cl.entries.items()))
+            parts.append(f"Standard-library goroutines: {entries}"
+                         + (f", started by {cl.creator.func}." if cl.creator is not None else "."))
+            if cause is not None:
+                parts.append(f"Likely cause: {cause.cause}; {cause.rule} ({cause.rule_name}) finds it in the "
+                             "source.")
         if site.kind not in ("go", "ancestor"):
             parts.append(f"Location: {site.text}.")
+        elif site.kind == "ancestor" and cl.site_kind == "library":
+            parts.append(f"Reported at {site.text}.")
         if self.unmapped:
             parts.append("Unmapped: " + "; ".join(dict.fromkeys(self.unmapped)) + ".")
         severity = Severity.error if evidence in ("leak-profile", "goleak") else Severity.warning
@@ -222,6 +256,12 @@ class FindingBuilder:
             "labels": labels,
             "creation-site-kind": site.kind,
             "creator": cl.creator.func if cl.creator else None,
+            "cluster-name": library_name(cl) if cl.site_kind == "library" else (
+                f"{cl.blocking_frame[0]} ({self._shown(cl.blocking_frame[1])}:{cl.blocking_frame[2]})"
+                if cl.blocking_frame else "-"),
+            "start-functions": dict(sorted(cl.entries.items())),
+            "cause-rule": cause.rule if cause is not None else None,
+            "other-candidates": [f"{self._shown(o.path)}:{o.start_line}" for o in site.others],
             "cluster-id": hashlib.sha1(key_text.encode()).hexdigest()[:12],
             "unmapped": list(dict.fromkeys(self.unmapped)),
         }

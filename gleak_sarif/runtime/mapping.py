@@ -170,6 +170,30 @@ class SourceMap:
         src, _ = t
         return _span_of_line(local, src, line)
 
+    def call_line(self, local: str, line: int, callees: set[str]) -> int:
+        """The line of the call to one of ``callees`` (function or method names) that a return address at
+        ``line`` comes back from. Ancestor frames (GODEBUG=tracebackancestors) print the return address's
+        line, which is the next line when the call was the last instruction of its own (``resp, err :=
+        http.Get(u)`` is reported on the ``if err != nil`` below it)."""
+        t = self._tree(Path(local))
+        if t is None or not callees:
+            return line
+        src, root = t
+        names: dict[int, set[str]] = {}
+        for node in _walk(root, "call_expression"):
+            fn = node.child_by_field_name("function")
+            if fn is None:
+                continue
+            if fn.type == "selector_expression":
+                fn = fn.child_by_field_name("field") or fn
+            name = src[fn.start_byte : fn.end_byte].decode("utf-8", "replace")
+            for at in {node.start_point[0] + 1, node.end_point[0] + 1}:
+                names.setdefault(at, set()).add(name)
+        for candidate in (line, line - 1, line - 2):
+            if names.get(candidate, set()) & callees:
+                return candidate
+        return line
+
     def go_statement(self, local: str, line: int) -> Span | None:
         """Span (first line only) of the innermost ``go`` statement that covers ``line``."""
         t = self._tree(Path(local))

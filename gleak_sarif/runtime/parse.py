@@ -233,6 +233,9 @@ class _Parser:
         self.profile_name = ""
         self.dropped = 0
         self.cut_frames = 0  # frames of the current goroutine dropped beyond MAX_FRAMES
+        self.seen_ids: set[int] = set()
+        self.repeated_ids = 0  # goroutine ids seen twice: dumps pasted one after another
+        self.profile_headers = 0
         # 100,000 goroutines repeat a few dozen function names and paths: share one string each.
         self._strings: dict[str, str] = {}
 
@@ -289,6 +292,11 @@ class _Parser:
 
     def start(self, g: Goroutine, fmt: DumpFormat) -> None:
         self.end_block(g.line)
+        if g.id is not None:
+            if g.id in self.seen_ids:
+                self.repeated_ids += 1
+            else:
+                self.seen_ids.add(g.id)
         self.cur = g
         g.source = fmt
         self.formats.add(fmt)
@@ -412,6 +420,7 @@ class _Parser:
             self.note(lineno, f"malformed profile header: {text[:120]!r}")
             return False
         self.end_block(lineno)
+        self.profile_headers += 1
         self.profile_name = m.group(1)
         self.dump.profile = m.group(1)
         self.dump.total = int(m.group(2))
@@ -564,6 +573,13 @@ class _Parser:
             DumpFormat.debug1,
         ]
         d.format = next((f for f in order if f in self.formats), DumpFormat.empty)
+        if self.repeated_ids or self.profile_headers > 1:
+            what = (f"{self.repeated_ids} goroutine ids appear more than once" if self.repeated_ids
+                    else f"{self.profile_headers} profile headers")
+            d.notifications.append(Notification(
+                kind=NotificationKind.runtime_input, level=Severity.warning, path=d.path,
+                message=f"{what}: the input holds several dumps one after another, and the counts add them "
+                        "up; pass snapshots separately ('runtime diff BEFORE AFTER')"))
         if len(self.formats) > 1:
             names = ", ".join(sorted(f.value for f in self.formats))
             d.notifications.append(

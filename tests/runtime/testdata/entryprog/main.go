@@ -146,6 +146,20 @@ func wrappers() {
 	wg.Go(func() { <-ch }) // START: waitgroup-go
 }
 
+// twoWays starts two goroutines at one go statement that block on different lines: two clusters.
+func twoWays() {
+	for i := range 2 {
+		a, b := make(chan int), make(chan int)
+		go func() { // START: two-ways
+			if i == 0 {
+				<-a // BLOCK: first
+			} else {
+				<-b // BLOCK: second
+			}
+		}()
+	}
+}
+
 func labelled() {
 	pprof.Do(context.Background(), pprof.Labels("route", "GET /x"), func(context.Context) {
 		go func() { <-make(chan int) }() // START: labelled
@@ -185,6 +199,7 @@ func main() {
 	afterFuncs()
 	wrappers()
 	labelled()
+	twoWays()
 	startFromVars()
 	time.Sleep(20 * time.Millisecond)
 	for range 10 {

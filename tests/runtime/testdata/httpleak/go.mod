@@ -1,0 +1,3 @@
+module example.com/httpleak
+
+go 1.26
