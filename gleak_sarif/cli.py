@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import sys
 from enum import Enum
 from typing import Annotated, Any
@@ -30,6 +31,22 @@ rules_app = typer.Typer(help="List, explain and test rules.", no_args_is_help=Tr
 cache_app = typer.Typer(help="Manage the scan cache.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 app.add_typer(cache_app, name="cache")
+
+
+def _flags_take_no_value() -> None:
+    """typer's help shows a `<bool>` type after every flag (its own --help too), as if it took a value:
+    show nothing there for flags."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return "" if self.is_flag and not self.count else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
 
 
 class OutputFormat(str, Enum):
@@ -104,18 +121,29 @@ IgnoreOpt = Annotated[list[str] | None, typer.Option("--ignore", help="Rule IDs 
 ExcludeOpt = Annotated[
     list[str] | None, typer.Option("--exclude", help="Glob of paths to skip (repeatable).")
 ]
-IncludeVendorOpt = Annotated[bool, typer.Option("--include-vendor")]
-IncludeTestdataOpt = Annotated[bool, typer.Option("--include-testdata")]
+IncludeVendorOpt = Annotated[bool, typer.Option("--include-vendor", help="Scan vendor/ folders.")]
+IncludeTestdataOpt = Annotated[bool, typer.Option("--include-testdata", help="Scan testdata/ folders.")]
 IncludeGeneratedOpt = Annotated[
     bool, typer.Option("--include-generated", help="Scan files marked `Code generated ... DO NOT EDIT.`")
 ]
-IncludeHiddenOpt = Annotated[bool, typer.Option("--include-hidden")]
+IncludeHiddenOpt = Annotated[bool, typer.Option("--include-hidden", help="Scan hidden (dot) files and folders.")]
+TestsOpt = Annotated[
+    bool | None,
+    typer.Option("--tests/--no-tests", help="Scan `_test.go` files (default: yes, or `tests:` in .gleak.yml)."),
+]
+GitignoreOpt = Annotated[
+    bool,
+    typer.Option("--respect-gitignore/--no-respect-gitignore",
+                 help="In a git work tree, skip the files and folders git ignores."),
+]
 
 
 @app.command()
 def scan(
     paths: Annotated[
-        list[str] | None, typer.Argument(help="Go files or folders (`./...` works). Default: .")
+        list[str] | None,
+        typer.Argument(help="Go files or folders (`./...` works); `-` reads one file from standard input. "
+                            "Default: ."),
     ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.text,
     output: Annotated[
@@ -145,6 +173,32 @@ def scan(
             "--baseline", help="Earlier SARIF from gleak-sarif: mark results new/unchanged/updated/absent."
         ),
     ] = None,
+    show_unchanged: Annotated[
+        bool, typer.Option("--show-unchanged", help="With --fail-on new: also list findings already in the baseline.")
+    ] = False,
+    new_from_rev: Annotated[
+        str | None,
+        typer.Option("--new-from-rev", metavar="REV",
+                     help="Report only findings on lines changed since the git revision REV."),
+    ] = None,
+    new_from_merge_base: Annotated[
+        str | None,
+        typer.Option("--new-from-merge-base", metavar="REV",
+                     help="Report only findings on lines changed since the merge base of REV and HEAD."),
+    ] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the available fixes in place; report what is left.")] = False,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Print the fixes as a unified diff, change nothing (exit 1 if any).")
+    ] = False,
+    statistics: Annotated[
+        bool, typer.Option("--statistics", help="Print one line per rule with its count, most frequent first.")
+    ] = False,
+    stdin_filename: Annotated[
+        str | None,
+        typer.Option("--stdin-filename", metavar="PATH",
+                     help="With `-`: the path of the file read from standard input (siblings are read "
+                          "from its folder)."),
+    ] = None,
     show_suppressed: Annotated[
         bool, typer.Option("--show-suppressed", help="Show suppressed findings in text output.")
     ] = False,
@@ -160,6 +214,8 @@ def scan(
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     exclude: ExcludeOpt = None,
+    respect_gitignore: GitignoreOpt = True,
+    tests: TestsOpt = None,
     include_vendor: IncludeVendorOpt = False,
     include_testdata: IncludeTestdataOpt = False,
     include_generated: IncludeGeneratedOpt = False,
@@ -170,17 +226,36 @@ def scan(
     max_file_size: Annotated[
         int, typer.Option("--max-file-size", help="Skip files larger than this (MiB).")
     ] = 20,
-    color: Annotated[ColorMode, typer.Option("--color", help="Colour in text output.")] = ColorMode.auto,
+    color: Annotated[
+        ColorMode, typer.Option("--color", help="Colour in text output (auto: on a terminal, or FORCE_COLOR).")
+    ] = ColorMode.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Scan Go source for goroutine leaks."""
-    from gleak_sarif.engine.api import Engine, ScanMemo, scan_from_cache
+    from gleak_sarif.engine.discover import display_path
+    from gleak_sarif.errors import UsageError
     from gleak_sarif.model import BaselineState, Severity
     from gleak_sarif.report import render, write_output
 
     paths = paths or ["."]
+    from_stdin = paths == ["-"]
+    if "-" in paths and not from_stdin:
+        raise UsageError("`-` (standard input) must be the only path")
+    if from_stdin and not stdin_filename:
+        raise UsageError("reading standard input needs --stdin-filename PATH", hint="the path names the file "
+                         "in findings and says which folder its package siblings are in")
+    if stdin_filename and not from_stdin:
+        raise UsageError("--stdin-filename goes with the path `-` (standard input)")
+    if new_from_rev and new_from_merge_base:
+        raise UsageError("give --new-from-rev or --new-from-merge-base, not both")
+    if statistics and fmt not in (OutputFormat.text, OutputFormat.json):
+        raise UsageError("--statistics prints text or json", hint="use --format text or --format json")
+    if fail_on is FailOn.new and not baseline:
+        raise UsageError("--fail-on new needs --baseline", hint="pass the SARIF of an earlier scan")
+    assert stdin_filename is not None or not from_stdin
+    where = [stdin_filename] if from_stdin and stdin_filename else paths
     options = _resolve(
-        paths,
+        where,
         rules=rules or [],
         builtin_rules=not no_builtin_rules,
         select=_split(select),
@@ -196,43 +271,84 @@ def scan(
         fail_level=fail_level.value if fail_level else None,
         use_cache=not no_cache,
         max_file_size_mib=max_file_size,
+        tests=tests,
+        respect_gitignore=respect_gitignore,
     )
-    # Every file unchanged since a scan with the same rules and options: no rule is loaded or compiled.
-    memo = ScanMemo(list(paths))
-    result = scan_from_cache(options, paths, memo)
-    if result is None:
-        engine = Engine(options)
-        _end_of_start_up()
-        result = _scan_with_progress(engine, paths, memo, show=not quiet and sys.stderr.isatty())
-    _end_of_start_up()
-    if source_root:
-        result.source_root = os.path.abspath(source_root)
+    rev = new_from_rev or new_from_merge_base
+
+    def changed_lines() -> Any:
+        if not rev:
+            return None
+        from gleak_sarif.gitdiff import changed_since
+
+        return changed_since(rev, merge_base=bool(new_from_merge_base), near=where[0])
+
+    stdin_source = sys.stdin.buffer.read() if from_stdin else b""
+    engine_box: list[Any] = []  # the Engine, once one was needed (a cache-only scan needs none)
+
+    def run_scan(changed: Any) -> Any:
+        if from_stdin:
+            assert stdin_filename is not None
+            if not engine_box:
+                from gleak_sarif.engine.api import Engine
+
+                engine_box.append(Engine(options))
+                _end_of_start_up()
+            result = engine_box[0].scan_source(stdin_filename, stdin_source)
+        else:
+            result = _scan(options, paths, engine_box, quiet)
+        if changed is not None:
+            result.findings = [f for f in result.findings if changed.covers(f)]
+        if source_root:
+            result.source_root = os.path.abspath(source_root)
+        return result
+
+    changed = changed_lines()
+    result = run_scan(changed)
+    # reports show standard input's text, not the file of that name on disk
+    texts = {display_path(stdin_filename): stdin_source} if from_stdin and stdin_filename else None
+
+    if diff or (fix and from_stdin):
+        changes = _print_fixes(result, from_stdin=from_stdin, stdin_source=stdin_source, as_diff=diff)
+        if diff:
+            raise typer.Exit(EXIT_FINDINGS if changes else EXIT_OK)
+    if fix and not from_stdin:
+        result = _fix_in_place(result, lambda: run_scan(changed_lines()))
     if baseline:
         from gleak_sarif.baseline import apply_baseline
 
         result.findings.extend(apply_baseline(result, baseline))
-    elif fail_on is FailOn.new:
-        from gleak_sarif.errors import UsageError
 
-        raise UsageError("--fail-on new needs --baseline", hint="pass the SARIF of an earlier scan")
+    only_new = fail_on is FailOn.new and not show_unchanged
+    use_color = False
+    if statistics:
+        from gleak_sarif.report.text import render_statistics
 
-    use_color = color is ColorMode.always or (
-        color is ColorMode.auto and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    )
-    text = render(
-        result,
-        fmt.value,
-        color=use_color and fmt is OutputFormat.text,
-        show_suppressed=show_suppressed,
-        category=category,
-        source_root=result.source_root,
-    )
+        listed = [f for f in result.findings if f.suppression is None
+                  and f.baseline_state is not BaselineState.absent
+                  and (not only_new or f.baseline_state in (None, BaselineState.new))]
+        text = render_statistics(listed, fmt.value)
+    else:
+        use_color = fmt is OutputFormat.text and (color is ColorMode.always or (
+            color is ColorMode.auto and output is None and _color_wanted(sys.stdout)))
+        text = render(
+            result,
+            fmt.value,
+            color=use_color,
+            show_suppressed=show_suppressed,
+            category=category,
+            source_root=result.source_root,
+            only_new=only_new,
+            texts=texts,
+        )
+    out = sys.stderr if fix and from_stdin else None  # the fixed source went to stdout
     if output:
         write_output(text, output)
-    else:
-        typer.echo(text)
+    elif text:
+        typer.echo(text, err=out is not None, color=use_color)  # (click strips colour off a pipe otherwise)
     if sarif_output:
-        write_output(render(result, "sarif", category=category, source_root=result.source_root), sarif_output)
+        write_output(render(result, "sarif", category=category, source_root=result.source_root, texts=texts),
+                     sarif_output)
 
     if options.fail_level == "none":
         raise typer.Exit(EXIT_OK)
@@ -246,6 +362,88 @@ def scan(
         and (fail_on is FailOn.findings or f.baseline_state is BaselineState.new)
     ]
     raise typer.Exit(EXIT_FINDINGS if failing else EXIT_OK)
+
+
+def _color_wanted(stream: Any) -> bool:
+    """`--color auto`: FORCE_COLOR (set, not empty or 0) turns colour on, NO_COLOR off, else a terminal."""
+    force = os.environ.get("FORCE_COLOR")
+    if force is not None and force not in ("", "0"):
+        return True
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(stream.isatty())
+
+
+def _scan(options: Any, paths: list[str], engine_box: list[Any], quiet: bool) -> Any:
+    from gleak_sarif.engine.api import Engine, ScanMemo, scan_from_cache
+
+    # Every file unchanged since a scan with the same rules and options: no rule is loaded or compiled.
+    memo = ScanMemo(list(paths))
+    result = scan_from_cache(options, paths, memo)
+    if result is None:
+        if not engine_box:
+            engine_box.append(Engine(options))
+            _end_of_start_up()
+        result = _scan_with_progress(engine_box[0], paths, memo, show=not quiet and sys.stderr.isatty())
+    _end_of_start_up()
+    return result
+
+
+def _print_fixes(result: Any, *, from_stdin: bool, stdin_source: bytes, as_diff: bool) -> bool:
+    """`--diff`: the unified diff of every fix on stdout (nothing written). `--fix` on standard input:
+    the fixed source on stdout (what editors replace the buffer with). Whether anything would change."""
+    from gleak_sarif.fix import FixPlan, apply_to_source, fixable, plan_fixes, unified_diff
+
+    if from_stdin:
+        found = fixable(result.findings)  # computed on these very bytes: no file to compare with
+        plan = FixPlan(files=[apply_to_source(found[0].primary.path, stdin_source, found)] if found else [])
+    else:
+        plan = plan_fixes(result.findings)
+    for path, why in plan.refused:
+        typer.echo(f"gleak-sarif: {path}: {why}", err=True)
+    files = sum(1 for p in plan.files if p.changed)
+    if as_diff:
+        sys.stdout.write(unified_diff(plan))
+        sys.stdout.flush()
+        typer.echo(f"Would fix {_count(plan.applied, 'finding')} in {_count(files, 'file')}.", err=True)
+    else:
+        sys.stdout.buffer.write(plan.files[0].fixed if plan.files else stdin_source)
+        sys.stdout.flush()
+        if plan.applied:
+            typer.echo(f"Fixed {_count(plan.applied, 'finding')}.", err=True)
+    return files > 0
+
+
+MAX_FIX_ROUNDS = 8
+
+
+def _fix_in_place(result: Any, rescan: Any) -> Any:
+    """Apply fixes, scan again, repeat while fixes were left out for overlapping others (at most
+    MAX_FIX_ROUNDS times); return the last scan: what is left."""
+    from gleak_sarif.fix import plan_fixes, write_plan
+
+    fixed = 0
+    files: set[str] = set()
+    for _ in range(MAX_FIX_ROUNDS):
+        plan = plan_fixes(result.findings)
+        write_plan(plan)
+        for path, why in plan.refused:
+            typer.echo(f"gleak-sarif: {path}: {why}", err=True)
+        changed = [p for p in plan.files if p.changed]
+        if not changed:
+            break
+        fixed += sum(len(p.applied) for p in changed)
+        files.update(p.path for p in changed)
+        result = rescan()
+        if not plan.overlapping:
+            break
+    if fixed:
+        typer.echo(f"Fixed {_count(fixed, 'finding')} in {_count(len(files), 'file')}.", err=True)
+    return result
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _end_of_start_up() -> None:
@@ -288,8 +486,8 @@ def rules_list(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, markdown or json.")] = "table",
     rules: Annotated[list[str] | None, typer.Option("--rules", help="Extra rule file or folder.")] = None,
 ) -> None:
-    """Print every rule: ID, name, severity, precision, default on/off, summary."""
-    from gleak_sarif.docs import rules_json, rules_markdown, rules_table
+    """Print every rule, one line each: ID, name, severity, precision, default on/off, fix, summary."""
+    from gleak_sarif.docs import rules_json, rules_lines, rules_markdown
 
     metas = _all_metas(rules or [])
     if fmt == "markdown":
@@ -297,7 +495,9 @@ def rules_list(
     elif fmt == "json":
         typer.echo(rules_json(metas))
     elif fmt == "table":
-        _stdout_console().print(rules_table(metas))
+        # on a terminal, summaries are cut at its width (one line per rule); piped, they are whole
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+        typer.echo(rules_lines(metas, width))
     else:
         from gleak_sarif.errors import UsageError
 
@@ -432,9 +632,11 @@ def inventory(
     include_testdata: IncludeTestdataOpt = False,
     include_generated: IncludeGeneratedOpt = False,
     include_hidden: IncludeHiddenOpt = False,
+    tests: TestsOpt = None,
+    respect_gitignore: GitignoreOpt = True,
 ) -> None:
     """List every goroutine launch site: where, in which function, what it runs, how it stops.
-    Files are chosen as `scan` chooses them (.gleak.yml `exclude` and `include-*` apply)."""
+    Files are chosen as `scan` chooses them (.gleak.yml `exclude`, `include-*` and `tests` apply)."""
     from gleak_sarif.inventory import render_inventory
 
     paths = paths or ["."]
@@ -447,6 +649,8 @@ def inventory(
         include_testdata=include_testdata,
         include_generated=include_generated,
         include_hidden=include_hidden,
+        tests=tests,
+        respect_gitignore=respect_gitignore,
     )
     render_inventory(paths, fmt, output, options)
 

@@ -36,10 +36,30 @@ class ScanOptions(BaseModel):
     max_file_bytes: int = 20 * 1024 * 1024
     file_timeout_seconds: float = 60.0
     fail_level: FailLevel = "warning"  # read by the commands (exit code, what the server reports), not the engine
+    include_tests: bool = True  # scan `_test.go` files (`.gleak.yml` `tests: false`, `--no-tests`)
+    respect_gitignore: bool = True  # in a git work tree, skip what git ignores (folders walked, not named files)
+    # (glob on the path as the scan shows it, rule IDs or prefixes): findings there are not reported
+    per_file_ignores: list[tuple[str, list[str]]] = Field(default_factory=list)
+
+    def ignored_here(self, rule_id: str, path: str) -> bool:
+        """Does a `per-file-ignores` entry drop ``rule_id``'s findings in ``path``?"""
+        return any(path_matches(path, glob) and any(rule_id.startswith(p) or p == "ALL" for p in ids)
+                   for glob, ids in self.per_file_ignores)
+
+
+def path_matches(path: str, glob: str) -> bool:
+    """Globs of `exclude` and `per-file-ignores`: `*` crosses `/`; a glob without `/` matches the file name
+    in any folder; a folder glob matches everything below it."""
+    import fnmatch
+
+    if fnmatch.fnmatchcase(path, glob) or fnmatch.fnmatchcase(path, glob.rstrip("/") + "/*"):
+        return True
+    return "/" not in glob and fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], glob)
 
 
 CONFIG_NAMES = (".gleak.yml", ".gleak.yaml")
 _CONSTRUCTOR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){1,2}$")
+_RULE_PREFIX = re.compile(r"^[A-Z]{1,5}[0-9]{0,4}$")
 _RELEASE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -57,8 +77,23 @@ class ProjectConfig(BaseModel):
     include_testdata: bool = Field(default=False, alias="include-testdata")
     include_generated: bool = Field(default=False, alias="include-generated")
     fail_level: FailLevel | None = Field(default=None, alias="fail-level")
+    tests: bool = True  # false: skip `_test.go` files (golangci-lint's `run.tests`)
+    # ruff's per-file-ignores: path glob (relative to this file's folder) -> rule IDs or prefixes
+    per_file_ignores: dict[str, list[str]] = Field(default_factory=dict, alias="per-file-ignores")
     # GL507 resource-contract: constructor -> release methods; merged with the built-in table.
     resources: list[ResourceContract] = Field(default_factory=list)
+
+
+    @field_validator("per_file_ignores")
+    @classmethod
+    def _rule_ids(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for glob, ids in value.items():
+            if not ids:
+                raise ValueError(f"{glob!r}: give at least one rule ID or prefix (GL201, GL2, ALL)")
+            for rule_id in ids:
+                if rule_id != "ALL" and not _RULE_PREFIX.match(rule_id):
+                    raise ValueError(f"{glob!r}: {rule_id!r} is not a rule ID or prefix (GL201, GL2, ALL)")
+        return value
 
 
 class ResourceContract(BaseModel):

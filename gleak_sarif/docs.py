@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from gleak_sarif.model import RuleMeta
 
@@ -49,13 +48,18 @@ def rules_json(metas: list[RuleMeta]) -> str:
     return json.dumps([m.model_dump(mode="json") for m in metas], indent=2, ensure_ascii=False)
 
 
-def rules_table(metas: list[RuleMeta]) -> Any:
-    from rich.table import Table
-
-    table = Table(title=f"{len(metas)} rules", show_lines=False)
-    for column in ("ID", "Name", "Severity", "Precision", "Default", "Summary"):
-        table.add_column(column, overflow="fold")
-    for meta in metas:
-        table.add_row(meta.id, meta.name, meta.severity.value, meta.precision.value,
-                      "on" if meta.enabled_by_default else "off", meta.summary)
-    return table
+def rules_lines(metas: list[RuleMeta], width: int | None = None) -> str:
+    """`rules list`: a header, then one line per rule (ID, name, severity, precision, on/off by default,
+    `fix` when the rule offers fixes, summary). ``width``: cut summaries to fit (a terminal); the full
+    text stays in `explain`."""
+    rows = [("ID", "NAME", "SEVERITY", "PRECISION", "DEFAULT", "FIX", "SUMMARY")]
+    rows += [(m.id, m.name, m.severity.value, m.precision.value, "on" if m.enabled_by_default else "off",
+              "fix" if m.has_fix else "-", " ".join(m.summary.split())) for m in metas]
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
+    out = []
+    for row in rows:
+        line = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:6])) + "  " + row[6]
+        if width is not None and len(line) > width:
+            line = line[: max(width - 1, 0)] + "…"
+        out.append(line.rstrip())
+    return "\n".join(out)

@@ -165,7 +165,8 @@ def to_table(sites: list[LaunchSite], result: ScanResult, *, width: int | None =
     console.print(table)
     counts = summary(sites)
     console.print(
-        f"{counts['launch_sites']} launch sites in {result.files_scanned} files: "
+        f"{counts['launch_sites']} launch site{'' if counts['launch_sites'] == 1 else 's'} in "
+        f"{result.files_scanned} file{'' if result.files_scanned == 1 else 's'}: "
         f"{counts['with_stop_signal']} with a stop signal, {counts['with_wait_handle']} with a wait handle, "
         f"{counts['with_neither']} with neither."
     )

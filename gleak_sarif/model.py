@@ -53,6 +53,8 @@ class TextEdit(BaseModel):
     start_byte: int
     end_byte: int
     new_text: str
+    # sha256 of the file's bytes as scanned: `scan --fix` edits only a file that still has them
+    file_sha256: str | None = None
 
 
 class Fix(BaseModel):

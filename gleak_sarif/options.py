@@ -7,6 +7,8 @@ the same in each of them. The rules of combination are the table in docs/configu
 - `select`: the caller's list replaces the file's;
 - `ignore`, `rules`, `exclude`: both lists apply (the file's rule folders first);
 - `include-*`: either side turns it on;
+- `tests`: the caller's `--tests`/`--no-tests`, else the file's, else true; `per-file-ignores`: the file's;
+  `respect_gitignore`: the caller's (default true);
 - `severity`, `resources`: from the file (resources reach the rules through `config_path`);
 - `fail-level`: the caller's, else the file's, else `warning`.
 
@@ -47,6 +49,8 @@ class Flags(BaseModel):
     jobs: int = 0
     use_cache: bool = True
     max_file_size_mib: int = 20
+    tests: bool | None = None  # scan `_test.go` files; None: `.gleak.yml` `tests:` (default true)
+    respect_gitignore: bool = True
 
 
 def resolve(flags: Flags, *, search_from: str) -> ScanOptions:
@@ -70,6 +74,10 @@ def resolve(flags: Flags, *, search_from: str) -> ScanOptions:
         fail_level=flags.fail_level or project.fail_level or DEFAULT_FAIL_LEVEL,
         use_cache=flags.use_cache,
         max_file_bytes=flags.max_file_size_mib * 1024 * 1024,
+        include_tests=flags.tests if flags.tests is not None else project.tests,
+        respect_gitignore=flags.respect_gitignore,
+        per_file_ignores=list(zip(config_excludes(list(project.per_file_ignores), config_path),
+                                  project.per_file_ignores.values(), strict=True)) if config_path else [],
     )
 
 

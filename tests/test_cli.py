@@ -44,7 +44,7 @@ def test_exit_1_on_findings_and_text_output(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert f"{src}:7:2: GL201 goroutine sends on unbuffered channel ch" in done.stdout
     assert "    7 | " in done.stdout  # code frame
-    assert "Found 1 finding in 1 files (GL201: 1)." in done.stdout
+    assert "Found 1 finding in 1 file (GL201: 1)." in done.stdout
 
 
 def test_exit_0_when_clean(tmp_path: Path) -> None:

@@ -130,7 +130,7 @@ def test_table_and_output_file(project: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Goroutine launch sites" in done.stdout
     assert "(*Server).Start" in done.stdout
-    assert "6 launch sites in 1 files: 3 with a stop signal, 2 with a wait handle, 2 with neither." in done.stdout
+    assert "6 launch sites in 1 file: 3 with a stop signal, 2 with a wait handle, 2 with neither." in done.stdout
     out = project / "reports" / "inventory.json"
     done = run_cli("-f", "json", "-o", str(out), ".", cwd=project)
     assert done.returncode == 0, done.stderr

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine.cache import FileHashes, ScanCache, cache_dir_for, inputs_salt
-from gleak_sarif.engine.discover import Discovery, discover, find_source_root
+from gleak_sarif.engine.discover import Discovery, discover, display_path, find_source_root
 from gleak_sarif.engine.progress import FilesDone
 from gleak_sarif.errors import ConfigError
 from gleak_sarif.model import Finding, Notification, NotificationKind, RuleMeta, ScanResult, Severity
@@ -156,7 +156,38 @@ class Engine:
             findings.extend(file_result.findings)
             notifications.extend(file_result.notifications)
             skipped += file_result.skipped or file_result.cached
-        return _result(found, source_root, findings, notifications, skipped, self.rules, started)
+        return _result(found, source_root, findings, notifications, skipped, self.rules, started, self.options)
+
+    def scan_source(self, path: str, source: bytes) -> ScanResult:
+        """Scan ``source`` as the file ``path`` (an editor's unsaved text, standard input): the findings
+        name ``path``; rules that read the package read its siblings from ``path``'s folder on disk."""
+        from gleak_sarif.engine import callees
+        from gleak_sarif.engine.evaluate import FileTimeoutError
+        from gleak_sarif.engine.worker import FileResult, scan_source
+        from gleak_sarif.gosource import go_version_for
+        from gleak_sarif.rules.compiler import prepare_pack
+
+        started = _now()
+        shown = display_path(path)
+        callees.new_scan()
+        prepare_pack(self.pack, [source])
+        if len(source) > self.options.max_file_bytes:
+            result = FileResult(shown, skipped=True)
+            result.notifications.append(Notification(
+                kind=NotificationKind.read_error, path=shown,
+                message=f"larger than {self.options.max_file_bytes // (1024 * 1024)} MiB; skipped"))
+        else:
+            try:
+                result = scan_source(self.pack, self.options, shown, source, go_version_for(shown))
+            except FileTimeoutError:
+                result = FileResult(shown)
+                result.notifications.append(Notification(
+                    kind=NotificationKind.timeout, path=shown,
+                    message=f"parsing and rule evaluation took longer than "
+                            f"{self.options.file_timeout_seconds:g} s; file skipped"))
+        found = Discovery(files=[shown])
+        return _result(found, find_source_root([path]), result.findings, result.notifications,
+                       int(result.skipped), self.rules, started, self.options)
 
     def _cache_salt(self) -> str:
         return cache_salt(self.options) or self.fingerprint + json.dumps(_salted_options(self.options),
@@ -389,13 +420,15 @@ def scan_from_cache(options: ScanOptions, paths: Sequence[str], memo: ScanMemo |
             findings.extend(hits[own][0] + hits[package][0])
             notifications.extend(hits[own][1])
         cache.touch(list(hits))
-        return _result(found, source_root, findings, notifications, len(found.files), rules, started)
+        return _result(found, source_root, findings, notifications, len(found.files), rules, started, options)
     finally:
         cache.close()
 
 
 def _result(found: Discovery, source_root: str, findings: list[Finding], notifications: list[Notification],
-            skipped: int, rules: list[RuleMeta], started: str) -> ScanResult:
+            skipped: int, rules: list[RuleMeta], started: str, options: ScanOptions) -> ScanResult:
+    if options.per_file_ignores:  # after the cache: its entries stay valid whatever the ignores
+        findings = [f for f in findings if not options.ignored_here(f.rule_id, f.primary.path)]
     findings.sort(key=Finding.sort_key)
     return ScanResult(
         findings=findings,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
+import subprocess
 from dataclasses import dataclass, field
 
 from gleak_sarif.config import ScanOptions
@@ -40,15 +41,43 @@ def _excluded(rel: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel, p.rstrip("/") + "/*") for p in patterns)
 
 
+def git_ignored(folder: str) -> set[str] | None:
+    """Paths under ``folder`` that git ignores (.gitignore files, .git/info/exclude, the global excludes
+    file), relative to it with `/` separators, folders ending in `/`; None outside a git work tree (or
+    without git). Like ruff, a tracked file that an ignore pattern matches counts as ignored too."""
+    ignored: set[str] = set()
+    for extra in (["--others", "--directory"], ["--cached"]):
+        try:
+            done = subprocess.run(["git", "-c", "core.quotePath=false", "ls-files", "-z", "--ignored",
+                                   "--exclude-standard", *extra, "--", "."],
+                                  cwd=folder, capture_output=True, timeout=120, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if done.returncode != 0:
+            return None  # not a git work tree
+        ignored.update(name for name in done.stdout.decode("utf-8", "surrogateescape").split("\0") if name)
+    return ignored
+
+
+def _in(ignored: set[str] | None, root: str, full: str, *, folder: bool = False) -> bool:
+    if not ignored:
+        return False
+    rel = os.path.relpath(full, root).replace(os.sep, "/")
+    return (rel + "/" if folder else rel) in ignored
+
+
 def discover(paths: list[str], options: ScanOptions) -> Discovery:
     found = Discovery()
     seen: set[str] = set()
 
     def add(path: str) -> None:
         shown = display_path(path)
-        if shown not in seen and not _excluded(shown, options.exclude):
-            seen.add(shown)
-            found.files.append(shown)
+        if shown in seen or _excluded(shown, options.exclude):
+            return
+        if not options.include_tests and shown.endswith("_test.go"):
+            return
+        seen.add(shown)
+        found.files.append(shown)
 
     def skip_dir(name: str) -> bool:
         if name.startswith(".") and not options.include_hidden:
@@ -82,15 +111,19 @@ def discover(paths: list[str], options: ScanOptions) -> Discovery:
                 kind=NotificationKind.read_error, path=display_path(err.filename or root),
                 message=f"cannot list directory: {err.strerror}"))
 
+        ignored = git_ignored(path) if options.respect_gitignore else None
         # followlinks=False: a symlinked directory is not entered, so symlink loops cannot trap the walk
         for dirpath, dirnames, filenames in os.walk(path, onerror=on_error):
-            dirnames[:] = sorted(d for d in dirnames if not skip_dir(d))
+            dirnames[:] = sorted(d for d in dirnames
+                                 if not skip_dir(d) and not _in(ignored, path, os.path.join(dirpath, d), folder=True))
             for name in sorted(filenames):
                 if not name.endswith(".go"):
                     continue
                 if name.startswith(".") and not options.include_hidden:
                     continue
                 full = os.path.join(dirpath, name)
+                if _in(ignored, path, full):
+                    continue
                 try:
                     mode = os.stat(full).st_mode
                 except OSError as err:

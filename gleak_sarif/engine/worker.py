@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 import weakref
@@ -144,7 +145,18 @@ def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
         apply_suppressions(source, root, result.findings)
         # the SARIF writer would read and hash the file again (a `model:` binding may place one elsewhere)
         set_line_hashes(original, [f for f in result.findings if f.primary.path == path])
+        _stamp_fixes(original, path, result.findings)
     return result
+
+
+def _stamp_fixes(source: bytes, path: str, findings: list[Finding]) -> None:
+    """Record which bytes each fix was computed on, so `--fix` never edits a file that changed since."""
+    digest: str | None = None
+    for finding in findings:
+        for edit in finding.fix.edits if finding.fix is not None else []:
+            if edit.path == path:
+                digest = digest or hashlib.sha256(source).hexdigest()
+                edit.file_sha256 = digest
 
 
 def scan_path(pack: RulePack, options: ScanOptions, path: str, only: frozenset[str] | None = None) -> FileResult:

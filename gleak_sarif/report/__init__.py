@@ -21,11 +21,15 @@ def render(
     show_suppressed: bool = False,
     category: str | None = None,
     source_root: str | None = None,
+    only_new: bool = False,
+    texts: dict[str, bytes] | None = None,
 ) -> str:
+    """``texts``: file contents to use instead of reading the files (standard input's text)."""
     if fmt == "text":
         from gleak_sarif.report.text import render_text
 
-        return render_text(result, color=color, show_suppressed=show_suppressed)
+        return render_text(result, color=color, show_suppressed=show_suppressed, only_new=only_new,
+                           texts=texts)
     if fmt == "json":
         from gleak_sarif.report.jsonfmt import render_json
 
@@ -36,11 +40,14 @@ def render(
         return render_github(result)
     if fmt == "sarif":
         from gleak_sarif import __version__
+        from gleak_sarif.report.columns import SourceCache
         from gleak_sarif.report.sarif import render_sarif
 
-        return render_sarif(
-            result, category=category, source_root=source_root or result.source_root, tool_version=__version__
-        )
+        sources = SourceCache()
+        for path, data in (texts or {}).items():
+            sources.put(path, data)
+        return render_sarif(result, category=category, source_root=source_root or result.source_root,
+                            tool_version=__version__, sources=sources)
     raise ValueError(f"unknown format {fmt!r}")
 
 

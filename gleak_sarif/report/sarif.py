@@ -737,6 +737,7 @@ def render_sarif(
     tool_version: str,
     limits: SarifLimits = GITHUB_LIMITS,
     include_absent: bool = True,
+    sources: SourceCache | None = None,
 ) -> str:
     """`build_sarif` as text: two-space indented, keys sorted, non-ASCII kept, newline at the end."""
     data = build_sarif(
@@ -746,6 +747,7 @@ def render_sarif(
         tool_version=tool_version,
         limits=limits,
         include_absent=include_absent,
+        sources=sources,
     )
     return dumps(data)
 

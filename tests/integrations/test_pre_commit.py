@@ -57,7 +57,7 @@ def test_try_repo_fails_on_a_leaking_file(tmp_path: Path, pre_commit: str, pre_c
     assert ("leak.go", 50, 3, "GL202") in keys, body
     assert "   35 |     go func() {" in body
     assert all(path == "leak.go" for path, *_ in keys), "only the passed file is scanned"
-    assert re.search(r"Found \d+ findings in 1 files", body)
+    assert re.search(r"Found \d+ findings in 1 file\b", body)
 
 
 def test_try_repo_passes_on_a_clean_file(tmp_path: Path, pre_commit: str, pre_commit_env: dict[str, str]) -> None:
@@ -163,7 +163,7 @@ def test_manifest_is_valid(pre_commit: str) -> None:
     done = _run([pre_commit, "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")], REPO, clean_env())
     assert done.returncode == 0, done.stdout + done.stderr
     hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
-    assert set(hooks) == {"gleak-sarif", "gleak-sarif-full"}
+    assert set(hooks) == {"gleak-sarif", "gleak-sarif-full", "gleak-sarif-fix"}
     for hook in hooks.values():
         assert hook["language"] == "python"
         assert hook["types"] == ["go"]
@@ -172,6 +172,7 @@ def test_manifest_is_valid(pre_commit: str) -> None:
         assert re.search(hook["exclude"], "vendor/x/y.go") and re.search(hook["exclude"], "a/testdata/b.go")
         assert not re.search(hook["exclude"], "pkg/vendored.go")
     assert hooks["gleak-sarif-full"]["pass_filenames"] is False
+    assert hooks["gleak-sarif-fix"]["entry"].endswith(" --fix")  # opt-in: the only hook that writes files
 
 
 def test_go_fixtures_compile() -> None:
