@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine.cache import FileHashes, ScanCache, cache_dir_for, inputs_salt
 from gleak_sarif.engine.discover import Discovery, discover, display_path, find_source_root
-from gleak_sarif.engine.progress import FilesDone
+from gleak_sarif.engine.progress import FilesDone, Watcher
 from gleak_sarif.errors import ConfigError
 from gleak_sarif.model import Finding, Notification, NotificationKind, RuleMeta, ScanResult, Severity
 
@@ -25,15 +25,14 @@ if TYPE_CHECKING:
 # Below this much source, a process pool costs more than it saves.
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 PARALLEL_MIN_FILES = 16
-# How often the parent looks at the workers' finished-file count while it waits.
-PROGRESS_SECONDS = 0.2
 
 # (pack, options, files to scan with some rules only, those rules): inherited by forked workers
 _WORKER_STATE: tuple[RulePack, ScanOptions, frozenset[str], frozenset[str]] | None = None
 # where workers note each finished file for the parent's progress display (None: nobody is watching)
 _FILES_DONE: FilesDone | None = None
 
-Progress = Callable[[int, int], None]  # (files done, files total)
+# (files done, files total); during a parallel scan it is called from a background thread
+Progress = Callable[[int, int], None]
 
 
 def _now() -> str:
@@ -280,7 +279,7 @@ class Engine:
     def _scan_parallel(self, files: list[str], jobs: int, progress: Progress | None,
                        partial: frozenset[str], only: frozenset[str]) -> list[FileResult]:
         import multiprocessing
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
         from gleak_sarif.rules.compiler import prepare_pack
@@ -288,46 +287,26 @@ class Engine:
         global _WORKER_STATE, _FILES_DONE
         prepare_pack(self.pack)  # before the fork: every worker inherits the compiled query
         _WORKER_STATE = (self.pack, self.options, partial, only)  # inherited by forked workers: no pickling
+        # files as they finish in any worker, not chunk by chunk (one package can be one chunk)
         _FILES_DONE = FilesDone() if progress is not None else None
+        watcher = Watcher(_FILES_DONE, progress, len(files)) if progress and _FILES_DONE else None
+        results: list[FileResult] = []
         pending = _chunks(files, jobs)
-        by_chunk: dict[int, list[FileResult]] = {}  # kept in chunk order below: results never depend on timing
-        done = 0
-
-        def report() -> None:
-            # files as they finish in any worker, not chunk by chunk (one package can be one chunk)
-            nonlocal done
-            if progress is not None and _FILES_DONE is not None:
-                done = min(done + _FILES_DONE.take(), len(files))
-                progress(done, len(files))
-
         try:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                futures = {pool.submit(_scan_chunk, chunk): index for index, chunk in enumerate(pending)}
-                waiting = set(futures)
-                try:
-                    while waiting:
-                        finished, waiting = wait(waiting, timeout=PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
-                        for future in finished:
-                            by_chunk[futures[future]] = future.result()
-                        report()
-                except BaseException:
-                    # Ctrl-C or a dead worker: chunks not started yet are dropped, so that leaving the pool
-                    # does not wait for them (as Executor.map's own clean-up does)
-                    for future in waiting:
-                        future.cancel()
-                    raise
-            results = [r for index in sorted(by_chunk) for r in by_chunk[index]]
+                for chunk_results in pool.map(_scan_chunk, pending):
+                    results.extend(chunk_results)
         except BrokenProcessPool:
             # A worker died (e.g. a crash in native code). Redo the unfinished files one per process so
             # that the culprit is named and every other file still gets scanned.
-            results = [r for index in sorted(by_chunk) for r in by_chunk[index]]
-            finished_paths = {r.path for r in results}
-            for path in (p for chunk in pending for p in chunk if p not in finished_paths):
+            finished = {r.path for r in results}
+            for path in (p for chunk in pending for p in chunk if p not in finished):
                 results.append(self._scan_isolated(path))
-                report()
         finally:
             _WORKER_STATE = None
+            if watcher is not None:
+                watcher.stop()
             if _FILES_DONE is not None:
                 _FILES_DONE.close()
             _FILES_DONE = None
