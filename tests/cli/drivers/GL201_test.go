@@ -95,3 +95,7 @@ func TestLeak_Resolve(t *testing.T) {
 	lookup := func(string) (string, error) { return "addr", slow() }
 	leftAfter(t, func() { _, _ = Resolve(quietLog{}, "name", lookup, time.Millisecond) })
 }
+
+func TestLeak_Retry(t *testing.T) {
+	leftAfter(t, func() { _ = Retry(cancelled(), slow) })
+}
