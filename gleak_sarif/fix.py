@@ -126,7 +126,11 @@ def plan_fixes(findings: list[Finding]) -> FixPlan:
         except OSError as err:
             plan.refused.append((path, f"cannot read: {err.strerror or err}"))
             continue
-        if wanted is None or hashlib.sha256(source).hexdigest() != wanted:
+        if wanted is None:  # findings from a cache written before fixes carried their file's hash
+            plan.refused.append((path, "the scan kept no record of the bytes it read; not fixed (run with "
+                                       "--no-cache)"))
+            continue
+        if hashlib.sha256(source).hexdigest() != wanted:
             plan.refused.append((path, "changed since it was scanned; not fixed (scan again)"))
             continue
         plan.files.append(apply_to_source(path, source, group))

@@ -45,18 +45,17 @@ def git_ignored(folder: str) -> set[str] | None:
     """Paths under ``folder`` that git ignores (.gitignore files, .git/info/exclude, the global excludes
     file), relative to it with `/` separators, folders ending in `/`; None outside a git work tree (or
     without git). Like ruff, a tracked file that an ignore pattern matches counts as ignored too."""
-    ignored: set[str] = set()
-    for extra in (["--others", "--directory"], ["--cached"]):
-        try:
-            done = subprocess.run(["git", "-c", "core.quotePath=false", "ls-files", "-z", "--ignored",
-                                   "--exclude-standard", *extra, "--", "."],
-                                  cwd=folder, capture_output=True, timeout=120, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        if done.returncode != 0:
-            return None  # not a git work tree
-        ignored.update(name for name in done.stdout.decode("utf-8", "surrogateescape").split("\0") if name)
-    return ignored
+    try:
+        # --cached with --others: tracked files that a pattern matches, and untracked ignored files and
+        # folders (a folder once, as `dir/`), in one call
+        done = subprocess.run(["git", "-c", "core.quotePath=false", "ls-files", "-z", "--ignored", "--exclude-standard",
+                               "--others", "--cached", "--directory", "--", "."],
+                              cwd=folder, capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None  # not a git work tree
+    return {name for name in done.stdout.decode("utf-8", "surrogateescape").split("\0") if name}
 
 
 def _in(ignored: set[str] | None, root: str, full: str, *, folder: bool = False) -> bool:

@@ -176,3 +176,13 @@ def test_fixes_left_out_for_an_overlap_are_applied_in_a_later_round(tmp_path: Pa
     assert "Fixed 2 findings in 1 file." in done.stderr, done.stdout + done.stderr
     assert "\tc2 := make(chan int, 1)\n" in src.read_text(encoding="utf-8")
     assert scan_json(str(src), "--no-builtin-rules", "--rules", str(rules)) == []
+
+
+def test_a_fix_without_the_scanned_hash_is_not_applied(tmp_path: Path) -> None:
+    src = write(tmp_path / "leak.go", LEAKY)
+    findings = _scan(src)
+    for finding in findings:
+        for edit in finding.fix.edits if finding.fix else []:
+            edit.file_sha256 = None
+    plan = plan_fixes(findings)
+    assert plan.files == [] and "no record of the bytes it read" in plan.refused[0][1]
