@@ -226,6 +226,12 @@ def scan(
     max_file_size: Annotated[
         int, typer.Option("--max-file-size", help="Skip files larger than this (MiB).")
     ] = 20,
+    file_timeout: Annotated[
+        float,
+        typer.Option("--file-timeout", min=0.1,
+                     help="Seconds of parsing and rule evaluation per file; a file that takes longer is "
+                          "reported (warning) with the rules it missed."),
+    ] = 60.0,
     color: Annotated[
         ColorMode, typer.Option("--color", help="Colour in text output (auto: on a terminal, or FORCE_COLOR).")
     ] = ColorMode.auto,
@@ -234,7 +240,7 @@ def scan(
     """Scan Go source for goroutine leaks."""
     from gleak_sarif.engine.discover import display_path
     from gleak_sarif.errors import UsageError
-    from gleak_sarif.model import BaselineState, Severity
+    from gleak_sarif.model import BaselineState, NotificationKind, Severity
     from gleak_sarif.report import render, write_output
 
     paths = paths or ["."]
@@ -273,6 +279,7 @@ def scan(
         max_file_size_mib=max_file_size,
         tests=tests,
         respect_gitignore=respect_gitignore,
+        file_timeout_seconds=file_timeout,
     )
     rev = new_from_rev or new_from_merge_base
 
@@ -361,7 +368,16 @@ def scan(
         and f.baseline_state is not BaselineState.absent
         and (fail_on is FailOn.findings or f.baseline_state is BaselineState.new)
     ]
-    raise typer.Exit(EXIT_FINDINGS if failing else EXIT_OK)
+    # A file that timed out or crashed a worker was not (fully) checked: its findings are unknown, so the
+    # run fails like a finding of the notification's level would (a timeout is a warning).
+    incomplete = [n for n in result.notifications
+                  if n.kind in (NotificationKind.timeout, NotificationKind.worker_crash)
+                  and n.level.rank >= threshold]
+    if incomplete:
+        typer.echo(f"gleak-sarif: {len(incomplete)} file{'s' if len(incomplete) != 1 else ''} not fully checked "
+                   f"({', '.join(sorted({n.kind.value for n in incomplete}))}); failing at --fail-level "
+                   f"{options.fail_level}", err=True)
+    raise typer.Exit(EXIT_FINDINGS if failing or incomplete else EXIT_OK)
 
 
 def _color_wanted(stream: Any) -> bool:

@@ -167,7 +167,7 @@ class ResourceContract(BaseModel):
         """Release methods as a regex alternation; pkg.Func releases take the handle as an argument, which
         every hand-off check already accepts."""
         methods = [r for r in self.release if "." not in r]
-        return "|".join(methods) if methods else "(?!)"
+        return "|".join(methods) if methods else r"[^\x00-\x{10FFFF}]"  # matches nothing (RE2: no lookaround)
 
 
 ProjectConfig.model_rebuild()

@@ -51,6 +51,7 @@ class Flags(BaseModel):
     max_file_size_mib: int = 20
     tests: bool | None = None  # scan `_test.go` files; None: `.gleak.yml` `tests:` (default true)
     respect_gitignore: bool = True
+    file_timeout_seconds: float = 60.0
 
 
 def resolve(flags: Flags, *, search_from: str) -> ScanOptions:
@@ -78,6 +79,7 @@ def resolve(flags: Flags, *, search_from: str) -> ScanOptions:
         respect_gitignore=flags.respect_gitignore,
         per_file_ignores=list(zip(config_excludes(list(project.per_file_ignores), config_path),
                                   project.per_file_ignores.values(), strict=True)) if config_path else [],
+        file_timeout_seconds=flags.file_timeout_seconds,
     )
 
 

@@ -18,19 +18,20 @@ from typing import cast
 from tree_sitter import Node, QueryCursor
 
 from gleak_sarif.engine import callees, model_facts
+from gleak_sarif.engine.ancestry import StopIndex, contains_strictly, path_down
 from gleak_sarif.engine.package_model import Evidence
 from gleak_sarif.gosource import (
     DECLARATION_KINDS,
     FUNCTION_KINDS,
     Imports,
     file_imports,
-    is_declaration_scope,
     node_text,
     package_name,
     version_satisfies,
 )
 from gleak_sarif.model import Finding, Fix, RelatedLocation, Severity, Span, TextEdit
 from gleak_sarif.rules.compiler import CNode, CompiledRule, CRelation, RulePack
+from gleak_sarif.rules.regex import query_predicate
 
 Env = dict[str, Node]
 
@@ -40,6 +41,11 @@ class FileTimeoutError(Exception):
 
 
 NodeKey = tuple[int, int, int]
+# A non-anchor atom is first looked for in the ranges relations ask about (one query each, which is cheap
+# when they are few and small); after this many range queries in one file it is collected from the whole
+# file once and answered by binary search, so nested ranges (a `has` asked of each of 3,000 nested
+# blocks) cost one query instead of one per block, each over the whole subtree.
+WHOLE_FILE_AFTER = 8
 MAX_MESSAGE_VAR = 60
 
 
@@ -102,7 +108,12 @@ class FileEvaluator:
         self._at_cache: dict[tuple[int, int, int, int], list[AtomMatch]] = {}
         self._at_cursors: dict[int, QueryCursor] = {}
         self._range_cache: dict[tuple[int, int, int], list[Node]] = {}
+        self._range_queries: dict[int, int] = {}  # atom -> range queries run so far in this file
+        self._whole_file: dict[int, tuple[list[int], list[Node]]] = {}  # atom -> (starts, nodes) sorted
+        self._text_queries: dict[bytes, int] = {}  # the same for `same_as` text searches
+        self._text_index: dict[bytes, tuple[list[int], list[list[Node]]]] = {}
         self._steps_taken = 0
+        self._stop_indexes: dict[str, StopIndex] = {}
         self.lazy_atoms = False  # True: no collect() pass; every atom runs on demand (callee files)
         self._local_decls: dict[tuple[str, str], list[Node]] | None = None
         self._relation_memo: dict[tuple[object, ...], bool] = {}
@@ -115,7 +126,7 @@ class FileEvaluator:
             return
         cursor = QueryCursor(self.pack.query)
         atoms = self.pack.atoms
-        for pattern_index, captures in cursor.matches(self.root):
+        for pattern_index, captures in cursor.matches(self.root, query_predicate):
             shared: AtomMatch | None = None
             first_checks: object = None
             for atom_index in self.pack.pattern_atoms[pattern_index]:
@@ -170,7 +181,7 @@ class FileEvaluator:
                 cursor.set_max_start_depth(0)
                 self._at_cursors[atom_index] = cursor
             cached = []
-            for _, captures in cursor.matches(node):
+            for _, captures in cursor.matches(node, query_predicate):
                 match = self._record(atom_index, captures)
                 if match is not None and _key(match.node) == _key(node):
                     cached.append(match)
@@ -189,13 +200,26 @@ class FileEvaluator:
                 if match.node.end_byte <= end:
                     out.append(match.node)
             return out
+        whole = self._whole_file.get(atom_index)
+        if whole is None and self._range_queries.get(atom_index, 0) >= WHOLE_FILE_AFTER:
+            whole = self._whole_file[atom_index] = self._collect_whole_file(atom_index)
+        if whole is not None:
+            starts, found_nodes = whole
+            out = []
+            for node in found_nodes[bisect.bisect_left(starts, start):]:
+                if node.start_byte >= end:
+                    break
+                if node.end_byte <= end:
+                    out.append(node)
+            return out
         cache_key = (atom_index, start, end)
         cached = self._range_cache.get(cache_key)
         if cached is None:
+            self._range_queries[atom_index] = self._range_queries.get(atom_index, 0) + 1
             cursor = QueryCursor(atom.query_object())
             cursor.set_byte_range(start, end)
             nodes: dict[NodeKey, Node] = {}
-            for _, captures in cursor.matches(self.root):
+            for _, captures in cursor.matches(self.root, query_predicate):
                 found = self._record(atom_index, captures)
                 if found is None:
                     continue
@@ -206,6 +230,22 @@ class FileEvaluator:
             cached = sorted(nodes.values(), key=lambda n: (n.start_byte, -n.end_byte))
             self._range_cache[cache_key] = cached
         return cached
+
+    def _collect_whole_file(self, atom_index: int) -> tuple[list[int], list[Node]]:
+        """Every match of one atom in the file, sorted by (start, -end); fills the per-node cache too."""
+        by_node: dict[NodeKey, list[AtomMatch]] = {}
+        nodes: dict[NodeKey, Node] = {}
+        for _, captures in QueryCursor(self.pack.atoms[atom_index].query_object()).matches(self.root, query_predicate):
+            self.tick()
+            found = self._record(atom_index, captures)
+            if found is not None:
+                key = _key(found.node)
+                nodes.setdefault(key, found.node)
+                by_node.setdefault(key, []).append(found)
+        for key, matches in by_node.items():
+            self._at_cache.setdefault((atom_index, *key), matches)
+        ordered = sorted(nodes.values(), key=lambda n: (n.start_byte, -n.end_byte))
+        return [n.start_byte for n in ordered], ordered
 
     def text(self, node: Node) -> str:
         value: object = node
@@ -226,10 +266,9 @@ class FileEvaluator:
         name = self.text(name_node)
         if self.imports.by_name.get(name) != import_path:
             return False
-        decl = name_node
-        while decl.parent is not None and not is_declaration_scope(decl):
-            decl = decl.parent
-        if not is_declaration_scope(decl):
+        index = self._stop_index("declaration")
+        decl = index.around(name_node) if index is not None else None  # the enclosing top-level function
+        if decl is None:
             return True
         return name not in self._declared_names(decl)
 
@@ -325,10 +364,15 @@ class FileEvaluator:
         for next_env in self._step(steps[index], node, env):
             yield from self._checks(rule, index + 1, node, next_env)
 
-    def _step(self, step: tuple[str, object], node: Node, env: Env) -> Iterator[Env]:
+    def tick(self) -> None:
+        """Count one unit of work; past the per-file deadline, stop the file's evaluation. Called by every
+        step and by every loop of a relation walk, so no walk runs on unchecked."""
         self._steps_taken += 1
-        if self.deadline is not None and not self._steps_taken & 4095 and time.monotonic() > self.deadline:
+        if self.deadline is not None and not self._steps_taken & 1023 and time.monotonic() > self.deadline:
             raise FileTimeoutError
+
+    def _step(self, step: tuple[str, object], node: Node, env: Env) -> Iterator[Env]:
+        self.tick()
         kind, payload = step
         if kind == "kind":
             if node.type == payload:
@@ -351,7 +395,7 @@ class FileEvaluator:
             if payload.search(self.text(node)):  # type: ignore[attr-defined]
                 yield env
         elif kind == "scope":
-            if node.type in FUNCTION_KINDS if payload == "function" else is_declaration_scope(node):
+            if node.type in FUNCTION_KINDS if payload == "function" else self.is_declaration_scope(node):
                 yield env
         elif kind == "matches":
             assert isinstance(payload, CNode)
@@ -421,26 +465,63 @@ class FileEvaluator:
 
     def _relation_matches(self, name: str, relation: CRelation, node: Node, env: Env) -> Iterator[Env]:
         if name == "inside":
-            for ancestor in self._ancestors(node, relation):
-                yield from self.matches(relation.rule, ancestor, env)
+            others = self._ancestors(node, relation)
         elif name == "has":
-            for descendant in self._descendants(node, relation, env):
-                yield from self.matches(relation.rule, descendant, env)
+            others = self._descendants(node, relation, env)
         else:
-            for other in self._ordered(node, relation, env, before=(name == "follows")):
-                yield from self.matches(relation.rule, other, env)
+            others = self._ordered(node, relation, env, before=(name == "follows"))
+        for other in others:
+            self.tick()
+            yield from self.matches(relation.rule, other, env)
 
     def _is_stop(self, node: Node, stop: str | CNode) -> bool:
         if isinstance(stop, str):
             if stop == "function":
                 return node.type in FUNCTION_KINDS
             if stop == "declaration":
-                return is_declaration_scope(node)
+                return self.is_declaration_scope(node)
             return False
         return next(self.matches(stop, node, {}), None) is not None
 
+    def _stop_index(self, stop: str) -> StopIndex | None:
+        """The index of the scopes a `stopBy` word names (None: the word names none): `function` every
+        function scope, `declaration` the top-level ones (gosource.is_declaration_scope, without its climb
+        up `Node.parent`: declarations, and function literals inside no other function scope)."""
+        if stop not in ("function", "declaration"):
+            return None
+        index = self._stop_indexes.get(stop)
+        if index is None:
+            functions = self._stop_indexes.get("function")
+            if functions is None:
+                functions = self._stop_indexes["function"] = StopIndex.of_kinds(self.root, FUNCTION_KINDS)
+            if stop == "function":
+                return functions
+            top = [n for n in functions.nodes if n.type in DECLARATION_KINDS] + [
+                n for n in functions.outermost() if n.type == "func_literal"]
+            index = self._stop_indexes[stop] = StopIndex(top)
+        return index
+
+    def is_declaration_scope(self, node: Node) -> bool:
+        """`gosource.is_declaration_scope` answered from the index (no walk up the tree)."""
+        if node.type in DECLARATION_KINDS:
+            return True
+        functions = self._stop_index("function")
+        return node.type == "func_literal" and functions is not None and functions.around(node) is None
+
     def _ancestors(self, node: Node, relation: CRelation) -> Iterator[Node]:
         stop = relation.stop_by
+        if isinstance(stop, str) and stop != "neighbor":
+            # the stop node from the index, then one cursor walk down to ``node``: ``Node.parent`` costs the
+            # node's depth per step (see ancestry.py)
+            index = self._stop_index(stop)
+            top = (index.around(node) if index is not None else None) or self.root
+            if node != top:
+                between = path_down(top, node)
+                if between is not None:
+                    for ancestor in [*between, top]:
+                        if relation.field is None or _field_contains(ancestor, relation.field, node, node):
+                            yield ancestor
+                    return
         child = node
         current = node.parent
         while current is not None:
@@ -467,25 +548,28 @@ class FileEvaluator:
         if rule.same_as is not None and rule.same_as in env:
             # a node with the same text as a bound metavariable: find the text, then its node
             needle = self.source[env[rule.same_as].start_byte : env[rule.same_as].end_byte]
-            position = self.source.find(needle, start, end) if needle else -1
+            if not needle:
+                return
+            whole = self._text_index.get(needle)
+            if whole is None and self._text_queries.get(needle, 0) >= WHOLE_FILE_AFTER:
+                whole = self._text_index[needle] = self._index_text(needle)
+            if whole is not None:  # asked often in this file: every occurrence found once, then bisect
+                positions, spans = whole
+                for at in range(bisect.bisect_left(positions, start), len(positions)):
+                    if positions[at] + len(needle) > end:
+                        break
+                    yield from spans[at]
+                return
+            self._text_queries[needle] = self._text_queries.get(needle, 0) + 1
+            position = self.source.find(needle, start, end)
             while position >= 0:
-                hit = self.root.descendant_for_byte_range(position, position + len(needle))
-                while (
-                    hit is not None
-                    and hit.parent is not None
-                    and (hit.parent.start_byte == position and hit.parent.end_byte == position + len(needle))
-                ):
-                    hit = hit.parent  # the largest node spanning exactly the text (e.g. a selector)
-                # the largest node spanning exactly the text (e.g. a selector, an expression_list), then
-                # the nodes inside it with the same span (the identifier in `x := ...`)
-                while hit is not None and hit.start_byte == position and hit.end_byte == position + len(needle):
-                    yield hit
-                    children = hit.named_children
-                    hit = children[0] if len(children) == 1 else None
+                self.tick()
+                yield from self._nodes_spanning(position, len(needle))
                 position = self.source.find(needle, position + 1, end)
             return
         stack = [self.root]
         while stack:
+            self.tick()
             current = stack.pop()
             if current.end_byte <= start or current.start_byte >= end:
                 continue
@@ -493,21 +577,56 @@ class FileEvaluator:
                 yield current
             stack.extend(reversed(current.named_children))
 
+    def _nodes_spanning(self, position: int, length: int) -> list[Node]:
+        """The nodes spanning exactly [position, position + length), largest first (a selector, an
+        expression_list, then the identifier inside it with the same span): found by one walk down from
+        the root, not by climbing ``Node.parent`` (which costs the depth per step)."""
+        cursor = self.root.walk()
+        end = position + length
+        while not (cursor.node.start_byte == position and cursor.node.end_byte == end):  # type: ignore[union-attr]
+            if cursor.goto_first_child_for_byte(position) is None:
+                return []
+            while cursor.node.end_byte <= position and cursor.node.start_byte < position:  # type: ignore[union-attr]
+                if not cursor.goto_next_sibling():
+                    return []
+            if cursor.node.start_byte > position or cursor.node.end_byte < end:  # type: ignore[union-attr]
+                return []  # no node spans exactly the text (it is part of a token or of several nodes)
+        out: list[Node] = []
+        hit: Node | None = cursor.node
+        while hit is not None and hit.start_byte == position and hit.end_byte == end:
+            out.append(hit)
+            children = hit.named_children
+            hit = children[0] if len(children) == 1 else None
+        return out
+
+    def _index_text(self, needle: bytes) -> tuple[list[int], list[list[Node]]]:
+        """Every occurrence of ``needle`` in the file that some node spans exactly, in source order."""
+        positions: list[int] = []
+        spans: list[list[Node]] = []
+        position = self.source.find(needle)
+        while position >= 0:
+            self.tick()
+            nodes = self._nodes_spanning(position, len(needle))
+            if nodes:
+                positions.append(position)
+                spans.append(nodes)
+            position = self.source.find(needle, position + 1)
+        return positions, spans
+
     def _crosses_stop(self, inner: Node, outer: Node, stop: str | CNode) -> bool:
         """Is there a stop node strictly between ``inner`` and ``outer`` (inner's ancestors)?"""
         if stop == "end":
             return False
+        if isinstance(stop, str):  # the common case: this runs for every candidate of a relation
+            index = self._stop_index(stop)
+            if index is None:
+                return False
+            # stop nodes nest, so one lies between inner and outer iff the innermost one around inner does
+            around = index.around(inner)
+            return around is not None and contains_strictly(outer, around)
         current = inner.parent
-        if isinstance(stop, str):  # the common case, inlined: this runs for every candidate of a relation
-            kinds = FUNCTION_KINDS if stop == "function" else DECLARATION_KINDS if stop == "declaration" else ()
-            while current is not None and current != outer:
-                if current.type in kinds:
-                    return True
-                if stop == "declaration" and current.type == "func_literal" and is_declaration_scope(current):
-                    return True
-                current = current.parent
-            return False
         while current is not None and current != outer:
+            self.tick()
             if self._is_stop(current, stop):
                 return True
             current = current.parent
@@ -532,8 +651,12 @@ class FileEvaluator:
     def _scope(self, node: Node, stop: str | CNode) -> Node:
         if stop == "end":
             return self.root
+        if isinstance(stop, str):
+            index = self._stop_index(stop)
+            return (index.around(node) if index is not None else None) or self.root
         current = node.parent
         while current is not None:
+            self.tick()
             if self._is_stop(current, stop):
                 return current
             current = current.parent

@@ -138,9 +138,22 @@ def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
                     "incomplete"))
     evaluator = FileEvaluator(pack, path, path, source, root, go_version, deadline=deadline)
     evaluator.collect()
-    for rule in active:
-        if evaluator.rule_applies(rule):
+    for position, rule in enumerate(active):
+        if not evaluator.rule_applies(rule):
+            continue
+        try:
             result.findings.extend(evaluator.run_rule(rule))
+        except FileTimeoutError:
+            # keep what the rules before it found; say which rule ran out of time and what was not run
+            left = [r.meta.id for r in active[position + 1 :]]
+            result.notifications.append(Notification(
+                kind=NotificationKind.timeout, level=Severity.warning, path=path,
+                message=f"rule {rule.meta.id} took the file past the per-file limit of "
+                        f"{options.file_timeout_seconds:g} s; findings of "
+                        + (f"{rule.meta.id} and {len(left)} later rules ({', '.join(left)})" if left
+                           else rule.meta.id)
+                        + " are missing for this file"))
+            break
     if result.findings:
         apply_suppressions(source, root, result.findings)
         # the SARIF writer would read and hash the file again (a `model:` binding may place one elsewhere)

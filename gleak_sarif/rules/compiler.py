@@ -23,6 +23,13 @@ from gleak_sarif.errors import ConfigError
 from gleak_sarif.gosource import GO, parse_version_condition
 from gleak_sarif.model import RuleMeta, Severity
 from gleak_sarif.rules.pattern import KIND_TOKENS, PatternError, compile_snippet
+from gleak_sarif.rules.regex import (
+    Regex,
+    RegexError,
+    compile_regex,
+    rewrite_match_predicates,
+    rewritten_regexes,
+)
 
 if TYPE_CHECKING:
     # Only the compile step reads the rule schema (imported there): a compiled pack holds no pydantic
@@ -120,7 +127,7 @@ class CNode:
     scope: str | None = None  # "function" | "declaration": the node is such a function scope
     same_as: str | None = None  # pattern `$X` alone: a node with the same text as bound $X
     as_: str | None = None  # bind the matched node to this metavariable
-    regex: re.Pattern[str] | None = None
+    regex: Regex | None = None
     matches: CNode | None = None
     relations: list[tuple[str, CRelation]] = field(default_factory=list)
     all: list[CNode] | None = None
@@ -167,9 +174,9 @@ class CompiledRule:
     root: CNode
     tokens: frozenset[bytes]
     go_version: list[tuple[str, tuple[int, int]]] | None
-    constraints: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]]
-    package_regex: re.Pattern[str] | None
-    package_not_regex: re.Pattern[str] | None
+    constraints: dict[str, tuple[Regex | None, Regex | None]]
+    package_regex: Regex | None
+    package_not_regex: Regex | None
     source_path: str
     # `severity-by-go-version`: (go.mod condition, severity); the first that holds wins
     severity_by_version: list[tuple[list[tuple[str, tuple[int, int]]], Severity]] = field(default_factory=list)
@@ -340,7 +347,7 @@ class _RuleCompiler:
         if obj.query is not None:
             node.atoms.append(self.compile_query(obj.query, loc + ("query",)))
         if obj.regex is not None:
-            node.regex = re.compile(obj.regex)
+            node.regex = compile_regex(obj.regex)
         for index in node.atoms:
             node.binds |= self.atoms[index].metavars
             node.tokens |= self.atoms[index].tokens
@@ -501,6 +508,13 @@ class _RuleCompiler:
                     "tree-sitter silently treats unknown predicates as true; use one of "
                     + ", ".join("#" + p for p in sorted(ALLOWED_PREDICATES)),
                 )
+        # the `#match?` family runs on RE2 (rules/regex.py): a backtracking regex here could hang a scan
+        text = rewrite_match_predicates(text)
+        for regex in rewritten_regexes(text):
+            try:
+                compile_regex(regex)
+            except RegexError as err:
+                raise self.error(f"invalid regular expression in a #match? predicate: {err}", loc) from None
         try:
             standalone = Query(GO, text)
         except (QueryError, ValueError) as err:
@@ -608,8 +622,8 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
     for var, constraint in spec.constraints.items():
         bare = check_capture(var, ("constraints", var))
         constraints[bare] = (
-            re.compile(constraint.regex) if constraint.regex else None,
-            re.compile(constraint.not_regex) if constraint.not_regex else None,
+            compile_regex(constraint.regex) if constraint.regex else None,
+            compile_regex(constraint.not_regex) if constraint.not_regex else None,
         )
     go_version = None
     if spec.go_version is not None:
@@ -656,8 +670,8 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
         tokens=frozenset(root.tokens),
         go_version=go_version,
         constraints=constraints,
-        package_regex=re.compile(package.regex) if package and package.regex else None,
-        package_not_regex=re.compile(package.not_regex) if package and package.not_regex else None,
+        package_regex=compile_regex(package.regex) if package and package.regex else None,
+        package_not_regex=compile_regex(package.not_regex) if package and package.not_regex else None,
         source_path=path,
         severity_by_version=severity_by_version,
     )

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gleak_sarif.model import Precision, Severity
+from gleak_sarif.rules.regex import RegexError, check_regex
 
 METAVAR_NAME = re.compile(r"^\$?([A-Z_][A-Z0-9_]*)$")
 RULE_ID = re.compile(r"^[A-Z]{2,5}[0-9]{3,4}$")
@@ -76,8 +77,8 @@ class RuleObject(_Strict):
     def _regex_compiles(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                re.compile(value)
-            except re.error as err:
+                check_regex(value)
+            except RegexError as err:
                 raise ValueError(f"invalid regular expression: {err}") from None
         return value
 
@@ -213,8 +214,8 @@ class MetavarConstraint(_Strict):
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                re.compile(value)
-            except re.error as err:
+                check_regex(value)
+            except RegexError as err:
                 raise ValueError(f"invalid regular expression: {err}") from None
         return value
 
@@ -253,6 +254,16 @@ class Docs(_Strict):
 class PackageCondition(_Strict):
     regex: str | None = None
     not_regex: str | None = Field(default=None, alias="not-regex")
+
+    @field_validator("regex", "not_regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                check_regex(value)
+            except RegexError as err:
+                raise ValueError(f"invalid regular expression: {err}") from None
+        return value
 
 
 class VersionSeverity(_Strict):
