@@ -240,3 +240,31 @@ def test_not_a_dump_exits_2_with_a_hint(profiles: Profiles, tmp_path: Path) -> N
     proc = _cli("analyze", str(empty_leak), "--source-root", str(PROG), "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["findings"] == []
+
+
+def test_mutated_protobuf_never_crashes(profiles: Profiles) -> None:
+    """The protobuf reader on hostile bytes: a real profile cut, spliced and bit-flipped, gzipped or not,
+    either parses or is a DumpError (exit 2), never another exception."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from gleak_sarif.runtime.parse import DumpError, parse_dump_bytes
+
+    raw = gzip.decompress(profiles.leak_debug0.read_bytes())
+
+    @settings(max_examples=300, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.tuples(st.integers(0, len(raw) - 1), st.integers(0, 255)), max_size=8),
+           st.integers(0, len(raw)), st.booleans())
+    def check(flips: list[tuple[int, int]], cut: int, zipped: bool) -> None:
+        data = bytearray(raw[:cut] if cut else raw)
+        for at, value in flips:
+            if at < len(data):
+                data[at] = value
+        blob = gzip.compress(bytes(data)) if zipped else bytes(data)
+        try:
+            parse_dump_bytes(blob, "mutated.pb")
+        except DumpError:
+            pass
+
+    check()
