@@ -6,6 +6,7 @@ package gl201
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"testing"
 	"time"
@@ -98,4 +99,9 @@ func TestLeak_Resolve(t *testing.T) {
 
 func TestLeak_Retry(t *testing.T) {
 	leftAfter(t, func() { _ = Retry(cancelled(), slow) })
+}
+
+func TestLeak_NotifyErr(t *testing.T) {
+	failing := func() error { _ = slow(); return errors.New("check failed") }
+	leftAfter(t, func() { _ = NotifyErr(cancelled(), failing) })
 }
