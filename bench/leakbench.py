@@ -20,8 +20,9 @@ What one run does:
 4. scans the copied files with the default rules (``gleak-sarif scan --format json``) and counts a group as
    found when a finding at error or warning has its primary or a related location on the group's ``go``
    statement line or blocked line;
-5. runs ``gleak-sarif runtime analyze --with-static`` once over every dump and counts the groups whose ``go``
-   statement carries a static finding it marks ``runtime-confirmed``.
+5. runs ``gleak-sarif runtime analyze --with-static`` once over every dump and counts the groups that confirm
+   a static finding (``runtime-confirmed-groups``: the finding's primary or a related location is on the
+   group's ``go`` statement, blocked line or blocked stack).
 
 Prints per case (each group: found or missed, the blocked operation and its source line, in how many runs it
 leaked, and for a miss its shape from bench/recall-shapes.tsv), per rule (groups hit; findings that touch no
@@ -425,7 +426,7 @@ class Group:
     runs_seen: int = 0
     hits: list[dict[str, Any]] = field(default_factory=list)  # error/warning findings on its lines
     note_hits: list[dict[str, Any]] = field(default_factory=list)  # note-level ones (not counted)
-    confirmed: bool = False  # --with-static marked a static finding (any severity) at its go statement
+    confirmed: bool = False  # --with-static confirmed a static finding (any severity) with this group
     confirmed_counted: bool = False  # ... one at error or warning
 
     @property
@@ -543,11 +544,17 @@ def run_benchmark(args: argparse.Namespace, work: Path, log: Callable[[str], Non
                                     for c in cases for i in range(c.repetitions)))
     log("gleak-sarif runtime analyze --with-static --format json over all dumps")
     confirmed_data = analyze_json(everything, root, work / "with-static.json", with_static=True)
-    # go statement -> severities of the static findings marked confirmed there (note-level ones included)
+    # go statement of a leaked group -> severities of the static findings confirmed by it (note-level ones
+    # included): the groups a finding touches at its primary or a related location, on the group's go
+    # statement, blocked line or blocked stack (`runtime-confirmed-groups`, paths relative to the source root)
     confirmed_sites: dict[Loc, set[str]] = defaultdict(set)
     for f in confirmed_data["findings"]:
-        if f.get("rule_id") != "GLR001" and f.get("properties", {}).get("runtime-confirmed"):
-            confirmed_sites[(_rel(f["primary"]["path"], root), int(f["primary"]["start_line"]))].add(f["severity"])
+        props = f.get("properties", {})
+        if f.get("rule_id") == "GLR001" or not props.get("runtime-confirmed"):
+            continue
+        for site in props.get("runtime-confirmed-groups", []):
+            path, _, line = site.rpartition(":")
+            confirmed_sites[(_rel(path, root), int(line))].add(f["severity"])
     union_all = set(groups_in(confirmed_data, root))
 
     src = Source(root)

@@ -107,45 +107,71 @@ def runtime_files(result: ScanResult) -> list[str]:
     return sorted(out)
 
 
+def _shown(path: str, root: str | None) -> str:
+    """``path`` relative to the source root (with ``/``) when it is inside it, as the reports show paths."""
+    if root:
+        rel = os.path.relpath(path, root)
+        if not rel.startswith(".."):
+            return rel.replace(os.sep, "/")
+    return path
+
+
+_CONFIRMED_HERE = {"go-statement": "from this go statement leaked", "blocked-line": "leaked blocked on this line",
+                   "blocked-stack": "leaked blocked in a call from this line"}
+_CONFIRMED_RELATED = {"go-statement": "leaked from the go statement of a related location",
+                      "blocked-line": "leaked blocked on a related location",
+                      "blocked-stack": "leaked blocked in a call from a related location"}
+
+
 def confirm_with_static(result: ScanResult, static: ScanResult) -> int:
-    """Merge ``static`` into ``result``. A static finding is runtime evidence when its primary line is where a
-    leaked group was started (a GLR001 go statement: ``runtime-confirmed-at: go-statement``), where it is
-    blocked (GL208 on the nil-channel receive: ``blocked-line``) or a line of the blocked stack (GL408 on the
-    call that takes the lock again: ``blocked-stack``). Confirmed findings get ``runtime-confirmed: true``,
-    ``runtime-confirmed-at`` and a message suffix, and are listed first. Returns how many."""
+    """Merge ``static`` into ``result``. A static finding is runtime evidence when its primary or a related
+    location is on a line where a leaked group was started (a GLR001 go statement: ``runtime-confirmed-at:
+    go-statement``), where it is blocked (GL208 on the nil-channel receive, GL204's second send as a related
+    location: ``blocked-line``) or on a line of the blocked stack (GL408 on the call that takes the lock again:
+    ``blocked-stack``). Confirmed findings get ``runtime-confirmed: true``, ``runtime-confirmed-at`` (of the
+    first location that matched, the primary first), ``runtime-confirmed-groups`` (the go statements of every
+    group they touch, ``path:line`` relative to the source root) and a message suffix, and are listed first. Returns how many."""
     go_sites: dict[tuple[str, int], Finding] = {}
-    blocked_sites: dict[tuple[str, int], tuple[Finding, str]] = {}
+    blocked_sites: dict[tuple[str, int], list[tuple[Finding, str]]] = {}
     for f in result.findings:
         if f.rule_id != RULE_ID or f.primary.end_byte <= 0:  # not mapped to a real file
             continue
         go_sites.setdefault(_key(f.primary.path, f.primary.start_line), f)
         for r in f.related:
             if r.message.startswith("blocked here") and r.span.end_byte > 0:
-                blocked_sites.setdefault(_key(r.span.path, r.span.start_line), (f, "blocked-line"))
+                blocked_sites.setdefault(_key(r.span.path, r.span.start_line), []).append((f, "blocked-line"))
         # The other user frames of the blocked stack (GL408's call that takes the lock again).
         for span, _ in (f.code_flow or [])[1:]:
             if span is not None and span.end_byte > 0:
-                blocked_sites.setdefault(_key(span.path, span.start_line), (f, "blocked-stack"))
+                blocked_sites.setdefault(_key(span.path, span.start_line), []).append((f, "blocked-stack"))
     confirmed: list[Finding] = []
     others: list[Finding] = []
     for f in static.findings:
-        key = _key(f.primary.path, f.primary.start_line)
-        rt, at = go_sites.get(key), "go-statement"
-        if rt is None and key in blocked_sites:
-            rt, at = blocked_sites[key]
-        if rt is None:
+        matches: list[tuple[Finding, str]] = []
+        on_primary = False
+        for i, span in enumerate((f.primary, *(r.span for r in f.related))):
+            key = _key(span.path, span.start_line)
+            here = ([(go_sites[key], "go-statement")] if key in go_sites else []) + blocked_sites.get(key, [])
+            on_primary = on_primary or (i == 0 and bool(here))
+            matches.extend(here)
+        if not matches:
             others.append(f)
             continue
-        n = rt.properties.get("goroutines", 0)
+        rt, at = matches[0]
+        groups: dict[str, Finding] = {}
+        for g, _ in matches:
+            groups.setdefault(f"{_shown(g.primary.path, result.source_root)}:{g.primary.start_line}", g)
+        n = sum(g.properties.get("goroutines", 0) for g in groups.values())
         f.properties["runtime-confirmed"] = True
         f.properties["runtime-confirmed-at"] = at
+        f.properties["runtime-confirmed-groups"] = list(groups)
         f.properties["runtime-goroutines"] = n
         f.properties["runtime-state"] = rt.properties.get("state", "")
         sep = " " if f.message.rstrip().endswith((".", "!", "?")) else ". "
-        what = {"go-statement": "from this go statement leaked", "blocked-line": "leaked blocked on this line",
-                "blocked-stack": "leaked blocked in a call from this line"}[at]
+        what = (_CONFIRMED_HERE if on_primary else _CONFIRMED_RELATED)[at]
         f.message = f"{f.message.rstrip()}{sep}Runtime-confirmed: {n} goroutine(s) {what} ({rt.rule_id})."
-        rt.properties.setdefault("confirms", []).append(f.rule_id)
+        for g in groups.values():
+            g.properties.setdefault("confirms", []).append(f.rule_id)
         confirmed.append(f)
     result.findings = result.findings + confirmed + others
     known = {r.id for r in result.rules}

@@ -33,17 +33,26 @@ def test_with_static_confirms_blocked_lines_and_keeps_to_the_leaking_files(go: s
     assert res.exit_code == 1, res.output
     findings = json.loads(out.read_text())["findings"]
     runtime = {f["primary"]["start_line"] for f in findings if f["rule_id"] == "GLR001"}
-    assert runtime == {marker("GO", "nil"), marker("GO", "relock")}
+    assert runtime == {marker("GO", "nil"), marker("GO", "relock"), marker("GO", "double")}
     static = {(f["rule_id"], Path(f["primary"]["path"]).name, f["primary"]["start_line"]):
               f["properties"].get("runtime-confirmed-at") for f in findings if f["rule_id"] != "GLR001"}
     assert static == {
         ("GL208", "leak.go", marker("BLOCKED", "nil")): "blocked-line",  # GL208 on the nil-channel receive
         ("GL408", "leak.go", marker("CALL", "relock")): "blocked-stack",  # GL408 on the call that relocks
+        # GL204's primary is the first send; the second send, where the goroutine blocks, is related
+        ("GL204", "leak.go", marker("GO", "double") + 6): "blocked-line",
     }, static  # other.go's GL301 is not about any leaked goroutine: left out
     for f in findings:
         if f["rule_id"] in ("GL208", "GL408"):
             assert "Runtime-confirmed: 1 goroutine(s) leaked blocked" in f["message"]
+        if f["rule_id"] == "GL204":
+            assert "Runtime-confirmed: 1 goroutine(s) leaked blocked on a related location" in f["message"]
+            assert f["properties"]["runtime-confirmed-groups"] == [f"leak.go:{marker('GO', 'double')}"], f
+    # every confirmed finding names the groups it touches
+    assert all(f["properties"]["runtime-confirmed-groups"] for f in findings
+               if f["properties"].get("runtime-confirmed"))
     # The GLR001 findings say which static rules confirm them.
     confirms = {f["primary"]["start_line"]: f["properties"].get("confirms") for f in findings
                 if f["rule_id"] == "GLR001"}
-    assert confirms == {marker("GO", "nil"): ["GL208"], marker("GO", "relock"): ["GL408"]}
+    assert confirms == {marker("GO", "nil"): ["GL208"], marker("GO", "relock"): ["GL408"],
+                        marker("GO", "double"): ["GL204"]}
