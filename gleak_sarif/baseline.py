@@ -15,7 +15,6 @@ and UTF-16 columns in ``properties["gleak.baseline"]``; the SARIF writer uses th
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from typing import Any
@@ -26,6 +25,7 @@ from gleak_sarif.model import BaselineState, Finding, RelatedLocation, ScanResul
 from gleak_sarif.report.columns import SourceCache
 from gleak_sarif.report.fingerprint import BASELINE_PROPERTY, GLEAK_FINGERPRINT_KEY, gleak_fingerprints
 from gleak_sarif.report.sarif import TOOL_NAME, sarif_message, sarif_region
+from gleak_sarif.report.sarif_input import check_log, load_log
 
 _SEVERITY = {
     "error": Severity.error,
@@ -43,21 +43,19 @@ def _fail(path: str, message: str, hint: str = "") -> ConfigError:
     )
 
 
-def load_baseline(path: str) -> list[dict[str, Any]]:
-    """The gleak-sarif runs of a baseline SARIF file; ConfigError when it is not one."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise _fail(path, "file not found", "check the --baseline path") from None
-    except OSError as e:
-        raise _fail(path, f"cannot read it ({e.strerror})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise _fail(path, f"not valid JSON ({e})") from None
+def load_baseline(path: str, source_root: str | None = None) -> list[dict[str, Any]]:
+    """The gleak-sarif runs of a baseline SARIF file; ConfigError when it is not one, when a field the
+    baseline reads has the wrong type (the message names its JSON path), or when a location lies outside
+    ``source_root`` (absent results are shown with code frames read from the disk: a committed baseline
+    must not make the scan print `/etc/passwd`)."""
+    if not os.path.exists(path):
+        raise _fail(path, "file not found", "check the --baseline path")
+    data = load_log(path, "baseline")
     if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
         raise _fail(path, "not a SARIF log (no `runs` array)")
     if data.get("version") != "2.1.0":
         raise _fail(path, f"SARIF version {data.get('version')!r} is not supported (need 2.1.0)")
+    check_log(data, path, "baseline", source_root=source_root, root_only=True)
     runs = []
     for run in data["runs"]:
         name = (
@@ -170,8 +168,8 @@ def apply_baseline(result: ScanResult, baseline_sarif_path: str) -> list[Finding
     Paths are compared relative to ``result.source_root`` (the working directory when unset), so the
     baseline must have been written with the same source root (the default: the repository root).
     """
-    runs = load_baseline(baseline_sarif_path)
     source_root = os.path.realpath(result.source_root or os.getcwd())
+    runs = load_baseline(baseline_sarif_path, source_root)
     sources = SourceCache()
 
     # fingerprint -> (baseline result, its run); a fingerprint is unique within a log by construction.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import signal
 import sys
 from enum import Enum
 from typing import Annotated, Any
@@ -18,6 +19,15 @@ import typer
 from gleak_sarif import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM killed
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (raised by the handler `main` installs)."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated
 
 app = typer.Typer(
     name="gleak-sarif",
@@ -136,6 +146,9 @@ GitignoreOpt = Annotated[
     typer.Option("--respect-gitignore/--no-respect-gitignore",
                  help="In a git work tree, skip the files and folders git ignores."),
 ]
+FollowSymlinksOpt = Annotated[
+    bool, typer.Option("--follow-symlinks", help="Scan .go links that point outside the scanned tree.")
+]
 
 
 @app.command()
@@ -220,6 +233,7 @@ def scan(
     include_testdata: IncludeTestdataOpt = False,
     include_generated: IncludeGeneratedOpt = False,
     include_hidden: IncludeHiddenOpt = False,
+    follow_symlinks: FollowSymlinksOpt = False,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not read or write the scan cache.")
     ] = False,
@@ -241,7 +255,7 @@ def scan(
     from gleak_sarif.engine.discover import display_path
     from gleak_sarif.errors import UsageError
     from gleak_sarif.model import BaselineState, NotificationKind, Severity
-    from gleak_sarif.report import render, write_output
+    from gleak_sarif.report import check_output_paths, render, write_output
 
     paths = paths or ["."]
     from_stdin = paths == ["-"]
@@ -274,6 +288,7 @@ def scan(
         include_testdata=include_testdata,
         include_generated=include_generated,
         include_hidden=include_hidden,
+        follow_symlinks=follow_symlinks,
         fail_level=fail_level.value if fail_level else None,
         use_cache=not no_cache,
         max_file_size_mib=max_file_size,
@@ -281,6 +296,7 @@ def scan(
         respect_gitignore=respect_gitignore,
         file_timeout_seconds=file_timeout,
     )
+    check_output_paths([output, sarif_output], paths)  # before the work: refuse to clobber inputs
     rev = new_from_rev or new_from_merge_base
 
     def changed_lines() -> Any:
@@ -650,6 +666,7 @@ def inventory(
     include_hidden: IncludeHiddenOpt = False,
     tests: TestsOpt = None,
     respect_gitignore: GitignoreOpt = True,
+    follow_symlinks: FollowSymlinksOpt = False,
 ) -> None:
     """List every goroutine launch site: where, in which function, what it runs, how it stops.
     Files are chosen as `scan` chooses them (.gleak.yml `exclude`, `include-*` and `tests` apply)."""
@@ -667,7 +684,12 @@ def inventory(
         include_hidden=include_hidden,
         tests=tests,
         respect_gitignore=respect_gitignore,
+        follow_symlinks=follow_symlinks,
     )
+    if output:
+        from gleak_sarif.report import check_output_paths
+
+        check_output_paths([output], paths)
     render_inventory(paths, fmt, output, options)
 
 
@@ -702,6 +724,9 @@ def main() -> None:
     paused = len(sys.argv) > 1 and sys.argv[1] == "scan" and gc.isenabled()
     if paused:
         gc.disable()
+    # SIGTERM (CI cancelling a job, `timeout`) unwinds like Ctrl-C: worker processes are stopped, a
+    # report being written is left as it was, and the exit status says so (143).
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         code = app(standalone_mode=False)
     except ConfigError as err:
@@ -717,6 +742,9 @@ def main() -> None:
         sys.exit(err.exit_code)
     except typer.Exit as done:
         sys.exit(done.exit_code)
+    except Terminated:
+        typer.echo("gleak-sarif: terminated", err=True)
+        sys.exit(EXIT_TERMINATED)
     except KeyboardInterrupt:
         typer.echo("gleak-sarif: interrupted", err=True)
         sys.exit(130)
@@ -730,7 +758,9 @@ def main() -> None:
             show()
             sys.exit(EXIT_CONFIG)
         if os.environ.get("GLEAK_DEBUG"):
-            raise
+            import traceback
+
+            traceback.print_exc()  # and still exit 3: a debug run must not change the exit code
         typer.echo(
             f"gleak-sarif: internal error: {type(err).__name__}: {err}\n"
             "  Please report this with the command you ran (set GLEAK_DEBUG=1 for a traceback).",
@@ -738,6 +768,7 @@ def main() -> None:
         )
         sys.exit(EXIT_INTERNAL)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if paused:
             gc.enable()
     if code == 130:  # typer turns Ctrl-C inside a command into the return value 130

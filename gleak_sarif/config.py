@@ -28,6 +28,7 @@ class ScanOptions(BaseModel):
     include_testdata: bool = False
     include_generated: bool = False
     include_hidden: bool = False
+    follow_symlinks: bool = False  # scan .go links whose target lies outside the scanned tree
     exclude: list[str] = Field(default_factory=list)  # glob patterns of paths to skip
     config_path: str | None = None  # .gleak.yml; None = search upward from the first path
     severity_overrides: dict[str, Severity] = Field(default_factory=dict)

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.model import Finding, Notification, ScanResult
+from gleak_sarif.report import shown_path
 
 FORMATS = ("table", "json", "csv")
 LAUNCH_RULE = "GL101"
@@ -113,7 +114,9 @@ def to_json(sites: list[LaunchSite], result: ScanResult) -> str:
         "files_scanned": result.files_scanned,
         "notifications": [_notification(n) for n in result.notifications],
     }
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    from gleak_sarif.report import escape_lone_surrogates
+
+    return escape_lone_surrogates(json.dumps(payload, indent=2, ensure_ascii=False)) + "\n"
 
 
 def _notification(note: Notification) -> dict[str, object]:
@@ -127,6 +130,7 @@ def to_csv(sites: list[LaunchSite]) -> str:
     writer.writerow(COLUMNS)
     for site in sites:
         row = asdict(site)
+        row["file"] = shown_path(site.file)
         writer.writerow(["yes" if row[c] is True else "no" if row[c] is False else row[c] for c in COLUMNS])
     return out.getvalue()
 
@@ -153,7 +157,7 @@ def to_table(sites: list[LaunchSite], result: ScanResult, *, width: int | None =
     table.add_column("wait handle", overflow="fold")
     for site in sites:
         table.add_row(
-            f"{site.file}:{site.line}",
+            f"{shown_path(site.file)}:{site.line}",
             site.function,
             site.runs,
             _cell(site.stop_signal, site.stop_evidence, color),

@@ -45,6 +45,7 @@ class Flags(BaseModel):
     include_testdata: bool = False
     include_generated: bool = False
     include_hidden: bool = False
+    follow_symlinks: bool = False
     fail_level: FailLevel | None = None
     jobs: int = 0
     use_cache: bool = True
@@ -69,6 +70,7 @@ def resolve(flags: Flags, *, search_from: str) -> ScanOptions:
         include_testdata=flags.include_testdata or project.include_testdata,
         include_generated=flags.include_generated or project.include_generated,
         include_hidden=flags.include_hidden,
+        follow_symlinks=flags.follow_symlinks,
         exclude=[*flags.exclude, *(config_excludes(project.exclude, config_path) if config_path else [])],
         config_path=config_path,
         severity_overrides=dict(project.severity),

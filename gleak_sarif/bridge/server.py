@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sys
 import traceback
 from collections import OrderedDict
@@ -23,8 +24,10 @@ from gleak_sarif import __version__
 from gleak_sarif.config import FailLevel, ScanOptions
 from gleak_sarif.errors import ConfigError, GleakError
 from gleak_sarif.model import Finding, Notification
+from gleak_sarif.report import escape_lone_surrogates
 
 PROTOCOL_VERSION = 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 ENGINE_CACHE_SIZE = 8
 
@@ -71,7 +74,11 @@ class Server:
                 and isinstance(raw.get("id"), int | str)
                 and not isinstance(raw.get("id"), bool)
             ):
-                request_id = raw["id"]
+                request_id = raw["id"] if _lone_surrogate(raw["id"]) is None else None
+            bad = _lone_surrogate(raw)
+            if bad is not None:  # `"\ud800"`: valid JSON, but no Unicode text (and no file name) holds it
+                raise ProtocolError("bad-request", f"request field {bad} holds a lone surrogate (\\ud800-\\udfff), "
+                                                   "which is not Unicode text")
             if not isinstance(raw, dict):
                 raise ProtocolError("bad-request", "request must be a JSON object")
             if raw.get("protocol") != PROTOCOL_VERSION:
@@ -252,6 +259,24 @@ def _notification_json(n: Notification, wanted: dict[str, str]) -> dict[str, Any
     }
 
 
+def _lone_surrogate(value: Any, where: str = "request") -> str | None:
+    """The JSON path of the first string (key or value) in ``value`` with a lone surrogate, or None."""
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return path
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if _SURROGATE.search(key):
+                    return f"{path} (a key)"
+                stack.append((child, f"{path}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{index}]") for index, child in enumerate(item))
+    return None
+
+
 def _error(request_id: int | str | None, code: str, message: str) -> dict[str, Any]:
     return {
         "protocol": PROTOCOL_VERSION,
@@ -299,7 +324,10 @@ def serve(stdin: IO[bytes], stdout: IO[bytes], *, max_request_bytes: int = MAX_R
                 continue
             else:
                 answer = server.handle_line(line)
-            stdout.write(json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+            text = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+            # a lone surrogate can still reach an answer (an engine message quoting a bad file name): write
+            # it as its JSON escape, never fail encoding the answer
+            stdout.write(escape_lone_surrogates(text).encode() + b"\n")
             stdout.flush()
     except (BrokenPipeError, KeyboardInterrupt):
         return 0  # the client went away (golangci-lint exited or was interrupted)

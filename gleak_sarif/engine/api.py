@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -147,7 +148,8 @@ class Engine:
         found = memo.found if memo is not None and memo.found is not None else discover(list(paths) or ["."],
                                                                                          self.options)
         source_root = find_source_root(list(paths) or ["."])
-        results = self._scan_cached(found.files, source_root, progress, memo.hashes if memo is not None else None)
+        results = self._scan_cached(found.files, list(paths) or ["."], progress,
+                                    memo.hashes if memo is not None else None)
         findings: list[Finding] = []
         notifications: list[Notification] = []
         skipped = 0
@@ -198,7 +200,7 @@ class Engine:
 
         return frozenset(rule.meta.id for rule in self.pack.rules if rule_reads_package(rule))
 
-    def _scan_cached(self, files: list[str], source_root: str, progress: Progress | None,
+    def _scan_cached(self, files: list[str], paths: list[str], progress: Progress | None,
                      hashes: FileHashes | None = None) -> list[FileResult]:
         """Two entries per file: results of the rules that read only the file (keyed by its content) and
         of the rules that read its package (keyed by the folder's contents too). After an edit, the
@@ -207,7 +209,7 @@ class Engine:
 
         if not self.options.use_cache or not files:
             return self.scan_files(files, progress)
-        cache = ScanCache(cache_dir_for(source_root, self.options.cache_dir), self._cache_salt(), hashes)
+        cache = ScanCache(cache_dir_for(paths, self.options.cache_dir), self._cache_salt(), hashes)
         try:
             package_rules = self._package_rules()
             own_keys = {path: cache.key(path) for path in files}
@@ -294,7 +296,8 @@ class Engine:
         pending = _chunks(files, jobs)
         try:
             context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_signals) as pool, \
+                    _stopping_workers(pool):
                 for chunk_results in pool.map(_scan_chunk, pending):
                     results.extend(chunk_results)
         except BrokenProcessPool:
@@ -333,7 +336,8 @@ class Engine:
 
         context = multiprocessing.get_context("fork")
         try:
-            with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_worker_signals) as pool, \
+                    _stopping_workers(pool):
                 return pool.submit(_scan_chunk, [path]).result(timeout=self.options.file_timeout_seconds * 2)[0]
         except Exception as err:  # the worker crashed or hung on this file: report it, go on
             failed = FileResult(path)
@@ -341,6 +345,27 @@ class Engine:
                 kind=NotificationKind.worker_crash, level=Severity.error, path=path,
                 message=f"the scanner crashed on this file ({type(err).__name__}); file skipped"))
             return failed
+
+
+def _worker_signals() -> None:
+    """In a worker: SIGTERM ends it at once (the parent's handler, inherited by fork, would raise)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def _stopping_workers(pool: Any) -> Iterator[None]:
+    """On Ctrl-C or SIGTERM (the CLI turns it into an exception) stop the workers now: leaving the pool
+    normally would wait for each to finish its chunk, and a parent killed meanwhile left them running."""
+    try:
+        yield
+    except BaseException:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(Exception):
+                process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
 
 
 def _salted_options(options: ScanOptions) -> dict[str, Any]:
@@ -375,7 +400,8 @@ def scan_from_cache(options: ScanOptions, paths: Sequence[str], memo: ScanMemo |
     source_root = find_source_root(list(paths) or ["."])
     if memo is not None and memo.paths != list(paths):
         memo = None
-    cache = ScanCache(cache_dir_for(source_root, options.cache_dir), salt, memo.hashes if memo is not None else None)
+    cache = ScanCache(cache_dir_for(list(paths) or ["."], options.cache_dir), salt,
+                      memo.hashes if memo is not None else None)
     try:
         rules = cache.get_rules()
         if rules is None:  # also means: these rules loaded without error before

@@ -4,8 +4,14 @@ A file has two entries, both keyed by its content hash, path and go.mod version 
 the results of the rules that read only the file; the other those of the rules that read its package
 (`calls:`, `model:`), and its key also holds the content hashes of the folder's other `.go` files. The
 salt is everything else that can change results (`inputs_salt`: the engine's code, every rule file's
-bytes, the project config and the options that change results). The store is one SQLite file in `.gleak-cache/` at the source root (it
-ignores itself for git), written by the main process only.
+bytes, the project config and the options that change results). The store is one SQLite file, written by
+the main process only, in `.gleak-cache/` at the root of the git work tree (it ignores itself for git);
+in the user cache directory (keyed by the project's absolute root) when the scanned folder is in no
+work tree (a module in GOMODCACHE, an unpacked archive), the root is not writable, or its `.gleak-cache`
+is not one this user's gleak-sarif made: a symbolic link, or a folder tracked by git (committed in a pull
+request). Every entry and rule set is signed with this user's key (usercache.py): a forged or copied
+entry reads as a miss, so a planted cache cannot hide findings. Only files the cache creates are ever
+deleted.
 
 Next to the entries it keeps, per salt, the metadata of the enabled rules, so that a scan whose every file
 hits the cache answers without loading the rule pack (`Engine` is not needed then; see api.py).
@@ -20,26 +26,97 @@ from __future__ import annotations
 import contextlib
 import glob
 import hashlib
+import hmac
 import json
 import os
-import shutil
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gleak_sarif.errors import UsageError
 from gleak_sarif.gosource import go_version_for
 from gleak_sarif.model import Finding, Notification, RuleMeta
+from gleak_sarif.usercache import machine_key, scan_cache_dir, sign, verify
+from gleak_sarif.vcs import tracked_by_git, work_tree_root
 
 CACHE_DIR_NAME = ".gleak-cache"
-SCHEMA = 3
+SCHEMA = 4  # 4: entries and rule sets carry a MAC
+_OURS = re.compile(r"^(scan-v[0-9]+\.sqlite3(-journal|-wal|-shm)?|\.gitignore|owner)$")  # what the cache creates
+_GITIGNORE = "# created by gleak-sarif\n*\n"
 KEEP_RUNS = 20  # an entry not used by the last KEEP_RUNS runs is deleted
 PRUNE_EVERY = 10  # runs between two prunings (the delete scans the table)
 _CHUNK = 500  # keys per SELECT/UPDATE (SQLite's default variable limit is 999)
 
 
-def cache_dir_for(source_root: str, configured: str | None = None) -> str:
-    return configured or os.path.join(source_root, CACHE_DIR_NAME)
+def cache_dir_for(paths: Sequence[str], configured: str | None = None) -> str:
+    """Where the scan cache of a scan of ``paths`` lives (see the module doc): ``configured``, else
+    `.gleak-cache` at the root of the first path's git work tree when that one can be trusted, else a
+    folder of the user cache directory keyed by the root (the work tree, or the first path's folder)."""
+    if configured:
+        return configured
+    start = _strip_dots(paths[0]) if paths else "."
+    repo = work_tree_root(start)
+    if repo is not None and _in_tree_usable(repo):
+        return os.path.join(repo, CACHE_DIR_NAME)
+    if repo is None:
+        repo = start if os.path.isdir(start) else os.path.dirname(os.path.abspath(start))
+    return scan_cache_dir(repo)
+
+
+def _strip_dots(path: str) -> str:
+    from gleak_sarif.engine.discover import _strip_dots as strip
+
+    return strip(path)
+
+
+def _owner_mark(directory: str, key: bytes) -> bytes | None:
+    """A signature of this folder's identity (path, device, inode): a cache folder this user's gleak-sarif
+    made carries it in `owner`; one checked out from a repository cannot (the key is not there)."""
+    try:
+        info = os.lstat(directory)
+    except OSError:
+        return None
+    identity = f"{os.path.realpath(directory)}\0{info.st_dev}\0{info.st_ino}".encode("utf-8", "surrogateescape")
+    return sign(identity, key)
+
+
+def _marked(directory: str, key: bytes) -> bool:
+    mark = _owner_mark(directory, key)
+    stored = _read_nofollow(os.path.join(directory, "owner"), 64)
+    return mark is not None and stored is not None and hmac.compare_digest(stored, mark)
+
+
+def _read_nofollow(path: str, limit: int) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(limit)
+
+
+def _create_nofollow(path: str, data: bytes) -> None:
+    """Write a new file of the cache's own (never through a link, never over an existing file)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+
+
+def _in_tree_usable(repo: str) -> bool:
+    if not os.access(repo, os.W_OK):
+        return False  # a read-only checkout: use the user cache directory
+    folder = os.path.join(repo, CACHE_DIR_NAME)
+    if not os.path.lexists(folder):
+        return True
+    if os.path.islink(folder) or not os.path.isdir(folder):
+        return False
+    key = machine_key()
+    if key is not None and _marked(folder, key):
+        return True  # made here by this user (checked without running git)
+    return not tracked_by_git(folder)
 
 
 def _code_signature() -> str:
@@ -67,7 +144,7 @@ def inputs_salt(rule_paths: Sequence[str], config_path: str | None, options: dic
     try:
         for path in [*rule_paths, *([config_path] if config_path else [])]:
             with open(path, "rb") as handle:
-                digest.update(f"{path}\0".encode() + handle.read() + b"\0")
+                digest.update(os.fsencode(path) + b"\0" + handle.read() + b"\0")
     except OSError:
         return None
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
@@ -97,6 +174,7 @@ class ScanCache:
         self.directory = directory
         self.salt = salt
         self._db: sqlite3.Connection | None = None
+        self._key: bytes | None = None  # this user's signing key (set on connect)
         self._run = 0  # this run's number (set on connect)
         self._claimed = False
         hashes = hashes if hashes is not None else FileHashes()
@@ -110,13 +188,21 @@ class ScanCache:
         if self._db is not None:
             return self._db
         database = os.path.join(self.directory, f"scan-v{SCHEMA}.sqlite3")
+        self._key = machine_key()
+        if self._key is None:
+            return None  # nothing could be verified: scan without a cache
         for attempt in range(2):
             try:
                 os.makedirs(self.directory, exist_ok=True)
-                ignore = os.path.join(self.directory, ".gitignore")
-                if not os.path.exists(ignore):
-                    with open(ignore, "w", encoding="utf-8") as handle:
-                        handle.write("# created by gleak-sarif\n*\n")
+                if os.path.islink(self.directory) or os.path.islink(database):
+                    break  # never read or write a cache reached through a link
+                _create_nofollow(os.path.join(self.directory, ".gitignore"), _GITIGNORE.encode())
+                if not _marked(self.directory, self._key):
+                    mark = _owner_mark(self.directory, self._key)
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(self.directory, "owner"))  # a stale mark (folder moved)
+                    if mark is not None:
+                        _create_nofollow(os.path.join(self.directory, "owner"), mark)
                 self._db = sqlite3.connect(database, timeout=30)
                 # No fsync per commit (~15 ms each here, several per run): a process crash cannot corrupt
                 # the file (the rollback journal is still written); an OS crash might, and a damaged
@@ -138,17 +224,14 @@ class ScanCache:
     def _start_run(self, db: sqlite3.Connection) -> None:
         with db:
             db.execute("CREATE TABLE IF NOT EXISTS entries "
-                       "(key TEXT PRIMARY KEY, value TEXT NOT NULL, run INTEGER NOT NULL)")
+                       "(key TEXT PRIMARY KEY, value TEXT NOT NULL, mac BLOB NOT NULL, run INTEGER NOT NULL)")
             db.execute("CREATE INDEX IF NOT EXISTS entries_run ON entries (run)")
             db.execute("CREATE TABLE IF NOT EXISTS rule_sets "
-                       "(salt TEXT PRIMARY KEY, rules TEXT NOT NULL, run INTEGER NOT NULL)")
+                       "(salt TEXT PRIMARY KEY, rules TEXT NOT NULL, mac BLOB NOT NULL, run INTEGER NOT NULL)")
             db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
         row = db.execute("SELECT value FROM state WHERE name = 'run'").fetchone()
         self._run = (row[0] if row else 0) + 1
-        for old in glob.glob(os.path.join(self.directory, "scan-v*.sqlite3")):  # earlier schemas
-            if not old.endswith(f"scan-v{SCHEMA}.sqlite3"):
-                with contextlib.suppress(OSError):
-                    os.unlink(old)
+        _remove_ours(self.directory, keep=f"scan-v{SCHEMA}.sqlite3", only_databases=True)  # earlier schemas
 
     def _claim_run(self, db: sqlite3.Connection) -> None:
         """Count this run, at its first write (a session that only reads, like a cache-only attempt that
@@ -207,7 +290,7 @@ class ScanCache:
             found = []
         for name, path in found:
             content = self._digest(path)
-            digest.update(name.encode() + b"\0" + (content or b"unreadable") + b"\n")
+            digest.update(os.fsencode(name) + b"\0" + (content or b"unreadable") + b"\n")
         self._dir_memo[directory] = digest.hexdigest()
         return self._dir_memo[directory]
 
@@ -227,7 +310,7 @@ class ScanCache:
             version = self._versions[directory] = go_version_for(absolute)
         digest = hashlib.blake2b(content, digest_size=20)
         folder = self._dir_signature(directory) if package else "file"
-        digest.update(f"\0{self.salt}\0{path}\0{version}\0{folder}".encode())
+        digest.update(f"\0{self.salt}\0{path}\0{version}\0{folder}".encode("utf-8", "surrogateescape"))
         return digest.hexdigest()
 
     def holds_all(self, keys: list[str]) -> bool:
@@ -248,8 +331,11 @@ class ScanCache:
         found: dict[str, tuple[list[Finding], list[Notification]]] = {}
         if db is None:
             return found
+        assert self._key is not None
         try:
-            for key, value in _rows(db, "key, value", list(keys)):
+            for key, value, mac in _rows(db, "key, value, mac", list(keys)):
+                if not isinstance(mac, bytes) or not verify(_signed(key, value), mac, self._key):
+                    continue  # not written by this user's gleak-sarif: a miss, rescanned and overwritten
                 data = json.loads(value)
                 found[key] = (
                     [Finding.model_validate(f) for f in data["findings"]],
@@ -280,24 +366,27 @@ class ScanCache:
         db = self._connect()
         if db is None:
             return
-        rows = [
-            (key, json.dumps({"findings": [f.model_dump(mode="json") for f in findings],
-                              "notifications": [n.model_dump(mode="json") for n in notes]}), self._run)
-            for key, findings, notes in entries
-        ]
+        assert self._key is not None
+        rows = []
+        for key, findings, notes in entries:
+            value = json.dumps({"findings": [f.model_dump(mode="json") for f in findings],
+                                "notifications": [n.model_dump(mode="json") for n in notes]})
+            rows.append((key, value, sign(_signed(key, value), self._key), self._run))
         self._claim_run(db)
         with contextlib.suppress(sqlite3.Error):
             with db:
-                db.executemany("INSERT OR REPLACE INTO entries (key, value, run) VALUES (?, ?, ?)", rows)
+                db.executemany("INSERT OR REPLACE INTO entries (key, value, mac, run) VALUES (?, ?, ?, ?)", rows)
 
     def get_rules(self) -> list[RuleMeta] | None:
         """The enabled rules' metadata stored for this salt by an earlier scan (None when there is none)."""
         db = self._connect()
         if db is None:
             return None
+        assert self._key is not None
         try:
-            row = db.execute("SELECT rules FROM rule_sets WHERE salt = ?", (self.salt,)).fetchone()
-            if row is None:
+            row = db.execute("SELECT rules, mac FROM rule_sets WHERE salt = ?", (self.salt,)).fetchone()
+            if row is None or not isinstance(row[1], bytes) or not verify(_signed(self.salt, row[0]), row[1],
+                                                                          self._key):
                 return None
             return [RuleMeta.model_validate(m) for m in json.loads(row[0])]
         except (sqlite3.Error, ValueError):
@@ -308,13 +397,14 @@ class ScanCache:
         db = self._connect()
         if db is None:
             return
+        assert self._key is not None
         self._claim_run(db)
         with contextlib.suppress(sqlite3.Error):
-            if db.execute("SELECT 1 FROM rule_sets WHERE salt = ?", (self.salt,)).fetchone() is None:
+            if self.get_rules() is None:  # none stored, or one this user did not sign
                 text = json.dumps([m.model_dump(mode="json") for m in rules])
                 with db:
-                    db.execute("INSERT OR REPLACE INTO rule_sets (salt, rules, run) VALUES (?, ?, ?)",
-                               (self.salt, text, self._run))
+                    db.execute("INSERT OR REPLACE INTO rule_sets (salt, rules, mac, run) VALUES (?, ?, ?, ?)",
+                               (self.salt, text, sign(_signed(self.salt, text), self._key), self._run))
 
     def close(self) -> None:
         """Close the database; every PRUNE_EVERY counted runs, prune it first (after this run's writes)."""
@@ -325,11 +415,62 @@ class ScanCache:
             self._db = None
 
 
-def clean_cache(path: str) -> str:
-    from gleak_sarif.engine.discover import find_source_root
+def _signed(key: str, value: str) -> bytes:
+    """What an entry's MAC covers: its key too, so a valid entry cannot be moved to another file's key."""
+    return f"{key}\0{value}".encode("utf-8", "surrogateescape")
 
-    directory = os.path.join(find_source_root([path]), CACHE_DIR_NAME)
+
+def _remove_ours(directory: str, *, keep: str = "", only_databases: bool = False) -> tuple[int, list[str]]:
+    """Delete the files the cache creates in ``directory`` (never through a link, never other files);
+    returns (files deleted, names of other entries left there)."""
+    removed, others = 0, []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0, []
+    for entry in entries:
+        name = entry.name
+        ours = _OURS.match(name) is not None and not entry.is_symlink() and entry.is_file(follow_symlinks=False)
+        if only_databases:
+            ours = ours and name.startswith("scan-v") and not name.startswith(keep)
+            if not ours:
+                continue
+        if not ours or (name == ".gitignore" and _read_nofollow(entry.path, 200) != _GITIGNORE.encode()):
+            others.append(name)
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed += 1
+    return removed, others
+
+
+def clean_cache(path: str) -> str:
+    """`cache clean PATH`: delete the scan cache of the project at PATH (the one a scan of PATH uses),
+    only the files the cache made. A `.gleak-cache` that is not this user's (a link, a folder tracked by
+    git) is left alone and named."""
+    if not os.path.exists(path):
+        raise UsageError(f"path does not exist: {path}")
+    directory = cache_dir_for([path])
+    lines = []
+    repo = work_tree_root(path)
+    in_tree = os.path.join(repo, CACHE_DIR_NAME) if repo is not None else None
+    if in_tree is not None and in_tree != directory and os.path.lexists(in_tree):
+        why = "a symbolic link" if os.path.islink(in_tree) else "not made by gleak-sarif here (tracked by git, " \
+            "or the folder is read-only)"
+        lines.append(f"left {in_tree} alone: it is {why}")
+    if os.path.islink(directory):
+        raise UsageError(f"{directory} is a symbolic link, not a cache folder of gleak-sarif; nothing removed")
     if not os.path.isdir(directory):
-        return f"no cache at {directory}"
-    shutil.rmtree(directory)
-    return f"removed {directory}"
+        lines.append(f"no cache at {directory}")
+        return "\n".join(lines)
+    removed, others = _remove_ours(directory)
+    if not others:
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)
+    if removed == 0 and others:
+        lines.append(f"no cache at {directory} (it holds no file of gleak-sarif's; left alone)")
+    elif others:
+        lines.append(f"removed the cache files in {directory}; left {len(others)} other entries there")
+    else:
+        lines.append(f"removed {directory}")
+    return "\n".join(lines)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.errors import UsageError
 from gleak_sarif.model import Notification, NotificationKind
+from gleak_sarif.vcs import work_tree_root
 
 
 @dataclass
@@ -111,6 +112,7 @@ def discover(paths: list[str], options: ScanOptions) -> Discovery:
                 message=f"cannot list directory: {err.strerror}"))
 
         ignored = git_ignored(path) if options.respect_gitignore else None
+        tree = os.path.realpath(work_tree_root(path) or path)  # what a link may point into
         # followlinks=False: a symlinked directory is not entered, so symlink loops cannot trap the walk
         for dirpath, dirnames, filenames in os.walk(path, onerror=on_error):
             dirnames[:] = sorted(d for d in dirnames
@@ -135,8 +137,21 @@ def discover(paths: list[str], options: ScanOptions) -> Discovery:
                         kind=NotificationKind.read_error, path=display_path(full),
                         message="not a regular file; skipped"))
                     continue
+                if not options.follow_symlinks and os.path.islink(full) and not _inside(full, tree):
+                    # a pull request can add `x.go -> /somewhere/else.go`: its code and path would reach
+                    # the report (SARIF snippets are uploaded)
+                    found.notifications.append(Notification(
+                        kind=NotificationKind.read_error, path=display_path(full),
+                        message="symbolic link to a file outside the scanned tree; skipped "
+                                "(--follow-symlinks scans it)"))
+                    continue
                 add(full)
     return found
+
+
+def _inside(link: str, tree: str) -> bool:
+    target = os.path.realpath(link)
+    return target == tree or target.startswith(tree.rstrip(os.sep) + os.sep)
 
 
 def find_source_root(paths: list[str]) -> str:

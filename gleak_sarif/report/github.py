@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from gleak_sarif.model import BaselineState, ScanResult, Severity
+from gleak_sarif.report import shown_path
 
 _LEVEL = {Severity.error: "error", Severity.warning: "warning", Severity.note: "notice"}
 
@@ -23,6 +24,7 @@ def _escape_property(text: str) -> str:
 
 
 def _annotation_path(path: str, source_root: str | None) -> str:
+    path = shown_path(path)  # a name that is not UTF-8, or holds a control character, in one printable line
     if not source_root:
         return path
     absolute = os.path.abspath(path)

@@ -26,24 +26,19 @@ from gleak_sarif.report.sarif import (
     format_utc,
     parse_time,
 )
+from gleak_sarif.report.sarif_input import check_log, load_log
 
 _LEVEL_RANK = {"error": 3, "warning": 2, "note": 1, "none": 0}
 
 
 def _load(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as e:
-        raise ConfigError(f"merge: cannot read it ({e.strerror})", path=path) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ConfigError(f"merge: not valid JSON ({e})", path=path) from None
-    if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
+    """The log at ``path``, every field merge reads checked (exit 2 with the JSON path of a bad one; a
+    result URI that leaves the source root is refused)."""
+    data = load_log(path, "merge")
+    if isinstance(data, dict) and not isinstance(data.get("runs"), list):
         raise ConfigError("merge: not a SARIF log (no `runs` array)", path=path)
-    if data.get("version") != SARIF_VERSION:
-        raise ConfigError(
-            f"merge: SARIF version {data.get('version')!r} is not supported (need 2.1.0)", path=path
-        )
+    check_log(data, path, "merge", source_root=None, root_only=False)
+    assert data.get("version") == SARIF_VERSION
     return data
 
 

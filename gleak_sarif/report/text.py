@@ -7,6 +7,7 @@ import json
 from collections import Counter
 
 from gleak_sarif.model import BaselineState, Finding, ScanResult, Severity
+from gleak_sarif.report import shown_path
 
 _RESET = "\x1b[0m"
 _COLORS = {
@@ -87,12 +88,12 @@ def render_text(result: ScanResult, *, color: bool = False, show_suppressed: boo
         if finding.baseline_state is not None:
             suffix += f" [{finding.baseline_state.value}]"
         out.append(
-            f"{span.path}:{span.start_line}:{span.start_column}: {rule} {finding.message} "
+            f"{shown_path(span.path)}:{span.start_line}:{span.start_column}: {rule} {finding.message} "
             f"[{finding.rule_name}] {severity}{suffix}"
         )
         out.extend(_frame(lines, finding, color))
         for related in finding.related:
-            where = f"{related.span.path}:{related.span.start_line}:{related.span.start_column}"
+            where = f"{shown_path(related.span.path)}:{related.span.start_line}:{related.span.start_column}"
             out.append(
                 f"        {_DIM if color else ''}note: {related.message} ({where}){_RESET if color else ''}"
             )
@@ -100,7 +101,7 @@ def render_text(result: ScanResult, *, color: bool = False, show_suppressed: boo
             out.append(f"        fix available: {finding.fix.description}")
         out.append("")
     for note in result.notifications:
-        where = note.path or ""
+        where = shown_path(note.path) if note.path else ""
         if note.path and note.line:
             where += f":{note.line}"
         out.append(

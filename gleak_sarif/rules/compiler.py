@@ -773,8 +773,9 @@ def engine_code_signature() -> str:
 
 
 def _validated_store() -> str | None:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "gleak-sarif", f"validated-{__version__}-{engine_code_signature()}.txt")
+    from gleak_sarif.usercache import user_cache_dir
+
+    return os.path.join(user_cache_dir(), f"validated-{__version__}-{engine_code_signature()}.txt")
 
 
 _VALIDATED: set[str] | None = None
@@ -784,11 +785,16 @@ def validate_atoms(atoms: list[Atom], rule_source: bytes) -> None:
     """Compile each atom's query once to catch errors; remember rule files that passed.
 
     tree-sitter query compilation is the slowest part of loading rules, so a rule file whose exact bytes
-    compiled before (same engine version) is not compiled again; its atoms compile lazily when used.
+    compiled before (same engine version) is not compiled again; its atoms compile lazily when used. The
+    store's lines are signed with the user cache key, so a planted store cannot skip the check.
     """
+    from gleak_sarif.usercache import machine_key, sign
+
     global _VALIDATED
-    store = _validated_store()
-    key = hashlib.sha256(rule_source).hexdigest()[:32]
+    secret = machine_key()
+    store = _validated_store() if secret is not None else None
+    digest = hashlib.sha256(rule_source).digest()
+    key = sign(digest, secret).hex() if secret is not None else digest.hex()
     if _VALIDATED is None:
         _VALIDATED = set()
         if store and os.path.isfile(store):

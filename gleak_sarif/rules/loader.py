@@ -227,17 +227,17 @@ def _pack_cache_file(paths: list[Path], config_rows: dict[str, list[Any]], selec
                      ignore: list[str]) -> str | None:
     from gleak_sarif import __version__
     from gleak_sarif.rules.compiler import engine_code_signature
+    from gleak_sarif.usercache import user_cache_dir
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     digest = hashlib.sha256(f"{__version__}\0{sys.version}\0{select}\0{ignore}\0".encode())
     digest.update(engine_code_signature().encode())
     try:
         for path in paths:
-            digest.update(f"{path}\0".encode() + path.read_bytes() + b"\0")
+            digest.update(os.fsencode(path) + b"\0" + path.read_bytes() + b"\0")
     except OSError:
         return None  # the normal load reports the unreadable file
     digest.update(json.dumps(config_rows, sort_keys=True, default=_jsonable).encode())
-    return os.path.join(base, "gleak-sarif", "packs", digest.hexdigest()[:32] + ".pickle")
+    return os.path.join(user_cache_dir(), "packs", digest.hexdigest()[:32] + ".pickle")
 
 
 def _jsonable(value: Any) -> Any:
@@ -245,17 +245,47 @@ def _jsonable(value: Any) -> Any:
     return dump(mode="json") if callable(dump) else str(value)
 
 
-def _load_cached_pack(cache_file: str | None) -> RulePack | None:
+# Everything a pickled RulePack is made of. Unpickling may build these and nothing else, so a planted pack
+# file cannot call a function of its choosing (os.system...): the actions cache restores this folder.
+_PACK_GLOBALS = frozenset({
+    ("gleak_sarif.model", "Precision"), ("gleak_sarif.model", "RuleMeta"), ("gleak_sarif.model", "Severity"),
+    *(("gleak_sarif.rules.compiler", name) for name in (
+        "Atom", "CFix", "CNode", "CRelation", "CompiledRule", "RuleOutput", "RulePack")),
+    ("re2", "_Regexp"), ("re2._re2", "RE2.Options.Encoding"), ("types", "SimpleNamespace"),
+})
+
+
+def _pack_unpickler(data: bytes) -> Any:
+    import io
     import pickle
 
-    from gleak_sarif.rules.compiler import RulePack
+    class PackUnpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            if (module, name) not in _PACK_GLOBALS:
+                raise pickle.UnpicklingError(f"{module}.{name} is not part of a rule pack")
+            return super().find_class(module, name)
 
-    if cache_file is None or os.environ.get("GLEAK_NO_PACK_CACHE"):
+    return PackUnpickler(io.BytesIO(data))
+
+
+def _load_cached_pack(cache_file: str | None) -> RulePack | None:
+    """The cached pack, if this user's gleak-sarif wrote it (its MAC checks with the key of the user
+    cache directory) and it holds only rule-pack objects; else None (compile instead)."""
+    from gleak_sarif.rules.compiler import RulePack
+    from gleak_sarif.usercache import MAC_BYTES, machine_key, verify
+
+    key = machine_key()
+    if cache_file is None or key is None or os.environ.get("GLEAK_NO_PACK_CACHE"):
         return None
     try:
-        with open(cache_file, "rb") as handle:
-            pack = pickle.load(handle)
-    except Exception:  # missing, damaged, or written by another Python: compile instead
+        fd = os.open(cache_file, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as handle:
+            blob = handle.read()
+        mac, data = blob[:MAC_BYTES], blob[MAC_BYTES:]
+        if not verify(data, mac, key):
+            return None
+        pack = _pack_unpickler(data).load()
+    except Exception:  # missing, damaged, planted, or written by another Python: compile instead
         return None
     return pack if isinstance(pack, RulePack) else None
 
@@ -263,18 +293,23 @@ def _load_cached_pack(cache_file: str | None) -> RulePack | None:
 def _store_pack(cache_file: str | None, pack: RulePack) -> None:
     import pickle
 
-    if cache_file is None or os.environ.get("GLEAK_NO_PACK_CACHE"):
+    from gleak_sarif.usercache import machine_key, sign
+
+    key = machine_key()
+    if cache_file is None or key is None or os.environ.get("GLEAK_NO_PACK_CACHE"):
         return
     queries = [atom.compiled for atom in pack.atoms]
     try:
         for atom in pack.atoms:
             atom.compiled = None  # tree-sitter Query objects do not pickle
         data = pickle.dumps(pack, protocol=pickle.HIGHEST_PROTOCOL)
+        _pack_unpickler(data).load()  # a pack this loader would refuse is not worth writing
         folder = os.path.dirname(cache_file)
         os.makedirs(folder, exist_ok=True)
         temp = f"{cache_file}.{os.getpid()}.tmp"
-        with open(temp, "wb") as handle:
-            handle.write(data)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(sign(data, key) + data)
         os.replace(temp, cache_file)
         entries = sorted((e for e in os.scandir(folder) if e.name.endswith(".pickle")),
                          key=lambda e: e.stat().st_mtime, reverse=True)

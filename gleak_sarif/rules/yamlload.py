@@ -80,6 +80,14 @@ class _Loader(_BASE):  # type: ignore[valid-type,misc]
             result.key_lines[key] = key_node.start_mark.line + 1
         return result
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        # Python refuses to convert integers of more than 4,300 digits (ValueError): a config error here
+        try:
+            return int(super().construct_yaml_int(node))
+        except ValueError:
+            raise ConfigError("this integer is too long", line=node.start_mark.line + 1,
+                              hint="no setting takes a number of more than a few digits") from None
+
     def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LineList:
         result = LineList(self.construct_object(child, deep=True) for child in node.value)
         result.line = node.start_mark.line + 1
@@ -88,6 +96,7 @@ class _Loader(_BASE):  # type: ignore[valid-type,misc]
 
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_sequence)
 
 

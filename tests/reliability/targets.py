@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -307,6 +309,193 @@ def sarif_of_any_result(args: tuple[ScanResult, str | None], tmp: Path) -> None:
         render(result, fmt)
 
 
+# ---------------------------------------------------------------- hostile inputs of the threat model
+# (issue 22: SARIF logs handed to merge/--baseline, engine-server requests, `.gleak.yml`, rule regexes,
+# file names reaching the reports)
+
+
+@functools.cache
+def sarif_seed() -> str:
+    """A real SARIF log of gleak-sarif: the example scanned, with a baseline state and a notification."""
+    from gleak_sarif.engine import Engine
+    from gleak_sarif.report import render
+
+    example = REPO / "fixtures" / "example"
+    result = Engine(ScanOptions(jobs=1, use_cache=False, config_path=None)).scan([str(example)])
+    result.notifications.append(Notification(kind=NotificationKind.parse_error, message="m",
+                                             path=str(example / "server.go"), line=3))
+    return render(result, "sarif", source_root=str(example))
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 2**40) | st.floats(allow_nan=False) | st.text(ALPHABET, max_size=12)
+    | st.sampled_from(["../../etc/passwd", "file:///etc/passwd", "%2e%2e/x", "SRCROOT", "2.1.0", "\ud800"]),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(ALPHABET, max_size=8), kids, max_size=3),
+    max_leaves=8)
+
+
+@st.composite
+def _json_mutated(draw: st.DrawFn, text: str) -> str:
+    """A JSON document with a few values (at any depth) replaced, removed or duplicated."""
+    data = json.loads(text)
+    for _ in range(draw(st.integers(1, 4))):
+        node: Any = data
+        parent: Any = None
+        key: Any = None
+        for _depth in range(draw(st.integers(0, 9))):
+            if isinstance(node, dict) and node:
+                parent, key = node, draw(st.sampled_from(sorted(node)))
+            elif isinstance(node, list) and node:
+                parent, key = node, draw(st.integers(0, len(node) - 1))
+            else:
+                break
+            node = parent[key]
+        if parent is None:
+            continue
+        action = draw(st.sampled_from(["replace", "replace", "delete"]))
+        if action == "delete" and isinstance(parent, dict):
+            del parent[key]
+        else:
+            parent[key] = draw(_JSON_VALUES)
+    return json.dumps(data)
+
+
+def sarif_logs() -> st.SearchStrategy[str]:
+    seed = st.just(None).map(lambda _: sarif_seed())
+    return st.one_of(seed.flatmap(_json_mutated), seed.flatmap(
+        lambda text: _mutated((text.encode(),)).map(lambda b: b.decode("utf-8", "replace"))))
+
+
+def read_any_sarif(text: str, tmp: Path) -> None:
+    """`merge` and `--baseline` on a hostile log: a merged log or ConfigError, never another exception."""
+    from gleak_sarif.baseline import apply_baseline
+    from gleak_sarif.report.merge import merge_sarif
+
+    path = tmp / "fuzz.sarif"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    for read in (lambda: merge_sarif([str(path)]), lambda: apply_baseline(ScanResult(source_root=str(tmp)), str(path))):
+        try:
+            read()
+        except ConfigError as err:
+            assert str(err).strip()
+
+
+def server_lines() -> st.SearchStrategy[bytes]:
+    fields = st.fixed_dictionaries({}, optional={
+        "protocol": st.sampled_from([1, 1, 1, 2, "1", None]),
+        "id": st.integers() | st.text(ALPHABET, max_size=6) | st.sampled_from(["\ud800", True, None, [1]]),
+        "method": st.sampled_from(["hello", "scan", "scan", "nope", ""]),
+        "files": st.lists(st.sampled_from(["nope.go", "", "\udcff.go", "/dev/null", "."])
+                          | st.text(ALPHABET, max_size=10), max_size=3),
+        "select": st.lists(st.sampled_from(["GL2", "ALL", "NOPE", ""]), max_size=2),
+        "fail_level": st.sampled_from(["error", "warning", "none", "fatal", 3]),
+        "config": st.sampled_from(["nope.yml", "", None]),
+    })
+    as_json = fields.map(lambda d: json.dumps(d).encode())  # ensure_ascii: lone surrogates as `\ud800`
+    return st.one_of(as_json, as_json.flatmap(lambda b: _mutated((b,))), st.binary(max_size=200))
+
+
+def serve_any_line(line: bytes) -> None:
+    """The engine server on one hostile request line: one answer, valid UTF-8 JSON, never an exception."""
+    import io
+
+    from gleak_sarif.bridge.server import serve
+
+    out = io.BytesIO()
+    assert serve(io.BytesIO(line.replace(b"\n", b" ") + b"\n"), out) == 0
+    answers = out.getvalue().splitlines()
+    assert len(answers) <= 1
+    for answer in answers:
+        reply = json.loads(answer.decode("utf-8"))
+        assert reply["ok"] in (True, False)
+
+
+def configs() -> st.SearchStrategy[str]:
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**6), st.text(ALPHABET, max_size=12),
+                        st.sampled_from(["GL201", "error", "note", "*.go", "9" * 5000, "!!python/name:os.system"]))
+    keys = st.sampled_from(["select", "ignore", "rules", "exclude", "severity", "resources", "fail-level",
+                            "include-vendor", "include-testdata", "tests", "per-file-ignores", "constructor",
+                            "release", "import-path"]) | st.text(ALPHABET, max_size=6)
+    trees = st.recursive(scalars, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(keys, kids, max_size=4),
+                         max_leaves=15)
+    return st.one_of(trees.map(lambda t: yaml.safe_dump(t, allow_unicode=True)), st.text(ALPHABET, max_size=200),
+                     st.sampled_from(["severity:\n  GL201: " + "9" * 5000 + "\n", "a: &a [*a]\n",
+                                      "!!python/object/apply:os.system ['echo x']\n"]))
+
+
+def load_any_config(text: str, tmp: Path) -> None:
+    """`.gleak.yml` (it comes with the scanned repository): a config or ConfigError naming the file."""
+    from gleak_sarif.config import load_project_config
+
+    path = tmp / ".gleak.yml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        load_project_config(str(path))
+    except ConfigError as err:
+        assert ".gleak.yml" in str(err), str(err)
+
+
+def regexes() -> st.SearchStrategy[tuple[str, str]]:
+    atoms = st.sampled_from(["a", "(a+)+", "(a|a)*", "(a*)*", ".*", "\\w+", "(?i)", "[a-z]", "b", "$", "^",
+                             "(?=a)", "\\1", "(", ")", "*", "{2,5}", "\\", "[", "(?P<x>a)"])
+    pattern = st.lists(atoms | st.text(ALPHABET, max_size=3), max_size=8).map("".join)
+    text = st.sampled_from(["a" * 40, "a" * 5000 + "c", "ctx", ""]) | st.text(ALPHABET, max_size=40)
+    return st.tuples(pattern, text)
+
+
+def run_any_regex(args: tuple[str, str]) -> None:
+    """A rule regex: RegexError at load time, or a search that answers in linear time (RE2)."""
+    import time
+
+    from gleak_sarif.rules.regex import RegexError, compile_regex
+
+    pattern, text = args
+    try:
+        regex = compile_regex(pattern)
+    except RegexError:
+        return
+    started = time.monotonic()
+    regex.search(text)
+    assert time.monotonic() - started < 1.0, (pattern, len(text))
+
+
+def file_names() -> st.SearchStrategy[bytes]:
+    return st.binary(min_size=1, max_size=20).map(
+        lambda b: b.replace(b"/", b"_").replace(b"\0", b"_").lstrip(b".") or b"x") | st.sampled_from(
+        [b"bad\xff", b"x.go:1:1: GL999 forged\nleak", b"\r", b"\x1b[31mred", b"%2e%2e", b"a b"])
+
+
+@functools.cache
+def _engine() -> Any:
+    from gleak_sarif.engine import Engine
+
+    return Engine(ScanOptions(jobs=1, use_cache=False, config_path=None))
+
+
+def report_any_file_name(name: bytes, tmp: Path) -> None:
+    """A hostile file name through the scanner and every report format: each report is written and is
+    valid UTF-8; the name never starts a line of its own in text output."""
+    from gleak_sarif.report import render, write_output
+
+    folder = tmp / "names"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    path = os.path.join(os.fsencode(folder), name + b".go")
+    with open(path, "wb") as handle:
+        handle.write((REPO / "fixtures" / "example" / "server.go").read_bytes())
+    result = _engine().scan([str(folder)])
+    assert result.findings
+    for fmt in ("text", "json", "sarif", "github"):
+        out = tmp / f"out.{fmt}"
+        write_output(render(result, fmt, source_root=str(folder)), str(out))
+        text = out.read_bytes().decode("utf-8")
+        if fmt in ("json", "sarif"):
+            json.loads(text)
+        if fmt == "text":
+            starts = [line for line in text.splitlines() if ": GL" in line and not line.startswith(" ")]
+            assert len(starts) == len(result.findings), text
+
+
 # name -> (target, strategy, needs a temp dir)
 TARGETS: dict[str, tuple[Callable[..., None], st.SearchStrategy[Any], bool]] = {
     "engine": (engine_on_bytes, go_bytes(), False),
@@ -314,4 +503,9 @@ TARGETS: dict[str, tuple[Callable[..., None], st.SearchStrategy[Any], bool]] = {
     "rules": (load_any_rule, yamlish(), True),
     "dumps": (parse_any_dump, dumps_text(), False),
     "sarif": (sarif_of_any_result, st.tuples(scan_results(), st.none() | _TEXT), True),
+    "sarif-input": (read_any_sarif, sarif_logs(), True),
+    "server": (serve_any_line, server_lines(), False),
+    "config": (load_any_config, configs(), True),
+    "regex": (run_any_regex, regexes(), False),
+    "names": (report_any_file_name, file_names(), True),
 }

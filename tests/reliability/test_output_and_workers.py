@@ -137,6 +137,57 @@ def test_ctrl_c_during_a_real_scan(tmp_path: Path, group: bool) -> None:
     assert _temp_files(tmp_path) == []
 
 
+def test_sigterm_stops_the_workers(tmp_path: Path) -> None:
+    """SIGTERM to the main process alone (CI cancelling a job): exit 143 with no traceback, the old report
+    intact, and no worker left behind (they used to finish their chunk and stay alive)."""
+    _big_tree(tmp_path, 1500)
+    out = tmp_path / "report.sarif"
+    out.write_text(OLD)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gleak_sarif", "scan", ".", "--no-cache", "--no-config", "-j", "2",
+         "--format", "sarif", "-o", str(out)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(_group(proc.pid)) < 3:  # the main process and 2 workers
+        time.sleep(0.2)
+    assert len(_group(proc.pid)) >= 3, "the workers never started"
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError("the scan did not stop within 60 s of SIGTERM") from None
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err, err
+    assert "terminated" in err
+    deadline = time.monotonic() + 10
+    while _group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = _group(proc.pid)
+    if left:
+        os.killpg(proc.pid, signal.SIGKILL)
+    assert left == [], f"workers still running after the main process exited: {left}"
+    assert out.read_text() == OLD
+    assert _temp_files(tmp_path) == []
+
+
+def _group(pgid: int) -> list[int]:
+    """Live (not zombie) processes of a process group, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path("/proc", entry, "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
 # ---- worker processes ---------------------------------------------------------------------------------
 
 

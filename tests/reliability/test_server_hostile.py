@@ -107,3 +107,30 @@ def test_client_closes_the_answer_stream(workdir: Path) -> None:
     err = proc.stderr.read() if proc.stderr else b""
     assert proc.returncode == 0, err
     assert b"Traceback" not in err
+
+
+def test_lone_surrogates_are_bad_requests(workdir: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """`"\\ud800"` is valid JSON but no text: in `id`, a path, a rule or a key, it used to crash the server
+    (exit 3 while encoding the answer). Now: an error answer, and the server keeps serving."""
+    answers = _serve([
+        b'{"protocol": 1, "id": "\\ud800", "method": "hello"}',
+        b'{"protocol": 1, "id": 2, "method": "scan", "files": ["\\udcff.go"]}',
+        b'{"protocol": 1, "id": 3, "method": "hello", "rules": ["x\\udfff"]}',
+        b'{"protocol": 1, "id": 4, "method": "hello", "\\ud800": 1}',
+        _req(5, files=[str(workdir / "leak.go")]),
+    ])
+    assert [(a["id"], a["ok"] or a["error"]["code"]) for a in answers] == [
+        (None, "bad-request"), (2, "bad-request"), (3, "bad-request"), (4, "bad-request"), (5, True)]
+    assert "request.files[0] holds a lone surrogate" in answers[1]["error"]["message"]
+    assert answers[4]["findings"]
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_lone_surrogate_through_the_real_process(workdir: Path) -> None:
+    lines = b'{"protocol": 1, "id": "\\ud800", "method": "hello"}\n' + _req(2, "hello") + b"\n"
+    done = subprocess.run([sys.executable, "-m", "gleak_sarif", "serve", "--stdio"], input=lines,
+                          capture_output=True, timeout=120, cwd=workdir,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["ok"] for a in answers] == [False, True]
