@@ -170,6 +170,12 @@ def scan(
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: one per CPU).")] = 0,
+    shard: Annotated[
+        str | None,
+        typer.Option("--shard", metavar="K/N",
+                     help="Scan only part K of N of the packages (a fixed split by folder, for a CI matrix; "
+                          "join the parts' SARIF with `gleak-sarif merge`)."),
+    ] = None,
     fail_level: Annotated[
         FailLevel | None,
         typer.Option("--fail-level", help="Lowest severity that fails (exit 1). Default: .gleak.yml's, else warning."),
@@ -272,6 +278,11 @@ def scan(
         raise UsageError("--statistics prints text or json", hint="use --format text or --format json")
     if fail_on is FailOn.new and not baseline:
         raise UsageError("--fail-on new needs --baseline", hint="pass the SARIF of an earlier scan")
+    if shard is not None and from_stdin:
+        raise UsageError("--shard splits the scanned folders; it does not apply to standard input")
+    from gleak_sarif.engine.shard import parse_shard
+
+    shard_spec = parse_shard(shard) if shard is not None else None
     assert stdin_filename is not None or not from_stdin
     where = [stdin_filename] if from_stdin and stdin_filename else paths
     options = _resolve(
@@ -295,6 +306,7 @@ def scan(
         tests=tests,
         respect_gitignore=respect_gitignore,
         file_timeout_seconds=file_timeout,
+        shard=shard_spec,
     )
     check_output_paths([output, sarif_output], paths)  # before the work: refuse to clobber inputs
     rev = new_from_rev or new_from_merge_base

@@ -41,6 +41,8 @@ class ScanOptions(BaseModel):
     respect_gitignore: bool = True  # in a git work tree, skip what git ignores (folders walked, not named files)
     # (glob on the path as the scan shows it, rule IDs or prefixes): findings there are not reported
     per_file_ignores: list[tuple[str, list[str]]] = Field(default_factory=list)
+    # `--shard K/N`: scan only the package folders of shard K of N (engine/shard.py); None: every file
+    shard: tuple[int, int] | None = None
 
     def ignored_here(self, rule_id: str, path: str) -> bool:
         """Does a `per-file-ignores` entry drop ``rule_id``'s findings in ``path``?"""

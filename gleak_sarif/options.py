@@ -53,6 +53,7 @@ class Flags(BaseModel):
     tests: bool | None = None  # scan `_test.go` files; None: `.gleak.yml` `tests:` (default true)
     respect_gitignore: bool = True
     file_timeout_seconds: float = 60.0
+    shard: tuple[int, int] | None = None  # `--shard K/N` (engine/shard.py)
 
 
 def resolve(flags: Flags, *, search_from: str) -> ScanOptions:
@@ -82,6 +83,7 @@ def resolve(flags: Flags, *, search_from: str) -> ScanOptions:
         per_file_ignores=list(zip(config_excludes(list(project.per_file_ignores), config_path),
                                   project.per_file_ignores.values(), strict=True)) if config_path else [],
         file_timeout_seconds=flags.file_timeout_seconds,
+        shard=flags.shard,
     )
 
 

@@ -146,6 +146,10 @@ def discover(paths: list[str], options: ScanOptions) -> Discovery:
                                 "(--follow-symlinks scans it)"))
                     continue
                 add(full)
+    if options.shard is not None:
+        from gleak_sarif.engine.shard import in_shard
+
+        found.files = in_shard(found.files, options.shard, find_source_root(paths))
     return found
 
 

@@ -5,7 +5,8 @@ must upload one merged run. Merging requires the same tool (name and version), t
 (`automationDetails.id`) and the same source root (`originalUriBaseIds.SRCROOT`): results of different
 versions, categories or roots are different analyses and must stay apart. Rules are deduplicated by id,
 artifacts by URI, results by (ruleId, fingerprint, location); `ruleIndex` and artifact indices are
-renumbered; notifications are concatenated; the invocation spans the earliest start to the latest end.
+renumbered (artifacts in the order the SARIF writer gives them, so that the shards of `scan --shard K/N`
+merge into the log one unsharded scan writes); notifications are concatenated; the invocation spans the earliest start to the latest end.
 """
 
 from __future__ import annotations
@@ -84,6 +85,40 @@ def _result_key(res: dict[str, Any]) -> str:
             reg.get("startColumn"),
         ]
     )
+
+
+def _artifact_refs(node: Any, out: list[int]) -> None:
+    """`artifactLocation.index` values below ``node``, depth first in document order."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "artifactLocation" and isinstance(value, dict) and isinstance(value.get("index"), int):
+                out.append(value["index"])
+            else:
+                _artifact_refs(value, out)
+    elif isinstance(node, list):
+        for item in node:
+            _artifact_refs(item, out)
+
+
+def _number_as_written(artifacts: list[dict[str, Any]], results: list[dict[str, Any]],
+                       notifications: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Renumber the artifacts as the SARIF writer numbers them: in the order the sorted results first
+    name them (each result's location, then its related locations, fixes and code flows), the rest after.
+    Shards merged then give the same log as one scan of everything (tests/sarif/test_shard_merge.py)."""
+    order: list[int] = []
+    for res in results:
+        for key in ("locations", "relatedLocations", "fixes", "codeFlows"):
+            _artifact_refs(res.get(key), order)
+    mapping: dict[int, int] = {}
+    for old in [*order, *range(len(artifacts))]:
+        if 0 <= old < len(artifacts) and old not in mapping:
+            mapping[old] = len(mapping)
+    for item in [*results, *notifications]:
+        _reindex_artifacts(item, mapping)
+    renumbered: list[dict[str, Any]] = [{} for _ in artifacts]
+    for old, new in mapping.items():
+        renumbered[new] = artifacts[old]
+    return renumbered
 
 
 def _sort_key(res: dict[str, Any]) -> tuple[str, int, int, str]:
@@ -235,6 +270,7 @@ def merge_sarif(paths: list[str], *, limits: SarifLimits = GITHUB_LIMITS) -> dic
         )
         results = [results[i] for i in keep]
 
+    artifacts = _number_as_written(artifacts, results, notifications)
     base_driver["rules"] = rules
     base_driver["name"] = name
     if version and "semanticVersion" in base_driver:

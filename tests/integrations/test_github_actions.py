@@ -220,6 +220,53 @@ def test_scan_step_fail_level_defaults_to_the_config(tmp_path: Path) -> None:
     assert _run_step(_step("scan"), tmp_path, proj, **env)[2]["exit-code"] == "1"
 
 
+def test_scan_step_shards_and_merge_step_join_them(tmp_path: Path) -> None:
+    # a matrix of 2 shard jobs (shard: K/2, upload false, a SARIF file each) and a last job with `merge`
+    paths = "fixtures/example fixtures/GL201 fixtures/GL202 fixtures/GL203 fixtures/GL207"
+    whole = _scan_env(tmp_path, IN_PATHS=paths, IN_SARIF=str(tmp_path / "whole.sarif"),
+                      IN_ARGS="--select GL2 --no-cache")  # cached files count as skipped: keep the counts comparable
+    assert _run_step(_step("scan"), tmp_path, REPO, **whole)[2]["exit-code"] == "1"
+    (tmp_path / "shards").mkdir()
+    counts = []
+    for k in (1, 2):
+        env = _scan_env(tmp_path, IN_PATHS=paths, IN_SHARD=f"{k}/2", IN_ARGS="--select GL2 --no-cache",
+                        IN_SARIF=str(tmp_path / "shards" / f"gleak-{k}.sarif"))
+        code, out, outputs = _run_step(_step("scan"), tmp_path, REPO, **env)
+        assert code == 0 and outputs["exit-code"] in ("0", "1"), out
+        counts.append(len(json.loads((tmp_path / "shards" / f"gleak-{k}.sarif").read_text())["runs"][0]["results"]))
+    assert all(counts), counts  # both shards found something: a real split
+    env = _scan_env(tmp_path, IN_MERGE=f"{tmp_path}/shards/gleak-*.sarif", IN_SARIF=str(tmp_path / "merged.sarif"))
+    code, out, outputs = _run_step(_step("scan"), tmp_path, REPO, **env)
+    assert (code, outputs["exit-code"]) == (0, "0"), out
+    assert outputs["sarif-file"] == str(tmp_path / "merged.sarif")
+
+    def runs(name: str) -> Any:
+        run = json.loads((tmp_path / name).read_text())["runs"]
+        for invocation in run[0]["invocations"]:
+            invocation.pop("startTimeUtc"), invocation.pop("endTimeUtc")
+        return run
+
+    assert runs("merged.sarif") == runs("whole.sarif")
+    env = _scan_env(tmp_path, IN_MERGE=f"{tmp_path}/none-*.sarif", IN_SARIF=str(tmp_path / "x.sarif"))
+    code, out, outputs = _run_step(_step("scan"), tmp_path, REPO, **env)
+    assert code == 2 and "input merge: no file matches" in out, out
+
+
+def test_merge_job_skips_the_cache_and_shards_keep_their_own() -> None:
+    for step_id in ("cache-key", "cache-restore"):
+        assert "inputs.merge == ''" in _step(step_id)["if"]
+    save = next(s for s in _action()["runs"]["steps"] if s.get("uses", "").startswith("actions/cache/save@"))
+    assert "inputs.merge == ''" in save["if"]
+    assert "steps.cache-key.outputs.shard" in _step("cache-restore")["with"]["key"]
+
+
+def test_cache_key_step_names_the_shard(tmp_path: Path) -> None:
+    for shard, expected in (("", "all"), ("2/3", "shard-2-3")):
+        code, out, outputs = _run_step(_step("cache-key"), tmp_path, REPO, GLEAK=gleak_bin(), IN_CONFIG="",
+                                       IN_SHARD=shard)
+        assert code == 0 and outputs["shard"] == expected, out
+
+
 # ---------------------------------------------------------------------------------- the scan cache
 
 
