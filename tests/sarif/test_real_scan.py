@@ -88,3 +88,23 @@ def test_real_suppression_and_baseline(fixtures_scan: ScanResult, tmp_path: Path
     assert schema_errors(log) == []
     report = validate(write_log(tmp_path, log))
     assert report.errors == [] and report.warnings == []
+
+
+def test_sarif_of_hostile_file_names_is_valid(tmp_path: Path, validate: Any) -> None:
+    """Names that are not UTF-8 or hold a newline (issue 22 items 3, 14): percent-encoded URIs that the
+    multitool and the 2.1.0 schema accept, with the same notes as any scan."""
+    example = (REPO / "fixtures" / "example" / "server.go").read_bytes()
+    root = tmp_path / "repo"
+    root.mkdir()
+    for name in (b"bad\xff.go", b"line\nbreak.go", b"100%.go"):
+        (root / name.decode("utf-8", "surrogateescape")).write_bytes(example)
+    result = scan([str(root)])
+    assert result.findings
+    log = build_sarif(result, category="gleak", source_root=str(root), tool_version="0.1.0")
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]}
+    assert uris == {"bad%FF.go", "line%0Abreak.go", "100%25.go"}
+    assert schema_errors(log) == []
+    report = validate(write_log(tmp_path, log))
+    assert report.errors == [], report.errors
+    assert report.warnings == [], report.warnings
+    assert set(report.rule_ids("notes")) <= EXPECTED_NOTES, report.notes
