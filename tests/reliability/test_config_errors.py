@@ -88,6 +88,9 @@ CONFIG_CASES = [
     ("resources:\n  - {constructor: net.Listen, release: []}\n", 2, ["release"]),
     ("select: [GL2\n", 2, ["invalid YAML"]),
     ("- just\n- a list\n", 1, ["mapping"]),
+    # a 5,000-digit number: Python refuses to convert it (ValueError); it was exit 3 (issue 22 item 14)
+    ("severity:\n  GL201: " + "9" * 5000 + "\n", 2, ["integer is too long"]),
+    ("exclude: [" + "9" * 5000 + "]\n", 1, ["integer is too long"]),
 ]
 
 

@@ -210,3 +210,38 @@ def test_debug_keeps_the_internal_error_exit_code(project: Path) -> None:
                           env={**os.environ, "PYTHONPATH": str(REPO), "GLEAK_DEBUG": "1"}, timeout=120)
     assert done.returncode == 3, done.stderr
     assert "Traceback" in done.stderr and "ZeroDivisionError" in done.stderr
+
+
+def test_output_in_a_read_only_folder(tmp_path: Path) -> None:
+    """A folder the user cannot write: exit 2 naming the path and "Permission denied", the old report
+    intact. As root (who writes anywhere) the scan runs as `nobody` through setpriv."""
+    import shutil
+    import tempfile
+
+    as_root = os.geteuid() == 0
+    if as_root and shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: a read-only folder stays writable")
+    base = Path(tempfile.mkdtemp(prefix="gleak-ro-out-"))  # not under pytest's 0700 folder
+    try:
+        base.chmod(0o755)
+        (base / ".gleak.yml").write_text("{}\n")
+        (base / "leak.go").write_bytes(EXAMPLE)
+        out = base / "out"
+        out.mkdir()
+        (out / "report.sarif").write_text(OLD)
+        for path in (base / ".gleak.yml", base / "leak.go", out / "report.sarif"):
+            path.chmod(0o644)
+        out.chmod(0o555)
+        prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if as_root else []
+        done = subprocess.run([*prefix, sys.executable, "-m", "gleak_sarif", "scan", "leak.go", "--no-cache",
+                               "--format", "sarif", "-o", "out/report.sarif"], cwd=base, capture_output=True,
+                              text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(REPO), "HOME": str(base),
+                                   "XDG_CACHE_HOME": str(base / "xdg")})
+        no_traceback(done)
+        assert done.returncode == 2, done.stderr
+        assert "cannot write out/report.sarif: Permission denied" in done.stderr
+        assert (out / "report.sarif").read_text() == OLD
+    finally:
+        (base / "out").chmod(0o755)
+        shutil.rmtree(base, ignore_errors=True)
