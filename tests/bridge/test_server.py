@@ -174,16 +174,18 @@ def test_scan_answers_what_scan_fails_on(leaky: Path, tmp_path: Path) -> None:
     path = _shared_line_module(tmp_path)
     shared = next(n for n, line in enumerate(path.read_text().splitlines(), 1) if "go func() {" in line
                   and n > 45)
+    # the same goroutines' WaitGroup is waited on with no Done anywhere: GL414 (an error) on the Wait
+    wait = next(n for n, line in enumerate(path.read_text().splitlines(), 1) if "wg.Wait()" in line and n > shared)
     server = Server()
     default = _rules_at(server.handle_line(_req("scan", 1, files=[str(path)])))
     assert (shared, "GL403") in default and (shared, "GL104") not in default  # notes do not fail
     # GL301 under //nolint:gleak comes back too: golangci-lint applies the directive itself
-    assert {rule for _, rule in default} == {"GL201", "GL301", "GL402", "GL403"}
+    assert {rule for _, rule in default} == {"GL201", "GL301", "GL402", "GL403", "GL414"}
     everything = _rules_at(server.handle_line(_req("scan", 2, files=[str(path)], fail_level="note")))
     at_shared = [rule for line, rule in everything if line == shared]
     assert at_shared == ["GL403", "GL104"], everything  # the error first, although GL104 sorts before it
     assert _rules_at(server.handle_line(_req("scan", 3, files=[str(path)], fail_level="error"))) == [
-        (39, "GL402"), (shared, "GL403")]
+        (39, "GL402"), (shared, "GL403"), (wait, "GL414")]
     assert _rules_at(server.handle_line(_req("scan", 4, files=[str(path)], fail_level="none"))) == []
     bad = server.handle_line(_req("scan", 5, files=[str(path)], fail_level="fatal"))
     assert bad["ok"] is False and bad["error"]["code"] == "bad-request"
@@ -196,7 +198,7 @@ def test_scan_uses_the_config_as_scan_does(leaky: Path, tmp_path: Path) -> None:
     (tmp_path / ".gleak.yml").write_text("fail-level: error\nseverity:\n  GL201: error\n")
     server = Server()
     assert {rule for _, rule in _rules_at(server.handle_line(_req("scan", 1, files=[str(path)])))} == {
-        "GL201", "GL402", "GL403"}  # GL201 raised to error; warnings and notes not reported
+        "GL201", "GL402", "GL403", "GL414"}  # GL201 raised to error; warnings and notes not reported
     assert "GL104" in {r for _, r in _rules_at(server.handle_line(
         _req("scan", 2, files=[str(path)], fail_level="note")))}
     (tmp_path / ".gleak.yml").write_text("exclude: [module/*]\n")
