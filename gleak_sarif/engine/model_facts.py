@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 # what unblocks a goroutine blocked on each operation
 PARTNERS = {"send": ("recv", "range"), "recv": ("send", "close"), "range": ("send", "close"),
             "wait": ("wake",)}
+# what ends the wait for good: a `range` goes on after each send and ends only at close
+ENDERS = {**PARTNERS, "range": ("close",)}
 
 
 def _norm(text: str) -> str:
@@ -273,7 +275,11 @@ def _calls_blocking(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]
             continue  # a buffered channel: its partner is not needed to go on (not proven, trusted)
         if effect.kind in ("send", "recv", "range") and not model.is_channel(effect.canon):
             continue
-        partner = _partner(model, effect, lock_canon)
+        # the functions on the way down to the blocking operation: their own later operations run on this
+        # goroutine, after the block, so they cannot end it
+        chain = {found for site in effect.trace
+                 if (found := model.function_at(site.path, site.start, site.end)) is not None}
+        partner = _partner(model, effect, lock_canon, chain)
         if spec.unblocker_holds is not None and partner is None:
             continue
         merged = _bind(asker, env, spec.via, asker.evidence(asker.chain(effect), effect.trace[-1]))
@@ -286,18 +292,31 @@ def _calls_blocking(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]
             return
 
 
-def _partner(model: PackageModel, blocked: Effect, lock_canon: str | None) -> tuple[int, Effect] | None:
-    """A function of the package that does the unblocking operation after taking ``lock_canon``."""
+def _partner(model: PackageModel, blocked: Effect, lock_canon: str | None,
+             chain: frozenset[int] | set[int] = frozenset()) -> tuple[int, Effect] | None:
+    """A function of the package that does the unblocking operation after taking ``lock_canon``. With a
+    lock, every function outside the blocked call ``chain`` that ends the wait must take the lock first:
+    one that does not (a pool's Release refilling the slots a locked Wait waits for) can always end it,
+    so nothing is returned then (issue 16: GL410 named the blocked function's own later send as its
+    partner)."""
     kinds = PARTNERS[blocked.kind]
     assert blocked.canon is not None
     # the partner names the same field: only files that mention it are read
     token = ("." + blocked.canon.rsplit(".", 1)[-1]).encode()
+    found: tuple[int, Effect] | None = None
     for index in model.functions_in_files_with(token):
         for effect in model.effects_of(index).values():
-            if effect.kind in kinds and effect.canon == blocked.canon and \
-                    (lock_canon is None or lock_canon in effect.before):
+            if effect.kind not in kinds or effect.canon != blocked.canon:
+                continue
+            if lock_canon is None:
                 return index, effect
-    return None
+            if lock_canon not in effect.before:
+                if effect.kind in ENDERS[blocked.kind] and index not in chain:
+                    return None
+                continue
+            if found is None:
+                found = index, effect
+    return found
 
 
 def _calls_starting(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:

@@ -439,3 +439,51 @@ def test_buffered_channel_made_in_another_file(tmp_path: Path) -> None:
     """)
     engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
     assert lines(engine.scan([str(send)]).findings) == [11, 12]
+
+
+BLOCKING = """
+rule:
+  kind: call_expression
+  as: CALL
+  model:
+    held: {lock: $MU}
+    calls-blocking: {unblocker-holds: $MU, via: VIA, unblocker: OTHER}
+"""
+
+
+@pytest.mark.parametrize(("release", "expected"), [
+    ("p.mu.Lock()\n    defer p.mu.Unlock()\n    p.slots <- struct{}{}", [28]),  # every refill takes mu
+    ("p.slots <- struct{}{}", []),  # Release refills without mu: the locked wait always ends
+])
+def test_calls_blocking_needs_every_unblocker_to_take_the_lock(tmp_path: Path, release: str,
+                                                               expected: list[int]) -> None:
+    source = f"""
+package pool
+
+import "sync"
+
+type Pool struct {{
+    mu    sync.Mutex
+    slots chan struct{{}}
+}}
+
+func (p *Pool) Release() {{
+    {release}
+}}
+
+func (p *Pool) take() {{
+    <-p.slots
+}}
+
+func (p *Pool) update() {{
+    p.take()
+    p.slots <- struct{{}}{{}}
+}}
+
+func (p *Pool) Set() {{
+    p.mu.Lock()
+    defer p.mu.Unlock()
+    p.update()
+}}
+"""
+    assert lines(run_rule(tmp_path, BLOCKING, source)) == expected
