@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -86,10 +88,38 @@ func wait(ctx context.Context, d time.Duration) error {
 """
 
 
-@pytest.mark.parametrize(("go_line", "expected"), [("go 1.21", Severity.warning), ("go 1.23", Severity.note)])
-def test_builtin_timer_rule_follows_go_mod(tmp_path: Path, go_line: str, expected: Severity) -> None:
-    # GL503: timers are collected since Go 1.23, so an unstopped one is a note there
+@pytest.mark.parametrize(("go_line", "expected"), [("go 1.21", [Severity.warning]), ("go 1.23", [])])
+def test_builtin_timer_rule_follows_go_mod(tmp_path: Path, go_line: str, expected: list[Severity]) -> None:
+    # GL503: timers are collected since Go 1.23, so an unstopped one is no leak there
     source = write(tmp_path / "poll" / "poll.go", GL503_SOURCE)
     write(tmp_path / "go.mod", f"module m\n\n{go_line}\n")
     engine = Engine(ScanOptions(select=["GL503"], jobs=1, use_cache=False))
-    assert [f.severity for f in engine.scan([str(source)]).findings] == [expected]
+    assert [f.severity for f in engine.scan([str(source)]).findings] == expected
+
+
+REPO = Path(__file__).resolve().parents[2]
+VERSIONED = sorted(p for p in (REPO / "rules").rglob("*.yml") if re.search(r"^go-version:", p.read_text(), re.M))
+
+
+@pytest.mark.parametrize("rule_file", VERSIONED, ids=lambda p: p.name.split("-")[0])
+@pytest.mark.parametrize(
+    ("go_mod", "reported"),
+    [
+        ("go 1.22.5\n", True),
+        ("go 1.26.7\n", False),
+        ("go 1.26.7\n\ntoolchain go1.26.8\n", False),  # issue 16: three parts and a toolchain line
+        ("go 1.23.0 // the first 1.23\n", False),
+    ],
+)
+def test_go_version_rules_read_three_part_go_lines(tmp_path: Path, rule_file: Path, go_mod: str,
+                                                   reported: bool) -> None:
+    """Every rule limited to old Go (`go-version: "<1.23"`) fires on its legacy fixtures under a go.mod with a
+    two- or three-part older version, and stays silent under a newer one however it is written."""
+    rule_id = rule_file.name.split("-")[0]
+    legacy = REPO / "fixtures" / rule_id / "legacy"
+    assert legacy.is_dir(), f"{rule_id} has go-version but no fixtures/{rule_id}/legacy module"
+    shutil.copytree(legacy, tmp_path / "mod")
+    (tmp_path / "mod" / "go.mod").write_text(f"module m\n\n{go_mod}", encoding="utf-8")
+    engine = Engine(ScanOptions(select=[rule_id], jobs=1, use_cache=False))
+    findings = engine.scan([str(tmp_path / "mod")]).findings
+    assert bool(findings) is reported, [f.primary.start_line for f in findings]
