@@ -52,7 +52,7 @@ func Wait(ctx context.Context, d time.Duration) error {
 
 // Fresh ignores the caller's context (GL302, not selected by the config).
 func Fresh(ctx context.Context) context.Context {
-	return context.Background()
+	return context.WithValue(context.Background(), "fresh", true) // a new root: GL302
 }
 
 // Enqueue opens a queue per call and never shuts it down (GL507 through the config's resources).

@@ -31,8 +31,7 @@ func Lookup(parent context.Context) context.Context {
 	return ctx
 }
 
-// RunAll calls Add inside the goroutine it counts (GL402), one goroutine per job received (GL104, a
-// note on a line of its own).
+// RunAll calls Add inside the goroutine it counts (GL402); one goroutine per job received (GL104).
 func RunAll(jobs <-chan func()) {
 	var wg sync.WaitGroup
 	for job := range jobs {
