@@ -20,15 +20,15 @@ from gleak_sarif.model import Finding, Notification, NotificationKind, RuleMeta,
 # The rule compiler, the evaluator and the process pool are imported where they are used: a scan that the
 # cache answers entirely (`scan_from_cache`) needs none of them, and they are most of the start-up time.
 if TYPE_CHECKING:
+    from gleak_sarif.engine.context import ScanContext
     from gleak_sarif.engine.worker import FileResult
-    from gleak_sarif.rules.compiler import RulePack
 
 # Below this much source, a process pool costs more than it saves.
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 PARALLEL_MIN_FILES = 16
 
-# (pack, options, files to scan with some rules only, those rules): inherited by forked workers
-_WORKER_STATE: tuple[RulePack, ScanOptions, frozenset[str], frozenset[str]] | None = None
+# (the scan's context, files to scan with some rules only, those rules): inherited by forked workers
+_WORKER_STATE: tuple[ScanContext, frozenset[str], frozenset[str]] | None = None
 # where workers note each finished file for the parent's progress display (None: nobody is watching)
 _FILES_DONE: FilesDone | None = None
 
@@ -40,19 +40,19 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def scan_path(pack: RulePack, options: ScanOptions, path: str, only: frozenset[str] | None = None) -> FileResult:
+def scan_path(context: ScanContext, path: str, only: frozenset[str] | None = None) -> FileResult:
     """`worker.scan_path`, imported on first use."""
     from gleak_sarif.engine.worker import scan_path as scan
 
-    return scan(pack, options, path, only)
+    return scan(context, path, only)
 
 
 def _scan_chunk(paths: list[str]) -> list[FileResult]:
-    assert _WORKER_STATE is not None, "worker started without a rule pack"
-    pack, options, partial, only = _WORKER_STATE
+    assert _WORKER_STATE is not None, "worker started without a scan context"
+    context, partial, only = _WORKER_STATE
     out = []
     for path in paths:
-        out.append(scan_path(pack, options, path, only if path in partial else None))
+        out.append(scan_path(context, path, only if path in partial else None))
         if _FILES_DONE is not None:
             _FILES_DONE.note()
     return out
@@ -162,7 +162,7 @@ class Engine:
     def scan_source(self, path: str, source: bytes) -> ScanResult:
         """Scan ``source`` as the file ``path`` (an editor's unsaved text, standard input): the findings
         name ``path``; rules that read the package read its siblings from ``path``'s folder on disk."""
-        from gleak_sarif.engine import callees
+        from gleak_sarif.engine.context import ScanContext
         from gleak_sarif.engine.evaluate import FileTimeoutError
         from gleak_sarif.engine.worker import FileResult, scan_source
         from gleak_sarif.gosource import go_version_for
@@ -170,7 +170,6 @@ class Engine:
 
         started = _now()
         shown = display_path(path)
-        callees.new_scan()
         prepare_pack(self.pack, [source])
         if len(source) > self.options.max_file_bytes:
             result = FileResult(shown, skipped=True)
@@ -179,7 +178,7 @@ class Engine:
                 message=f"larger than {self.options.max_file_bytes // (1024 * 1024)} MiB; skipped"))
         else:
             try:
-                result = scan_source(self.pack, self.options, shown, source, go_version_for(shown))
+                result = scan_source(ScanContext(self.pack, self.options), shown, source, go_version_for(shown))
             except FileTimeoutError:
                 result = FileResult(shown)
                 result.notifications.append(Notification(
@@ -261,10 +260,10 @@ class Engine:
                 total_bytes += os.path.getsize(path)
             except OSError:
                 pass
-        from gleak_sarif.engine import callees
+        from gleak_sarif.engine.context import ScanContext
         from gleak_sarif.rules.compiler import prepare_pack
 
-        callees.new_scan()  # folder listings are reused within this scan only (forked workers inherit it)
+        context = ScanContext(self.pack, self.options)  # this scan's listings, callees and package models
         jobs = min(self.jobs(), max(1, len(files)))
         if progress is not None:
             progress(0, len(files))  # the total is known now: `0/N`, not `0/?`, while the first file runs
@@ -272,13 +271,13 @@ class Engine:
             prepare_pack(self.pack, self._sources(files) if total_bytes < PARALLEL_MIN_BYTES else None)
             out = []
             for index, path in enumerate(files):
-                out.append(scan_path(self.pack, self.options, path, only if path in partial else None))
+                out.append(scan_path(context, path, only if path in partial else None))
                 if progress is not None:
                     progress(index + 1, len(files))
             return out
-        return self._scan_parallel(files, jobs, progress, partial, only)
+        return self._scan_parallel(context, files, jobs, progress, partial, only)
 
-    def _scan_parallel(self, files: list[str], jobs: int, progress: Progress | None,
+    def _scan_parallel(self, context: ScanContext, files: list[str], jobs: int, progress: Progress | None,
                        partial: frozenset[str], only: frozenset[str]) -> list[FileResult]:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -288,15 +287,15 @@ class Engine:
 
         global _WORKER_STATE, _FILES_DONE
         prepare_pack(self.pack)  # before the fork: every worker inherits the compiled query
-        _WORKER_STATE = (self.pack, self.options, partial, only)  # inherited by forked workers: no pickling
+        _WORKER_STATE = (context, partial, only)  # inherited by forked workers: no pickling
         # files as they finish in any worker, not chunk by chunk (one package can be one chunk)
         _FILES_DONE = FilesDone() if progress is not None else None
         watcher = Watcher(_FILES_DONE, progress, len(files)) if progress and _FILES_DONE else None
         results: list[FileResult] = []
         pending = _chunks(files, jobs)
         try:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_signals) as pool, \
+            fork = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=fork, initializer=_worker_signals) as pool, \
                     _stopping_workers(pool):
                 for chunk_results in pool.map(_scan_chunk, pending):
                     results.extend(chunk_results)
@@ -334,9 +333,9 @@ class Engine:
 
         from gleak_sarif.engine.worker import FileResult
 
-        context = multiprocessing.get_context("fork")
+        fork = multiprocessing.get_context("fork")
         try:
-            with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_worker_signals) as pool, \
+            with ProcessPoolExecutor(max_workers=1, mp_context=fork, initializer=_worker_signals) as pool, \
                     _stopping_workers(pool):
                 return pool.submit(_scan_chunk, [path]).result(timeout=self.options.file_timeout_seconds * 2)[0]
         except Exception as err:  # the worker crashed or hung on this file: report it, go on

@@ -13,13 +13,11 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from tree_sitter import Node, QueryCursor
 
-from gleak_sarif.engine import callees, model_facts
 from gleak_sarif.engine.ancestry import StopIndex, contains_strictly, path_down
-from gleak_sarif.engine.package_model import Evidence
 from gleak_sarif.gosource import (
     DECLARATION_KINDS,
     FUNCTION_KINDS,
@@ -33,7 +31,37 @@ from gleak_sarif.model import Finding, Fix, RelatedLocation, Severity, Span, Tex
 from gleak_sarif.rules.compiler import CNode, CompiledRule, CRelation, RulePack
 from gleak_sarif.rules.regex import query_predicate
 
+if TYPE_CHECKING:
+    from gleak_sarif.rules.schema import ModelQuery
+
 Env = dict[str, Node]
+
+
+class PackageQuestions(Protocol):
+    """What the evaluator asks beyond its file, answered by the scan context (engine/context.py): one per
+    evaluated file, so that it can keep what it learnt about that file."""
+
+    def calls(self, evaluator: FileEvaluator, rule: CNode, node: Node) -> bool:
+        """`calls: R`: is ``node`` a call of a same-package function whose declaration matches R?"""
+        ...
+
+    def model(self, evaluator: FileEvaluator, query: ModelQuery, node: Node, env: Env) -> Iterator[Env]:
+        """`model:`: the environments in which the package model's facts hold at ``node``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A metavariable bound by a `model:` fact instead of a node of this file: a text for messages and a
+    place, maybe in another file of the package (it stands in for a Node in an environment)."""
+
+    text: str
+    path: str  # the file as the scan names it
+    line: int  # 1-based
+    column: int  # 1-based, bytes
+    start: int
+    end: int
+    width: int  # bytes of the place's first line shown
 
 
 class FileTimeoutError(Exception):
@@ -91,8 +119,10 @@ class FileEvaluator:
         root: Node,
         go_version: tuple[int, int] | None,
         deadline: float | None = None,
+        questions: PackageQuestions | None = None,
     ) -> None:
         self.pack = pack
+        self.questions = questions  # None: `calls:` and `model:` never hold (no package to ask)
         self.path = path
         self.rel_path = rel_path
         self.source = source
@@ -115,9 +145,7 @@ class FileEvaluator:
         self._steps_taken = 0
         self._stop_indexes: dict[str, StopIndex] = {}
         self.lazy_atoms = False  # True: no collect() pass; every atom runs on demand (callee files)
-        self._local_decls: dict[tuple[str, str], list[Node]] | None = None
         self._relation_memo: dict[tuple[object, ...], bool] = {}
-        self.model_state: dict[str, object] = {}  # package_model's per-file memo (summary, models)
 
     # ---- matching -------------------------------------------------------------------------------
     def collect(self) -> None:
@@ -256,9 +284,8 @@ class FileEvaluator:
     def span(self, node: Node, *, one_line: bool = False) -> Span:
         value: object = node
         if isinstance(value, Evidence):
-            site = value.site
-            return Span(path=value.path, start_byte=site.start, end_byte=site.end, start_line=site.line,
-                        start_column=site.column, end_line=site.line, end_column=site.column + len(site.text))
+            return Span(path=value.path, start_byte=value.start, end_byte=value.end, start_line=value.line,
+                        start_column=value.column, end_line=value.line, end_column=value.column + value.width)
         return span_of(self.path, node, one_line=one_line, source=self.source)
 
     def resolves_to(self, name_node: Node, import_path: str) -> bool:
@@ -405,10 +432,11 @@ class FileEvaluator:
             yield from self._relation(rel_name, relation, node, env)
         elif kind == "calls":
             assert isinstance(payload, CNode)
-            if self._calls(payload, node):
+            if self.questions is not None and self.questions.calls(self, payload, node):
                 yield env
         elif kind == "model":
-            yield from model_facts.matches(self, payload, node, env)  # type: ignore[arg-type]
+            if self.questions is not None:
+                yield from self.questions.model(self, payload, node, env)  # type: ignore[arg-type]
         elif kind == "all":
             yield from self._all(payload, 0, node, env)  # type: ignore[arg-type]
         elif kind == "any":
@@ -426,28 +454,12 @@ class FileEvaluator:
         for next_env in self.matches(items[index], node, env):
             yield from self._all(items, index + 1, node, next_env)
 
-    # ---- callees (`calls: R`) -------------------------------------------------------------------
-    def local_declarations(self) -> dict[tuple[str, str], list[Node]]:
-        if self._local_decls is None:
-            self._local_decls = callees.declarations(self.source, self.root)
-        return self._local_decls
-
-    def _calls(self, rule: CNode, node: Node) -> bool:
-        return callees.callee_matches(self, rule, node, self._callee_evaluator)
-
-    def _callee_evaluator(
-        self, path: str, source: bytes, root: Node, go_version: tuple[int, int] | None
-    ) -> FileEvaluator:
-        sibling = FileEvaluator(self.pack, path, path, source, root, go_version, self.deadline)
-        sibling.lazy_atoms = True
-        return sibling
-
     # ---- relations ------------------------------------------------------------------------------
     def _relation(self, name: str, relation: CRelation, node: Node, env: Env) -> Iterator[Env]:
         if relation.stop_by == "neighbor":  # one or a few nodes to look at: a memo costs more than it saves
             yield from self._relation_matches(name, relation, node, env)
             return
-        mentioned = _mentions(relation.rule)
+        mentioned = relation.rule.mentions
         if all(name in env for name in mentioned):
             # Every metavariable the sub-rule reads or binds is bound already, so every result is ``env``
             # itself: answer once (not once per matching node, which re-ran the later checks each time)
@@ -801,39 +813,6 @@ class FileEvaluator:
                                 new_text=self.substitute(candidate.replace, fix_env, for_message=False))],
             )
         return None
-
-
-_MENTIONS: dict[int, tuple[CNode, tuple[str, ...]]] = {}
-
-
-def _mentions(rule: CNode) -> tuple[str, ...]:
-    """Every metavariable the evaluation of ``rule`` can read from its environment, sorted: atoms'
-    metavariables, same-text (`$X` alone) and `as` names, through matches/relations/all/any/not (not
-    `calls:` or `stopBy` rules, which start from fresh bindings)."""
-    known = _MENTIONS.get(id(rule))
-    if known is not None and known[0] is rule:
-        return known[1]
-    names: set[str] = set()
-    stack, seen = [rule], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        names |= node.binds | node.model_reads
-        if node.same_as is not None:
-            names.add(node.same_as)
-        if node.as_ is not None:
-            names.add(node.as_)
-        stack.extend(relation.rule for _, relation in node.relations)
-        stack.extend(node.all or [])
-        stack.extend(node.any or [])
-        for child in (node.matches, node.not_):
-            if child is not None:
-                stack.append(child)
-    result = tuple(sorted(names))
-    _MENTIONS[id(rule)] = (rule, result)  # the rule is kept alive, so its id is not reused
-    return result
 
 
 def _field_contains(ancestor: Node, field_name: str, child: Node, node: Node) -> bool:

@@ -14,19 +14,10 @@ from typing import TYPE_CHECKING, cast
 
 from tree_sitter import Node
 
-from gleak_sarif.engine.package_model import (
-    Effect,
-    Evidence,
-    Op,
-    PackageModel,
-    Site,
-    file_model_for,
-    model_for,
-    package_declares,
-)
+from gleak_sarif.engine.evaluate import Env, Evidence, FileEvaluator
+from gleak_sarif.engine.package_model import Effect, ModelFile, Op, PackageModel, PackageModels, Site
 
 if TYPE_CHECKING:
-    from gleak_sarif.engine.evaluate import Env, FileEvaluator
     from gleak_sarif.rules.schema import ModelQuery
 
 # what unblocks a goroutine blocked on each operation
@@ -48,10 +39,12 @@ class _Asker:
     """One node's questions. Locks held come from the file alone; the package model is built only when a
     fact needs callees (most calls run with no lock held, and then nothing else is asked)."""
 
-    def __init__(self, evaluator: FileEvaluator, node: Node) -> None:
+    def __init__(self, evaluator: FileEvaluator, node: Node, models: PackageModels, file: ModelFile) -> None:
         self.ev = evaluator
         self.node = node
-        self.path = os.path.abspath(evaluator.path)
+        self.models = models
+        self.file = file
+        self.path = file.path
         self._local: PackageModel | None = None
         self._local_function: int | None = None
         self._model: PackageModel | None = None
@@ -63,7 +56,7 @@ class _Asker:
     def local(self) -> PackageModel:
         """The one-file lock view (built on first use: `passes` and `calls-*` need the package model only)."""
         if self._local is None:
-            self._local = file_model_for(self.ev)
+            self._local = self.models.file_model(self.file)
             self._local_function = self._local.function_at(self.path, self.node.start_byte, self.node.end_byte)
         return self._local
 
@@ -75,7 +68,7 @@ class _Asker:
     @property
     def model(self) -> PackageModel:
         if self._model is None:
-            self._model = model_for(self.ev)
+            self._model = self.models.model(self.file)
             node = self.node
             self.function = self._model.function_at(self.path, node.start_byte, node.end_byte)
             found = self._model.op_at(self.path, node.start_byte, node.end_byte)
@@ -87,7 +80,7 @@ class _Asker:
     def evidence(self, text: str, site: Site) -> Node:
         shown = os.path.join(os.path.dirname(self.ev.path), os.path.basename(site.path))
         # an Evidence stands in for a node in the environment (evaluate.py reads its text and place)
-        return cast(Node, Evidence(text, site, shown))
+        return cast(Node, Evidence(text, shown, site.line, site.column, site.start, site.end, len(site.text)))
 
     def own_node(self, site: Site, kind: str) -> Node | None:
         node: Node | None = self.ev.root.descendant_for_byte_range(site.start, site.end)
@@ -122,9 +115,9 @@ class _Asker:
         if function is None:
             return False
         if function.type == "identifier":
-            return package_declares(self.ev, self.ev.text(function), False, token)
+            return self.models.declares(self.file, self.ev.text(function), False, token)
         name = function.child_by_field_name("field") if function.type == "selector_expression" else None
-        return name is not None and package_declares(self.ev, self.ev.text(name), True, token)
+        return name is not None and self.models.declares(self.file, self.ev.text(name), True, token)
 
     def callee_effects(self, token: bytes = b"") -> list[tuple[int, Effect, str | None]]:
         """(callee, effect, the effect's reference text in this call's terms) for a plain call here."""
@@ -146,10 +139,11 @@ class _Asker:
         return f"{owner}.{name}" if owner else name
 
 
-def matches(evaluator: FileEvaluator, query: ModelQuery, node: Node, env: Env) -> Iterator[Env]:
-    if query.held is not None and not _in_locking_function(evaluator, node):
+def matches(evaluator: FileEvaluator, models: PackageModels, file: ModelFile, query: ModelQuery, node: Node,
+            env: Env) -> Iterator[Env]:
+    if query.held is not None and not _in_locking_function(models, file, node):
         return  # most calls: no lock is taken in their function at all
-    asker = _Asker(evaluator, node)
+    asker = _Asker(evaluator, node, models, file)
     if (query.held is not None or query.lock_order_inverted is not None) and asker.local_function is None:
         return  # (the other facts find no function in the package model either)
     envs = [env]
@@ -203,13 +197,13 @@ def _passes(asker: _Asker, query: ModelQuery, env: Env) -> Iterator[Env]:
 Fact = Callable[[_Asker, "ModelQuery", "Env"], Iterator["Env"]]
 
 
-def _in_locking_function(evaluator: FileEvaluator, node: Node) -> bool:
+def _in_locking_function(models: PackageModels, file: ModelFile, node: Node) -> bool:
     """Cheap: does a function around the node take a lock itself? (byte ranges from the one-file view)"""
-    ranges = evaluator.model_state.get("locking")
-    if not isinstance(ranges, list):
-        local = file_model_for(evaluator)
-        ranges = sorted((f.start, f.end) for f in local.functions if any(op.kind == "lock" for op in f.ops))
-        evaluator.model_state["locking"] = ranges
+    ranges = file.locking
+    if ranges is None:
+        local = models.file_model(file)
+        ranges = file.locking = sorted((f.start, f.end) for f in local.functions
+                                       if any(op.kind == "lock" for op in f.ops))
     start = node.start_byte
     position = bisect.bisect_right(ranges, (start, 1 << 62))
     return any(first <= start < end for first, end in ranges[:position])

@@ -31,14 +31,13 @@ from typing import TYPE_CHECKING
 
 from tree_sitter import Node, Query, QueryCursor
 
-from gleak_sarif.engine import callees
-from gleak_sarif.gosource import FUNCTION_KINDS, GO, parser, utf8_safe
+from gleak_sarif.engine.folders import MAX_SIBLING_BYTES, PACKAGE_LINE, Folders, Listing, read_sibling
+from gleak_sarif.gosource import FUNCTION_KINDS, GO, Imports, file_imports, parser, utf8_safe
 
 if TYPE_CHECKING:
-    from gleak_sarif.engine.evaluate import FileEvaluator
     from gleak_sarif.rules.compiler import CNode
 
-MAX_FILE_BYTES = callees.MAX_SIBLING_BYTES  # larger siblings are not read
+MAX_FILE_BYTES = MAX_SIBLING_BYTES  # larger siblings are not read
 MAX_DEPTH = 12  # call chains deeper than this are cut
 MAX_MODELS = 64
 MAX_FILE_SUMMARIES = 2048
@@ -76,14 +75,19 @@ _LOCKS_QUERY_TEXT = """
 (call_expression function: (selector_expression operand: (_) @operand field: (field_identifier) @fname)
   arguments: (argument_list) @args (#match? @fname "^R?(Un)?[Ll]ock$")) @call
 """
-_QUERIES: dict[bool, Query] = {}
 
 
-def _query(locks_only: bool = False) -> Query:
-    query = _QUERIES.get(locks_only)
-    if query is None:
-        query = _QUERIES[locks_only] = Query(GO, _LOCKS_QUERY_TEXT if locks_only else _QUERY_TEXT)
-    return query
+class Queries:
+    """The two extraction queries, compiled on first use (once per scan context: ~8 ms)."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[bool, Query] = {}
+
+    def get(self, locks_only: bool) -> Query:
+        query = self._compiled.get(locks_only)
+        if query is None:
+            query = self._compiled[locks_only] = Query(GO, _LOCKS_QUERY_TEXT if locks_only else _QUERY_TEXT)
+        return query
 
 
 # ---- summaries (plain data: picklable, cacheable) ---------------------------------------------------
@@ -173,9 +177,9 @@ def _type_name(text: str) -> str:
 class _Extractor:
     """One file's summaries from its tree: one query pass, then the captures in source order."""
 
-    def __init__(self, path: str, source: bytes, root: Node, package: str, imports: set[str],
-                 locks_only: bool = False, names: frozenset[str] | None = None) -> None:
-        self.locks_only = locks_only
+    def __init__(self, query: Query, path: str, source: bytes, root: Node, package: str, imports: set[str],
+                 names: frozenset[str] | None = None) -> None:
+        self.query = query
         self.names = names
         self.path = path
         self.source = source
@@ -205,7 +209,7 @@ class _Extractor:
         return Site(self.path, line + 1, column + 1, node.start_byte, node.end_byte, _one_line(self.text(node)))
 
     def run(self) -> FileSummary:
-        matches = QueryCursor(_query(self.locks_only)).matches(self.root)
+        matches = QueryCursor(self.query).matches(self.root)
         items: list[tuple[int, int, dict[str, list[Node]]]] = []
         for index, captures in matches:
             anchor = next(iter(captures.values()))[0]
@@ -688,20 +692,11 @@ def _descendants_of_type(node: Node, kind: str) -> list[Node]:
     return out
 
 
-def summarize(path: str, source: bytes, root: Node, package: str, imports: set[str],
+def summarize(queries: Queries, path: str, source: bytes, root: Node, package: str, imports: set[str],
               locks_only: bool = False, names: frozenset[str] | None = None) -> FileSummary:
     """``locks_only``: functions and lock/unlock calls only (enough for the locks held at a point).
     ``names``: the package's function and method names; calls of other names are left out."""
-    return _Extractor(path, source, root, package, imports, locks_only, names).run()
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """A metavariable bound by a model fact: a text for messages and a place, maybe in another file."""
-
-    text: str
-    site: Site
-    path: str  # the file as the scan names it
+    return _Extractor(queries.get(locks_only), path, source, root, package, imports, names).run()
 
 
 # ---- the package model ---------------------------------------------------------------------------
@@ -1249,43 +1244,7 @@ def _held_per_op(ops: list[Op]) -> list[list[Op]]:
     return out
 
 
-# ---- building and caching models per package ------------------------------------------------------
-
-_FILE_SUMMARIES: OrderedDict[tuple[str, int, int, int], FileSummary | None] = OrderedDict()
-_MODELS: OrderedDict[tuple[object, ...], PackageModel] = OrderedDict()
-
-
-def _imports_of(root: Node, source: bytes) -> set[str]:
-    from gleak_sarif.gosource import file_imports
-
-    return set(file_imports(source, root).by_name)
-
-
-def _summary_from_disk(path: str, package: str, mtime: int, size: int,
-                       names: frozenset[str]) -> FileSummary | None:
-    key = (path, mtime, size, hash(names))
-    if key in _FILE_SUMMARIES:
-        _FILE_SUMMARIES.move_to_end(key)
-        return _FILE_SUMMARIES[key]
-    summary: FileSummary | None = None
-    data = callees.read_sibling(path) or b""
-    found = callees.PACKAGE_LINE.search(data)
-    if data and len(data) <= MAX_FILE_BYTES and b"\0" not in data and found is not None and \
-            found.group(1).decode() == package:
-        data = utf8_safe(data)[0]
-        root = parser().parse(data).root_node
-        summary = summarize(path, data, root, package, _imports_of(root, data), names=names)
-        summary.digest = _digest(data)
-    _FILE_SUMMARIES[key] = summary
-    while len(_FILE_SUMMARIES) > MAX_FILE_SUMMARIES:
-        _FILE_SUMMARIES.popitem(last=False)
-    return summary
-
-
-def _listing(directory: str, tests: bool) -> list[tuple[str, int, int]] | None:
-    """The folder's .go files as (path, mtime, size): the listing `calls:` uses, read once per scan."""
-    return callees._listing(directory, tests)
-
+# ---- the package index: which file declares what (no parse) ----------------------------------------
 
 _FUNC_LINE = re.compile(
     rb"^func[ \t]*(?:\([ \t]*(?:[A-Za-z_][A-Za-z0-9_]*[ \t]+)?\*?[ \t]*([A-Za-z_][A-Za-z0-9_]*)[^)\n]*\))?"
@@ -1372,121 +1331,160 @@ def _append(paths: list[str], path: str) -> None:
         paths.append(path)
 
 
-_INDEXES: OrderedDict[tuple[object, ...], PackageIndex] = OrderedDict()
-
-
-def _package_key(path: str, package: str) -> tuple[tuple[object, ...], list[tuple[str, int, int]]]:
-    directory = os.path.dirname(path)
-    tests = path.endswith("_test.go")
-    listing = (_listing(directory, tests) if package else None) or [(path, 0, 0)]
-    return (directory, package, tests, tuple(listing)), listing
-
-
-def package_index(evaluator: FileEvaluator) -> PackageIndex:
-    return _index(os.path.abspath(evaluator.path), evaluator.package, evaluator.source)
-
-
-def _index(path: str, package: str, source: bytes) -> PackageIndex:
-    key, listing = _package_key(path, package)
-    index = _INDEXES.get(key)
-    if index is not None and index.files.get(path, source) == source:
-        _INDEXES.move_to_end(key)
-        return index
-    index = PackageIndex()
-    wanted = package.encode()
-    for sibling, _, _ in listing:
-        if sibling == path:
-            index.add(path, source)
-            continue
-        data = callees.read_sibling(sibling)
-        if data is None:
-            continue
-        found = callees.PACKAGE_LINE.search(data)
-        if found is not None and found.group(1) == wanted and len(data) <= MAX_FILE_BYTES:
-            index.add(sibling, data)
-    _INDEXES[key] = index
-    while len(_INDEXES) > MAX_MODELS:
-        _INDEXES.popitem(last=False)
-    return index
-
-
-def package_may_hold(evaluator_path: str, package: str, source: bytes, tokens: frozenset[bytes]) -> bool:
-    """Might a file of the package hold every one of ``tokens``? (the worker's prefilter for rules whose
-    `model:` facts need, e.g., a `go` statement somewhere in the package)."""
-    if all(token in source for token in tokens):
-        return True
-    index = _index(os.path.abspath(evaluator_path), package, source)
-    return any(all(token in data for token in tokens) for data in index.files.values())
-
-
-def package_declares(evaluator: FileEvaluator, name: str, method: bool, token: bytes = b"") -> bool:
-    """Does a `.go` file of the package declare a function (or a method) ``name``, in a file holding
-    ``token``? A byte-level check that spares building the model for calls of other packages'
-    methods (`buf.Reset()`, `wg.Wait()`)."""
-    index = package_index(evaluator)
-    paths = index.methods.get(name, []) if method else index.functions.get(("", name), [])
-    return any(token in index.files[path] for path in paths)
 
 
 def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
-def file_summary_for(evaluator: FileEvaluator, locks_only: bool = False) -> FileSummary:
-    name = "locks" if locks_only else "summary"
-    cached = evaluator.model_state.get(name)
-    if not isinstance(cached, FileSummary):
-        path = os.path.abspath(evaluator.path)
-        names = None if locks_only else package_index(evaluator).names()
-        cached = summarize(path, evaluator.source, evaluator.root, evaluator.package,
-                           set(evaluator.imports.by_name), locks_only, names)
-        cached.digest = _digest(evaluator.source)
-        evaluator.model_state[name] = cached
-    return cached
+def _package_key(listing: Listing | None, path: str, package: str) -> tuple[tuple[object, ...], Listing]:
+    directory = os.path.dirname(path)
+    tests = path.endswith("_test.go")
+    files = (listing if package else None) or [(path, 0, 0)]
+    return (directory, package, tests, tuple(files)), files
 
 
-def file_model_for(evaluator: FileEvaluator) -> PackageModel:
-    """The evaluated file alone, without call effects: locks held, operations by position."""
-    cached = evaluator.model_state.get("file")
-    if not isinstance(cached, PackageModel):
-        cached = PackageModel([file_summary_for(evaluator, locks_only=True)])
-        evaluator.model_state["file"] = cached
-    return cached
+@dataclass
+class ModelFile:
+    """One evaluated file as the package model sees it, with what was built for it so far (its summaries,
+    its one-file lock view, its package's model, the functions that lock)."""
+
+    path: str  # absolute
+    package: str
+    source: bytes
+    root: Node
+    imports: Imports
+    summaries: dict[bool, FileSummary] = field(default_factory=dict)  # locks_only -> summary
+    local: PackageModel | None = None
+    model: PackageModel | None = None
+    locking: list[tuple[int, int]] | None = None
 
 
-def model_for(evaluator: FileEvaluator) -> PackageModel:
-    """The model of the evaluated file's package: its own text (maybe unsaved) plus its siblings on disk,
-    read as questions need them. Shared by the package's files while the folder and texts stay the same."""
-    cached = evaluator.model_state.get("package")
-    if isinstance(cached, PackageModel):
+class PackageModels:
+    """The package models of one scan: package indexes, file summaries read from disk, models (each an
+    LRU). The evaluated file's own text (maybe unsaved) always comes from its tree."""
+
+    def __init__(self, folders: Folders) -> None:
+        self.folders = folders
+        self.queries = Queries()
+        self._indexes: OrderedDict[tuple[object, ...], PackageIndex] = OrderedDict()
+        self._summaries: OrderedDict[tuple[str, int, int, int], FileSummary | None] = OrderedDict()
+        self._models: OrderedDict[tuple[object, ...], PackageModel] = OrderedDict()
+
+    def _key(self, path: str, package: str) -> tuple[tuple[object, ...], Listing]:
+        listing = self.folders.listing(os.path.dirname(path), path.endswith("_test.go")) if package else None
+        return _package_key(listing, path, package)
+
+    def index(self, path: str, package: str, source: bytes) -> PackageIndex:
+        key, listing = self._key(path, package)
+        index = self._indexes.get(key)
+        if index is not None and index.files.get(path, source) == source:
+            self._indexes.move_to_end(key)
+            return index
+        index = PackageIndex()
+        wanted = package.encode()
+        for sibling, _, _ in listing:
+            if sibling == path:
+                index.add(path, source)
+                continue
+            data = read_sibling(sibling)
+            if data is None:
+                continue
+            found = PACKAGE_LINE.search(data)
+            if found is not None and found.group(1) == wanted and len(data) <= MAX_FILE_BYTES:
+                index.add(sibling, data)
+        self._indexes[key] = index
+        while len(self._indexes) > MAX_MODELS:
+            self._indexes.popitem(last=False)
+        return index
+
+    def may_hold(self, path: str, package: str, source: bytes, tokens: frozenset[bytes]) -> bool:
+        """Might a file of the package hold every one of ``tokens``? (the worker's prefilter for rules whose
+        `model:` facts need, e.g., a `go` statement somewhere in the package)."""
+        if all(token in source for token in tokens):
+            return True
+        index = self.index(os.path.abspath(path), package, source)
+        return any(all(token in data for token in tokens) for data in index.files.values())
+
+    def declares(self, file: ModelFile, name: str, method: bool, token: bytes = b"") -> bool:
+        """Does a `.go` file of the package declare a function (or a method) ``name``, in a file holding
+        ``token``? A byte-level check that spares building the model for calls of other packages'
+        methods (`buf.Reset()`, `wg.Wait()`)."""
+        index = self.index(file.path, file.package, file.source)
+        paths = index.methods.get(name, []) if method else index.functions.get(("", name), [])
+        return any(token in index.files[path] for path in paths)
+
+    def _from_disk(self, path: str, package: str, mtime: int, size: int, names: frozenset[str]) -> FileSummary | None:
+        key = (path, mtime, size, hash(names))
+        if key in self._summaries:
+            self._summaries.move_to_end(key)
+            return self._summaries[key]
+        summary: FileSummary | None = None
+        data = read_sibling(path) or b""
+        found = PACKAGE_LINE.search(data)
+        if data and len(data) <= MAX_FILE_BYTES and b"\0" not in data and found is not None and \
+                found.group(1).decode() == package:
+            data = utf8_safe(data)[0]
+            root = parser().parse(data).root_node
+            summary = summarize(self.queries, path, data, root, package, _imports_of(root, data), names=names)
+            summary.digest = _digest(data)
+        self._summaries[key] = summary
+        while len(self._summaries) > MAX_FILE_SUMMARIES:
+            self._summaries.popitem(last=False)
+        return summary
+
+    def summary(self, file: ModelFile, locks_only: bool = False) -> FileSummary:
+        cached = file.summaries.get(locks_only)
+        if cached is None:
+            names = None if locks_only else self.index(file.path, file.package, file.source).names()
+            cached = summarize(self.queries, file.path, file.source, file.root, file.package,
+                               set(file.imports.by_name), locks_only, names)
+            cached.digest = _digest(file.source)
+            file.summaries[locks_only] = cached
         return cached
-    path = os.path.abspath(evaluator.path)
-    key, listing = _package_key(path, evaluator.package)
-    digest = _digest(evaluator.source)
-    model = _MODELS.get(key)
-    if model is not None and model.digests.get(path, digest) == digest:
-        _MODELS.move_to_end(key)
-    else:
-        index = package_index(evaluator)
-        names = index.names()
-        stats = {p: (mtime, size) for p, mtime, size in listing}
-        package = evaluator.package
 
-        def loader(sibling: str) -> FileSummary | None:
-            if sibling not in index.files or sibling not in stats:
-                return None
-            return _summary_from_disk(sibling, package, *stats[sibling], names)
+    def file_model(self, file: ModelFile) -> PackageModel:
+        """The evaluated file alone, without call effects: locks held, operations by position."""
+        if file.local is None:
+            file.local = PackageModel([self.summary(file, locks_only=True)])
+        return file.local
 
-        model = PackageModel([], index=index, loader=loader)
-        _MODELS[key] = model
-        while len(_MODELS) > MAX_MODELS:
-            _MODELS.popitem(last=False)
-    if path not in model.loaded:  # this file's own text (maybe unsaved), from its tree: no second parse
-        model.loaded.add(path)
-        model._pending.append(file_summary_for(evaluator))
-        model._flush()
-    evaluator.model_state["package"] = model
-    return model
+    def model(self, file: ModelFile) -> PackageModel:
+        """The model of the evaluated file's package: its own text (maybe unsaved) plus its siblings on disk,
+        read as questions need them. Shared by the package's files while the folder and texts stay the same."""
+        if file.model is not None:
+            return file.model
+        path = file.path
+        key, listing = self._key(path, file.package)
+        digest = _digest(file.source)
+        model = self._models.get(key)
+        if model is not None and model.digests.get(path, digest) == digest:
+            self._models.move_to_end(key)
+        else:
+            index = self.index(path, file.package, file.source)
+            names = index.names()
+            stats = {p: (mtime, size) for p, mtime, size in listing}
+            package = file.package
+
+            def loader(sibling: str) -> FileSummary | None:
+                if sibling not in index.files or sibling not in stats:
+                    return None
+                return self._from_disk(sibling, package, *stats[sibling], names)
+
+            model = PackageModel([], index=index, loader=loader)
+            self._models[key] = model
+            while len(self._models) > MAX_MODELS:
+                self._models.popitem(last=False)
+        if path not in model.loaded:  # this file's own text (maybe unsaved), from its tree: no second parse
+            model.loaded.add(path)
+            model._pending.append(self.summary(file))
+            model._flush()
+        file.model = model
+        return model
+
+
+def _imports_of(root: Node, source: bytes) -> set[str]:
+    return set(file_imports(source, root).by_name)
 
 
 def required_package_tokens(root: CNode) -> list[frozenset[bytes]]:

@@ -5,18 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-import weakref
 from dataclasses import dataclass, field
 
 from tree_sitter import Node, Tree
 
-from gleak_sarif.config import ScanOptions
-from gleak_sarif.engine import callees, package_model
+from gleak_sarif.engine.context import ScanContext
 from gleak_sarif.engine.evaluate import FileEvaluator, FileTimeoutError
 from gleak_sarif.gosource import go_version_for, parser, utf8_safe
 from gleak_sarif.model import Finding, Notification, NotificationKind, Severity
 from gleak_sarif.report.fingerprint import set_line_hashes
-from gleak_sarif.rules.compiler import CompiledRule, RulePack
 from gleak_sarif.suppress import apply_suppressions
 
 _GENERATED = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.M)
@@ -78,33 +75,10 @@ def _parse(source: bytes, deadline: float) -> Tree:
     return parser().parse(source, old_tree=tree)
 
 
-_CALLEE_TOKENS: dict[int, tuple[weakref.ref[CompiledRule], list[frozenset[bytes]], list[frozenset[bytes]]]] = {}
-def package_clause(source: bytes) -> str:
-    found = callees.PACKAGE_LINE.search(source)
-    return found.group(1).decode() if found else ""
-
-
-def _callees_may_match(rule: CompiledRule, path: str, source: bytes) -> bool:
-    """A rule that needs a callee matching R (`calls:`) skips files whose package holds no file with R's
-    tokens (GL207 looks at every call: most packages have no function returning a fed channel)."""
-    known = _CALLEE_TOKENS.get(id(rule))
-    if known is not None and known[0]() is rule:
-        needs, model_needs = known[1], known[2]
-    else:  # (an id can be reused by a later pack's rule: the weak reference tells them apart)
-        needs = callees.required_callee_tokens(rule.root)
-        model_needs = package_model.required_package_tokens(rule.root)
-        _CALLEE_TOKENS[id(rule)] = (weakref.ref(rule), needs, model_needs)
-    if not all(all(t in source for t in tokens) or callees.package_may_hold(path, tokens) for tokens in needs):
-        return False
-    if model_needs:
-        package = package_clause(source)
-        return all(package_model.package_may_hold(path, package, source, tokens) for tokens in model_needs)
-    return True
-
-
-def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
-                go_version: tuple[int, int] | None, only: frozenset[str] | None = None) -> FileResult:
+def scan_source(context: ScanContext, path: str, source: bytes, go_version: tuple[int, int] | None,
+                only: frozenset[str] | None = None) -> FileResult:
     """``only``: run just these rules (the scan cache holds the others' results for this file)."""
+    pack, options = context.pack, context.options
     result = FileResult(path)
     if b"\0" in source:  # Go source never contains NUL: a binary file named *.go
         result.skipped = True
@@ -116,7 +90,7 @@ def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
         return result
     active = [rule for rule in pack.rules if (only is None or rule.meta.id in only)
               and all(token in source for token in rule.tokens)
-              and _callees_may_match(rule, path, source)]
+              and context.package_may_match(rule, path, source)]
     if not active:
         result.skipped = True
         return result
@@ -136,7 +110,8 @@ def scan_source(pack: RulePack, options: ScanOptions, path: str, source: bytes,
             kind=NotificationKind.parse_error, level=Severity.warning, path=path, line=_first_error_line(root),
             message="syntax error (or syntax newer than tree-sitter-go 0.25); findings in this file may be "
                     "incomplete"))
-    evaluator = FileEvaluator(pack, path, path, source, root, go_version, deadline=deadline)
+    evaluator = FileEvaluator(pack, path, path, source, root, go_version, deadline=deadline,
+                              questions=context.file_questions())
     evaluator.collect()
     for position, rule in enumerate(active):
         if not evaluator.rule_applies(rule):
@@ -172,7 +147,8 @@ def _stamp_fixes(source: bytes, path: str, findings: list[Finding]) -> None:
                 edit.file_sha256 = digest
 
 
-def scan_path(pack: RulePack, options: ScanOptions, path: str, only: frozenset[str] | None = None) -> FileResult:
+def scan_path(context: ScanContext, path: str, only: frozenset[str] | None = None) -> FileResult:
+    options = context.options
     try:
         with open(path, "rb") as handle:
             source = handle.read(options.max_file_bytes + 1)
@@ -189,7 +165,7 @@ def scan_path(pack: RulePack, options: ScanOptions, path: str, only: frozenset[s
                     "with --max-file-size)"))
         return result
     try:
-        return scan_source(pack, options, path, source, go_version_for(path), only)
+        return scan_source(context, path, source, go_version_for(path), only)
     except FileTimeoutError:
         result = FileResult(path)
         result.notifications.append(Notification(

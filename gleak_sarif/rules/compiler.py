@@ -140,6 +140,9 @@ class CNode:
     anchor: list[int] | None = None
     tokens: set[bytes] = field(default_factory=set)  # byte strings every matching file contains
     binds: set[str] = field(default_factory=set)  # metavariables a match of this object binds
+    # every metavariable the evaluation of this object can read from its environment, sorted (set by
+    # build_pack; see `mentions`)
+    mentions: tuple[str, ...] = ()
     steps: list[tuple[str, object]] | None = None  # the evaluator's check list, built on first use
 
 
@@ -703,7 +706,60 @@ def _compile_fixes(compiler: _RuleCompiler, spec: RuleFile, bound: set[str]) -> 
     return out
 
 
+def mentions(rule: CNode) -> tuple[str, ...]:
+    """Every metavariable the evaluation of ``rule`` can read from its environment, sorted: atoms'
+    metavariables, same-text (`$X` alone) and `as` names, through matches/relations/all/any/not (not
+    `calls:` or `stopBy` rules, which start from fresh bindings)."""
+    names: set[str] = set()
+    stack, seen = [rule], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        names |= node.binds | node.model_reads
+        if node.same_as is not None:
+            names.add(node.same_as)
+        if node.as_ is not None:
+            names.add(node.as_)
+        stack.extend(relation.rule for _, relation in node.relations)
+        stack.extend(node.all or [])
+        stack.extend(node.any or [])
+        for child in (node.matches, node.not_):
+            if child is not None:
+                stack.append(child)
+    return tuple(sorted(names))
+
+
+def rule_roots(rule: CompiledRule) -> list[CNode]:
+    """The rule object and its fixes' `where` conditions: every compiled rule object is reachable from them."""
+    return [rule.root, *(fix.where for fix in rule.output.fixes if fix.where is not None)]
+
+
+def rule_nodes(*roots: CNode) -> list[CNode]:
+    """Every compiled rule object reachable from ``roots``, once (a util may be used several times)."""
+    found: list[CNode] = []
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        found.append(node)
+        children = [node.matches, node.not_, node.calls, *(node.all or []), *(node.any or [])]
+        for _, relation in node.relations:
+            children.append(relation.rule)
+            if not isinstance(relation.stop_by, str):
+                children.append(relation.stop_by)
+        stack.extend(child for child in children if child is not None)
+    return found
+
+
 def build_pack(rules: list[CompiledRule], atoms: list[Atom], sources: list[bytes]) -> RulePack:
+    for rule in rules:
+        for node in rule_nodes(*rule_roots(rule)):
+            node.mentions = mentions(node)
     digest = hashlib.sha256(__version__.encode())
     for source in sorted(sources):
         digest.update(hashlib.sha256(source).digest())

@@ -417,12 +417,13 @@ class PackageStarts:
     static engine's package model), and every function value handed to a call (``time.AfterFunc(d, s.stop)``)."""
 
     def __init__(self, files: list[GoFile]) -> None:
-        from gleak_sarif.engine.package_model import PackageModel, summarize
+        from gleak_sarif.engine.package_model import PackageModel, Queries, summarize
 
         self.files = files
         by_path = {f.path: f for f in files}
         package = files[0].package if files else ""
-        summaries = [summarize(f.path, f.src, f.root, package, set(file_imports(f.src, f.root).by_name))
+        queries = Queries()
+        summaries = [summarize(queries, f.path, f.src, f.root, package, set(file_imports(f.src, f.root).by_name))
                      for f in files]
         model = PackageModel(summaries)
         self.typed: dict[tuple[str, str], list[tuple[GoFile, int]]] = {}

@@ -8,7 +8,10 @@ from pathlib import Path
 
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine import Engine, callees
+from gleak_sarif.engine.context import ScanContext
+from gleak_sarif.engine.worker import scan_path
 from gleak_sarif.model import Finding
+from gleak_sarif.rules.compiler import prepare_pack
 from tests.helpers import RULE_HEADER, lines, run_rule, write
 
 # a call whose callee starts a goroutine
@@ -216,14 +219,20 @@ rule:
 
 
 def test_sibling_answers_are_cached_per_package(tmp_path: Path) -> None:
-    callees._PACKAGES.clear()
-    callees._PARSED.clear()
-    _scan_dir(tmp_path, STARTS_GOROUTINE, PACKAGE)
-    scopes = [s for key, s in callees._PACKAGES.items() if key[1] == str(tmp_path / "pkg")]
+    rule_file = write(tmp_path / "rules" / "TST001.yml", RULE_HEADER + textwrap.dedent(STARTS_GOROUTINE))
+    for name, text in PACKAGE.items():
+        write(tmp_path / "pkg" / name, text)
+    engine = Engine(ScanOptions(rules=[str(rule_file)], builtin_rules=False, jobs=1, use_cache=False))
+    prepare_pack(engine.pack)
+    context = ScanContext(engine.pack, engine.options)
+    for path in sorted((tmp_path / "pkg").glob("*.go")):
+        scan_path(context, str(path))
+    found = context.callees
+    scopes = [s for key, s in found._packages.items() if key[0] == str(tmp_path / "pkg")]
     assert scopes, "the package scope was not built"
     # answers are per (rule object, kind, name, declaring file)
     answers = {(kind, name): value for scope in scopes for (_, kind, name, _), value in scope.answers.items()}
     assert answers[(callees.FUNCTION, "startWorker")] is True
     assert answers[(callees.FUNCTION, "helper")] is False
     # only files that declare a wanted name were parsed
-    assert all(not path.endswith("a.go") for _, path in callees._PARSED)
+    assert found._parsed and all(not path.endswith("a.go") for path in found._parsed)

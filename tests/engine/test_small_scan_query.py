@@ -28,10 +28,12 @@ def test_few_file_scans_find_what_the_full_query_finds() -> None:
     some = len(engine.pack.root_atoms)
 
     from gleak_sarif.engine import worker
+    from gleak_sarif.engine.context import ScanContext
 
     prepare_pack(engine.pack)  # every anchor, as a scan of many files does
     assert len(engine.pack.root_atoms) > some
-    whole = [worker.scan_path(engine.pack, engine.options, path) for path in files]
+    context = ScanContext(engine.pack, engine.options)
+    whole = [worker.scan_path(context, path) for path in files]
 
     assert _found(one_by_one) == _found(whole)
     assert len(_found(whole)) > 100

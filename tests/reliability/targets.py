@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from tree_sitter import Query
 
 from gleak_sarif.config import ScanOptions
+from gleak_sarif.engine.context import ScanContext
 from gleak_sarif.engine.evaluate import FileTimeoutError
 from gleak_sarif.engine.worker import scan_source
 from gleak_sarif.errors import ConfigError
@@ -151,7 +152,7 @@ _OPTIONS = ScanOptions(file_timeout_seconds=20.0)
 def engine_on_bytes(data: bytes) -> None:
     """The parser wrapper and every rule on arbitrary bytes: a result, never an exception."""
     try:
-        result = scan_source(builtin_pack(), _OPTIONS, "fuzz.go", data, (1, 22))
+        result = scan_source(ScanContext(builtin_pack(), _OPTIONS), "fuzz.go", data, (1, 22))
     except FileTimeoutError:
         return  # reported by scan_path as a timeout notification
     for finding in result.findings:

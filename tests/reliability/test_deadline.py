@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from gleak_sarif.config import ScanOptions
+from gleak_sarif.engine.context import ScanContext
 from gleak_sarif.engine.worker import scan_source
 from gleak_sarif.model import NotificationKind
 from gleak_sarif.rules.compiler import RulePack, prepare_pack
@@ -39,7 +40,7 @@ def nested(shape: str, depth: int) -> bytes:
 def _scan(source: bytes, timeout: float, pack: RulePack | None = None) -> tuple[float, list[str], list[str]]:
     options = ScanOptions(jobs=1, use_cache=False, config_path=None, file_timeout_seconds=timeout)
     started = time.monotonic()
-    result = scan_source(pack or builtin_pack(), options, "deep.go", source, None)
+    result = scan_source(ScanContext(pack or builtin_pack(), options), "deep.go", source, None)
     return (time.monotonic() - started, [f.rule_id for f in result.findings],
             [n.message for n in result.notifications if n.kind is NotificationKind.timeout])
 

@@ -20,6 +20,7 @@ import pytest
 
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine import Engine
+from gleak_sarif.engine.context import ScanContext
 from gleak_sarif.engine.evaluate import FileTimeoutError
 from gleak_sarif.engine.worker import scan_source
 from tests.reliability.conftest import REPO, no_traceback, run_cli
@@ -232,7 +233,7 @@ def test_every_fixture_truncated(shard: int) -> None:
             continue
         for cut in _cuts(data, 12):
             try:
-                result = scan_source(pack, options, "cut.go", data[:cut], (1, 22))
+                result = scan_source(ScanContext(pack, options), "cut.go", data[:cut], (1, 22))
             except FileTimeoutError:
                 continue
             for finding in result.findings:

@@ -221,12 +221,12 @@ def test_worker_crash_is_reported_and_the_scan_finishes(tmp_path: Path, monkeypa
     culprit = names[7]
     real = engine_api.scan_path  # type: ignore[attr-defined]
 
-    def crashing(pack: Any, options: Any, path: str, only: Any = None) -> Any:
+    def crashing(context: Any, path: str, only: Any = None) -> Any:
         if path.endswith(culprit) and os.getpid() != parent:  # only inside forked workers
             if how == "exit":
                 os._exit(1)
             _segfault()
-        return real(pack, options, path, only)
+        return real(context, path, only)
 
     parent = os.getpid()
     monkeypatch.setattr(engine_api, "scan_path", crashing)
@@ -267,10 +267,10 @@ def test_cli_reports_worker_notifications_in_sarif(tmp_path: Path, monkeypatch: 
     real = engine_api.scan_path  # type: ignore[attr-defined]
     parent = os.getpid()
 
-    def crashing(pack: Any, options: Any, path: str, only: Any = None) -> Any:
+    def crashing(context: Any, path: str, only: Any = None) -> Any:
         if path.endswith(names[3]) and os.getpid() != parent:
             os._exit(7)
-        return real(pack, options, path, only)
+        return real(context, path, only)
 
     monkeypatch.setattr(engine_api, "scan_path", crashing)
     monkeypatch.chdir(tmp_path)

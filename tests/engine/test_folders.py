@@ -1,9 +1,9 @@
-"""`calls:` folder listings (engine/callees.py): read once per folder within a scan, fresh in the next.
+"""Folder listings (engine/folders.py): read once per folder within a scan, fresh in the next.
 
 Every file of a folder asks for its folder's listing (package scope, token pre-check); reading it once per
-file stat-ed every sibling for every file. Within a scan the listing is reused unless the folder itself
-changed (a file added, removed or renamed); `new_scan` (the engine calls it before each scan) starts over,
-so a long-running engine sees siblings edited in place between scans.
+file stat-ed every sibling for every file. Within a scan (one `Folders`, held by the scan context) the
+listing is reused unless the folder itself changed (a file added, removed or renamed); the next scan has a
+new context, so a long-running engine sees siblings edited in place between scans.
 """
 
 from __future__ import annotations
@@ -11,37 +11,37 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gleak_sarif.engine import callees
+from gleak_sarif.engine.folders import MAX_SIBLING_FILES, Folders
 
 
 def test_a_listing_is_read_once_per_scan_and_follows_the_folder(tmp_path: Path) -> None:
     (tmp_path / "a.go").write_text("package p\n")
     (tmp_path / "a_test.go").write_text("package p\n")
     (tmp_path / "notes.txt").write_text("not go\n")
-    callees.new_scan()
-    first = callees._listing(str(tmp_path), tests=False)
+    scan = Folders()
+    first = scan.listing(str(tmp_path), tests=False)
     assert first is not None and [os.path.basename(p) for p, _, _ in first] == ["a.go"]
-    assert callees._listing(str(tmp_path), tests=False) is first, "reused within the scan"
-    with_tests = callees._listing(str(tmp_path), tests=True)
+    assert scan.listing(str(tmp_path), tests=False) is first, "reused within the scan"
+    with_tests = scan.listing(str(tmp_path), tests=True)
     assert with_tests is not None and [os.path.basename(p) for p, _, _ in with_tests] == ["a.go", "a_test.go"]
 
     # an in-place edit of a sibling: seen by the next scan (its size and mtime are in the listing)
     (tmp_path / "a.go").write_text("package p\n\nfunc F() {}\n")
-    callees.new_scan()
-    edited = callees._listing(str(tmp_path), tests=False)
+    scan = Folders()
+    edited = scan.listing(str(tmp_path), tests=False)
     assert edited is not None and edited is not first and edited[0][2] == len("package p\n\nfunc F() {}\n")
 
     # a new file changes the folder's mtime: seen within the same scan
     before = os.stat(tmp_path).st_mtime_ns
     (tmp_path / "b.go").write_text("package p\n")
     os.utime(tmp_path, ns=(before + 1_000_000, before + 1_000_000))  # a coarse clock could hide the change
-    grown = callees._listing(str(tmp_path), tests=False)
+    grown = scan.listing(str(tmp_path), tests=False)
     assert grown is not None and [os.path.basename(p) for p, _, _ in grown] == ["a.go", "b.go"]
 
 
 def test_a_missing_or_crowded_folder_has_no_listing(tmp_path: Path) -> None:
-    callees.new_scan()
-    assert callees._listing(str(tmp_path / "missing"), tests=False) is None
-    for i in range(callees.MAX_SIBLING_FILES + 1):
+    scan = Folders()
+    assert scan.listing(str(tmp_path / "missing"), tests=False) is None
+    for i in range(MAX_SIBLING_FILES + 1):
         (tmp_path / f"f{i}.go").write_text("package p\n")
-    assert callees._listing(str(tmp_path), tests=False) is None
+    assert scan.listing(str(tmp_path), tests=False) is None

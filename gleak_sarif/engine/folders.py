@@ -1,0 +1,84 @@
+"""A Go package's folder as the rules that read beyond their file see it: its `.go` files (listed once per
+scan), their bytes and their package clause.
+
+Every file of a folder asks for its folder's listing (callee index, package model, token pre-checks), and
+stat-ing every sibling for every file was quadratic in the folder's size (a fifth of GL207's time on
+GOROOT/src). A `Folders` belongs to one scan (the scan context): a listing is read once per scan, and again
+within it only when the folder's own mtime changes (a file added, removed or renamed); the next scan starts
+with a new `Folders`, so it sees siblings edited in place.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+MAX_SIBLING_FILES = 500  # a directory with more .go files is scanned file by file (no package scope)
+MAX_SIBLING_BYTES = 2 * 1024 * 1024  # larger siblings are not read
+MAX_LISTINGS = 1024  # folder listings kept per scan
+
+PACKAGE_LINE = re.compile(rb"^package[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+
+Listing = list[tuple[str, int, int]]  # (absolute path, mtime ns, size), sorted
+
+
+def read_sibling(path: str) -> bytes | None:
+    """A sibling file's bytes, at most one byte past MAX_SIBLING_BYTES (the caller can tell it is too
+    large); None when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_SIBLING_BYTES + 1)
+    except OSError:
+        return None
+
+
+def package_clause(source: bytes) -> str:
+    found = PACKAGE_LINE.search(source)
+    return found.group(1).decode() if found else ""
+
+
+def _read_listing(directory: str, tests: bool) -> Listing | None:
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return None
+    files = []
+    prefix = os.path.join(os.path.abspath(directory), "")  # once, not abspath+join per entry (hot: big dirs)
+    for entry in entries:
+        name = entry.name
+        if not name.endswith(".go") or (not tests and name.endswith("_test.go")):
+            continue
+        path = prefix + name
+        try:
+            info = entry.stat()
+        except OSError:
+            continue
+        if entry.is_file() and info.st_size <= MAX_SIBLING_BYTES:
+            files.append((path, info.st_mtime_ns, info.st_size))
+    if len(files) > MAX_SIBLING_FILES:
+        return None
+    return sorted(files)
+
+
+class Folders:
+    """Folder listings of one scan."""
+
+    def __init__(self) -> None:
+        self._listings: dict[tuple[str, bool], tuple[int, Listing | None]] = {}
+
+    def listing(self, directory: str, tests: bool) -> Listing | None:
+        """The folder's `.go` files (test files when ``tests``) as (path, mtime, size), sorted; None when the
+        folder cannot be read or has too many files."""
+        try:
+            folder_mtime = os.stat(directory).st_mtime_ns
+        except OSError:
+            return None
+        key = (directory, tests)
+        memo = self._listings.get(key)
+        if memo is not None and memo[0] == folder_mtime:
+            return memo[1]
+        listing = _read_listing(directory, tests)
+        self._listings[key] = (folder_mtime, listing)
+        while len(self._listings) > MAX_LISTINGS:
+            del self._listings[next(iter(self._listings))]
+        return listing
