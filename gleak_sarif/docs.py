@@ -1,8 +1,14 @@
-"""Rule documentation from one source (each rule's `docs:` block): explain, rules list, docs/rules.md."""
+"""Documentation from one source: each rule's `docs:` block (explain, rules list, docs/rules.md) and each
+`model:` fact's module (the facts table of docs/rule-language.md).
+
+    python -m gleak_sarif.docs      # rewrite the generated part of docs/rule-language.md
+"""
 
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 from gleak_sarif.model import RuleMeta
 
@@ -63,3 +69,30 @@ def rules_lines(metas: list[RuleMeta], width: int | None = None) -> str:
             line = line[: max(width - 1, 0)] + "…"
         out.append(line.rstrip())
     return "\n".join(out)
+
+
+FACTS_START = "<!-- facts table: generated from gleak_sarif/facts/ (python -m gleak_sarif.docs) -->\n"
+FACTS_END = "<!-- end of facts table -->\n"
+
+
+def with_facts_table(text: str) -> str:
+    """docs/rule-language.md's text with its facts table made from the facts' modules."""
+    from gleak_sarif.facts import markdown_table
+
+    start = text.index(FACTS_START) + len(FACTS_START)
+    end = text.index(FACTS_END, start)
+    return text[:start] + markdown_table() + text[end:]
+
+
+def main() -> int:
+    path = Path(__file__).resolve().parent.parent / "docs" / "rule-language.md"
+    text = path.read_text(encoding="utf-8")
+    updated = with_facts_table(text)
+    if updated != text:
+        path.write_text(updated, encoding="utf-8")
+        print(f"updated {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.model import Finding, Notification, ScanResult
-from gleak_sarif.report import shown_path
+from gleak_sarif.report.printable import shown_path
 
 FORMATS = ("table", "json", "csv")
 LAUNCH_RULE = "GL101"
@@ -114,7 +114,7 @@ def to_json(sites: list[LaunchSite], result: ScanResult) -> str:
         "files_scanned": result.files_scanned,
         "notifications": [_notification(n) for n in result.notifications],
     }
-    from gleak_sarif.report import escape_lone_surrogates
+    from gleak_sarif.report.printable import escape_lone_surrogates
 
     return escape_lone_surrogates(json.dumps(payload, indent=2, ensure_ascii=False)) + "\n"
 

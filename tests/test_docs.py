@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from gleak_sarif.cli import _all_metas
-from gleak_sarif.docs import explain_markdown, rules_markdown
+from gleak_sarif.docs import explain_markdown, rules_markdown, with_facts_table
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,6 +24,13 @@ def test_docs_rules_md_is_current() -> None:
     committed = (REPO / "docs" / "rules.md").read_text(encoding="utf-8")
     assert committed == rules_markdown(_all_metas([])), (
         "docs/rules.md is stale: run `gleak-sarif rules list --format markdown > docs/rules.md`")
+
+
+def test_rule_language_facts_table_is_current() -> None:
+    """The `model:` facts table is made from the facts' own modules (gleak_sarif/facts/)."""
+    committed = (REPO / "docs" / "rule-language.md").read_text(encoding="utf-8")
+    assert committed == with_facts_table(committed), (
+        "the facts table of docs/rule-language.md is stale: run `python -m gleak_sarif.docs`")
 
 
 def test_explain_renders_the_same_docs() -> None:

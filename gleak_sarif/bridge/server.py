@@ -24,7 +24,7 @@ from gleak_sarif import __version__
 from gleak_sarif.config import FailLevel, ScanOptions
 from gleak_sarif.errors import ConfigError, GleakError
 from gleak_sarif.model import Finding, Notification
-from gleak_sarif.report import escape_lone_surrogates
+from gleak_sarif.report.printable import escape_lone_surrogates
 
 PROTOCOL_VERSION = 1
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from gleak_sarif.engine.evaluate import FileEvaluator, PackageQuestions
-from gleak_sarif.engine.folders import MAX_SIBLING_BYTES, PACKAGE_LINE, Folders, read_sibling
+from gleak_sarif.gopackage.folders import MAX_SIBLING_BYTES, PACKAGE_LINE, Folders, read_sibling
 from gleak_sarif.gosource import go_version_for, parser, utf8_safe
-from gleak_sarif.rules.compiler import CNode, RulePack, required_tokens
+from gleak_sarif.rules.compiler import CNode, RulePack
 
 FUNCTION = "function_declaration"
 METHOD = "method_declaration"
@@ -73,13 +73,6 @@ def declarations(source: bytes, root: Node) -> dict[Callee, list[Node]]:
                 text = source[name.start_byte : name.end_byte].decode("utf-8", "replace")
                 out.setdefault((child.type, text), []).append(child)
     return out
-
-
-def required_callee_tokens(root: CNode) -> list[frozenset[bytes]]:
-    """Token sets of the `calls:` checks that every match of ``root`` passes: the callee's file, this one
-    or a sibling, holds each set."""
-    return required_tokens(root, lambda node: [frozenset(node.calls.tokens)] if node.calls and node.calls.tokens
-                           else [])
 
 
 @dataclass

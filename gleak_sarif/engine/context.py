@@ -13,20 +13,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
+from gleak_sarif import facts
 from gleak_sarif.config import ScanOptions
-from gleak_sarif.engine import model_facts
-from gleak_sarif.engine.callees import CalleeFile, Callees, required_callee_tokens
+from gleak_sarif.engine.callees import CalleeFile, Callees
 from gleak_sarif.engine.evaluate import Env, FileEvaluator
-from gleak_sarif.engine.folders import Folders, package_clause
-from gleak_sarif.engine.package_model import ModelFile, PackageModels, required_package_tokens
+from gleak_sarif.facts.base import Asker
+from gleak_sarif.gopackage.folders import Folders, package_clause
+from gleak_sarif.gopackage.store import ModelFile, PackageModels
 from gleak_sarif.rules.compiler import CNode, CompiledRule, RulePack
-
-if TYPE_CHECKING:
-    from gleak_sarif.rules.schema import ModelQuery
 
 
 class ScanContext:
@@ -36,8 +33,6 @@ class ScanContext:
         self.folders = Folders()
         self.callees = Callees(pack, self.folders, self.file_questions)
         self.models = PackageModels(self.folders)
-        # per rule: token sets its `calls:` callees and its `model:` package must hold (a prefilter)
-        self._package_tokens: dict[int, tuple[list[frozenset[bytes]], list[frozenset[bytes]]]] = {}
 
     def __reduce__(self) -> tuple[type[ScanContext], tuple[RulePack, ScanOptions]]:
         # what a context caches (trees, evaluators) does not pickle and is rebuilt on demand: another
@@ -51,17 +46,12 @@ class ScanContext:
         """A rule that needs a callee matching R (`calls:`) skips files whose package holds no file with R's
         tokens (GL207 looks at every call: most packages have no function returning a fed channel); one
         whose `model:` facts need tokens in the package (a `go` statement) skips packages without them."""
-        known = self._package_tokens.get(id(rule))
-        if known is None:  # (the pack keeps its rules alive: an id is not reused within the context)
-            known = self._package_tokens[id(rule)] = (required_callee_tokens(rule.root),
-                                                      required_package_tokens(rule.root))
-        needs, model_needs = known
         if not all(all(t in source for t in tokens) or self.callees.package_may_hold(path, tokens)
-                   for tokens in needs):
+                   for tokens in rule.callee_tokens):
             return False
-        if model_needs:
+        if rule.package_tokens:
             package = package_clause(source)
-            return all(self.models.may_hold(path, package, source, tokens) for tokens in model_needs)
+            return all(self.models.may_hold(path, package, source, tokens) for tokens in rule.package_tokens)
         return True
 
 
@@ -76,8 +66,8 @@ class FileQuestions:
     def calls(self, evaluator: FileEvaluator, rule: CNode, node: Node) -> bool:
         return self.context.callees.matches(evaluator, self._callees, rule, node)
 
-    def model(self, evaluator: FileEvaluator, query: ModelQuery, node: Node, env: Env) -> Iterator[Env]:
+    def model(self, evaluator: FileEvaluator, query: facts.ModelQuery, node: Node, env: Env) -> Iterator[Env]:
         if self._model is None:
             self._model = ModelFile(os.path.abspath(evaluator.path), evaluator.package, evaluator.source,
                                     evaluator.root, evaluator.imports)
-        return model_facts.matches(evaluator, self.context.models, self._model, query, node, env)
+        return facts.evaluate(query, Asker(evaluator, node, self.context.models, self._model), env)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 from tree_sitter import Node, QueryCursor
 
 from gleak_sarif.engine.ancestry import StopIndex, contains_strictly, path_down
+from gleak_sarif.gopackage.summary import Evidence
 from gleak_sarif.gosource import (
     DECLARATION_KINDS,
     FUNCTION_KINDS,
@@ -32,7 +33,7 @@ from gleak_sarif.rules.compiler import CNode, CompiledRule, CRelation, RulePack
 from gleak_sarif.rules.regex import query_predicate
 
 if TYPE_CHECKING:
-    from gleak_sarif.rules.schema import ModelQuery
+    from gleak_sarif.facts import ModelQuery
 
 Env = dict[str, Node]
 
@@ -48,20 +49,6 @@ class PackageQuestions(Protocol):
     def model(self, evaluator: FileEvaluator, query: ModelQuery, node: Node, env: Env) -> Iterator[Env]:
         """`model:`: the environments in which the package model's facts hold at ``node``."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """A metavariable bound by a `model:` fact instead of a node of this file: a text for messages and a
-    place, maybe in another file of the package (it stands in for a Node in an environment)."""
-
-    text: str
-    path: str  # the file as the scan names it
-    line: int  # 1-based
-    column: int  # 1-based, bytes
-    start: int
-    end: int
-    width: int  # bytes of the place's first line shown
 
 
 class FileTimeoutError(Exception):
@@ -284,8 +271,9 @@ class FileEvaluator:
     def span(self, node: Node, *, one_line: bool = False) -> Span:
         value: object = node
         if isinstance(value, Evidence):
-            return Span(path=value.path, start_byte=value.start, end_byte=value.end, start_line=value.line,
-                        start_column=value.column, end_line=value.line, end_column=value.column + value.width)
+            site = value.site
+            return Span(path=value.path, start_byte=site.start, end_byte=site.end, start_line=site.line,
+                        start_column=site.column, end_line=site.line, end_column=site.column + len(site.text))
         return span_of(self.path, node, one_line=one_line, source=self.source)
 
     def resolves_to(self, name_node: Node, import_path: str) -> bool:

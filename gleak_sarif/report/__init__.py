@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import stat
 import tempfile
 from typing import Literal
 
 from gleak_sarif.errors import GleakError, UsageError
 from gleak_sarif.model import ScanResult
+from gleak_sarif.report.printable import shown_path
 from gleak_sarif.vcs import tracked_by_git
 
 Format = Literal["text", "json", "sarif", "github"]
@@ -60,25 +60,6 @@ class OutputError(GleakError):
     committed to the repository): exit 2 with the path and the reason; an existing report stays as it was."""
 
     exit_code = 2
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def shown_path(path: str) -> str:
-    """``path`` as one printable line: bytes that are not UTF-8 (a file name read with surrogateescape)
-    as ``\\xff``, control characters escaped (a newline in a file name must not start a forged line)."""
-    if _SURROGATE.search(path):
-        path = os.fsencode(path).decode("utf-8", "backslashreplace")
-    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], path)
-
-
-def escape_lone_surrogates(text: str) -> str:
-    """JSON text with each lone surrogate (from a non-UTF-8 file name) written as its ``\\udcXX`` escape,
-    as `json.dumps(..., ensure_ascii=True)` would: valid UTF-8 and JSON, and `json.loads` plus
-    `os.fsencode` give the original bytes back."""
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def check_output_paths(outputs: list[str | None], inputs: list[str]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from gleak_sarif.model import BaselineState, ScanResult, Severity
-from gleak_sarif.report import shown_path
+from gleak_sarif.report.printable import shown_path
 
 _LEVEL = {Severity.error: "error", Severity.warning: "warning", Severity.note: "notice"}
 

@@ -17,6 +17,6 @@ def render_json(result: ScanResult) -> str:
         **result.model_dump(mode="json", exclude={"rules": True, "findings": {"__all__": {"line_hash"}}}),
         "rules": [{"id": r.id, "name": r.name, "severity": r.severity.value} for r in result.rules],
     }
-    from gleak_sarif.report import escape_lone_surrogates
+    from gleak_sarif.report.printable import escape_lone_surrogates
 
     return escape_lone_surrogates(json.dumps(payload, indent=2, ensure_ascii=False))

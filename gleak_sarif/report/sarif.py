@@ -754,6 +754,6 @@ def render_sarif(
 
 def dumps(data: dict[str, Any]) -> str:
     """The one way gleak-sarif writes SARIF text (render, merge), so outputs diff cleanly."""
-    from gleak_sarif.report import escape_lone_surrogates
+    from gleak_sarif.report.printable import escape_lone_surrogates
 
     return escape_lone_surrogates(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str)) + "\n"

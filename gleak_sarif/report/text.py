@@ -7,7 +7,7 @@ import json
 from collections import Counter
 
 from gleak_sarif.model import BaselineState, Finding, ScanResult, Severity
-from gleak_sarif.report import shown_path
+from gleak_sarif.report.printable import shown_path
 
 _RESET = "\x1b[0m"
 _COLORS = {

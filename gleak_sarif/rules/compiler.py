@@ -7,18 +7,18 @@ predicates it would treat as true, metavariables used before any atom binds them
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from tree_sitter import Query, QueryError
 
-from gleak_sarif import __version__
+from gleak_sarif import __version__, facts
 from gleak_sarif.errors import ConfigError
 from gleak_sarif.gosource import GO, parse_version_condition
 from gleak_sarif.model import RuleMeta, Severity
@@ -34,7 +34,9 @@ from gleak_sarif.rules.regex import (
 if TYPE_CHECKING:
     # Only the compile step reads the rule schema (imported there): a compiled pack holds no pydantic
     # rule objects, so loading a pickled pack does not import or rebuild the schema's 19 models.
-    from gleak_sarif.rules.schema import ModelQuery, PatternObject, Relation, RuleFile, RuleObject
+    from pydantic import BaseModel
+
+    from gleak_sarif.rules.schema import PatternObject, Relation, RuleFile, RuleObject
 
 # Packages a rule may name in patterns without declaring them in `imports:` (name -> import path).
 BUILTIN_IMPORTS: dict[str, str] = {
@@ -134,7 +136,7 @@ class CNode:
     any: list[CNode] | None = None
     not_: CNode | None = None
     calls: CNode | None = None  # `calls: R`: R is matched on the callee's declaration, fresh bindings
-    model: ModelQuery | None = None  # `model:` facts from the package model
+    model: facts.ModelQuery | None = None  # `model:` facts from the package model
     model_reads: set[str] = field(default_factory=set)  # metavariables `model:` compares with
     # Atoms whose matches enumerate every node this object can match (None: must walk the tree).
     anchor: list[int] | None = None
@@ -183,6 +185,10 @@ class CompiledRule:
     source_path: str
     # `severity-by-go-version`: (go.mod condition, severity); the first that holds wins
     severity_by_version: list[tuple[list[tuple[str, tuple[int, int]]], Severity]] = field(default_factory=list)
+    # token sets that a file of the package holds whenever the rule matches (set by build_pack): one per
+    # `calls:` callee every match needs, and one per `model:` fact (a prefilter before parsing)
+    callee_tokens: list[frozenset[bytes]] = field(default_factory=list)
+    package_tokens: list[frozenset[bytes]] = field(default_factory=list)
 
 
 @dataclass
@@ -213,6 +219,19 @@ def required_tokens(root: CNode, tokens_of: Callable[[CNode], list[frozenset[byt
             branch_sets = [set(required_tokens(branch, tokens_of)) for branch in node.any]
             out.extend(set.intersection(*branch_sets))
     return out
+
+
+def required_callee_tokens(root: CNode) -> list[frozenset[bytes]]:
+    """Token sets of the `calls:` checks that every match of ``root`` passes: the callee's file, this one
+    or a sibling, holds each set."""
+    return required_tokens(root, lambda node: [frozenset(node.calls.tokens)] if node.calls and node.calls.tokens
+                           else [])
+
+
+def required_package_tokens(root: CNode) -> list[frozenset[bytes]]:
+    """Byte strings some file of the package must hold for the `model:` facts every match of ``root``
+    passes: lets the worker skip files of packages that cannot match."""
+    return required_tokens(root, lambda node: facts.package_tokens(node.model) if node.model else [])
 
 
 def reads_package(root: CNode) -> bool:
@@ -246,49 +265,16 @@ def line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
     return yaml_line_of(data, loc)
 
 
-def model_metavariables(query: ModelQuery) -> tuple[set[str], set[str]]:
-    """(metavariables a `model:` query compares with, metavariables it binds)."""
-    reads: set[str] = set()
-    binds: set[str] = set()
-    if query.held is not None:
-        binds.add(query.held.lock)  # binds, or compares when already bound
-        if query.held.at:
-            binds.add(query.held.at)
-    if query.calls_locking is not None:
-        reads.add(query.calls_locking.lock)
-        if query.calls_locking.via:
-            binds.add(query.calls_locking.via)
-    if query.calls_blocking is not None:
-        if query.calls_blocking.unblocker_holds:
-            reads.add(query.calls_blocking.unblocker_holds)
-        binds |= {n for n in (query.calls_blocking.via, query.calls_blocking.unblocker) if n}
-    if query.calls_starting is not None:
-        if query.calls_starting.unstopped_on:
-            reads.add(query.calls_starting.unstopped_on)
-        binds |= {n for n in (query.calls_starting.via, query.calls_starting.stop) if n}
-    if query.lock_order_inverted is not None:
-        reads.add(query.lock_order_inverted.held)
-        if query.lock_order_inverted.other:
-            binds.add(query.lock_order_inverted.other)
-    if query.passes is not None:
-        binds.add(query.passes.arg)  # binds, or compares when already bound
-        if query.passes.via:
-            binds.add(query.passes.via)
-    if query.buffered is not None:
-        reads.add(query.buffered.chan)
-    return reads, binds
-
-
-def _plain_model(query: ModelQuery) -> ModelQuery:
-    """The query as plain namespaces with the same attribute names (see the TYPE_CHECKING import)."""
-
-    def plain(value: Any) -> Any:
-        fields = getattr(type(value), "model_fields", None)
-        if fields is None:
-            return value
-        return SimpleNamespace(**{name: plain(getattr(value, name)) for name in fields})
-
-    return cast("ModelQuery", plain(query))
+def compile_model(query: BaseModel) -> facts.ModelQuery:
+    """A validated `model:` as (fact key, its options) in the order the facts run; the options are the fact's
+    own dataclass, so a compiled pack holds no pydantic objects."""
+    out = []
+    for fact in facts.FACTS:
+        value = getattr(query, fact.attr)
+        if value is not None:
+            out.append((fact.key, fact.spec(**{item.name: getattr(value, item.name)
+                                               for item in dataclasses.fields(fact.spec)})))
+    return tuple(out)
 
 
 class _RuleCompiler:
@@ -383,7 +369,8 @@ class _RuleCompiler:
             # its tokens are not this file's (no prefilter)
             node.calls = self.compile_object(obj.calls, loc + ("calls",), set())
         if obj.model is not None:
-            reads, binds = model_metavariables(obj.model)
+            query = compile_model(obj.model)
+            reads, binds = facts.metavariables(query)
             unbound = reads - bound - node.binds - binds
             if unbound:
                 name = sorted(unbound)[0]
@@ -392,11 +379,10 @@ class _RuleCompiler:
                     loc + ("model",),
                     f"bind ${name} earlier (a pattern, `as:`, or `model: {{held: ${name}}}`)",
                 )
-            node.model = _plain_model(obj.model)
+            node.model = query
             node.model_reads = reads
             node.binds |= binds
-            if obj.model.held is not None or obj.model.lock_order_inverted is not None:
-                node.tokens.add(b"Lock()")  # a held lock: this file calls Lock() or RLock()
+            node.tokens |= facts.file_tokens(query)
         if obj.all is not None:
             items = []
             seen = set(bound | node.binds)
@@ -482,7 +468,7 @@ class _RuleCompiler:
         while stack:  # `model:` keeps bare names (no `$`) in its fields
             current = stack.pop()
             if current.model is not None:
-                reads, binds = model_metavariables(current.model)
+                reads, binds = facts.metavariables(compile_model(current.model))
                 names |= reads | binds
             for child in (current.inside, current.has, current.follows, current.precedes, current.not_):
                 if child is not None:
@@ -760,6 +746,8 @@ def build_pack(rules: list[CompiledRule], atoms: list[Atom], sources: list[bytes
     for rule in rules:
         for node in rule_nodes(*rule_roots(rule)):
             node.mentions = mentions(node)
+        rule.callee_tokens = required_callee_tokens(rule.root)
+        rule.package_tokens = required_package_tokens(rule.root)
     digest = hashlib.sha256(__version__.encode())
     for source in sorted(sources):
         digest.update(hashlib.sha256(source).digest())
@@ -816,7 +804,9 @@ def engine_code_signature() -> str:
     must not reuse packs or validations made by the old one.
     """
     here = os.path.dirname(os.path.abspath(__file__))
-    files = [os.path.join(here, name) for name in sorted(os.listdir(here)) if name.endswith(".py")]
+    facts_dir = os.path.join(os.path.dirname(here), "facts")  # compiled packs hold the facts' option objects
+    files = [os.path.join(folder, name) for folder in (here, facts_dir) for name in sorted(os.listdir(folder))
+             if name.endswith(".py")]
     files.append(os.path.join(os.path.dirname(here), "gosource.py"))
     parts = []
     for path in files:
@@ -824,7 +814,7 @@ def engine_code_signature() -> str:
             info = os.stat(path)
         except OSError:
             continue
-        parts.append(f"{os.path.basename(path)}:{info.st_size}:{info.st_mtime_ns}")
+        parts.append(f"{os.path.relpath(path, os.path.dirname(here))}:{info.st_size}:{info.st_mtime_ns}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 

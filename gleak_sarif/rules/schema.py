@@ -8,11 +8,23 @@ are bound.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from typing import Literal
+import typing
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
+from gleak_sarif.facts import FACTS
+from gleak_sarif.facts.base import Fact
 from gleak_sarif.model import Precision, Severity
 from gleak_sarif.rules.regex import RegexError, check_regex
 
@@ -51,9 +63,9 @@ class RuleObject(_Strict):
     # the node is a call of a same-file/same-package function or method whose declaration matches this
     # (one level, by name; see gleak_sarif/engine/callees.py)
     calls: RuleObject | None = None
-    # facts from the package model (gleak_sarif/engine/package_model.py): locks held here, what the
-    # same-package functions a call reaches do
-    model: ModelQuery | None = None
+    # facts from the package model (gleak_sarif/facts/): locks held here, what the same-package functions a
+    # call reaches do
+    model: ModelQuery | None = None  # type: ignore[valid-type]
     as_: str | None = Field(default=None, alias="as")  # bind the node this object matched to $NAME
 
     @field_validator("as_")
@@ -84,9 +96,6 @@ class RuleObject(_Strict):
 
 
 StopBy = Literal["neighbor", "function", "declaration", "end"]
-LockMode = Literal["write", "read", "any"]
-
-
 def _metavar(value: str | None) -> str | None:
     if value is None:
         return None
@@ -95,107 +104,51 @@ def _metavar(value: str | None) -> str | None:
     return value.lstrip("$")
 
 
-class _ModelPart(_Strict):
-    @field_validator("*", mode="before")
-    @classmethod
-    def _names(cls, value: object, info: object) -> object:
-        name = getattr(info, "field_name", "")
-        if name in _METAVAR_FIELDS and isinstance(value, str):
-            return _metavar(value)
-        return value
+def _metavar_field(value: object) -> object:
+    return _metavar(value) if isinstance(value, str) else value
 
 
-# fields of model queries that hold metavariable names
-_METAVAR_FIELDS = {"lock", "at", "via", "held", "other", "unblocker_holds", "unblocker", "unstopped_on", "stop",
-                   "arg", "chan"}
+def _fact_model(fact: Fact[Any]) -> type[BaseModel]:
+    """The schema of one `model:` fact, from its options dataclass (gleak_sarif/facts/): a field `a_b` is the
+    key `a-b`; fields marked `binds`/`reads` take a metavariable name (`$MU` or `MU`, stored bare)."""
+    hints = typing.get_type_hints(fact.spec)
+    fields: dict[str, Any] = {}
+    for item in dataclasses.fields(cast(Any, fact.spec)):
+        kind = hints[item.name]
+        if item.metadata.get("metavar"):
+            kind = Annotated[kind, BeforeValidator(_metavar_field)]
+        default = ... if item.default is dataclasses.MISSING else item.default
+        alias = item.name.replace("_", "-")
+        fields[item.name] = (kind, Field(default=default, alias=alias if alias != item.name else None))
+    name = "".join(part.title() for part in fact.key.split("-")) + "Query"
+    return cast("type[BaseModel]", create_model(name, __base__=_Strict, __doc__=fact.holds, **fields))
 
 
-class HeldQuery(_ModelPart):
-    """`held:` a lock is held at this node (straight-line view of the enclosing function)."""
-
-    lock: str  # binds (or compares with) the locked expression, e.g. $MU for `c.mu`
-    mode: LockMode = "any"
-    at: str | None = None  # bind the `Lock()` call
-
-
-class CallsLockingQuery(_ModelPart):
-    """`calls-locking:` a call of a same-package function that locks this lock (in the caller's terms)."""
-
-    lock: str
-    mode: LockMode = "any"
-    via: str | None = None  # bind the path to the lock (a location in the callee's file)
-
-
-class CallsBlockingQuery(_ModelPart):
-    """`calls-blocking:` a call of a same-package function that blocks on a channel or a Wait."""
-
-    unblocker_holds: str | None = Field(default=None, alias="unblocker-holds")
-    via: str | None = None
-    unblocker: str | None = None  # bind the unblocking side's operation
-
-
-class CallsStartingQuery(_ModelPart):
-    """`calls-starting:` a call of a same-package method that starts a goroutine."""
-
-    stoppable: bool = False  # the goroutine waits on a channel of the type that only another method closes
-    unstopped_on: str | None = Field(default=None, alias="unstopped-on")
-    via: str | None = None
-    stop: str | None = None  # bind the stopping method's close
-
-
-class PassesQuery(_ModelPart):
-    """`passes:` a call or `go` of a same-package function that operates on the argument `arg`."""
-
-    arg: str  # binds (or compares with) the argument, e.g. $CH
-    op: Literal["send", "recv", "range", "close", "any"] = "any"
-    bare: bool = False  # only sends/receives that are not `select` cases
-    via: str | None = None  # bind the operation in the callee
-    # the callee does `op` on the argument at one place, at most once per call: not in a loop, nor through a
-    # call made in a loop (e.g. for a fix that gives a channel one buffer slot per goroutine)
-    once: bool = False
-
-
-class LockOrderQuery(_ModelPart):
-    """`lock-order-inverted:` this node takes a lock while `held` is held; elsewhere the order is reversed."""
-
-    held: str
-    other: str | None = None  # bind the site that takes them in the other order
-
-
-class BufferedQuery(_ModelPart):
-    """`buffered:` the channel operation at this node is on `chan`, which the package makes with a buffer."""
-
-    chan: str  # compares with the channel expression, e.g. $CH (bound before)
-
-
-class ModelQuery(_Strict):
-    held: HeldQuery | None = None
-    calls_locking: CallsLockingQuery | None = Field(default=None, alias="calls-locking")
-    calls_blocking: CallsBlockingQuery | None = Field(default=None, alias="calls-blocking")
-    calls_starting: CallsStartingQuery | None = Field(default=None, alias="calls-starting")
-    lock_order_inverted: LockOrderQuery | None = Field(default=None, alias="lock-order-inverted")
-    passes: PassesQuery | None = None
-    buffered: BufferedQuery | None = None
-
+class _ModelQueryBase(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, value: object) -> object:
-        # `held: $MU` and `calls-locking: $MU` are short for `{lock: $MU}`, `buffered: $CH` for `{chan: $CH}`
+        # `held: $MU` is short for `held: {lock: $MU}` (each fact's `shorthand` field)
         if isinstance(value, dict):
             value = dict(value)
-            for key in ("held", "calls-locking"):
-                if isinstance(value.get(key), str):
-                    value[key] = {"lock": value[key]}
-            if isinstance(value.get("buffered"), str):
-                value["buffered"] = {"chan": value["buffered"]}
+            for fact in FACTS:
+                if fact.shorthand is not None and isinstance(value.get(fact.key), str):
+                    value[fact.key] = {fact.shorthand: value[fact.key]}
         return value
 
     @model_validator(mode="after")
-    def _not_empty(self) -> ModelQuery:
+    def _not_empty(self) -> _ModelQueryBase:
         if not self.model_fields_set:
-            raise ValueError("empty model query: give held, calls-locking, calls-blocking, calls-starting, "
-                             "lock-order-inverted, passes or buffered")
+            keys = [fact.key for fact in FACTS]
+            raise ValueError(f"empty model query: give {', '.join(keys[:-1])} or {keys[-1]}")
         return self
+
+
+# `model:`: one optional key per fact
+_FACT_FIELDS: dict[str, Any] = {
+    fact.attr: (_fact_model(fact) | None, Field(default=None, alias=fact.key if fact.key != fact.attr else None))
+    for fact in FACTS}
+ModelQuery = create_model("ModelQuery", __base__=_ModelQueryBase, **_FACT_FIELDS)
 
 
 class Relation(RuleObject):
@@ -320,7 +273,6 @@ class RuleFile(_Strict):
         return value
 
 
-ModelQuery.model_rebuild()
 RuleObject.model_rebuild()
 Relation.model_rebuild()
 FixSpec.model_rebuild()

@@ -417,7 +417,8 @@ class PackageStarts:
     static engine's package model), and every function value handed to a call (``time.AfterFunc(d, s.stop)``)."""
 
     def __init__(self, files: list[GoFile]) -> None:
-        from gleak_sarif.engine.package_model import PackageModel, Queries, summarize
+        from gleak_sarif.gopackage.extract import Queries, summarize
+        from gleak_sarif.gopackage.model import PackageModel
 
         self.files = files
         by_path = {f.path: f for f in files}

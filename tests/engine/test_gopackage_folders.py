@@ -1,4 +1,4 @@
-"""Folder listings (engine/folders.py): read once per folder within a scan, fresh in the next.
+"""Folder listings (gopackage/folders.py): read once per folder within a scan, fresh in the next.
 
 Every file of a folder asks for its folder's listing (package scope, token pre-check); reading it once per
 file stat-ed every sibling for every file. Within a scan (one `Folders`, held by the scan context) the
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gleak_sarif.engine.folders import MAX_SIBLING_FILES, Folders
+from gleak_sarif.gopackage.folders import MAX_SIBLING_FILES, Folders
 
 
 def test_a_listing_is_read_once_per_scan_and_follows_the_folder(tmp_path: Path) -> None:

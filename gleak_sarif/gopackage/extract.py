@@ -1,0 +1,589 @@
+"""One file's tree -> its FileSummary: one query pass, then the captures in source order."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from tree_sitter import Node, Query, QueryCursor
+
+from gleak_sarif.gopackage.summary import (
+    LOCK_MODES,
+    OP_NAMES,
+    UNLOCKS,
+    WAKERS,
+    FileSummary,
+    FunctionSummary,
+    Op,
+    Ref,
+    Site,
+    literal_key,
+    named_type,
+    norm,
+    one_line,
+)
+from gleak_sarif.gosource import FUNCTION_KINDS, GO
+
+_QUERY_TEXT = """
+(function_declaration name: (identifier) @name) @func
+(method_declaration name: (field_identifier) @name) @func
+(func_literal) @lit
+(call_expression function: (identifier) @fname arguments: (argument_list) @args) @call
+(call_expression function: (selector_expression operand: (_) @operand field: (field_identifier) @fname)
+  arguments: (argument_list) @args) @call
+(send_statement channel: (_) @chan) @send
+(unary_expression operator: "<-" operand: (_) @chan) @recv
+(range_clause right: (_) @chan) @range
+(go_statement) @go
+(communication_case communication: (_) @comm)
+(short_var_declaration left: (expression_list) @left right: (expression_list) @right) @define
+(var_spec) @var
+(type_spec name: (type_identifier) @tname type: (_) @ttype)
+(assignment_statement left: (expression_list) @left
+  right: (expression_list (call_expression function: (identifier) @make)) @right (#eq? @make "make")) @assign
+(keyed_element (literal_element (call_expression function: (identifier) @make)) (#eq? @make "make")) @keyed
+"""
+# the one-file view that answers `held`: functions and lock calls only (a fraction of the captures)
+_LOCKS_QUERY_TEXT = """
+(function_declaration name: (identifier) @name) @func
+(method_declaration name: (field_identifier) @name) @func
+(func_literal) @lit
+(call_expression function: (selector_expression operand: (_) @operand field: (field_identifier) @fname)
+  arguments: (argument_list) @args (#match? @fname "^R?(Un)?[Ll]ock$")) @call
+"""
+
+
+class Queries:
+    """The two extraction queries, compiled on first use (once per scan context: ~8 ms)."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[bool, Query] = {}
+
+    def get(self, locks_only: bool) -> Query:
+        query = self._compiled.get(locks_only)
+        if query is None:
+            query = self._compiled[locks_only] = Query(GO, _LOCKS_QUERY_TEXT if locks_only else _QUERY_TEXT)
+        return query
+
+
+
+class _Extractor:
+    """One file's summaries from its tree: one query pass, then the captures in source order."""
+
+    def __init__(self, query: Query, path: str, source: bytes, root: Node, package: str, imports: set[str],
+                 names: frozenset[str] | None = None) -> None:
+        self.query = query
+        self.names = names
+        self.path = path
+        self.source = source
+        self.root = root
+        self.summary = FileSummary(path, package)
+        self.imports = imports
+        self.func_starts: list[int] = []
+        self.funcs: list[FunctionSummary] = []
+        self.envs: list[_FuncEnv] = []
+        self.comm_ranges: list[tuple[int, int]] = []
+
+    def text(self, node: Node) -> str:
+        return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    @staticmethod
+    def looped(node: Node) -> bool:
+        """Is the node inside a `for` of its own function (so it may run more than once per call)?"""
+        current = node.parent
+        while current is not None and current.type not in FUNCTION_KINDS:
+            if current.type == "for_statement":
+                return True
+            current = current.parent
+        return False
+
+    def site(self, node: Node) -> Site:
+        line, column = node.start_point
+        return Site(self.path, line + 1, column + 1, node.start_byte, node.end_byte, one_line(self.text(node)))
+
+    def run(self) -> FileSummary:
+        matches = QueryCursor(self.query).matches(self.root)
+        items: list[tuple[int, int, dict[str, list[Node]]]] = []
+        for index, captures in matches:
+            anchor = next(iter(captures.values()))[0]
+            for name in ("func", "lit", "call", "send", "recv", "range", "go", "define", "var", "assign",
+                         "keyed", "comm", "tname"):
+                if name in captures:
+                    anchor = captures[name][0]
+                    break
+            items.append((anchor.start_byte, index, captures))
+        items.sort(key=lambda item: item[0])
+        # declarations first (types, globals, functions), then operations, which need them
+        for _, _, captures in items:
+            if "tname" in captures:
+                self._type(captures)
+            elif "var" in captures:
+                self._global(captures["var"][0])
+            elif "func" in captures or "lit" in captures:
+                self._function(captures)
+            elif "comm" in captures:
+                node = captures["comm"][0]
+                self.comm_ranges.append((node.start_byte, node.end_byte))
+        self.comm_ranges.sort()
+        for _, _, captures in items:
+            if "call" in captures:
+                self._call(captures)
+            elif "send" in captures:
+                self._channel_op("send", captures["send"][0], captures["chan"][0])
+            elif "recv" in captures:
+                self._channel_op("recv", captures["recv"][0], captures["chan"][0])
+            elif "range" in captures:
+                self._channel_op("range", captures["range"][0], captures["chan"][0])
+            elif "go" in captures:
+                self._go(captures["go"][0])
+            elif "define" in captures or "assign" in captures:
+                self._assignment(captures)
+            elif "var" in captures:
+                self._local_var(captures["var"][0])
+            elif "keyed" in captures:
+                self._keyed(captures["keyed"][0])
+        self.summary.functions = self.funcs
+        return self.summary
+
+    # ---- declarations ----
+    def _type(self, captures: dict[str, list[Node]]) -> None:
+        name = self.text(captures["tname"][0])
+        body = captures["ttype"][0]
+        fields: dict[str, str] = {}
+        if body.type == "struct_type":
+            for decl in _descendants_of_type(body, "field_declaration"):
+                type_node = decl.child_by_field_name("type")
+                type_text = self.text(type_node) if type_node is not None else ""
+                names = [c for i, c in enumerate(decl.children) if decl.field_name_for_child(i) == "name"]
+                if names:
+                    for name_node in names:
+                        fields[self.text(name_node)] = type_text
+                elif type_text:  # embedded: the field is named after the type
+                    fields[type_text.lstrip("*").rsplit(".", 1)[-1]] = type_text
+        self.summary.types[name] = fields
+
+    def _global(self, spec: Node) -> None:
+        parent = spec.parent
+        if parent is not None and parent.type == "var_spec_list":
+            parent = parent.parent
+        if parent is None or parent.type != "var_declaration" or parent.parent is None or \
+                parent.parent.type != "source_file":
+            return
+        for index, child in enumerate(spec.children):
+            if spec.field_name_for_child(index) == "name":
+                self.summary.globals.add(self.text(child))
+
+    def _function(self, captures: dict[str, list[Node]]) -> None:
+        literal = "lit" in captures
+        node = captures["lit"][0] if literal else captures["func"][0]
+        env = _FuncEnv()
+        recv_type = None
+        if literal:
+            outer = self._innermost(node.start_byte)
+            key = literal_key(self.path, node.start_byte)
+            if outer is not None:
+                env = self.envs[outer].copy()
+                # the enclosing function's parameters are captured variables here, not parameters
+                env.locals |= set(env.params)
+                env.params = {}
+                recv_type = self.funcs[outer].recv_type
+        else:
+            name = self.text(captures["name"][0])
+            receiver = node.child_by_field_name("receiver")
+            if receiver is not None:
+                for decl in receiver.named_children:
+                    type_node = decl.child_by_field_name("type")
+                    recv_type = named_type(self.text(type_node)) if type_node is not None else ""
+                    name_node = decl.child_by_field_name("name")
+                    if name_node is not None:
+                        env.receiver = self.text(name_node)
+            key = (recv_type or "", name)
+        params = node.child_by_field_name("parameters")
+        if params is not None:
+            index = 0
+            for decl in params.named_children:
+                type_node = decl.child_by_field_name("type")
+                type_text = named_type(self.text(type_node)) if type_node is not None else ""
+                names: list[Node | None] = [
+                    c for i, c in enumerate(decl.children) if decl.field_name_for_child(i) == "name"]
+                for name_node in names or [None]:
+                    if name_node is not None:
+                        pname = self.text(name_node)
+                        env.params[pname] = index
+                        env.types[pname] = type_text
+                        env.locals.discard(pname)
+                        if type_node is not None and self.text(type_node).lstrip("<-").strip().startswith("chan"):
+                            env.chans.add(pname)
+                    index += 1
+        results: tuple[str, ...] = ()
+        result = node.child_by_field_name("result")
+        if result is not None:
+            if result.type == "parameter_list":
+                results = tuple(named_type(self.text(d.child_by_field_name("type") or d))
+                                for d in result.named_children)
+            else:
+                results = (named_type(self.text(result)),)
+        summary = FunctionSummary(key, self.path, node.start_byte, node.end_byte, self.site(node), recv_type,
+                                  literal, results)
+        # functions are visited in start order, so the lists stay sorted by start byte
+        self.funcs.append(summary)
+        self.func_starts.append(summary.start)
+        self.envs.append(env)
+
+    def _innermost(self, start: int, end: int | None = None) -> int | None:
+        """Index of the innermost function containing [start, end)."""
+        end = start + 1 if end is None else end
+        index = bisect.bisect_right(self.func_starts, start) - 1
+        while index >= 0:
+            func = self.funcs[index]
+            if func.start <= start and end <= func.end and func.start != start:
+                return index
+            index -= 1
+        return None
+
+    # ---- references ----
+    def ref(self, node: Node, env: _FuncEnv, recv_type: str | None) -> Ref | None:
+        rest: list[str] = []
+        current = node
+        while True:
+            kind = current.type
+            if kind == "selector_expression":
+                field_node = current.child_by_field_name("field")
+                operand = current.child_by_field_name("operand")
+                if field_node is None or operand is None:
+                    return None
+                rest.append(self.text(field_node))
+                current = operand
+            elif kind == "parenthesized_expression":
+                inner = current.named_children
+                if not inner:
+                    return None
+                current = inner[0]
+            elif kind == "unary_expression" and (operator := current.child_by_field_name("operator")) is not None \
+                    and self.text(operator) in ("&", "*"):
+                operand = current.child_by_field_name("operand")
+                if operand is None:
+                    return None
+                current = operand
+            else:
+                break
+        if current.type != "identifier":
+            return None  # a call result, an index expression, a literal: not a path the model follows
+        rest.reverse()
+        text = norm(self.text(node)).lstrip("&*")
+        name = self.text(current)
+        chain = ".".join(rest)
+        if env.receiver is not None and name == env.receiver:
+            canon = f"{recv_type}.{chain}" if recv_type and chain else (recv_type or None)
+            return Ref("self", tuple(rest), text, canon)
+        type_name = env.types.get(name, "")
+        if name in env.params:
+            canon = (f"{type_name}.{chain}" if chain else type_name) if type_name else None
+            return Ref(f"p{env.params[name]}", tuple(rest), text, canon)
+        if name in env.locals or name in env.types:
+            canon = (f"{type_name}.{chain}" if chain else type_name) if type_name else None
+            return Ref("local", tuple(rest), text, canon)
+        if name in self.imports:
+            return Ref("?", tuple(rest), text, None)
+        # a package-level variable (declared in any file of the package: checked when the model is built)
+        return Ref("g", tuple(rest), text, f"pkg.{name}" + (f".{chain}" if chain else ""))
+
+    def _context(self, node: Node) -> tuple[FunctionSummary, _FuncEnv] | None:
+        index = self._innermost(node.start_byte, node.end_byte)
+        if index is None:
+            return None
+        return self.funcs[index], self.envs[index]
+
+    # ---- operations ----
+    def _call(self, captures: dict[str, list[Node]]) -> None:
+        call = captures["call"][0]
+        if call.parent is not None and call.parent.type == "go_statement":
+            return  # the go statement's own op
+        name = self.text(captures["fname"][0])
+        if self.names is not None and name not in self.names and name not in OP_NAMES:
+            return  # not a function of this package, nor an operation the model tracks
+        context = self._context(call)
+        if context is None:
+            return
+        func, env = context
+        args = [a for a in captures["args"][0].named_children if a.type != "comment"]
+        operand = captures["operand"][0] if "operand" in captures else None
+        deferred = call.parent is not None and call.parent.type == "defer_statement"
+        if operand is not None:
+            if operand.type == "identifier" and self.text(operand) in self.imports and \
+                    self.text(operand) not in env.params and self.text(operand) not in env.types:
+                return  # pkg.F(): another package
+            target = self.ref(operand, env, func.recv_type)
+            if not args and (name in LOCK_MODES or name in UNLOCKS):
+                self._lock_op(func, env, call, name, target, deferred)
+                return
+            if not args and name == "Wait":
+                func.ops.append(Op("wait", self.site(call), target, deferred=deferred))
+                return
+            if not args and name in WAKERS:
+                func.ops.append(Op("wake", self.site(call), target, deferred=deferred))
+                return
+            func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("?", name), recv=target,
+                               args=tuple(self.ref(a, env, func.recv_type) for a in args),
+                               bools=self._bools(args), guard=self._guard(call, env), looped=self.looped(call)))
+            return
+        if name == "close" and len(args) == 1:
+            owner = self._once_owner(func)  # `once.Do(func() { close(c.quit) })` closes in the caller
+            owner.ops.append(Op("close", self.site(call), self.ref(args[0], env, func.recv_type),
+                                deferred=deferred))
+            return
+        if name in env.params or name in env.locals or name in env.types:
+            return  # a function value
+        func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("", name),
+                           args=tuple(self.ref(a, env, func.recv_type) for a in args), bools=self._bools(args),
+                           guard=self._guard(call, env), looped=self.looped(call)))
+
+    def _bools(self, args: list[Node]) -> tuple[bool | None, ...]:
+        return tuple(a.type == "true" if a.type in ("true", "false") else None for a in args)
+
+    def _lock_op(self, func: FunctionSummary, env: _FuncEnv, call: Node, name: str, target: Ref | None,
+                 deferred: bool) -> None:
+        unlock = name in UNLOCKS
+        mode = UNLOCKS[name] if unlock else LOCK_MODES[name]
+        block = (0, 0)
+        exits = False
+        statement = call.parent
+        if statement is not None and statement.type == "expression_statement" and statement.parent is not None:
+            stmts = statement.parent
+            block = (stmts.start_byte, stmts.end_byte)
+            last = stmts.named_children[-1] if stmts.named_children else None
+            exits = last is not None and (
+                last.type in ("return_statement", "break_statement", "continue_statement", "goto_statement")
+                or (last.type == "expression_statement" and self.text(last).startswith(("panic(", "os.Exit("))))
+        elif not deferred:
+            return  # `if mu.TryLock()`-like shapes and locks inside expressions: not tracked
+        owner = func
+        if func.is_literal and unlock and self._deferred_literal(func) and not any(
+                op.kind == "lock" and op.ref is not None and target is not None and op.ref.text == target.text
+                for op in func.ops):
+            # `defer func() { mu.Unlock() }()`: the enclosing function's deferred unlock
+            outer = self._innermost(func.start, func.end)
+            if outer is not None:
+                owner, deferred = self.funcs[outer], True
+        guard = None if unlock or statement is None else self._guard(statement, env)
+        owner.ops.append(Op("unlock" if unlock else "lock", self.site(call), target, mode=mode,
+                            deferred=deferred, block=block, exits=exits, guard=guard))
+
+    def _guard(self, node: Node, env: _FuncEnv) -> tuple[int, bool] | None:
+        """`if hasLock {...}` / `if !hasLock {...}` around the node, on a parameter: what it does happens
+        only for one value of that argument (`f(x, true)` says the caller holds the lock already)."""
+        block: Node | None = node.parent
+        for _ in range(8):  # up to the nearest block
+            if block is None or block.type in ("block", "func_literal", "function_declaration",
+                                               "method_declaration"):
+                break
+            block = block.parent
+        branch = block.parent if block is not None and block.type == "block" else None
+        if branch is None or branch.type != "if_statement" or branch.child_by_field_name("consequence") != block:
+            return None
+        condition = branch.child_by_field_name("condition")
+        wanted = True
+        if condition is not None and condition.type == "unary_expression" and self.text(condition).startswith("!"):
+            condition, wanted = condition.child_by_field_name("operand"), False
+        if condition is None or condition.type != "identifier":
+            return None
+        position = env.params.get(self.text(condition))
+        return None if position is None else (position, wanted)
+
+    def _once_owner(self, func: FunctionSummary) -> FunctionSummary:
+        """The function a literal runs in when it is passed to a `.Do(...)` call (sync.Once), else itself."""
+        if not func.is_literal:
+            return func
+        node = self.root.descendant_for_byte_range(func.start, func.end)
+        while node is not None and node.type != "func_literal":
+            node = node.parent
+        args = node.parent if node is not None else None
+        call = args.parent if args is not None and args.type == "argument_list" else None
+        function = call.child_by_field_name("function") if call is not None else None
+        name = function.child_by_field_name("field") if function is not None and \
+            function.type == "selector_expression" else None
+        if name is not None and self.text(name) == "Do":
+            outer = self._innermost(func.start, func.end)
+            if outer is not None:
+                return self.funcs[outer]
+        return func
+
+    def _deferred_literal(self, func: FunctionSummary) -> bool:
+        node = self.root.descendant_for_byte_range(func.start, func.end)
+        while node is not None and node.type != "func_literal":
+            node = node.parent
+        call = node.parent if node is not None else None
+        return call is not None and call.type == "call_expression" and call.parent is not None and \
+            call.parent.type == "defer_statement"
+
+    def _channel_op(self, kind: str, node: Node, channel: Node) -> None:
+        context = self._context(node)
+        if context is None:
+            return
+        func, env = context
+        target = self.ref(channel, env, func.recv_type)
+        if kind == "range" and (target is None or (not target.rest and target.text not in env.chans)):
+            return  # a local or parameter not known as a channel; fields are checked against field types later
+        index = bisect.bisect_right(self.comm_ranges, (node.start_byte, 1 << 62)) - 1
+        in_select = index >= 0 and self.comm_ranges[index][0] <= node.start_byte < self.comm_ranges[index][1]
+        func.ops.append(Op(kind, self.site(node), target, bare=not in_select, looped=self.looped(node)))
+
+    def _go(self, node: Node) -> None:
+        context = self._context(node)
+        if context is None:
+            return
+        func, env = context
+        call = next((c for c in node.named_children if c.type == "call_expression"), None)
+        if call is None:
+            return
+        function = call.child_by_field_name("function")
+        arguments = call.child_by_field_name("arguments")
+        args = tuple(self.ref(a, env, func.recv_type) for a in (arguments.named_children if arguments else []))
+        if function is None:
+            return
+        if function.type == "func_literal":
+            func.ops.append(Op("go", self.site(node), literal=literal_key(self.path, function.start_byte),
+                               args=args, looped=self.looped(node)))
+        elif function.type == "identifier":
+            func.ops.append(Op("go", self.site(node), callee=("", self.text(function)), args=args,
+                               looped=self.looped(node)))
+        elif function.type == "selector_expression":
+            operand = function.child_by_field_name("operand")
+            name = function.child_by_field_name("field")
+            if operand is not None and name is not None:
+                func.ops.append(Op("go", self.site(node), callee=("?", self.text(name)),
+                                   recv=self.ref(operand, env, func.recv_type), args=args, looped=self.looped(node)))
+
+    def _assignment(self, captures: dict[str, list[Node]]) -> None:
+        node = captures.get("define", captures.get("assign", [None]))[0]
+        assert node is not None
+        left = [c for c in captures["left"][0].named_children if c.type != "comment"]
+        right = [c for c in captures["right"][0].named_children if c.type != "comment"]
+        context = self._context(node)
+        if context is None:
+            return
+        func, env = context
+        defining = "define" in captures
+        for index, target in enumerate(left):
+            value = right[index] if len(right) == len(left) else (right[0] if len(right) == 1 else None)
+            result_index = index if len(right) == 1 and len(left) > 1 else 0
+            if value is not None and _is_buffered_make(self, value):
+                ref = self.ref(target, env, func.recv_type)
+                if ref is not None and ref.canon is not None and ref.rest:
+                    self.summary.buffered.add(ref.canon)
+            if target.type != "identifier":
+                continue
+            name = self.text(target)
+            if defining or name not in env.params:
+                env.locals.add(name)
+                type_name = self._type_of(value, result_index) if value is not None else ""
+                if type_name:
+                    env.types[name] = type_name
+                elif defining:
+                    env.types.pop(name, None)
+                if value is not None and _is_chan_make(self, value):
+                    env.chans.add(name)
+
+    def _local_var(self, spec: Node) -> None:
+        context = self._context(spec)
+        if context is None:
+            return
+        _, env = context
+        type_node = spec.child_by_field_name("type")
+        value = spec.child_by_field_name("value")
+        for index, child in enumerate(spec.children):
+            if spec.field_name_for_child(index) != "name":
+                continue
+            name = self.text(child)
+            env.locals.add(name)
+            if type_node is not None:
+                env.types[name] = named_type(self.text(type_node))
+                if self.text(type_node).lstrip("<-").startswith("chan"):
+                    env.chans.add(name)
+            elif value is not None and value.named_children:
+                env.types[name] = self._type_of(value.named_children[0], 0)
+
+    def _type_of(self, value: Node, result_index: int) -> str:
+        """The same-package named type an expression evidently has (`&T{}`, `T{}`, `new(T)`, `NewT()`)."""
+        node = value
+        if node.type == "unary_expression" and node.named_children:
+            node = node.named_children[-1]
+        if node.type == "composite_literal":
+            type_node = node.child_by_field_name("type")
+            return named_type(self.text(type_node)) if type_node is not None else ""
+        if node.type == "call_expression":
+            function = node.child_by_field_name("function")
+            if function is not None and function.type == "identifier":
+                name = self.text(function)
+                if name == "new":
+                    arguments = node.child_by_field_name("arguments")
+                    if arguments is not None and arguments.named_children:
+                        return named_type(self.text(arguments.named_children[0]))
+                    return ""
+                return f"@{name}#{result_index}"  # a constructor: resolved when the model is built
+        return ""
+
+    def _keyed(self, node: Node) -> None:
+        children = node.named_children
+        if len(children) != 2:
+            return
+        key, value = children
+        inner = value.named_children[0] if value.type == "literal_element" and value.named_children else value
+        if not _is_buffered_make(self, inner):
+            return
+        literal = node.parent.parent if node.parent is not None else None
+        if literal is None or literal.type != "composite_literal":
+            return
+        type_node = literal.child_by_field_name("type")
+        type_name = named_type(self.text(type_node)) if type_node is not None else ""
+        if type_name:
+            self.summary.buffered.add(f"{type_name}.{norm(self.text(key))}")
+
+
+def _is_chan_make(extractor: _Extractor, node: Node) -> bool:
+    if node.type != "call_expression":
+        return False
+    function = node.child_by_field_name("function")
+    arguments = node.child_by_field_name("arguments")
+    return function is not None and extractor.text(function) == "make" and arguments is not None and \
+        bool(arguments.named_children) and arguments.named_children[0].type == "channel_type"
+
+
+def _is_buffered_make(extractor: _Extractor, node: Node) -> bool:
+    if not _is_chan_make(extractor, node):
+        return False
+    arguments = node.child_by_field_name("arguments")
+    assert arguments is not None
+    sizes = arguments.named_children[1:]
+    return bool(sizes) and extractor.text(sizes[0]).strip() != "0"
+
+
+@dataclass
+class _FuncEnv:
+    receiver: str | None = None
+    params: dict[str, int] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)  # variable -> same-package type name (or "@ctor#i")
+    locals: set[str] = field(default_factory=set)
+    chans: set[str] = field(default_factory=set)
+
+    def copy(self) -> _FuncEnv:
+        return _FuncEnv(self.receiver, dict(self.params), dict(self.types), set(self.locals), set(self.chans))
+
+
+def _descendants_of_type(node: Node, kind: str) -> list[Node]:
+    out, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if current.type == kind:
+            out.append(current)
+            continue
+        stack.extend(current.named_children)
+    return out
+
+
+def summarize(queries: Queries, path: str, source: bytes, root: Node, package: str, imports: set[str],
+              locks_only: bool = False, names: frozenset[str] | None = None) -> FileSummary:
+    """``locks_only``: functions and lock/unlock calls only (enough for the locks held at a point).
+    ``names``: the package's function and method names; calls of other names are left out."""
+    return _Extractor(queries.get(locks_only), path, source, root, package, imports, names).run()
+

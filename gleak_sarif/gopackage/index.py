@@ -1,0 +1,92 @@
+"""The package index: which file declares which function, type or variable, from the bytes (no parse)."""
+
+from __future__ import annotations
+
+import re
+
+_FUNC_LINE = re.compile(
+    rb"^func[ \t]*(?:\([ \t]*(?:[A-Za-z_][A-Za-z0-9_]*[ \t]+)?\*?[ \t]*([A-Za-z_][A-Za-z0-9_]*)[^)\n]*\))?"
+    rb"[ \t]*([A-Za-z_][A-Za-z0-9_]*)", re.M)
+_TYPE_LINE = re.compile(rb"^type[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+_VAR_LINE = re.compile(rb"^var[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+_BLOCK = re.compile(rb"^(type|var)[ \t]*\((.*?)^\)", re.M | re.S)
+_BLOCK_NAME = re.compile(rb"^\t([A-Za-z_][A-Za-z0-9_]*)[ \t,=]", re.M)
+
+
+class PackageIndex:
+    """Byte-level facts about a package's files from their `func`, `type` and `var` lines (no parse):
+    which file to read for a function, a type or a type's methods. The lines are read on first use
+    (a token check needs only the bytes)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self._parsed = False
+        self._functions: dict[tuple[str, str], list[str]] = {}  # (receiver type or "", name) -> paths
+        self._methods: dict[str, list[str]] = {}  # method name -> paths
+        self._receivers: dict[str, list[str]] = {}  # type -> paths declaring its methods
+        self._types: dict[str, list[str]] = {}
+        self._globals: set[str] = set()
+
+    def add(self, path: str, data: bytes) -> None:
+        self.files[path] = data
+        self._parsed = False
+
+    def _parse(self) -> None:
+        if self._parsed:
+            return
+        self._parsed = True
+        for path, data in self.files.items():
+            for match in _FUNC_LINE.finditer(data):
+                owner = match.group(1).decode() if match.group(1) else ""
+                name = match.group(2).decode()
+                _append(self._functions.setdefault((owner, name), []), path)
+                if owner:
+                    _append(self._methods.setdefault(name, []), path)
+                    _append(self._receivers.setdefault(owner, []), path)
+            for match in _TYPE_LINE.finditer(data):
+                _append(self._types.setdefault(match.group(1).decode(), []), path)
+            for match in _VAR_LINE.finditer(data):
+                self._globals.add(match.group(1).decode())
+            if b"type (" in data or b"var (" in data or b"type(" in data or b"var(" in data:
+                for block in _BLOCK.finditer(data):
+                    for name in _BLOCK_NAME.finditer(block.group(2)):
+                        if block.group(1) == b"type":
+                            _append(self._types.setdefault(name.group(1).decode(), []), path)
+                        else:
+                            self._globals.add(name.group(1).decode())
+
+    @property
+    def functions(self) -> dict[tuple[str, str], list[str]]:
+        self._parse()
+        return self._functions
+
+    @property
+    def methods(self) -> dict[str, list[str]]:
+        self._parse()
+        return self._methods
+
+    @property
+    def receivers(self) -> dict[str, list[str]]:
+        self._parse()
+        return self._receivers
+
+    @property
+    def types(self) -> dict[str, list[str]]:
+        self._parse()
+        return self._types
+
+    @property
+    def globals(self) -> set[str]:
+        self._parse()
+        return self._globals
+
+    def names(self) -> frozenset[str]:
+        return frozenset(name for _, name in self.functions)
+
+
+def _append(paths: list[str], path: str) -> None:
+    if path not in paths:
+        paths.append(path)
+
+
+

@@ -1,0 +1,562 @@
+"""PackageModel: the functions of one package, loaded on demand, with their effects through calls."""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gleak_sarif.gopackage.index import PackageIndex
+from gleak_sarif.gopackage.summary import FileSummary, FunctionSummary, Op, Ref, Site, named_type
+
+MAX_DEPTH = 12  # call chains deeper than this are cut
+
+Trace = tuple[Site, ...]  # call sites from the asking function down to the operation, then the operation
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """An operation a function performs itself or through its callees, in that function's terms."""
+
+    kind: str  # lock | send | recv | range | close | wait | wake
+    ref: Ref | None  # None: not expressible in the function's terms (a callee's local), canon still known
+    canon: str | None
+    mode: str
+    bare: bool
+    # identities of locks taken earlier on the way to it (held or released since), over every path that
+    # reaches it: one effect per operation, not one per path (paths multiply through call chains)
+    before: frozenset[str]
+    trace: Trace
+    guard: tuple[int, bool] | None = None  # lock: taken only for this value of a parameter (see Op.guard)
+    # identities of locks released earlier on the way (a helper "called with the lock held" that unlocks
+    # first): a lock the caller holds and the path releases is not held when this happens
+    released: frozenset[str] = frozenset()
+    looped: bool = False  # param_ops: the operation or a call on the way to it is inside a loop
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEdge:
+    outer: str  # identity of the lock held
+    inner: str  # identity of the lock taken while holding it
+    outer_mode: str
+    inner_mode: str
+    function: tuple[str, str]
+    trace: Trace  # where the inner lock is taken (through calls)
+    held: frozenset[str] = frozenset()  # every lock held there (a common outer lock serializes both)
+
+
+class PackageModel:
+    """Functions of one package, loaded on demand.
+
+    A file's summary is read (parsed) only when a question needs one of its functions, types or
+    operations: the function a call resolves to, a constructor's result type, a struct's field types, the
+    methods of a type, or the files holding a token (every file that locks, for lock order). Effects are
+    computed depth first with a memo; a call cycle sees what is known so far (documented limit)."""
+
+    def __init__(self, files: list[FileSummary], *, index: PackageIndex | None = None,
+                 loader: Callable[[str], FileSummary | None] | None = None) -> None:
+        self.index = index
+        self.loader = loader
+        self.loaded: set[str] = set()
+        self.types: dict[str, dict[str, str]] = {}
+        self.globals: set[str] = set(index.globals) if index is not None else set()
+        self.buffered: set[str] = set()
+        self.functions: list[FunctionSummary] = []
+        self.digests: dict[str, bytes] = {}
+        self.by_key: dict[tuple[str, str], list[int]] = {}
+        self.by_path: dict[str, list[int]] = {}
+        self.path_starts: dict[str, list[int]] = {}
+        self.ops_at: dict[tuple[str, int, int], tuple[int, int]] = {}  # (function, position)
+        self.held: list[list[list[Op]]] = []
+        self.locked_before: list[list[frozenset[str]]] = []
+        self.unlocked_before: list[list[frozenset[str]]] = []
+        self.released_before: list[list[frozenset[str]]] = []
+        self.targets: list[dict[int, list[int]]] = []  # per function, per op position: resolved callees (lazy)
+        self._param_ops: dict[tuple[int, int], list[Effect]] = {}
+        self.effects: list[dict[tuple[object, ...], Effect]] = []
+        self.starts: list[dict[int, Trace]] = []
+        self.state: list[int] = []  # 0 not computed, 1 in progress, 2 done
+        self._edges: dict[tuple[str, str], list[OrderEdge]] | None = None
+        self._function_edges: dict[int, list[OrderEdge]] = {}
+        self._pending: list[FileSummary] = []
+        for summary in files:
+            self.loaded.add(summary.path)
+            self._pending.append(summary)
+        self._flush()
+
+    # ---- loading ----
+    def add(self, summary: FileSummary) -> None:
+        """Add a file's summary made by the caller (the evaluated file's own, maybe unsaved, text)."""
+        self.loaded.add(summary.path)
+        self._pending.append(summary)
+        self._flush()
+
+    def load(self, path: str) -> None:
+        if path in self.loaded or self.loader is None:
+            return
+        self.loaded.add(path)
+        summary = self.loader(path)
+        if summary is not None:
+            self._pending.append(summary)
+            self._flush()
+
+    def _flush(self) -> None:
+        """Add pending summaries: declarations first, then their functions (whose names may need them)."""
+        while self._pending:
+            batch, self._pending = self._pending, []
+            for summary in batch:
+                self.types.update(summary.types)
+                self.globals |= summary.globals
+                self.buffered |= summary.buffered
+                self.digests[summary.path] = summary.digest
+            for summary in batch:
+                for original in summary.functions:
+                    index = len(self.functions)
+                    self.functions.append(original)  # replaced below, once its names are resolved
+                    self.by_key.setdefault(original.key, []).append(index)
+                    self.by_path.setdefault(original.path, []).append(index)
+                    self.held.append([])
+                    self.locked_before.append([])
+                    self.unlocked_before.append([])
+                    self.released_before.append([])
+                    self.targets.append({})
+                    self.effects.append({})
+                    self.starts.append({})
+                    self.state.append(0)
+            for summary in batch:
+                for index in self.by_path.get(summary.path, ()):
+                    original = self.functions[index]
+                    # a copy: summaries are cached and shared between models, whose names resolve apart
+                    func = dataclasses.replace(original, ops=sorted(
+                        (self._normalized(op) for op in original.ops), key=lambda op: op.site.start))
+                    self.functions[index] = func
+                    self.held[index] = _held_per_op(func.ops)
+                    self.locked_before[index] = _locked_before(func.ops)
+                    self.unlocked_before[index] = _unlocked_before(func.ops)
+                    self.released_before[index] = _released_before(func.ops)
+                    for position, op in enumerate(func.ops):
+                        self.ops_at[(op.site.path, op.site.start, op.site.end)] = (index, position)
+                self.path_starts[summary.path] = [self.functions[i].start for i in self.by_path.get(summary.path, ())]
+
+    def _ensure_function(self, key: tuple[str, str]) -> list[int]:
+        if self.index is not None:
+            for path in self.index.functions.get(key, ()):
+                self.load(path)
+        return self.by_key.get(key, [])
+
+    def _ensure_type(self, name: str) -> dict[str, str] | None:
+        if name not in self.types and self.index is not None:
+            for path in self.index.types.get(name, ()):
+                self.load(path)
+        return self.types.get(name)
+
+    def methods_of(self, type_name: str) -> list[int]:
+        if self.index is not None:
+            for path in self.index.receivers.get(type_name, ()):
+                self.load(path)
+        return [i for i, f in enumerate(self.functions) if f.recv_type == type_name and not f.is_literal]
+
+    def functions_in_files_with(self, *tokens: bytes) -> list[int]:
+        """Every function of the files that hold all ``tokens`` (loaded now if needed)."""
+        if self.index is None:
+            return list(range(len(self.functions)))
+        paths = {path for path, data in self.index.files.items() if all(t in data for t in tokens)}
+        for path in sorted(paths):
+            self.load(path)
+        return [i for path in sorted(paths) for i in self.by_path.get(path, ())]
+
+    def is_buffered(self, canon: str) -> bool:
+        """Is the channel ``canon`` made with a buffer somewhere in the package? Reads the files that make a
+        channel and name it (`T{f: make(chan X, 1)}`, `x.f = make(chan X, n)`), loaded now if needed."""
+        if canon not in self.buffered:
+            self.functions_in_files_with(b"make(chan", canon.rsplit(".", 1)[-1].encode())
+        return canon in self.buffered
+
+    # ---- names and types ----
+    def _fix_ref(self, ref: Ref | None) -> Ref | None:
+        if ref is None:
+            return None
+        if ref.root == "g":
+            name = ref.text.split(".", 1)[0]
+            if name not in self.globals:
+                return Ref("local", ref.rest, ref.text, None)
+            return ref
+        # `@NewT#0...` (a constructor's result) stays as it is: resolving it reads the constructor's
+        # file, which only a method call on it (type_of) needs
+        return ref
+
+    def _result_type(self, function: str, index: int) -> str:
+        for candidate in self._ensure_function(("", function)):
+            results = self.functions[candidate].results
+            if index < len(results) and self._ensure_type(results[index]) is not None:
+                return results[index]
+        return ""
+
+    def type_of(self, canon: str | None) -> str:
+        """The named type of the value an identity denotes (`Server.pool` -> `Pool` via field types)."""
+        if not canon or canon.startswith("pkg."):
+            return ""
+        parts = canon.split(".")
+        current = parts[0]
+        if current.startswith("@"):
+            ctor, _, result = current[1:].partition("#")
+            current = self._result_type(ctor, int(result or 0))
+        for name in parts[1:]:
+            fields = self._ensure_type(current)
+            if fields is None or name not in fields:
+                return ""
+            current = named_type(fields[name])
+        return current if self._ensure_type(current) is not None else ""
+
+    def is_channel(self, canon: str | None) -> bool:
+        if not canon or "." not in canon or canon.startswith("pkg."):
+            return False
+        owner, _, name = canon.rpartition(".")
+        type_name = self.type_of(owner) if "." in owner or owner.startswith("@") else owner
+        fields = self._ensure_type(type_name) or {}
+        return fields.get(name, "").lstrip("<-").strip().startswith("chan")
+
+    def _normalized(self, op: Op) -> Op:
+        ref, recv = self._fix_ref(op.ref), self._fix_ref(op.recv)
+        args = tuple(self._fix_ref(a) for a in op.args)
+        if ref is op.ref and recv is op.recv and all(a is b for a, b in zip(args, op.args, strict=True)):
+            return op  # nothing to resolve: share it
+        return dataclasses.replace(op, ref=ref, recv=recv, args=args)
+
+    def _resolve(self, op: Op) -> list[int]:
+        if op.kind == "go" and op.literal is not None:
+            return list(self.by_key.get(op.literal, []))
+        if op.kind not in ("call", "go") or op.callee is None:
+            return []
+        owner, name = op.callee
+        if owner == "":
+            return list(self._ensure_function(("", name)))
+        if op.recv is None:
+            return []
+        type_name = self.type_of(op.recv.canon) if op.recv.canon else ""
+        return list(self._ensure_function((type_name, name))) if type_name else []
+
+    def targets_of(self, index: int, position: int) -> list[int]:
+        targets = self.targets[index].get(position)
+        if targets is None:  # per call: resolving reads the callee's file
+            targets = self.targets[index][position] = self._resolve(self.functions[index].ops[position])
+        return targets
+
+    def param_ops(self, index: int, param: int, depth: int = 0) -> list[Effect]:
+        """Channel operations function ``index`` does on its parameter ``param``, itself or in the
+        functions it passes the parameter to (only those calls are followed: cheaper than effects_of)."""
+        key = (index, param)
+        known = self._param_ops.get(key)
+        if known is not None:
+            return known
+        out: list[Effect] = []
+        self._param_ops[key] = out  # a recursive cycle sees what is known so far
+        root = f"p{param}"
+        for position, op in enumerate(self.functions[index].ops):
+            if op.kind in ("send", "recv", "range", "close") and op.ref is not None and op.ref.root == root \
+                    and not op.ref.rest:
+                out.append(Effect(op.kind, op.ref, op.ref.canon, "", op.bare, frozenset(), (op.site,),
+                                  looped=op.looped))
+            elif op.kind in ("call", "go") and depth < MAX_DEPTH:
+                for argument, arg in enumerate(op.args):
+                    if arg is None or arg.root != root or arg.rest:
+                        continue
+                    for target in self.targets_of(index, position):
+                        if target == index and argument == param:
+                            continue
+                        for effect in self.param_ops(target, argument, depth + 1):
+                            out.append(Effect(effect.kind, arg, effect.canon, "", effect.bare, frozenset(),
+                                              (op.site, *effect.trace), looped=op.looped or effect.looped))
+        return out
+
+    # ---- mapping a callee's reference into the caller's terms ----
+    @staticmethod
+    def map_ref(ref: Ref | None, call: Op) -> Ref | None:
+        if ref is None:
+            return None
+        base: Ref | None
+        if ref.root == "self":
+            base = call.recv
+        elif ref.root.startswith("p") and ref.root[1:].isdigit():
+            position = int(ref.root[1:])
+            base = call.args[position] if position < len(call.args) else None
+        elif ref.root == "g":
+            return ref
+        else:
+            return None
+        if base is None or base.root == "?":
+            return None
+        rest = base.rest + ref.rest
+        text = ".".join([base.text, *ref.rest]) if ref.rest else base.text
+        canon = ref.canon or (".".join([base.canon, *ref.rest]) if base.canon else None)
+        return Ref(base.root, rest, text, canon)
+
+    # ---- effects, depth first ----
+    def _direct(self, index: int) -> dict[tuple[object, ...], Effect]:
+        func = self.functions[index]
+        out: dict[tuple[object, ...], Effect] = {}
+        unlocked: set[str] = set()
+        for position, op in enumerate(func.ops):
+            held = self.held[index][position]
+            held_canons = frozenset(h.ref.canon for h in held if h.ref is not None and h.ref.canon)
+            before = self.locked_before[index][position] | held_canons
+            released = self.released_before[index][position]
+            if op.kind == "unlock" and op.ref is not None:
+                unlocked.add(op.ref.text)
+            if op.kind == "lock" and not op.deferred and op.ref is not None:
+                fresh = op.ref.text not in unlocked and not any(h.ref == op.ref for h in held)
+                if fresh:
+                    _add(out, Effect("lock", op.ref, op.ref.canon, op.mode, True, before, (op.site,), op.guard,
+                                     released))
+            elif op.kind in ("send", "recv", "range", "close"):
+                if op.kind == "range" and op.ref is not None and op.ref.rest and not self.is_channel(op.ref.canon):
+                    continue
+                _add(out, Effect(op.kind, op.ref, op.ref.canon if op.ref else None, "", op.bare, before,
+                                 (op.site,), None, released))
+            elif op.kind in ("wait", "wake") and not op.deferred:
+                _add(out, Effect(op.kind, op.ref, op.ref.canon if op.ref else None, "", True, before,
+                                 (op.site,), None, released))
+        return out
+
+    def effects_of(self, index: int, depth: int = 0) -> dict[tuple[object, ...], Effect]:
+        """What function ``index`` does itself and through same-package calls, in its own terms."""
+        if self.state[index] == 2 or self.state[index] == 1:
+            return self.effects[index]  # done, or a call cycle: what is known so far
+        if depth > MAX_DEPTH:
+            return self._direct(index)
+        self.state[index] = 1
+        effects = self.effects[index] = self._direct(index)
+        starts = self.starts[index]
+        func = self.functions[index]
+        for position, op in enumerate(func.ops):
+            if op.kind == "go":
+                for target in self.targets_of(index, position):
+                    starts.setdefault(target, (op.site,))
+            if op.kind != "call":
+                continue
+            targets = self.targets_of(index, position)
+            if not targets:
+                continue
+            held = self.held[index][position]
+            held_canons = frozenset(h.ref.canon for h in held if h.ref is not None and h.ref.canon)
+            before = self.locked_before[index][position] | held_canons
+            for target in targets:
+                if target == index:
+                    continue
+                for effect in list(self.effects_of(target, depth + 1).values()):
+                    if len(effect.trace) > MAX_DEPTH:
+                        continue
+                    keep, guard = _through_guard(effect, op)
+                    if not keep:
+                        continue
+                    if effect.kind == "lock" and guard is None:
+                        guard = op.guard  # a call made only `if p`: its locks too
+                    mapped = self.map_ref(effect.ref, op)
+                    if effect.kind == "lock" and mapped is not None and \
+                            mapped.text in self.unlocked_before[index][position]:
+                        continue  # released here first: a function called with the lock held
+                    canon = effect.canon or (mapped.canon if mapped is not None else None)
+                    _add(effects, Effect(effect.kind, mapped, canon, effect.mode, effect.bare,
+                                         effect.before | before, (op.site, *effect.trace), guard,
+                                         effect.released | self.released_before[index][position]))
+                for started, trace in list(self.starts[target].items()):
+                    if started not in starts and len(trace) <= MAX_DEPTH:
+                        starts[started] = (op.site, *trace)
+        self.state[index] = 2
+        return effects
+
+    def starts_of(self, index: int) -> dict[int, Trace]:
+        self.effects_of(index)
+        return self.starts[index]
+
+    def order_edges(self, first: str, then: str) -> list[OrderEdge]:
+        """The places that hold lock ``first`` and take ``then`` (directly or through calls). Only the
+        files naming both locks' last field (or variable) are read."""
+        key = (first, then)
+        if self._edges is None:
+            self._edges = {}
+        found = self._edges.get(key)
+        if found is not None:
+            return found
+        tokens = {name.rsplit(".", 1)[-1].encode() for name in (first, then)}
+        out: list[OrderEdge] = []
+        for index in self.functions_in_files_with(b"Lock()", *tokens):
+            for edge in self._edges_of(index):
+                if edge.outer == first and edge.inner == then:
+                    out.append(edge)
+        self._edges[key] = out
+        return out
+
+    def _edges_of(self, index: int) -> list[OrderEdge]:
+        """(held, then taken) lock pairs of one function."""
+        known = self._function_edges.get(index)
+        if known is not None:
+            return known
+        edges: list[OrderEdge] = []
+        self._function_edges[index] = edges
+        func = self.functions[index]
+        for position, op in enumerate(func.ops):
+            held_ops = self.held[index][position]
+            if not held_ops:
+                continue
+            inner: list[tuple[str, str, Trace, frozenset[str]]] = []
+            if op.kind == "lock" and not op.deferred and op.ref is not None and op.ref.canon:
+                inner.append((op.ref.canon, op.mode, (op.site,), frozenset()))
+            elif op.kind == "call":
+                for target in self.targets_of(index, position):
+                    if target == index:
+                        continue
+                    for effect in self.effects_of(target).values():
+                        if effect.kind == "lock" and _through_guard(effect, op) == (True, None):
+                            mapped = self.map_ref(effect.ref, op)
+                            canon = effect.canon or (mapped.canon if mapped else None)
+                            if canon:
+                                inner.append((canon, effect.mode, (op.site, *effect.trace), effect.released))
+            held_canons = frozenset(h.ref.canon for h in held_ops if h.ref is not None and h.ref.canon)
+            for held in held_ops:
+                if held.ref is None or not held.ref.canon:
+                    continue
+                for canon, mode, trace, released in inner:
+                    if canon != held.ref.canon and held.ref.canon not in released:
+                        edges.append(OrderEdge(held.ref.canon, canon, held.mode, mode, func.key, trace, held_canons))
+        return edges
+
+    # ---- questions rules ask ----
+    def function_at(self, path: str, start: int, end: int) -> int | None:
+        """The innermost function or literal of ``path`` around [start, end)."""
+        indexes = self.by_path.get(path)
+        if not indexes:
+            return None
+        position = bisect.bisect_right(self.path_starts[path], start) - 1
+        while position >= 0:  # functions nest: the nearest start at or before that contains it
+            func = self.functions[indexes[position]]
+            if func.start <= start and end <= func.end:
+                return indexes[position]
+            position -= 1
+        return None
+
+    def op_at(self, path: str, start: int, end: int) -> tuple[int, int] | None:
+        """(function, position) of the operation at exactly [start, end)."""
+        return self.ops_at.get((path, start, end))
+
+    def held_at(self, index: int, start: int, end: int) -> list[Op]:
+        """Locks held at [start, end) in function ``index`` (straight-line view, see _held_per_op)."""
+        found = self.ops_at.get((self.functions[index].path, start, end))
+        if found is not None and found[0] == index:
+            return self.held[index][found[1]]
+        func = self.functions[index]
+        probe = Op("probe", Site(func.path, 0, 0, start, end, ""))
+        ops = [op for op in func.ops if op.site.start < start] + [probe]
+        return _held_per_op(ops)[-1]
+
+    def callee_effects(self, index: int, position: int) -> list[tuple[int, Effect, Ref | None]]:
+        """Effects of the functions a call resolves to, with each effect's reference in the caller's terms."""
+        out: list[tuple[int, Effect, Ref | None]] = []
+        op = self.functions[index].ops[position]
+        for target in self.targets_of(index, position):
+            if target == index:
+                continue
+            for effect in self.effects_of(target).values():
+                keep, guard = _through_guard(effect, op)
+                if keep and guard is None:  # a lock still waiting on the caller's flag: not known to happen
+                    out.append((target, effect, self.map_ref(effect.ref, op)))
+        return out
+
+
+def _through_guard(effect: Effect, call: Op) -> tuple[bool, tuple[int, bool] | None]:
+    """Does a guarded lock happen through this call? (keep it, its guard in the caller's terms). A
+    literal `true`/`false` decides it; the caller's own parameter passes the guard on; anything else
+    leaves it unknown, and unknown is not counted (precision first)."""
+    if effect.guard is None:
+        return True, None
+    position, wanted = effect.guard
+    value = call.bools[position] if position < len(call.bools) else None
+    if value is not None:
+        return value == wanted, None
+    arg = call.args[position] if position < len(call.args) else None
+    if arg is not None and not arg.rest and arg.root.startswith("p") and arg.root[1:].isdigit():
+        return True, (int(arg.root[1:]), wanted)
+    return False, None
+
+
+def _add(effects: dict[tuple[object, ...], Effect], effect: Effect) -> bool:
+    """Record an effect; the same operation reached again only widens its `before` set. True: changed."""
+    key = (effect.kind, effect.ref.root if effect.ref else None, effect.ref.rest if effect.ref else None,
+           effect.canon, effect.mode, effect.bare, effect.trace[-1].start, effect.trace[-1].path, effect.guard)
+    known = effects.get(key)
+    if known is None:
+        effects[key] = effect
+        return True
+    if effect.before <= known.before and effect.released <= known.released:
+        return False
+    effects[key] = Effect(known.kind, known.ref, known.canon, known.mode, known.bare,
+                          known.before | effect.before, known.trace, known.guard,
+                          known.released | effect.released)
+    return True
+
+
+def _unlocked_before(ops: list[Op]) -> list[frozenset[str]]:
+    """For each op, the texts of the locks the function released earlier in source order."""
+    out: list[frozenset[str]] = []
+    released: set[str] = set()
+    for op in ops:
+        out.append(frozenset(released))
+        if op.kind == "unlock" and not op.deferred and op.ref is not None:
+            released.add(op.ref.text)
+    return out
+
+
+def _released_before(ops: list[Op]) -> list[frozenset[str]]:
+    """For each op, the identities of the locks the function released earlier in source order."""
+    out: list[frozenset[str]] = []
+    released: set[str] = set()
+    for op in ops:
+        out.append(frozenset(released))
+        if op.kind == "unlock" and not op.deferred and op.ref is not None and op.ref.canon:
+            released.add(op.ref.canon)
+    return out
+
+
+def _locked_before(ops: list[Op]) -> list[frozenset[str]]:
+    """For each op, the identities of locks the function took earlier in source order."""
+    out: list[frozenset[str]] = []
+    taken: set[str] = set()
+    for op in ops:
+        out.append(frozenset(taken))
+        if op.kind == "lock" and not op.deferred and op.ref is not None and op.ref.canon:
+            taken.add(op.ref.canon)
+    return out
+
+
+def _held_per_op(ops: list[Op]) -> list[list[Op]]:
+    """For each op, the lock ops held when it runs. A lock counts while its statement list encloses the op
+    and no unlock of the same text lies between them, except an unlock in a list that ends by leaving
+    (`mu.Unlock(); return`) and does not enclose the op. A deferred unlock releases nothing here."""
+    out: list[list[Op]] = []
+    locks: list[Op] = []
+    unlocks: list[Op] = []
+    for op in ops:
+        start = op.site.start
+        held = []
+        for lock in locks:
+            if not (lock.block[0] <= start < lock.block[1]):
+                continue
+            released = False
+            for unlock in unlocks:
+                if unlock.ref is None or lock.ref is None or unlock.ref.text != lock.ref.text:
+                    continue
+                if unlock.site.start < lock.site.start:
+                    continue
+                if unlock.block[0] <= start < unlock.block[1] or not unlock.exits:
+                    released = True
+                    break
+            if not released:
+                held.append(lock)
+        out.append(held)
+        if op.kind == "lock" and not op.deferred and op.block != (0, 0) and op.ref is not None:
+            locks.append(op)
+        elif op.kind == "unlock" and not op.deferred and op.ref is not None:
+            unlocks.append(op)
+    return out
+

@@ -1,0 +1,110 @@
+"""The package model's plain data: what one file's functions do, in source order (picklable, cacheable)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+LOCK_MODES = {"Lock": "write", "RLock": "read"}
+UNLOCKS = {"Unlock": "write", "RUnlock": "read"}
+WAKERS = {"Done", "Signal", "Broadcast"}  # the other side of Wait()
+OP_NAMES = {*LOCK_MODES, *UNLOCKS, *WAKERS, "Wait", "close"}
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    path: str
+    line: int  # 1-based
+    column: int  # 1-based, bytes
+    start: int
+    end: int
+    text: str  # the operation's source text, one line, shortened
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """An expression naming a mutex, channel or value, in its function's terms."""
+
+    root: str  # "self" | "p<N>" | "g" (package variable) | "local" | "?" (not mappable)
+    rest: tuple[str, ...]  # field chain after the root
+    text: str  # as written, whitespace removed
+    canon: str | None  # package-wide identity ("Server.mu", "pkg.registryMu"), None when unknown
+
+
+@dataclass(slots=True)
+class Op:
+    kind: str  # lock | unlock | send | recv | range | close | wait | wake | call | go
+    site: Site
+    ref: Ref | None = None  # the mutex / channel / WaitGroup
+    mode: str = ""  # lock/unlock: "write" | "read"
+    deferred: bool = False
+    bare: bool = True  # send/recv: not a select case
+    callee: tuple[str, str] | None = None  # call/go: (receiver type or "", name) of a same-package function
+    literal: tuple[str, str] | None = None  # go func(){...}(): the literal's FunctionSummary key
+    recv: Ref | None = None  # method call: the receiver expression
+    args: tuple[Ref | None, ...] = ()
+    block: tuple[int, int] = (0, 0)  # lock/unlock: the statement list around it
+    exits: bool = False  # unlock: its statement list ends in return/panic/break/continue/goto
+    # lock or call: only `if p` / `if !p` for a parameter p: (p's position, the value that runs it)
+    guard: tuple[int, bool] | None = None
+    bools: tuple[bool | None, ...] = ()  # call: arguments written as `true` / `false`
+    looped: bool = False  # send/recv/range/call/go: inside a loop of its function (may run many times)
+
+
+@dataclass(slots=True)
+class FunctionSummary:
+    key: tuple[str, str]  # (receiver type or "", name); literals: ("", "func@<start byte>")
+    path: str
+    start: int
+    end: int
+    site: Site
+    recv_type: str | None = None
+    is_literal: bool = False
+    results: tuple[str, ...] = ()  # declared result types (named types of this package, else "")
+    ops: list[Op] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FileSummary:
+    path: str
+    package: str
+    functions: list[FunctionSummary] = field(default_factory=list)
+    types: dict[str, dict[str, str]] = field(default_factory=dict)  # struct type -> field -> type text
+    globals: set[str] = field(default_factory=set)  # package-level variable names
+    buffered: set[str] = field(default_factory=set)  # channel identities made with a buffer
+    digest: bytes = b""  # of the text summarized
+
+
+
+def one_line(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def norm(text: str) -> str:
+    return "".join(text.split())
+
+
+_TYPE_NAME = re.compile(r"^\*?([A-Za-z_][A-Za-z0-9_]*)(\[.*\])?$")
+
+
+def named_type(text: str) -> str:
+    """`*Server` / `Server[T]` -> `Server`; qualified or composite types -> ""."""
+    match = _TYPE_NAME.match(norm(text))
+    return match.group(1) if match else ""
+
+
+
+def literal_key(path: str, start: int) -> tuple[str, str]:
+    """The FunctionSummary key of the function literal at ``start``."""
+    return ("", f"func@{path}:{start}")
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A metavariable bound by a `model:` fact instead of a node of the evaluated file: a text for messages
+    and a place, maybe in another file of the package (it stands in for a Node in an environment)."""
+
+    text: str
+    site: Site
+    path: str  # the file as the scan names it
