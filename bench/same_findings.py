@@ -6,12 +6,12 @@
 
 Scans fixtures/, `$(go env GOROOT)/src`, the precision corpus (bench/corpus.py, when it exists and has
 its modules) and every `--extra` folder, each twice: with `--select ALL` and with the default rules, no
-cache. Each scan runs `python -m gleak_sarif scan --format json` in a subprocess with the interpreter
-running this script (the version under test: run it with the venv of the checkout you measure), so the
-check does not depend on the engine's internal API. Findings are written in a canonical form (rule, path
-relative to the corpus, line, column, end, severity, message, related locations, fix, suppression),
-sorted; notifications (parse errors, timeouts) are kept apart, and a timeout is reported, since a loaded
-machine can cut a file off in one run and not the other.
+cache. Each scan runs `gleak-sarif scan --format json` in a subprocess with the interpreter running this
+script (the version under test: run it with the venv or PYTHONPATH of the checkout you measure), so the
+check does not depend on the engine's internal API. The per-file time limit is raised to --file-timeout
+(600 s), since a loaded machine would cut a slow file off in one run and not the other. Findings are
+written in a canonical form (rule, path relative to the corpus, line, column, end, severity, message,
+related locations, fix, suppression), sorted; notifications (parse errors, timeouts) are kept apart.
 """
 
 from __future__ import annotations
@@ -28,6 +28,14 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 MODES = {"all": ["--select", "ALL"], "default": []}
+# The CLI with a longer per-file time limit (ScanOptions' default; no flag sets it).
+BOOT = """import sys
+from gleak_sarif.config import ScanOptions
+ScanOptions.model_fields["file_timeout_seconds"].default = float(sys.argv.pop(1))
+ScanOptions.model_rebuild(force=True)
+from gleak_sarif.launch import main
+main()
+"""
 SHOW = 20  # differences printed per corpus
 
 
@@ -55,7 +63,9 @@ def precision_corpus() -> list[tuple[str, Path]]:
     for line in out.splitlines():
         path = Path(line.strip())
         if line.strip() and path.is_dir():
-            corpora.append((f"corpus:{path.name}", path))
+            parts = path.parts
+            name = "/".join(parts[parts.index("mod") + 1 :]) if "mod" in parts else path.name
+            corpora.append((f"corpus:{name}", path))
     return corpora
 
 
@@ -92,10 +102,10 @@ def canonical(report: dict[str, Any], root: Path) -> dict[str, list[Any]]:
     return {"findings": findings, "notifications": notes}
 
 
-def scan(root: Path, mode: str, jobs: int) -> dict[str, list[Any]]:
+def scan(root: Path, mode: str, jobs: int, timeout: float) -> dict[str, list[Any]]:
     with tempfile.TemporaryDirectory(prefix="gleak-same-") as tmp:
         out = Path(tmp) / "out.json"
-        argv = [sys.executable, "-m", "gleak_sarif", "scan", "-q", "--no-cache", "--format", "json", "-o",
+        argv = [sys.executable, "-c", BOOT, str(timeout), "scan", "-q", "--no-cache", "--format", "json", "-o",
                 str(out), "-j", str(jobs), *MODES[mode], "."]
         done = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=False)
         if done.returncode not in (0, 1) or not out.is_file():
@@ -104,18 +114,19 @@ def scan(root: Path, mode: str, jobs: int) -> dict[str, list[Any]]:
     return canonical(report, root)
 
 
-def run_all(extra: list[str], jobs: int, skip_goroot: bool) -> dict[str, Any]:
+def run_all(extra: list[str], jobs: int, timeout: float, skip_goroot: bool, skip_corpus: bool) -> dict[str, Any]:
     corpora: list[tuple[str, Path]] = [("fixtures", REPO / "fixtures")]
     src = None if skip_goroot else goroot_src()
     if src is not None and src.is_dir():
         corpora.append(("goroot", src))
-    corpora.extend(precision_corpus())
+    if not skip_corpus:
+        corpora.extend(precision_corpus())
     corpora.extend((f"extra:{Path(p).name}", Path(p)) for p in extra)
     runs: dict[str, Any] = {}
     for name, root in corpora:
         for mode in MODES:
             key = f"{name}/{mode}"
-            runs[key] = scan(root, mode, jobs)
+            runs[key] = scan(root, mode, jobs, timeout)
             timeouts = [n for n in runs[key]["notifications"] if n[0] == "timeout"]
             print(f"{key}: {len(runs[key]['findings'])} findings, {len(runs[key]['notifications'])} notifications"
                   + (f", {len(timeouts)} TIMEOUTS (rerun on a quieter machine)" if timeouts else ""),
@@ -163,9 +174,11 @@ def main() -> int:
     parser.add_argument("--compare", metavar="FILE", help="compare this run with a saved one (exit 1 if different)")
     parser.add_argument("--extra", action="append", default=[], metavar="DIR", help="another folder to scan")
     parser.add_argument("--no-goroot", action="store_true", help="leave GOROOT/src out (quick checks)")
+    parser.add_argument("--no-corpus", action="store_true", help="leave the precision corpus out (quick checks)")
+    parser.add_argument("--file-timeout", type=float, default=600.0, help="per-file time limit, seconds")
     parser.add_argument("-j", "--jobs", type=int, default=2)
     args = parser.parse_args()
-    runs = run_all(args.extra, args.jobs, args.no_goroot)
+    runs = run_all(args.extra, args.jobs, args.file_timeout, args.no_goroot, args.no_corpus)
     if args.save:
         tmp = args.save + ".tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
