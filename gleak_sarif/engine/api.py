@@ -166,7 +166,7 @@ class Engine:
         from gleak_sarif.engine.evaluate import FileTimeoutError
         from gleak_sarif.engine.worker import FileResult, scan_source
         from gleak_sarif.gosource import go_version_for
-        from gleak_sarif.rules.compiler import prepare_pack
+        from gleak_sarif.rules.query import prepare_pack
 
         started = _now()
         shown = display_path(path)
@@ -195,7 +195,7 @@ class Engine:
 
     def _package_rules(self) -> frozenset[str]:
         """Rules that read other files of the package (`calls:`, `model:`)."""
-        from gleak_sarif.rules.compiler import rule_reads_package
+        from gleak_sarif.rules.compiled import rule_reads_package
 
         return frozenset(rule.meta.id for rule in self.pack.rules if rule_reads_package(rule))
 
@@ -261,7 +261,7 @@ class Engine:
             except OSError:
                 pass
         from gleak_sarif.engine.context import ScanContext
-        from gleak_sarif.rules.compiler import prepare_pack
+        from gleak_sarif.rules.query import prepare_pack
 
         context = ScanContext(self.pack, self.options)  # this scan's listings, callees and package models
         jobs = min(self.jobs(), max(1, len(files)))
@@ -283,7 +283,7 @@ class Engine:
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        from gleak_sarif.rules.compiler import prepare_pack
+        from gleak_sarif.rules.query import prepare_pack
 
         global _WORKER_STATE, _FILES_DONE
         prepare_pack(self.pack)  # before the fork: every worker inherits the compiled query

@@ -23,7 +23,7 @@ from tree_sitter import Node
 from gleak_sarif.engine.evaluate import FileEvaluator, PackageQuestions
 from gleak_sarif.gopackage.folders import MAX_SIBLING_BYTES, PACKAGE_LINE, Folders, read_sibling
 from gleak_sarif.gosource import go_version_for, parser, utf8_safe
-from gleak_sarif.rules.compiler import CNode, RulePack
+from gleak_sarif.rules.compiled import CNode, RulePack
 
 FUNCTION = "function_declaration"
 METHOD = "method_declaration"

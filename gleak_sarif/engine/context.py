@@ -23,7 +23,7 @@ from gleak_sarif.engine.evaluate import Env, FileEvaluator
 from gleak_sarif.facts.base import Asker
 from gleak_sarif.gopackage.folders import Folders, package_clause
 from gleak_sarif.gopackage.store import ModelFile, PackageModels
-from gleak_sarif.rules.compiler import CNode, CompiledRule, RulePack
+from gleak_sarif.rules.compiled import CNode, CompiledRule, RulePack
 
 
 class ScanContext:

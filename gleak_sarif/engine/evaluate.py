@@ -29,7 +29,26 @@ from gleak_sarif.gosource import (
     version_satisfies,
 )
 from gleak_sarif.model import Finding, Fix, RelatedLocation, Severity, Span, TextEdit
-from gleak_sarif.rules.compiler import CNode, CompiledRule, CRelation, RulePack
+from gleak_sarif.rules.compiled import (
+    AllStep,
+    AnyStep,
+    AsStep,
+    AtomStep,
+    CallsStep,
+    CNode,
+    CompiledRule,
+    CRelation,
+    KindStep,
+    MatchesStep,
+    ModelStep,
+    NotStep,
+    RegexStep,
+    RelationStep,
+    RulePack,
+    SameStep,
+    ScopeStep,
+    Step,
+)
 from gleak_sarif.rules.regex import query_predicate
 
 if TYPE_CHECKING:
@@ -322,56 +341,25 @@ class FileEvaluator:
     def matches(self, rule: CNode, node: Node, env: Env) -> Iterator[Env]:
         yield from self._checks(rule, 0, node, env)
 
-    def _steps(self, rule: CNode) -> list[tuple[str, object]]:
-        steps: list[tuple[str, object]] = []
-        if rule.kind is not None:
-            steps.append(("kind", rule.kind))
-        if rule.scope is not None:
-            steps.append(("scope", rule.scope))
-        if rule.same_as is not None:
-            steps.append(("same", rule.same_as))
-        steps.extend(("atom", a) for a in rule.atoms)
-        if rule.regex is not None:
-            steps.append(("regex", rule.regex))
-        if rule.matches is not None:
-            steps.append(("matches", rule.matches))
-        steps.extend(("rel", r) for r in rule.relations)
-        if rule.model is not None:
-            steps.append(("model", rule.model))
-        if rule.calls is not None:
-            steps.append(("calls", rule.calls))
-        if rule.all is not None:
-            steps.append(("all", rule.all))
-        if rule.any is not None:
-            steps.append(("any", rule.any))
-        if rule.not_ is not None:
-            steps.append(("not", rule.not_))
-        if rule.as_ is not None:
-            steps.append(("as", rule.as_))
-        return steps
-
     def _checks(self, rule: CNode, index: int, node: Node, env: Env) -> Iterator[Env]:
         steps = rule.steps
-        if steps is None:
-            steps = rule.steps = self._steps(rule)
         # Steps that only pass or reject (at most one env out) run in this loop, not as nested generators:
         # the generator chain per step was most of the evaluation cost.
         count = len(steps)
         while index < count:
-            kind, payload = steps[index]
-            if kind == "kind":
-                if node.type != payload:
+            step = steps[index]
+            if not step.FILTER:
+                break
+            if type(step) is KindStep:
+                if node.type != step.kind:
                     return
-            elif kind == "as":
-                merged = self.unify(env, {payload: node})  # type: ignore[dict-item]
+            elif type(step) is AsStep:
+                merged = self.unify(env, {step.name: node})
                 if merged is None:
                     return
                 env = merged
-            elif kind in ("regex", "same", "not", "calls", "scope"):
-                if next(self._step(steps[index], node, env), None) is None:
-                    return
-            else:
-                break
+            elif next(self._step(step, node, env), None) is None:
+                return
             index += 1
         if index == count:
             yield env
@@ -386,54 +374,45 @@ class FileEvaluator:
         if self.deadline is not None and not self._steps_taken & 1023 and time.monotonic() > self.deadline:
             raise FileTimeoutError
 
-    def _step(self, step: tuple[str, object], node: Node, env: Env) -> Iterator[Env]:
+    def _step(self, step: Step, node: Node, env: Env) -> Iterator[Env]:
         self.tick()
-        kind, payload = step
-        if kind == "kind":
-            if node.type == payload:
-                yield env
-        elif kind == "same":
-            bound = env.get(payload)  # type: ignore[call-overload]
-            if bound is not None and (bound is node or self.text(bound) == self.text(node)):
-                yield env
-        elif kind == "as":
-            merged = self.unify(env, {payload: node})  # type: ignore[dict-item]
-            if merged is not None:
-                yield merged
-        elif kind == "atom":
-            assert isinstance(payload, int)
-            for match in self._atom_at(payload, node):
+        # the most frequent kinds first (GOROOT/src: atom, any, relation, all, matches, regex); KindStep and
+        # AsStep never come here: _checks runs them inline
+        if type(step) is AtomStep:
+            for match in self._atom_at(step.atom, node):
                 merged = self.unify(env, match.binds)
                 if merged is not None:
                     yield merged
-        elif kind == "regex":
-            if payload.search(self.text(node)):  # type: ignore[attr-defined]
-                yield env
-        elif kind == "scope":
-            if node.type in FUNCTION_KINDS if payload == "function" else self.is_declaration_scope(node):
-                yield env
-        elif kind == "matches":
-            assert isinstance(payload, CNode)
-            yield from self.matches(payload, node, env)
-        elif kind == "rel":
-            rel_name, relation = cast(tuple[str, CRelation], payload)
-            yield from self._relation(rel_name, relation, node, env)
-        elif kind == "calls":
-            assert isinstance(payload, CNode)
-            if self.questions is not None and self.questions.calls(self, payload, node):
-                yield env
-        elif kind == "model":
-            if self.questions is not None:
-                yield from self.questions.model(self, payload, node, env)  # type: ignore[arg-type]
-        elif kind == "all":
-            yield from self._all(payload, 0, node, env)  # type: ignore[arg-type]
-        elif kind == "any":
-            for branch in payload:  # type: ignore[attr-defined]
+        elif type(step) is AnyStep:
+            for branch in step.branches:
                 yield from self.matches(branch, node, env)
-        elif kind == "not":
-            assert isinstance(payload, CNode)
-            if next(self.matches(payload, node, env), None) is None:
+        elif type(step) is RelationStep:
+            yield from self._relation(step.name, step.relation, node, env)
+        elif type(step) is AllStep:
+            yield from self._all(step.items, 0, node, env)
+        elif type(step) is MatchesStep:
+            yield from self.matches(step.rule, node, env)
+        elif type(step) is RegexStep:
+            if step.regex.search(self.text(node)):
                 yield env
+        elif type(step) is CallsStep:
+            if self.questions is not None and self.questions.calls(self, step.rule, node):
+                yield env
+        elif type(step) is ModelStep:
+            if self.questions is not None:
+                yield from self.questions.model(self, step.query, node, env)
+        elif type(step) is NotStep:
+            if next(self.matches(step.rule, node, env), None) is None:
+                yield env
+        elif type(step) is SameStep:
+            bound = env.get(step.name)
+            if bound is not None and (bound is node or self.text(bound) == self.text(node)):
+                yield env
+        elif type(step) is ScopeStep:
+            if node.type in FUNCTION_KINDS if step.scope == "function" else self.is_declaration_scope(node):
+                yield env
+        else:
+            raise TypeError(f"unknown step {step!r}")
 
     def _all(self, items: list[CNode], index: int, node: Node, env: Env) -> Iterator[Env]:
         if index == len(items):

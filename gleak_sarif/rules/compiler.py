@@ -1,5 +1,6 @@
-"""Turn validated rule files into one program: every atom in ONE tree-sitter Query, plus a tree of
-relational checks evaluated in Python on the matched nodes (gleak_sarif/engine/evaluate.py).
+"""Turn validated rule files into one program: every atom a tree-sitter query (the anchors later run as ONE
+combined query, rules/query.py), plus a tree of relational checks evaluated in Python on the matched nodes
+(gleak_sarif/engine/evaluate.py). The compiled types are in rules/compiled.py.
 
 Compile-time checks reject what tree-sitter would silently accept: unknown node kinds and fields,
 predicates it would treat as true, metavariables used before any atom binds them, cycles in `utils`.
@@ -12,8 +13,6 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tree_sitter import Query, QueryError
@@ -21,10 +20,24 @@ from tree_sitter import Query, QueryError
 from gleak_sarif import __version__, facts
 from gleak_sarif.errors import ConfigError
 from gleak_sarif.gosource import GO, parse_version_condition
-from gleak_sarif.model import RuleMeta, Severity
+from gleak_sarif.model import RuleMeta
+from gleak_sarif.rules.compiled import (
+    Atom,
+    CFix,
+    CNode,
+    CompiledRule,
+    CRelation,
+    RuleOutput,
+    RulePack,
+    mentions,
+    plan,
+    required_callee_tokens,
+    required_package_tokens,
+    rule_nodes,
+    rule_roots,
+)
 from gleak_sarif.rules.pattern import KIND_TOKENS, PatternError, compile_snippet
 from gleak_sarif.rules.regex import (
-    Regex,
     RegexError,
     compile_regex,
     rewrite_match_predicates,
@@ -81,181 +94,6 @@ _PREDICATE = re.compile(r"#([A-Za-z_-]+[?!])")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _METAVAR_REF = re.compile(r"\$([A-Z_][A-Z0-9_]*)")
 _LONE_METAVAR = re.compile(r"^\s*\$([A-Z_][A-Z0-9_]*)\s*$")
-
-
-_QUERY_HEAD = re.compile(r"\(\(([a-z_]+)[\s)]")  # `((call_expression ...) @__match ...)`
-
-
-@dataclass
-class Atom:
-    """One pattern of the combined query. The matched node is captured as ``@__match``."""
-
-    index: int
-    query: str
-    metavars: set[str]
-    package_checks: list[tuple[str, str]]
-    tokens: set[bytes]
-    compiled: Query | None = None  # this atom alone: run lazily on the ranges relations look at
-    root_pattern: int | None = None  # pattern index in the pack's combined query, for rule anchors
-    path: str = ""  # where the atom was written, for errors found when its query is compiled
-    line: int | None = None
-    root_kind: str | None = None  # the node type every match has (None: any), from the query's head
-
-    def __post_init__(self) -> None:
-        head = _QUERY_HEAD.match(self.query)
-        if head is not None and head.group(1) != "_":
-            self.root_kind = head.group(1)
-
-    def query_object(self) -> Query:
-        """The atom's own query, compiled on first use (tree-sitter takes ~5-10 ms per pattern)."""
-        if self.compiled is None:
-            self.compiled = Query(GO, self.query)
-        return self.compiled
-
-
-@dataclass
-class CRelation:
-    rule: CNode
-    stop_by: str | CNode  # "neighbor" | "function" | "declaration" | "end" | a rule
-    field: str | None
-
-
-@dataclass
-class CNode:
-    """A compiled rule object. Checks run in this order: atoms, regex, matches, relations, all, any, not."""
-
-    atoms: list[int] = field(default_factory=list)
-    kind: str | None = None  # node type check (a query atom is made only when it must enumerate)
-    scope: str | None = None  # "function" | "declaration": the node is such a function scope
-    same_as: str | None = None  # pattern `$X` alone: a node with the same text as bound $X
-    as_: str | None = None  # bind the matched node to this metavariable
-    regex: Regex | None = None
-    matches: CNode | None = None
-    relations: list[tuple[str, CRelation]] = field(default_factory=list)
-    all: list[CNode] | None = None
-    any: list[CNode] | None = None
-    not_: CNode | None = None
-    calls: CNode | None = None  # `calls: R`: R is matched on the callee's declaration, fresh bindings
-    model: facts.ModelQuery | None = None  # `model:` facts from the package model
-    model_reads: set[str] = field(default_factory=set)  # metavariables `model:` compares with
-    # Atoms whose matches enumerate every node this object can match (None: must walk the tree).
-    anchor: list[int] | None = None
-    tokens: set[bytes] = field(default_factory=set)  # byte strings every matching file contains
-    binds: set[str] = field(default_factory=set)  # metavariables a match of this object binds
-    # every metavariable the evaluation of this object can read from its environment, sorted (set by
-    # build_pack; see `mentions`)
-    mentions: tuple[str, ...] = ()
-    steps: list[tuple[str, object]] | None = None  # the evaluator's check list, built on first use
-
-
-@dataclass
-class CFix:
-    """One fix candidate: offered when ``where`` (if any) matches at the ``at`` capture (default: primary)."""
-
-    description: str
-    target: str | None  # capture whose node is replaced (default: the primary node)
-    replace: str
-    at: str | None = None
-    where: CNode | None = None
-
-
-@dataclass
-class RuleOutput:
-    """What the evaluator reads of a rule file besides its rule: where it applies, what a finding says."""
-
-    message: str
-    primary: str | None = None
-    related: list[tuple[str, str]] = field(default_factory=list)  # (capture, message)
-    fixes: list[CFix] = field(default_factory=list)  # tried in order; the first that applies is offered
-    files: list[str] = field(default_factory=list)
-    ignores: list[str] = field(default_factory=list)
-    go_version_unknown: str = "match"
-
-
-@dataclass
-class CompiledRule:
-    meta: RuleMeta
-    output: RuleOutput
-    root: CNode
-    tokens: frozenset[bytes]
-    go_version: list[tuple[str, tuple[int, int]]] | None
-    constraints: dict[str, tuple[Regex | None, Regex | None]]
-    package_regex: Regex | None
-    package_not_regex: Regex | None
-    source_path: str
-    # `severity-by-go-version`: (go.mod condition, severity); the first that holds wins
-    severity_by_version: list[tuple[list[tuple[str, tuple[int, int]]], Severity]] = field(default_factory=list)
-    # token sets that a file of the package holds whenever the rule matches (set by build_pack): one per
-    # `calls:` callee every match needs, and one per `model:` fact (a prefilter before parsing)
-    callee_tokens: list[frozenset[bytes]] = field(default_factory=list)
-    package_tokens: list[frozenset[bytes]] = field(default_factory=list)
-
-
-@dataclass
-class RulePack:
-    rules: list[CompiledRule]
-    atoms: list[Atom]
-    query: Query | None  # the rules' anchor atoms, one pass over each file
-    fingerprint: str
-    root_atoms: list[int] = field(default_factory=list)  # the anchor atoms in the combined query
-    pattern_atoms: list[list[int]] = field(default_factory=list)  # pattern index -> its anchor atoms
-
-
-def required_tokens(root: CNode, tokens_of: Callable[[CNode], list[frozenset[bytes]]]) -> list[frozenset[bytes]]:
-    """Token sets that ``tokens_of`` asks of the checks every match of ``root`` passes (the node itself,
-    items of `all`, `matches`; for `any`, the sets every branch requires)."""
-    out: list[frozenset[bytes]] = []
-    stack, seen = [root], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        out.extend(tokens_of(node))
-        if node.matches is not None:
-            stack.append(node.matches)
-        stack.extend(node.all or [])
-        if node.any:
-            branch_sets = [set(required_tokens(branch, tokens_of)) for branch in node.any]
-            out.extend(set.intersection(*branch_sets))
-    return out
-
-
-def required_callee_tokens(root: CNode) -> list[frozenset[bytes]]:
-    """Token sets of the `calls:` checks that every match of ``root`` passes: the callee's file, this one
-    or a sibling, holds each set."""
-    return required_tokens(root, lambda node: [frozenset(node.calls.tokens)] if node.calls and node.calls.tokens
-                           else [])
-
-
-def required_package_tokens(root: CNode) -> list[frozenset[bytes]]:
-    """Byte strings some file of the package must hold for the `model:` facts every match of ``root``
-    passes: lets the worker skip files of packages that cannot match."""
-    return required_tokens(root, lambda node: facts.package_tokens(node.model) if node.model else [])
-
-
-def reads_package(root: CNode) -> bool:
-    """Does a rule look beyond its file (`calls:` or `model:` anywhere in it)? Its results then depend on
-    the other files of the package, and the scan cache keys them with the folder's contents."""
-    stack, seen = [root], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if node.calls is not None or node.model is not None:
-            return True
-        stack.extend(relation.rule for _, relation in node.relations)
-        stack.extend(relation.stop_by for _, relation in node.relations if isinstance(relation.stop_by, CNode))
-        stack.extend(node.all or [])
-        stack.extend(node.any or [])
-        stack.extend(child for child in (node.matches, node.not_) if child is not None)
-    return False
-
-
-def rule_reads_package(rule: CompiledRule) -> bool:
-    """`reads_package` for the rule or any of its fixes' `where` conditions."""
-    return reads_package(rule.root) or any(f.where is not None and reads_package(f.where) for f in rule.output.fixes)
 
 
 def line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
@@ -692,60 +530,11 @@ def _compile_fixes(compiler: _RuleCompiler, spec: RuleFile, bound: set[str]) -> 
     return out
 
 
-def mentions(rule: CNode) -> tuple[str, ...]:
-    """Every metavariable the evaluation of ``rule`` can read from its environment, sorted: atoms'
-    metavariables, same-text (`$X` alone) and `as` names, through matches/relations/all/any/not (not
-    `calls:` or `stopBy` rules, which start from fresh bindings)."""
-    names: set[str] = set()
-    stack, seen = [rule], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        names |= node.binds | node.model_reads
-        if node.same_as is not None:
-            names.add(node.same_as)
-        if node.as_ is not None:
-            names.add(node.as_)
-        stack.extend(relation.rule for _, relation in node.relations)
-        stack.extend(node.all or [])
-        stack.extend(node.any or [])
-        for child in (node.matches, node.not_):
-            if child is not None:
-                stack.append(child)
-    return tuple(sorted(names))
-
-
-def rule_roots(rule: CompiledRule) -> list[CNode]:
-    """The rule object and its fixes' `where` conditions: every compiled rule object is reachable from them."""
-    return [rule.root, *(fix.where for fix in rule.output.fixes if fix.where is not None)]
-
-
-def rule_nodes(*roots: CNode) -> list[CNode]:
-    """Every compiled rule object reachable from ``roots``, once (a util may be used several times)."""
-    found: list[CNode] = []
-    seen: set[int] = set()
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        found.append(node)
-        children = [node.matches, node.not_, node.calls, *(node.all or []), *(node.any or [])]
-        for _, relation in node.relations:
-            children.append(relation.rule)
-            if not isinstance(relation.stop_by, str):
-                children.append(relation.stop_by)
-        stack.extend(child for child in children if child is not None)
-    return found
-
-
 def build_pack(rules: list[CompiledRule], atoms: list[Atom], sources: list[bytes]) -> RulePack:
     for rule in rules:
         for node in rule_nodes(*rule_roots(rule)):
             node.mentions = mentions(node)
+            node.steps = plan(node)
         rule.callee_tokens = required_callee_tokens(rule.root)
         rule.package_tokens = required_package_tokens(rule.root)
     digest = hashlib.sha256(__version__.encode())
@@ -754,46 +543,6 @@ def build_pack(rules: list[CompiledRule], atoms: list[Atom], sources: list[bytes
     for rule in sorted(rules, key=lambda r: r.meta.id):
         digest.update(rule.meta.id.encode())
     return RulePack(rules=rules, atoms=atoms, query=None, fingerprint=digest.hexdigest()[:16])
-
-
-def prepare_pack(pack: RulePack, sources: list[bytes] | None = None) -> None:
-    """Compile the combined anchor query (every rule's anchors, or those that can match in ``sources``).
-
-    Only rule anchors go into it; atoms that relations use run on demand on small ranges (a `has: _`
-    would otherwise capture every identifier of every file). A scan of a few files compiles only the
-    anchors whose rule's and own prefilter tokens occur in them: tree-sitter compiles a pattern in
-    ~2-3 ms, and a pre-commit run on three files needs ~20 of the ~110 anchors.
-    """
-    present: set[bytes] | None = None
-    if sources is not None:  # one search per distinct token over all the files (a superset is fine)
-        blob = b"\0".join(sources)
-        wanted = {t for rule in pack.rules for a in (rule.root.anchor or []) for t in (*rule.tokens,
-                                                                                       *pack.atoms[a].tokens)}
-        present = {token for token in wanted if token in blob}
-    roots = sorted({a for rule in pack.rules for a in (rule.root.anchor or [])
-                    if present is None or (present.issuperset(rule.tokens)
-                                           and present.issuperset(pack.atoms[a].tokens))})
-    if pack.query is not None and roots == pack.root_atoms:
-        return
-    for atom in pack.atoms:
-        atom.root_pattern = None
-    # anchors with the same query text (several rules start at every call_expression) share one pattern:
-    # the query engine would otherwise report each node once per copy
-    patterns: dict[str, int] = {}
-    pattern_atoms: list[list[int]] = []
-    for atom_index in roots:
-        text = pack.atoms[atom_index].query
-        pattern_index = patterns.get(text)
-        if pattern_index is None:
-            pattern_index = patterns[text] = len(pattern_atoms)
-            pattern_atoms.append([])
-        pattern_atoms[pattern_index].append(atom_index)
-        pack.atoms[atom_index].root_pattern = pattern_index
-    pack.query = Query(GO, "\n".join(patterns)) if roots else None
-    if pack.query is not None and pack.query.pattern_count != len(pattern_atoms):
-        raise ConfigError(f"internal: {pack.query.pattern_count} query patterns for {len(pattern_atoms)} anchors")
-    pack.root_atoms = roots
-    pack.pattern_atoms = pattern_atoms
 
 
 @functools.cache
@@ -816,53 +565,3 @@ def engine_code_signature() -> str:
             continue
         parts.append(f"{os.path.relpath(path, os.path.dirname(here))}:{info.st_size}:{info.st_mtime_ns}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
-
-
-def _validated_store() -> str | None:
-    from gleak_sarif.usercache import user_cache_dir
-
-    return os.path.join(user_cache_dir(), f"validated-{__version__}-{engine_code_signature()}.txt")
-
-
-_VALIDATED: set[str] | None = None
-
-
-def validate_atoms(atoms: list[Atom], rule_source: bytes) -> None:
-    """Compile each atom's query once to catch errors; remember rule files that passed.
-
-    tree-sitter query compilation is the slowest part of loading rules, so a rule file whose exact bytes
-    compiled before (same engine version) is not compiled again; its atoms compile lazily when used. The
-    store's lines are signed with the user cache key, so a planted store cannot skip the check.
-    """
-    from gleak_sarif.usercache import machine_key, sign
-
-    global _VALIDATED
-    secret = machine_key()
-    store = _validated_store() if secret is not None else None
-    digest = hashlib.sha256(rule_source).digest()
-    key = sign(digest, secret).hex() if secret is not None else digest.hex()
-    if _VALIDATED is None:
-        _VALIDATED = set()
-        if store and os.path.isfile(store):
-            try:
-                with open(store, encoding="utf-8") as handle:
-                    _VALIDATED = {line.strip() for line in handle}
-            except OSError:
-                pass
-    if key in _VALIDATED:
-        return
-    for atom in atoms:
-        try:
-            atom.query_object()
-        except (QueryError, ValueError) as err:
-            raise ConfigError(f"the query does not compile: {err}", path=atom.path, line=atom.line,
-                              hint="check node kinds and field names against tree-sitter-go 0.25 "
-                                   "(docs/rule-language.md lists the common ones)") from None
-    _VALIDATED.add(key)
-    if store:
-        try:
-            os.makedirs(os.path.dirname(store), exist_ok=True)
-            with open(store, "a", encoding="utf-8") as handle:
-                handle.write(key + "\n")
-        except OSError:
-            pass

@@ -23,7 +23,7 @@ from gleak_sarif.errors import ConfigError
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from gleak_sarif.rules.compiler import Atom, CompiledRule, RulePack
+    from gleak_sarif.rules.compiled import Atom, CNode, CompiledRule, RulePack
 
 RULE_SUFFIXES = (".yml", ".yaml")
 
@@ -102,7 +102,8 @@ def load_rule_file(
     """Compile one rule file; a template (`parameters:`) with no rows at all gives None."""
     from pydantic import ValidationError
 
-    from gleak_sarif.rules.compiler import compile_rule, validate_atoms
+    from gleak_sarif.rules.compiler import compile_rule
+    from gleak_sarif.rules.query import validate_atoms
     from gleak_sarif.rules.schema import RuleFile
     from gleak_sarif.rules.yamlload import load_yaml_text
 
@@ -154,6 +155,7 @@ def load_pack(
     config_path: str | None = None,
 ) -> RulePack:
     """``config_path``: the project's `.gleak.yml`, whose list keys feed `parameters.from-config` tables."""
+    from gleak_sarif.rules.compiled import rule_roots
     from gleak_sarif.rules.compiler import build_pack
 
     select = select or []
@@ -204,12 +206,12 @@ def load_pack(
     # Keep only the atoms the enabled rules use, renumbered, so the combined query stays small.
     used: set[int] = set()
     for rule in enabled:
-        _collect_atoms(_roots(rule), used)
+        _collect_atoms(rule_roots(rule), used)
     if len(used) != len(atoms):
         mapping = {old: new for new, old in enumerate(sorted(used))}
         atoms = [dataclasses.replace(a, index=mapping[a.index]) for a in atoms if a.index in used]
         for rule in enabled:
-            _renumber(_roots(rule), mapping)
+            _renumber(rule_roots(rule), mapping)
     enabled.sort(key=lambda r: r.meta.id)
     pack = build_pack(enabled, atoms, sources)
     _store_pack(cache_file, pack)
@@ -245,13 +247,12 @@ def _jsonable(value: Any) -> Any:
     return dump(mode="json") if callable(dump) else str(value)
 
 
-# Everything a pickled RulePack is made of. Unpickling may build these and nothing else, so a planted pack
-# file cannot call a function of its choosing (os.system...): the actions cache restores this folder.
+# Everything a pickled RulePack is made of (rules/compiled.py lists its own classes and the facts' options).
+# Unpickling may build these and nothing else, so a planted pack file cannot call a function of its choosing
+# (os.system...): the actions cache restores this folder.
 _PACK_GLOBALS = frozenset({
     ("gleak_sarif.model", "Precision"), ("gleak_sarif.model", "RuleMeta"), ("gleak_sarif.model", "Severity"),
-    *(("gleak_sarif.rules.compiler", name) for name in (
-        "Atom", "CFix", "CNode", "CRelation", "CompiledRule", "RuleOutput", "RulePack")),
-    ("re2", "_Regexp"), ("re2._re2", "RE2.Options.Encoding"), ("types", "SimpleNamespace"),
+    ("re2", "_Regexp"), ("re2._re2", "RE2.Options.Encoding"),
 })
 
 
@@ -259,9 +260,13 @@ def _pack_unpickler(data: bytes) -> Any:
     import io
     import pickle
 
+    from gleak_sarif.rules.compiled import pack_classes
+
+    allowed = _PACK_GLOBALS | {(cls.__module__, cls.__qualname__) for cls in pack_classes()}
+
     class PackUnpickler(pickle.Unpickler):
         def find_class(self, module: str, name: str) -> Any:
-            if (module, name) not in _PACK_GLOBALS:
+            if (module, name) not in allowed:
                 raise pickle.UnpicklingError(f"{module}.{name} is not part of a rule pack")
             return super().find_class(module, name)
 
@@ -271,7 +276,7 @@ def _pack_unpickler(data: bytes) -> Any:
 def _load_cached_pack(cache_file: str | None) -> RulePack | None:
     """The cached pack, if this user's gleak-sarif wrote it (its MAC checks with the key of the user
     cache directory) and it holds only rule-pack objects; else None (compile instead)."""
-    from gleak_sarif.rules.compiler import RulePack
+    from gleak_sarif.rules.compiled import RulePack
     from gleak_sarif.usercache import MAC_BYTES, machine_key, verify
 
     key = machine_key()
@@ -322,39 +327,18 @@ def _store_pack(cache_file: str | None, pack: RulePack) -> None:
             atom.compiled = query
 
 
-def _roots(rule: Any) -> list[Any]:
-    """The rule object and its fixes' `where` conditions: what holds atoms."""
-    return [rule.root, *(fix.where for fix in rule.output.fixes if fix.where is not None)]
+def _collect_atoms(roots: list[CNode], used: set[int]) -> None:
+    from gleak_sarif.rules.compiled import rule_nodes
 
-
-def _rule_nodes(roots: list[Any]) -> list[Any]:
-    """Every compiled rule object reachable from ``roots``, once (a util may be used several times)."""
-    found: list[Any] = []
-    seen: set[int] = set()
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        found.append(node)
-        children = [node.matches, node.not_, node.calls, *(node.all or []), *(node.any or [])]
-        for _, relation in node.relations:
-            children.append(relation.rule)
-            if not isinstance(relation.stop_by, str):
-                children.append(relation.stop_by)
-        stack.extend(child for child in children if child is not None)
-    return found
-
-
-def _collect_atoms(roots: list[Any], used: set[int]) -> None:
-    for node in _rule_nodes(roots):
+    for node in rule_nodes(*roots):
         used.update(node.atoms)
         used.update(node.anchor or [])
 
 
-def _renumber(roots: list[Any], mapping: dict[int, int]) -> None:
-    for node in _rule_nodes(roots):
+def _renumber(roots: list[CNode], mapping: dict[int, int]) -> None:
+    from gleak_sarif.rules.compiled import rule_nodes
+
+    for node in rule_nodes(*roots):
         node.atoms = [mapping[a] for a in node.atoms]
         if node.anchor is not None:
             node.anchor = [mapping[a] for a in node.anchor]

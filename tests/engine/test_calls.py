@@ -11,7 +11,7 @@ from gleak_sarif.engine import Engine, callees
 from gleak_sarif.engine.context import ScanContext
 from gleak_sarif.engine.worker import scan_path
 from gleak_sarif.model import Finding
-from gleak_sarif.rules.compiler import prepare_pack
+from gleak_sarif.rules.query import prepare_pack
 from tests.helpers import RULE_HEADER, lines, run_rule, write
 
 # a call whose callee starts a goroutine

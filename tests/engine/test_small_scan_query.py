@@ -1,4 +1,4 @@
-"""A scan of a few files compiles only the anchors whose tokens occur in them (compiler.prepare_pack):
+"""A scan of a few files compiles only the anchors whose tokens occur in them (rules/query.py prepare_pack):
 it must find exactly what the full combined query finds."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine import Engine
-from gleak_sarif.rules.compiler import prepare_pack
+from gleak_sarif.rules.query import prepare_pack
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 

@@ -42,9 +42,11 @@ from gleak_sarif.model import (
     Suppression,
     TextEdit,
 )
-from gleak_sarif.rules.compiler import BUILTIN_IMPORTS, RulePack, prepare_pack
+from gleak_sarif.rules.compiled import RulePack
+from gleak_sarif.rules.compiler import BUILTIN_IMPORTS
 from gleak_sarif.rules.loader import load_pack, load_rule_file
 from gleak_sarif.rules.pattern import PatternError, compile_snippet
+from gleak_sarif.rules.query import prepare_pack
 from gleak_sarif.runtime.parse import parse_dump
 
 REPO = Path(__file__).resolve().parents[2]

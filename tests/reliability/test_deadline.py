@@ -14,8 +14,9 @@ from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine.context import ScanContext
 from gleak_sarif.engine.worker import scan_source
 from gleak_sarif.model import NotificationKind
-from gleak_sarif.rules.compiler import RulePack, prepare_pack
+from gleak_sarif.rules.compiled import RulePack
 from gleak_sarif.rules.loader import load_pack
+from gleak_sarif.rules.query import prepare_pack
 from tests.reliability.conftest import no_traceback, run_cli
 from tests.reliability.targets import builtin_pack
 
