@@ -103,7 +103,7 @@ def labels() -> dict[str, str]:
 
 
 def corpus_section() -> list[str]:
-    from gleak_sarif.engine.api import all_rule_metas
+    from gleak_sarif.engine.scan import all_rule_metas
 
     metas = {m.id: m for m in all_rule_metas()}
     mods = read_tsv(REPO / "bench" / "corpus.tsv")
@@ -244,7 +244,7 @@ def corpus_section() -> list[str]:
 
 
 def tuning_section() -> list[str]:
-    from gleak_sarif.engine.api import all_rule_metas
+    from gleak_sarif.engine.scan import all_rule_metas
 
     metas = {m.id: m for m in all_rule_metas()}
     lines = [

@@ -29,12 +29,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 MODES = {"all": ["--select", "ALL"], "default": []}
 # The CLI with a longer per-file time limit (ScanOptions' default; no flag sets it).
-BOOT = """import sys
+BOOT = """import runpy, sys
 from gleak_sarif.config import ScanOptions
 ScanOptions.model_fields["file_timeout_seconds"].default = float(sys.argv.pop(1))
 ScanOptions.model_rebuild(force=True)
-from gleak_sarif.launch import main
-main()
+runpy.run_module("gleak_sarif", run_name="__main__", alter_sys=True)
 """
 SHOW = 20  # differences printed per corpus
 

@@ -1,3 +1,3 @@
-from gleak_sarif.launch import main
+from gleak_sarif.console_script import main
 
 main()

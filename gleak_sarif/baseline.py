@@ -22,10 +22,10 @@ from urllib.parse import unquote, urlparse
 
 from gleak_sarif.errors import ConfigError
 from gleak_sarif.model import BaselineState, Finding, RelatedLocation, ScanResult, Severity, Span
-from gleak_sarif.report.columns import SourceCache
 from gleak_sarif.report.fingerprint import BASELINE_PROPERTY, GLEAK_FINGERPRINT_KEY, gleak_fingerprints
 from gleak_sarif.report.sarif import TOOL_NAME, sarif_message, sarif_region
 from gleak_sarif.report.sarif_input import check_log, load_log
+from gleak_sarif.report.sources import SourceCache
 
 _SEVERITY = {
     "error": Severity.error,

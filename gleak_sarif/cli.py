@@ -325,7 +325,7 @@ def scan(
         if from_stdin:
             assert stdin_filename is not None
             if not engine_box:
-                from gleak_sarif.engine.api import Engine
+                from gleak_sarif.engine.scan import Engine
 
                 engine_box.append(Engine(options))
                 _end_of_start_up()
@@ -419,7 +419,7 @@ def _color_wanted(stream: Any) -> bool:
 
 
 def _scan(options: Any, paths: list[str], engine_box: list[Any], quiet: bool) -> Any:
-    from gleak_sarif.engine.api import Engine, ScanMemo, scan_from_cache
+    from gleak_sarif.engine.scan import Engine, ScanMemo, scan_from_cache
 
     # Every file unchanged since a scan with the same rules and options: no rule is loaded or compiled.
     memo = ScanMemo(list(paths))
@@ -549,7 +549,7 @@ def rules_list(
 
 
 def _all_metas(extra: list[str]) -> Any:
-    from gleak_sarif.engine.api import all_rule_metas
+    from gleak_sarif.engine.scan import all_rule_metas
 
     metas = all_rule_metas(extra)
     try:
@@ -577,7 +577,7 @@ def rules_test(
     no_builtin_rules: Annotated[bool, typer.Option("--no-builtin-rules")] = False,
 ) -> None:
     """Run rule fixtures: lines marked `// want "GLxxx"` must be reported, nothing else may be."""
-    from gleak_sarif.rules.testing import format_report, run_fixtures
+    from gleak_sarif.rule_tests import format_report, run_fixtures
 
     report = run_fixtures(fixtures, rules or [], builtin=not no_builtin_rules)
     typer.echo(format_report(report))

@@ -138,7 +138,7 @@ class ResourceContract(BaseModel):
     def import_path(self) -> str:
         if self.package:
             return self.package
-        from gleak_sarif.rules.compiler import BUILTIN_IMPORTS
+        from gleak_sarif.gosource import BUILTIN_IMPORTS
 
         return BUILTIN_IMPORTS.get(self.constructor.split(".")[0], "")
 
@@ -200,7 +200,7 @@ def load_project_config(path: str) -> ProjectConfig:
     from pydantic import ValidationError
 
     from gleak_sarif.errors import ConfigError
-    from gleak_sarif.rules.yamlload import line_of, load_yaml_text
+    from gleak_sarif.yamlload import line_of, load_yaml_text
 
     try:
         with open(path, encoding="utf-8") as handle:

@@ -1,5 +1,6 @@
-"""Documentation from one source: each rule's `docs:` block (explain, rules list, docs/rules.md) and each
-`model:` fact's module (the facts table of docs/rule-language.md).
+"""Documentation from one source: each rule's `docs:` block (its help as Markdown and text, for `explain`,
+`rules list`, docs/rules.md and the SARIF writer's `help`) and each `model:` fact's module (the facts table
+of docs/rule-language.md).
 
     python -m gleak_sarif.docs      # rewrite the generated part of docs/rule-language.md
 """
@@ -15,17 +16,75 @@ from gleak_sarif.model import RuleMeta
 
 def explain_markdown(meta: RuleMeta) -> str:
     """The rule's full documentation as Markdown: the same text as SARIF `help.markdown`."""
-    from gleak_sarif.report.sarif import rule_help_markdown
-
     default = "" if meta.enabled_by_default else f"\n\nOff by default: enable it with `--select {meta.id}`."
     return f"# {meta.id} {meta.name}\n\n" + rule_help_markdown(meta).rstrip("\n") + default + "\n"
 
 
-def explain_text(meta: RuleMeta) -> str:
-    """Plain-text version (SARIF `help.text`)."""
-    from gleak_sarif.report.sarif import rule_help_text
+def _fence(code: str) -> str:
+    code = code.strip("\n")
+    if code.lstrip().startswith("```"):
+        return code  # already markdown
+    return f"```go\n{code}\n```"
 
-    return rule_help_text(meta)
+
+def _indent(code: str) -> str:
+    return "\n".join(("    " + line) if line.strip() else "" for line in code.strip("\n").splitlines())
+
+
+def rule_help_markdown(meta: RuleMeta) -> str:
+    """The rule's docs as Markdown: SARIF `help.markdown`, `gleak-sarif explain`, docs/rules.md.
+
+    `example` and `use_instead` are Go code (fenced as `go`) unless they already contain a ``` fence.
+    """
+    parts = [
+        f"**{meta.id} {meta.name}** ({meta.severity.value}, precision {meta.precision.value})",
+        "",
+        meta.what.strip(),
+    ]
+    parts += ["", "## Why is this a problem?", "", meta.why.strip()]
+    if meta.example.strip():
+        parts += ["", "## Example", "", _fence(meta.example)]
+    if meta.use_instead.strip():
+        parts += ["", "## Use instead", "", _fence(meta.use_instead)]
+    if meta.has_fix:
+        parts += ["", "A suggested fix (`gleak-sarif scan --fix`) is attached to the findings of this rule where it is known to remove the leak."]
+    parts += [
+        "",
+        "## Suppressing",
+        "",
+        f"`//gleak:ignore {meta.id} reason` or `//nolint:gleak // reason` on the line or above the statement.",
+    ]
+    if meta.references:
+        parts += ["", "## References", ""]
+        parts += [
+            f"- <{ref}>" if ref.startswith(("http://", "https://")) else f"- {ref}" for ref in meta.references
+        ]
+    return "\n".join(parts).strip() + "\n"
+
+
+def rule_help_text(meta: RuleMeta) -> str:
+    """The rule's docs as plain text: SARIF `help.text` and terminals without Markdown."""
+    parts = [
+        f"{meta.id} {meta.name} ({meta.severity.value}, precision {meta.precision.value})",
+        "",
+        meta.what.strip(),
+    ]
+    parts += ["", "Why is this a problem?", meta.why.strip()]
+    if meta.example.strip():
+        parts += ["", "Example:", _indent(meta.example.replace("```go", "").replace("```", ""))]
+    if meta.use_instead.strip():
+        parts += ["", "Use instead:", _indent(meta.use_instead.replace("```go", "").replace("```", ""))]
+    if meta.has_fix:
+        parts += ["", "A suggested fix (`gleak-sarif scan --fix`) is attached to the findings of this rule where it is known to remove the leak."]
+    parts += ["", f"Suppress with //gleak:ignore {meta.id} reason, or //nolint:gleak // reason."]
+    if meta.references:
+        parts += ["", "References:"] + [f"  {ref}" for ref in meta.references]
+    return "\n".join(parts).strip() + "\n"
+
+
+def rule_doc_anchor(meta: RuleMeta) -> str:
+    """The anchor of the rule's section in docs/rules.md, whose heading must be `## <ID> <name>`."""
+    return f"{meta.id.lower()}-{meta.name.lower()}"
 
 
 def rules_markdown(metas: list[RuleMeta]) -> str:
@@ -41,7 +100,7 @@ def rules_markdown(metas: list[RuleMeta]) -> str:
     for meta in metas:
         summary = meta.summary.replace("|", "\\|")
         default = "on" if meta.enabled_by_default else "off"
-        lines.append(f"| [{meta.id}](#{meta.id.lower()}-{meta.name}) | {meta.name} | {meta.severity.value} | "
+        lines.append(f"| [{meta.id}](#{rule_doc_anchor(meta)}) | {meta.name} | {meta.severity.value} | "
                      f"{meta.precision.value} | {default} | {summary} |")
     lines.append("")
     for meta in metas:

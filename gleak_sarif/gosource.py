@@ -37,6 +37,33 @@ _GO_LINE = re.compile(rb"^go\s+(\d+)\.(\d+)(?:\.\d+)?\s*(?://.*)?$", re.M)
 _MAJOR_SUFFIX = re.compile(r"^v[0-9]+$")
 
 
+# Packages a rule may name in patterns without declaring them in `imports:`, and `.gleak.yml` resource
+# contracts by short name (name -> import path).
+BUILTIN_IMPORTS: dict[str, str] = {
+    "context": "context",
+    "errors": "errors",
+    "fmt": "fmt",
+    "io": "io",
+    "log": "log",
+    "net": "net",
+    "os": "os",
+    "runtime": "runtime",
+    "sync": "sync",
+    "syscall": "syscall",
+    "testing": "testing",
+    "time": "time",
+    "atomic": "sync/atomic",
+    "http": "net/http",
+    "httptest": "net/http/httptest",
+    "signal": "os/signal",
+    "exec": "os/exec",
+    "sql": "database/sql",
+    "errgroup": "golang.org/x/sync/errgroup",
+    "semaphore": "golang.org/x/sync/semaphore",
+    "grpc": "google.golang.org/grpc",
+}
+
+
 @functools.cache
 def parser() -> Parser:
     return Parser(GO)

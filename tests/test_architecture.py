@@ -13,6 +13,27 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "gleak_sarif"
 MAX_LINES = 900
 
+# (importer, imported): modules under the first name must not import modules under the second (prefixes of
+# dotted names). Lower layers never reach up: the package model and the facts know nothing of rules or the
+# engine; rules do not run the engine; the engine does not write reports; the evaluator asks the scan
+# context's small interface (evaluate.PackageQuestions) and imports none of what answers it.
+FORBIDDEN = [
+    ("gleak_sarif.gopackage", "gleak_sarif.facts"),
+    ("gleak_sarif.gopackage", "gleak_sarif.rules"),
+    ("gleak_sarif.gopackage", "gleak_sarif.engine"),
+    ("gleak_sarif.facts", "gleak_sarif.rules"),
+    ("gleak_sarif.facts", "gleak_sarif.engine"),
+    ("gleak_sarif.config", "gleak_sarif.rules"),
+    ("gleak_sarif.rules", "gleak_sarif.engine"),
+    ("gleak_sarif.engine", "gleak_sarif.report"),
+    ("gleak_sarif.docs", "gleak_sarif.report"),
+    ("gleak_sarif.engine.evaluate", "gleak_sarif.engine.callees"),
+    ("gleak_sarif.engine.evaluate", "gleak_sarif.engine.context"),
+    ("gleak_sarif.engine.evaluate", "gleak_sarif.facts"),
+    ("gleak_sarif.engine.evaluate", "gleak_sarif.gopackage.store"),
+    ("gleak_sarif.engine.evaluate", "gleak_sarif.gopackage.model"),
+]
+
 
 def _modules() -> dict[str, Path]:
     found = {}
@@ -92,13 +113,24 @@ def test_the_checker_sees_cycles_and_lazy_imports() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c"]]
     real = import_graph()
-    assert "gleak_sarif.engine.worker" in real["gleak_sarif.engine.api"], "api imports the worker in a function"
+    assert "gleak_sarif.engine.worker" in real["gleak_sarif.engine.scan"], "scan.py imports the worker in a function"
     assert "gleak_sarif.rules.schema" in real["gleak_sarif.rules.compiler"], "a TYPE_CHECKING import"
 
 
 def test_no_import_cycles() -> None:
     found = cycles(import_graph())
     assert not found, "import cycles in gleak_sarif/:\n" + "\n".join(" <-> ".join(c) for c in found)
+
+
+def _under(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def test_layers_point_down() -> None:
+    graph = import_graph()
+    wrong = sorted(f"{module} imports {target}" for module, targets in graph.items() for target in targets
+                   for importer, imported in FORBIDDEN if _under(module, importer) and _under(target, imported))
+    assert not wrong, "imports against the layers (docs/architecture.md):\n" + "\n".join(wrong)
 
 
 def test_no_module_over_900_lines() -> None:

@@ -18,8 +18,8 @@ import pytest
 
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine import Engine
-from gleak_sarif.engine.api import ScanMemo, scan_from_cache
 from gleak_sarif.engine.cache import CACHE_DIR_NAME, KEEP_RUNS, PRUNE_EVERY, SCHEMA, ScanCache
+from gleak_sarif.engine.scan import ScanMemo, scan_from_cache
 from gleak_sarif.model import ScanResult
 from tests.helpers import RULE_HEADER, write
 

@@ -127,7 +127,7 @@ def test_output_to_a_device_writes_through(tmp_path: Path) -> None:
 
 
 def test_version_does_not_import_the_cli_stack() -> None:
-    code = ("import sys; sys.argv = ['gleak-sarif', '--version']; from gleak_sarif import launch; launch.main(); "
+    code = ("import sys; sys.argv = ['gleak-sarif', '--version']; from gleak_sarif import console_script; console_script.main(); "
             "assert 'typer' not in sys.modules and 'pydantic' not in sys.modules, sorted(sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -14,13 +14,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gleak_sarif.report.columns import SourceFile
-from gleak_sarif.report.fingerprint import (
-    LineHashCache,
-    enclosing_declaration,
-    line_hashes,
-    strip_line_comment,
-)
+from gleak_sarif.linehash import LineHashCache, line_hashes
+from gleak_sarif.report.fingerprint import enclosing_declaration, strip_line_comment
+from gleak_sarif.report.sources import SourceFile
 
 REPO = Path(__file__).resolve().parent.parent
 

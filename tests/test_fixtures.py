@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gleak_sarif.engine.api import all_rule_metas
-from gleak_sarif.rules.testing import run_fixtures
+from gleak_sarif.engine.scan import all_rule_metas
+from gleak_sarif.rule_tests import run_fixtures
 from tests.helpers import require_tool
 
 REPO = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ import pytest
 
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine import Engine
-from gleak_sarif.engine import api as engine_api
+from gleak_sarif.engine import scan as engine_scan
 from gleak_sarif.engine.progress import FilesDone
 
 FILE = """\
@@ -45,11 +45,11 @@ def _package(root: Path, count: int) -> list[str]:
 def test_one_package_reports_each_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
     files = _package(tmp_path, 24)
     # the worker pool for a small tree, so that the test runs the parallel path in seconds
-    monkeypatch.setattr(engine_api, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(engine_scan, "PARALLEL_MIN_BYTES", 0)
     engine = Engine(ScanOptions(select=["GL503"], jobs=jobs, use_cache=False))
-    assert len(engine_api._chunks(files, 2)) == 1, "one package is one chunk: the shape that showed 0/?"
+    assert len(engine_scan._chunks(files, 2)) == 1, "one package is one chunk: the shape that showed 0/?"
     calls: list[tuple[int, int]] = []
-    slow = engine_api.scan_path
+    slow = engine_scan.scan_path
 
     def scan_path(*args: object, **kwargs: object) -> object:
         import time
@@ -57,7 +57,7 @@ def test_one_package_reports_each_file(tmp_path: Path, monkeypatch: pytest.Monke
         time.sleep(0.05)  # long enough for the parent to look at the count between files
         return slow(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine_api, "scan_path", scan_path)
+    monkeypatch.setattr(engine_scan, "scan_path", scan_path)
     results = engine.scan_files(files, progress=lambda done, total: calls.append((done, total)))
     assert sorted(r.path for r in results) == sorted(files)
     assert sum(len(r.findings) for r in results) == 24
@@ -75,11 +75,11 @@ def test_results_do_not_depend_on_timing(tmp_path: Path, monkeypatch: pytest.Mon
     for n in range(20):
         (tmp_path / "other" / f"g{n}.go").write_text(FILE.format(n=n).replace("package big", "package other"))
     files += sorted(str(p) for p in (tmp_path / "other").glob("*.go"))
-    monkeypatch.setattr(engine_api, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(engine_scan, "PARALLEL_MIN_BYTES", 0)
     engine = Engine(ScanOptions(select=["GL503"], jobs=2, use_cache=False))
     first = [r.path for r in engine.scan_files(files, progress=lambda *_: None)]
     second = [r.path for r in engine.scan_files(files)]
-    assert first == second == [p for chunk in engine_api._chunks(files, 2) for p in chunk]
+    assert first == second == [p for chunk in engine_scan._chunks(files, 2) for p in chunk]
 
 
 def test_files_done_counts_across_a_fork() -> None:

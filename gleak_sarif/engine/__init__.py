@@ -8,6 +8,6 @@ Public API (used by the CLI, the golangci-lint bridge server and the runtime `--
     engine.fingerprint                     # hex digest of engine version + rules + config
 """
 
-from gleak_sarif.engine.api import Engine
+from gleak_sarif.engine.scan import Engine
 
 __all__ = ["Engine"]

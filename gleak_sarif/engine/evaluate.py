@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import Protocol, cast
 
 from tree_sitter import Node, QueryCursor
 
@@ -40,6 +40,7 @@ from gleak_sarif.rules.compiled import (
     CRelation,
     KindStep,
     MatchesStep,
+    ModelQuery,
     ModelStep,
     NotStep,
     RegexStep,
@@ -50,9 +51,6 @@ from gleak_sarif.rules.compiled import (
     Step,
 )
 from gleak_sarif.rules.regex import query_predicate
-
-if TYPE_CHECKING:
-    from gleak_sarif.facts import ModelQuery
 
 Env = dict[str, Node]
 

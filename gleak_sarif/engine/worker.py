@@ -12,8 +12,8 @@ from tree_sitter import Node, Tree
 from gleak_sarif.engine.context import ScanContext
 from gleak_sarif.engine.evaluate import FileEvaluator, FileTimeoutError
 from gleak_sarif.gosource import go_version_for, parser, utf8_safe
+from gleak_sarif.linehash import set_line_hashes
 from gleak_sarif.model import Finding, Notification, NotificationKind, Severity
-from gleak_sarif.report.fingerprint import set_line_hashes
 from gleak_sarif.suppress import apply_suppressions
 
 _GENERATED = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.M)

@@ -14,7 +14,6 @@ from gleak_sarif.report.printable import shown_path
 from gleak_sarif.vcs import tracked_by_git
 
 Format = Literal["text", "json", "sarif", "github"]
-FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github")
 
 
 def render(
@@ -44,8 +43,8 @@ def render(
         return render_github(result)
     if fmt == "sarif":
         from gleak_sarif import __version__
-        from gleak_sarif.report.columns import SourceCache
         from gleak_sarif.report.sarif import render_sarif
+        from gleak_sarif.report.sources import SourceCache
 
         sources = SourceCache()
         for path, data in (texts or {}).items():

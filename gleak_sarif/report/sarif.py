@@ -28,6 +28,8 @@ from typing import Any
 import attr
 import sarif_om as om
 
+from gleak_sarif.docs import rule_doc_anchor, rule_help_markdown, rule_help_text
+from gleak_sarif.linehash import LineHashCache
 from gleak_sarif.model import (
     BaselineState,
     Finding,
@@ -39,18 +41,15 @@ from gleak_sarif.model import (
     Severity,
     Span,
 )
-from gleak_sarif.report.columns import SourceCache, SourceFile
 from gleak_sarif.report.fingerprint import (
     BASELINE_PROPERTY,
     GLEAK_FINGERPRINT_KEY,
     LINE_HASH_KEY,
-    LineHashCache,
     gleak_fingerprints,
-    path_uri,
-    resolve_root,
-    root_uri,
     stored_fingerprints,
 )
+from gleak_sarif.report.paths import path_uri, resolve_root, root_uri
+from gleak_sarif.report.sources import SourceCache, SourceFile
 
 TOOL_NAME = "gleak-sarif"
 INFORMATION_URI = "https://github.com/gleak-sarif/gleak-sarif"
@@ -149,71 +148,6 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-# ------------------------------------------------------------------------------------------ rule help
-
-
-def _fence(code: str) -> str:
-    code = code.strip("\n")
-    if code.lstrip().startswith("```"):
-        return code  # already markdown
-    return f"```go\n{code}\n```"
-
-
-def _indent(code: str) -> str:
-    return "\n".join(("    " + line) if line.strip() else "" for line in code.strip("\n").splitlines())
-
-
-def rule_help_markdown(meta: RuleMeta) -> str:
-    """The rule's docs as Markdown: SARIF `help.markdown`, `gleak-sarif explain`, docs/rules.md.
-
-    `example` and `use_instead` are Go code (fenced as `go`) unless they already contain a ``` fence.
-    """
-    parts = [
-        f"**{meta.id} {meta.name}** ({meta.severity.value}, precision {meta.precision.value})",
-        "",
-        meta.what.strip(),
-    ]
-    parts += ["", "## Why is this a problem?", "", meta.why.strip()]
-    if meta.example.strip():
-        parts += ["", "## Example", "", _fence(meta.example)]
-    if meta.use_instead.strip():
-        parts += ["", "## Use instead", "", _fence(meta.use_instead)]
-    if meta.has_fix:
-        parts += ["", "A suggested fix (`gleak-sarif scan --fix`) is attached to the findings of this rule where it is known to remove the leak."]
-    parts += [
-        "",
-        "## Suppressing",
-        "",
-        f"`//gleak:ignore {meta.id} reason` or `//nolint:gleak // reason` on the line or above the statement.",
-    ]
-    if meta.references:
-        parts += ["", "## References", ""]
-        parts += [
-            f"- <{ref}>" if ref.startswith(("http://", "https://")) else f"- {ref}" for ref in meta.references
-        ]
-    return "\n".join(parts).strip() + "\n"
-
-
-def rule_help_text(meta: RuleMeta) -> str:
-    """The rule's docs as plain text: SARIF `help.text` and terminals without Markdown."""
-    parts = [
-        f"{meta.id} {meta.name} ({meta.severity.value}, precision {meta.precision.value})",
-        "",
-        meta.what.strip(),
-    ]
-    parts += ["", "Why is this a problem?", meta.why.strip()]
-    if meta.example.strip():
-        parts += ["", "Example:", _indent(meta.example.replace("```go", "").replace("```", ""))]
-    if meta.use_instead.strip():
-        parts += ["", "Use instead:", _indent(meta.use_instead.replace("```go", "").replace("```", ""))]
-    if meta.has_fix:
-        parts += ["", "A suggested fix (`gleak-sarif scan --fix`) is attached to the findings of this rule where it is known to remove the leak."]
-    parts += ["", f"Suppress with //gleak:ignore {meta.id} reason, or //nolint:gleak // reason."]
-    if meta.references:
-        parts += ["", "References:"] + [f"  {ref}" for ref in meta.references]
-    return "\n".join(parts).strip() + "\n"
-
-
 def rule_friendly_name(meta: RuleMeta) -> str:
     """SARIF `name`: the rule name in PascalCase (`send-abandoned-by-select` -> `SendAbandonedBySelect`).
 
@@ -222,11 +156,6 @@ def rule_friendly_name(meta: RuleMeta) -> str:
     words = [w for w in meta.name.replace("_", "-").split("-") if w]
     name = "".join(w[:1].upper() + w[1:] for w in words)
     return name if name != meta.id else ""
-
-
-def rule_doc_anchor(meta: RuleMeta) -> str:
-    """The anchor of the rule's section in docs/rules.md, whose heading must be `## <ID> <name>`."""
-    return f"{meta.id.lower()}-{meta.name.lower()}"
 
 
 def rule_help_uri(meta: RuleMeta) -> str:

@@ -17,6 +17,9 @@ from gleak_sarif.gosource import GO
 from gleak_sarif.model import RuleMeta, Severity
 from gleak_sarif.rules.regex import Regex
 
+# A compiled `model:` query: (fact key, the fact's options) in the order the facts run (gleak_sarif/facts/).
+ModelQuery = facts.ModelQuery
+
 _QUERY_HEAD = re.compile(r"\(\(([a-z_]+)[\s)]")  # `((call_expression ...) @__match ...)`
 
 
@@ -70,7 +73,7 @@ class CNode:
     any: list[CNode] | None = None
     not_: CNode | None = None
     calls: CNode | None = None  # `calls: R`: R is matched on the callee's declaration, fresh bindings
-    model: facts.ModelQuery | None = None  # `model:` facts from the package model
+    model: ModelQuery | None = None  # `model:` facts from the package model
     model_reads: set[str] = field(default_factory=set)  # metavariables `model:` compares with
     # Atoms whose matches enumerate every node this object can match (None: must walk the tree).
     anchor: list[int] | None = None
@@ -187,7 +190,7 @@ class RelationStep(Step):
 
 @dataclass(frozen=True, slots=True)
 class ModelStep(Step):
-    query: facts.ModelQuery
+    query: ModelQuery
 
 
 @dataclass(frozen=True, slots=True)

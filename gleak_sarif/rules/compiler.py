@@ -19,7 +19,7 @@ from tree_sitter import Query, QueryError
 
 from gleak_sarif import __version__, facts
 from gleak_sarif.errors import ConfigError
-from gleak_sarif.gosource import GO, parse_version_condition
+from gleak_sarif.gosource import BUILTIN_IMPORTS, GO, parse_version_condition
 from gleak_sarif.model import RuleMeta
 from gleak_sarif.rules.compiled import (
     Atom,
@@ -51,30 +51,6 @@ if TYPE_CHECKING:
 
     from gleak_sarif.rules.schema import PatternObject, Relation, RuleFile, RuleObject
 
-# Packages a rule may name in patterns without declaring them in `imports:` (name -> import path).
-BUILTIN_IMPORTS: dict[str, str] = {
-    "context": "context",
-    "errors": "errors",
-    "fmt": "fmt",
-    "io": "io",
-    "log": "log",
-    "net": "net",
-    "os": "os",
-    "runtime": "runtime",
-    "sync": "sync",
-    "syscall": "syscall",
-    "testing": "testing",
-    "time": "time",
-    "atomic": "sync/atomic",
-    "http": "net/http",
-    "httptest": "net/http/httptest",
-    "signal": "os/signal",
-    "exec": "os/exec",
-    "sql": "database/sql",
-    "errgroup": "golang.org/x/sync/errgroup",
-    "semaphore": "golang.org/x/sync/semaphore",
-    "grpc": "google.golang.org/grpc",
-}
 
 ALLOWED_PREDICATES = frozenset(
     {
@@ -98,7 +74,7 @@ _LONE_METAVAR = re.compile(r"^\s*\$([A-Z_][A-Z0-9_]*)\s*$")
 
 def line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
     """The rule file line of a key (imported late: PyYAML stays off the path of a cached pack)."""
-    from gleak_sarif.rules.yamlload import line_of as yaml_line_of
+    from gleak_sarif.yamlload import line_of as yaml_line_of
 
     return yaml_line_of(data, loc)
 

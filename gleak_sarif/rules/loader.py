@@ -63,7 +63,7 @@ def _field_names(model: type[Any]) -> list[str]:
 
 def _explain_validation(err: ValidationError, data: Any, path: str) -> ConfigError:
     from gleak_sarif.rules.schema import RuleFile
-    from gleak_sarif.rules.yamlload import line_of
+    from gleak_sarif.yamlload import line_of
 
     first = err.errors()[0]
     loc = tuple(first["loc"])
@@ -105,7 +105,7 @@ def load_rule_file(
     from gleak_sarif.rules.compiler import compile_rule
     from gleak_sarif.rules.query import validate_atoms
     from gleak_sarif.rules.schema import RuleFile
-    from gleak_sarif.rules.yamlload import load_yaml_text
+    from gleak_sarif.yamlload import load_yaml_text
 
     try:
         raw = path.read_bytes()

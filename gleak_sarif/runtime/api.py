@@ -203,7 +203,3 @@ def with_static(result: ScanResult, source_root: str | Path) -> int:
                     "finding to confirm"))
         return 0
     return confirm_with_static(result, run_static(source_root, files))
-
-
-def load_dumps(paths: Sequence[str | Path]) -> list[Dump]:
-    return [parse_dump_file(p) for p in paths]

@@ -19,7 +19,7 @@ import io
 import os
 
 from gleak_sarif.model import Finding, Notification, NotificationKind, ScanResult, Severity, Span
-from gleak_sarif.report.fingerprint import relative_path, resolve_root
+from gleak_sarif.report.paths import relative_path, resolve_root
 from gleak_sarif.runtime.rule import RULE_ID
 
 

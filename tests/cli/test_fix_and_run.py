@@ -25,7 +25,7 @@ _LEFT = re.compile(r"GOROUTINES-LEFT TestLeak_(\w+) (-?\d+)")
 
 
 def _fixable_rules() -> list[str]:
-    from gleak_sarif.engine.api import all_rule_metas
+    from gleak_sarif.engine.scan import all_rule_metas
 
     return sorted(meta.id for meta in all_rule_metas() if meta.has_fix)
 

@@ -26,7 +26,7 @@ from gleak_sarif.engine.context import ScanContext
 from gleak_sarif.engine.evaluate import FileTimeoutError
 from gleak_sarif.engine.worker import scan_source
 from gleak_sarif.errors import ConfigError
-from gleak_sarif.gosource import GO
+from gleak_sarif.gosource import BUILTIN_IMPORTS, GO
 from gleak_sarif.model import (
     BaselineState,
     Finding,
@@ -43,7 +43,6 @@ from gleak_sarif.model import (
     TextEdit,
 )
 from gleak_sarif.rules.compiled import RulePack
-from gleak_sarif.rules.compiler import BUILTIN_IMPORTS
 from gleak_sarif.rules.loader import load_pack, load_rule_file
 from gleak_sarif.rules.pattern import PatternError, compile_snippet
 from gleak_sarif.rules.query import prepare_pack

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-import gleak_sarif.engine.api as engine_api
+import gleak_sarif.engine.scan as engine_scan
 from gleak_sarif import cli
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine import Engine
@@ -219,7 +219,7 @@ def test_worker_crash_is_reported_and_the_scan_finishes(tmp_path: Path, monkeypa
                                                         how: str) -> None:
     names = _parallel_tree(tmp_path)
     culprit = names[7]
-    real = engine_api.scan_path  # type: ignore[attr-defined]
+    real = engine_scan.scan_path  # type: ignore[attr-defined]
 
     def crashing(context: Any, path: str, only: Any = None) -> Any:
         if path.endswith(culprit) and os.getpid() != parent:  # only inside forked workers
@@ -229,7 +229,7 @@ def test_worker_crash_is_reported_and_the_scan_finishes(tmp_path: Path, monkeypa
         return real(context, path, only)
 
     parent = os.getpid()
-    monkeypatch.setattr(engine_api, "scan_path", crashing)
+    monkeypatch.setattr(engine_scan, "scan_path", crashing)
     monkeypatch.chdir(tmp_path)
     engine = Engine(ScanOptions(jobs=2, use_cache=False, config_path=None))
     result = engine.scan(["."])
@@ -264,7 +264,7 @@ def test_cli_reports_worker_notifications_in_sarif(tmp_path: Path, monkeypatch: 
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """A crash notification reaches SARIF toolExecutionNotifications; exit stays 1 (findings), not 3."""
     names = _parallel_tree(tmp_path)
-    real = engine_api.scan_path  # type: ignore[attr-defined]
+    real = engine_scan.scan_path  # type: ignore[attr-defined]
     parent = os.getpid()
 
     def crashing(context: Any, path: str, only: Any = None) -> Any:
@@ -272,7 +272,7 @@ def test_cli_reports_worker_notifications_in_sarif(tmp_path: Path, monkeypatch: 
             os._exit(7)
         return real(context, path, only)
 
-    monkeypatch.setattr(engine_api, "scan_path", crashing)
+    monkeypatch.setattr(engine_scan, "scan_path", crashing)
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".gleak.yml").write_text("{}\n")
     status = _main(monkeypatch, "scan", ".", "--no-cache", "-j", "2", "--sarif-output", "out.sarif")

@@ -9,14 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sarifkit import LEAK_GO, GoFile, gl201_finding, gl502_finding
 
-from gleak_sarif.report.columns import SourceCache, SourceFile
-from gleak_sarif.report.fingerprint import (
-    enclosing_declaration,
-    gleak_fingerprints,
-    line_hashes,
-    primary_location_line_hash,
-    strip_line_comment,
-)
+from gleak_sarif.linehash import line_hashes, primary_location_line_hash
+from gleak_sarif.report.fingerprint import enclosing_declaration, gleak_fingerprints, strip_line_comment
+from gleak_sarif.report.sources import SourceCache, SourceFile
 
 # The expected values published in github/codeql-action src/fingerprints.test.ts (facts, not code).
 GREETINGS = [
@@ -146,7 +141,7 @@ def test_identical_findings_get_occurrence_numbers_in_report_order(tmp_path: Pat
 
 @given(st.text(max_size=40), st.text(max_size=10))
 def test_utf16_columns_match_python_utf16(prefix: str, rest: str) -> None:
-    from gleak_sarif.report.columns import byte_col_to_utf16
+    from gleak_sarif.report.sources import byte_col_to_utf16
 
     line = (prefix + rest).replace("\n", " ").replace("\r", " ")
     cut = len(prefix.replace("\n", " ").replace("\r", " ").encode())

@@ -23,6 +23,8 @@ from sarifkit import (
     write_log,
 )
 
+from gleak_sarif.docs import rule_help_markdown, rule_help_text
+from gleak_sarif.linehash import line_hashes
 from gleak_sarif.model import (
     BaselineState,
     Finding,
@@ -34,14 +36,11 @@ from gleak_sarif.model import (
     Span,
     Suppression,
 )
-from gleak_sarif.report.fingerprint import line_hashes
 from gleak_sarif.report.sarif import (
     SarifLimits,
     automation_id,
     build_sarif,
     render_sarif,
-    rule_help_markdown,
-    rule_help_text,
 )
 
 

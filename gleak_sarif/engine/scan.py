@@ -1,4 +1,6 @@
-"""The Engine: load rules once, scan many files, in parallel across processes."""
+"""A scan: the Engine loads the rules once; each scan discovers the files, answers what it can from the scan
+cache, scans the rest (one ScanContext per scan; in worker processes when the scan is large) and collects
+the results. `scan_from_cache` answers a scan the cache holds entirely without loading any rule."""
 
 from __future__ import annotations
 
