@@ -575,11 +575,15 @@ def rules_test(
         typer.Option("--rules", help="Rule file or folder to test (default: built-in rules)."),
     ] = None,
     no_builtin_rules: Annotated[bool, typer.Option("--no-builtin-rules")] = False,
+    update_fixes: Annotated[
+        bool, typer.Option("--update-fixes", help="Write each fixture's `.go.fixed` golden from the current fixes.")
+    ] = False,
 ) -> None:
-    """Run rule fixtures: lines marked `// want "GLxxx"` must be reported, nothing else may be."""
+    """Run rule fixtures: lines marked `// want "GLxxx"` must be reported (with a message matching the regex
+    that may follow the ID), nothing else may be, and fixes must give the `.go.fixed` goldens."""
     from gleak_sarif.rule_tests import format_report, run_fixtures
 
-    report = run_fixtures(fixtures, rules or [], builtin=not no_builtin_rules)
+    report = run_fixtures(fixtures, rules or [], builtin=not no_builtin_rules, update_fixes=update_fixes)
     typer.echo(format_report(report))
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)
 

@@ -1,4 +1,5 @@
-"""Every rule over its fixtures: `// want` lines must be reported, nothing else (one generic test)."""
+"""Every rule over its fixtures: `// want` lines must be reported (with their message regexes), nothing else,
+and fixes must give the `.go.fixed` goldens (one generic test)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ def test_rule_fixtures(rule_id: str) -> None:
     assert not outcome.no_fixtures, f"{rule_id} has no fixtures/{rule_id}/ folder"
     assert outcome.missing == [], f"{rule_id} missed: {outcome.missing}"
     assert outcome.noisy == [], f"{rule_id} reported unexpected lines: {outcome.noisy}"
+    assert outcome.wrong_message == [], f"{rule_id} messages: {outcome.wrong_message}"
+    assert outcome.wrong_fix == [], f"{rule_id} fixes (gleak-sarif rules test --update-fixes): {outcome.wrong_fix}"
     assert outcome.expected >= 2, f"{rule_id} needs at least two `// want` cases"
     assert outcome.clean_files >= 1, f"{rule_id} needs a clean twin file"
 
