@@ -49,6 +49,10 @@ class Atom:
             self.compiled = Query(GO, self.query)
         return self.compiled
 
+    def __getstate__(self) -> dict[str, object]:
+        # a tree-sitter Query does not pickle: the receiver compiles it again on first use
+        return {**self.__dict__, "compiled": None}
+
 
 @dataclass
 class CRelation:
@@ -136,6 +140,17 @@ class RulePack:
     fingerprint: str
     root_atoms: list[int] = field(default_factory=list)  # the anchor atoms in the combined query
     pattern_atoms: list[list[int]] = field(default_factory=list)  # pattern index -> its anchor atoms
+
+    # A pack goes to another process (a scan context pickled for a worker) without its tree-sitter Query,
+    # which does not pickle; the receiver compiles the same combined query again (rules/query.py made it
+    # from these anchors' texts, in this order).
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "query": None}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        if self.pattern_atoms:
+            self.query = Query(GO, "\n".join(self.atoms[atoms[0]].query for atoms in self.pattern_atoms))
 
 
 # ---- the evaluation plan: a rule object's checks as typed steps, in order --------------------------
