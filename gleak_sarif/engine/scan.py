@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -362,11 +363,28 @@ def _stopping_workers(pool: Any) -> Iterator[None]:
     try:
         yield
     except BaseException:
+        # Python 3.11's executor thread, seeing the killed workers, sets an error on futures that
+        # cancel_futures (or pool.map's cleanup) already cancelled and prints InvalidStateError from its
+        # thread: a traceback on a clean Ctrl-C. That error alone is expected here and not shown.
+        previous_hook = threading.excepthook
+        threading.excepthook = _quiet_cancelled_futures(previous_hook)
         for process in list(getattr(pool, "_processes", {}).values()):
             with contextlib.suppress(Exception):
                 process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
+
+
+def _quiet_cancelled_futures(
+        previous: Callable[[threading.ExceptHookArgs], Any]) -> Callable[[threading.ExceptHookArgs], Any]:
+    from concurrent.futures import InvalidStateError
+
+    def hook(args: threading.ExceptHookArgs) -> Any:
+        if args.exc_type is InvalidStateError:
+            return None
+        return previous(args)
+
+    return hook
 
 
 def _salted_options(options: ScanOptions) -> dict[str, Any]:
