@@ -146,8 +146,8 @@ def package_name(source: bytes, root: Node) -> str:
     return ""
 
 
-@functools.lru_cache(maxsize=4096)
-def _nearest_gomod(directory: str) -> str | None:
+def nearest_gomod(directory: str) -> str | None:
+    """The go.mod in ``directory`` or the nearest folder above it (None: there is none)."""
     current = directory
     while True:
         gomod = os.path.join(current, "go.mod")
@@ -169,12 +169,20 @@ def _go_directive(gomod: str, mtime_ns: int, size: int) -> tuple[int, int] | Non
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def go_version_for(path: str) -> tuple[int, int] | None:
+def go_version_for(path: str, gomods: dict[str, str | None] | None = None) -> tuple[int, int] | None:
     """The `go` directive of the nearest go.mod above ``path`` as (major, minor), or None.
 
-    Keyed by the go.mod's mtime and size, so a long-running engine server sees edits.
+    ``gomods``: folder -> its nearest go.mod, kept for one scan (gopackage.folders.Folders holds it in the
+    scan context), so a folder's files look once; a later scan looks again and sees a go.mod added or
+    removed since. The directive is read again when the go.mod's mtime or size changes.
     """
-    gomod = _nearest_gomod(os.path.dirname(os.path.abspath(path)))
+    directory = os.path.dirname(os.path.abspath(path))
+    if gomods is None:
+        gomod = nearest_gomod(directory)
+    elif directory in gomods:
+        gomod = gomods[directory]
+    else:
+        gomod = gomods[directory] = nearest_gomod(directory)
     if gomod is None:
         return None
     try:

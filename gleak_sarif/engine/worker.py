@@ -11,7 +11,7 @@ from tree_sitter import Node, Tree
 
 from gleak_sarif.engine.context import ScanContext
 from gleak_sarif.engine.evaluate import FileEvaluator, FileTimeoutError
-from gleak_sarif.gosource import go_version_for, parser, utf8_safe
+from gleak_sarif.gosource import parser, utf8_safe
 from gleak_sarif.linehash import set_line_hashes
 from gleak_sarif.model import Finding, Notification, NotificationKind, Severity
 from gleak_sarif.suppress import apply_suppressions
@@ -165,7 +165,7 @@ def scan_path(context: ScanContext, path: str, only: frozenset[str] | None = Non
                     "with --max-file-size)"))
         return result
     try:
-        return scan_source(context, path, source, go_version_for(path), only)
+        return scan_source(context, path, source, context.folders.go_version(path), only)
     except FileTimeoutError:
         result = FileResult(path)
         result.notifications.append(Notification(

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import re
 
+from gleak_sarif.gosource import go_version_for
+
 MAX_SIBLING_FILES = 500  # a directory with more .go files is scanned file by file (no package scope)
 MAX_SIBLING_BYTES = 2 * 1024 * 1024  # larger siblings are not read
 MAX_LISTINGS = 1024  # folder listings kept per scan
@@ -61,10 +63,16 @@ def _read_listing(directory: str, tests: bool) -> Listing | None:
 
 
 class Folders:
-    """Folder listings of one scan."""
+    """Folder listings of one scan, and each folder's nearest go.mod."""
 
     def __init__(self) -> None:
         self._listings: dict[tuple[str, bool], tuple[int, Listing | None]] = {}
+        self._gomods: dict[str, str | None] = {}
+
+    def go_version(self, path: str) -> tuple[int, int] | None:
+        """The `go` directive of the go.mod that governs ``path`` (gosource.go_version_for, looked up once
+        per folder in this scan)."""
+        return go_version_for(path, self._gomods)
 
     def listing(self, directory: str, tests: bool) -> Listing | None:
         """The folder's `.go` files (test files when ``tests``) as (path, mtime, size), sorted; None when the

@@ -45,3 +45,20 @@ def test_a_missing_or_crowded_folder_has_no_listing(tmp_path: Path) -> None:
     for i in range(MAX_SIBLING_FILES + 1):
         (tmp_path / f"f{i}.go").write_text("package p\n")
     assert scan.listing(str(tmp_path), tests=False) is None
+
+
+def test_the_nearest_go_mod_is_looked_up_once_per_scan(tmp_path: Path) -> None:
+    """A folder's go.mod is found once per scan (a go.mod added later is seen by the next scan: a
+    long-running engine server used to keep the first answer for the process); its `go` line is read again
+    when the file changes."""
+    source = tmp_path / "mod" / "pkg" / "a.go"
+    source.parent.mkdir(parents=True)
+    source.write_text("package p\n")
+    scan = Folders()
+    assert scan.go_version(str(source)) is None
+    (tmp_path / "mod" / "go.mod").write_text("module m\n\ngo 1.21\n")
+    assert scan.go_version(str(source)) is None, "within the scan the first answer stands"
+    scan = Folders()
+    assert scan.go_version(str(source)) == (1, 21)
+    (tmp_path / "mod" / "go.mod").write_text("module m\n\ngo 1.22.3\n")
+    assert scan.go_version(str(source)) == (1, 22), "an edited go line is read again"
