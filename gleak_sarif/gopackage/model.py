@@ -532,31 +532,39 @@ def _locked_before(ops: list[Op]) -> list[frozenset[str]]:
 def _held_per_op(ops: list[Op]) -> list[list[Op]]:
     """For each op, the lock ops held when it runs. A lock counts while its statement list encloses the op
     and no unlock of the same text lies between them, except an unlock in a list that ends by leaving
-    (`mu.Unlock(); return`) and does not enclose the op. A deferred unlock releases nothing here."""
+    (`mu.Unlock(); return`) and does not enclose the op. A deferred unlock releases nothing here.
+
+    ``ops`` are in source order. One pass: a lock leaves the live list for good when an unlock of its text
+    that does not leave follows it, or when its statement list ends; unlocks that leave release only the ops
+    inside their own list (was: every earlier lock against every earlier unlock for every op, cubic in a
+    long function's operations)."""
     out: list[list[Op]] = []
-    locks: list[Op] = []
-    unlocks: list[Op] = []
+    live: list[Op] = []  # locks that may still be held at a later op, in the order they were taken
+    leaving: dict[str, list[Op]] = {}  # unlocks in a list that ends by leaving, by lock text
     for op in ops:
         start = op.site.start
+        if any(start >= lock.block[1] for lock in live):
+            live = [lock for lock in live if start < lock.block[1]]  # its statement list is behind us
         held = []
-        for lock in locks:
-            if not (lock.block[0] <= start < lock.block[1]):
+        for lock in live:
+            assert lock.ref is not None
+            if lock.block[0] > start:
                 continue
-            released = False
-            for unlock in unlocks:
-                if unlock.ref is None or lock.ref is None or unlock.ref.text != lock.ref.text:
-                    continue
-                if unlock.site.start < lock.site.start:
-                    continue
-                if unlock.block[0] <= start < unlock.block[1] or not unlock.exits:
-                    released = True
-                    break
-            if not released:
-                held.append(lock)
+            exits = leaving.get(lock.ref.text)
+            if exits and any(u.site.start >= lock.site.start and u.block[0] <= start < u.block[1] for u in exits):
+                continue
+            held.append(lock)
         out.append(held)
         if op.kind == "lock" and not op.deferred and op.block != (0, 0) and op.ref is not None:
-            locks.append(op)
+            live.append(op)
         elif op.kind == "unlock" and not op.deferred and op.ref is not None:
-            unlocks.append(op)
+            text = op.ref.text
+            if op.exits:
+                exits = leaving.setdefault(text, [])
+                exits[:] = [u for u in exits if start < u.block[1]]  # lists already closed release nothing
+                exits.append(op)
+            else:
+                live = [lock for lock in live
+                        if lock.ref is None or lock.ref.text != text or lock.site.start > op.site.start]
     return out
 
