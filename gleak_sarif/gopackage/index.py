@@ -26,10 +26,12 @@ class PackageIndex:
         self._receivers: dict[str, list[str]] = {}  # type -> paths declaring its methods
         self._types: dict[str, list[str]] = {}
         self._globals: set[str] = set()
+        self.holds: dict[frozenset[bytes], bool] = {}  # token set -> does a file hold all of them
 
     def add(self, path: str, data: bytes) -> None:
         self.files[path] = data
         self._parsed = False
+        self.holds.clear()
 
     def _parse(self) -> None:
         if self._parsed:

@@ -93,7 +93,12 @@ class PackageModels:
         if all(token in source for token in tokens):
             return True
         index = self.index(os.path.abspath(path), package, source)
-        return any(all(token in data for token in tokens) for data in index.files.values())
+        # once per package and token set: every file of the package asks (was a search of every file's bytes
+        # for every file, quadratic in the package's size)
+        known = index.holds.get(tokens)
+        if known is None:
+            known = index.holds[tokens] = any(all(token in data for token in tokens) for data in index.files.values())
+        return known
 
     def declares(self, file: ModelFile, name: str, method: bool, token: bytes = b"") -> bool:
         """Does a `.go` file of the package declare a function (or a method) ``name``, in a file holding
