@@ -136,7 +136,7 @@ class FileEvaluator:
         self.package = package_name(source, root)
         self.by_atom: list[list[AtomMatch]] = [[] for _ in pack.atoms]
         self.starts: list[list[int]] = []
-        self.by_key: list[dict[NodeKey, list[AtomMatch]]] = [{} for _ in pack.atoms]
+        self._keyed: dict[int, dict[NodeKey, list[AtomMatch]]] = {}  # id(match list) -> matches by node
         self._declared: dict[int, set[str]] = {}
         self.deadline = deadline
         self._at_cache: dict[tuple[int, int, int, int], list[AtomMatch]] = {}
@@ -150,39 +150,54 @@ class FileEvaluator:
         self._stop_indexes: dict[str, StopIndex] = {}
         self.lazy_atoms = False  # True: no collect() pass; every atom runs on demand (callee files)
         self._relation_memo: dict[tuple[object, ...], bool] = {}
+        self._no_match: set[tuple[object, ...]] = set()  # (sub-rule, candidate, mentioned texts) giving no env
 
     # ---- matching -------------------------------------------------------------------------------
     def collect(self) -> None:
-        """One pass of the combined query: the matches of every rule's anchor atoms."""
+        """One pass of the combined query: the matches of every rule's anchor atoms.
+
+        Atoms of one pattern with the same import checks share one list of matches, recorded once per
+        query match (several rules anchor at every call_expression); exact-node lookups (`by_key`) are
+        indexed when first asked. This Python bookkeeping, not the query, was most of the pass."""
         if self.pack.query is None:
             return
         cursor = QueryCursor(self.pack.query)
-        atoms = self.pack.atoms
+        groups = self.pack.pattern_groups
+        lists: list[list[list[AtomMatch]]] = [[[] for _ in atoms_of] for atoms_of in groups]
+        record = self._record
         for pattern_index, captures in cursor.matches(self.root, query_predicate):
-            shared: AtomMatch | None = None
-            first_checks: object = None
-            for atom_index in self.pack.pattern_atoms[pattern_index]:
-                checks = atoms[atom_index].package_checks
-                if shared is None or checks != first_checks:
-                    match = self._record(atom_index, captures)
-                    if shared is None:
-                        shared, first_checks = match, checks
-                else:
-                    match = shared  # same query, same import checks: the same match
+            pattern_lists = lists[pattern_index]
+            for group_index, group in enumerate(groups[pattern_index]):
+                match = record(group[0], captures)
                 if match is not None:
-                    self.by_atom[atom_index].append(match)
-                    self.by_key[atom_index].setdefault(_key(match.node), []).append(match)
+                    pattern_lists[group_index].append(match)
         # only anchor atoms get matches here: sorting every atom's list cost more than the query itself
         self.starts = [[] for _ in self.by_atom]
-        for atom_index in self.pack.root_atoms:
-            matches = self.by_atom[atom_index]
-            if matches:
-                matches.sort(key=lambda m: m.node.start_byte)
-                self.starts[atom_index] = [m.node.start_byte for m in matches]
+        for pattern_index, atoms_of in enumerate(groups):
+            for group, matches in zip(atoms_of, lists[pattern_index], strict=True):
+                if not matches:
+                    continue
+                matches.sort(key=_start_of)
+                starts = [m.node.start_byte for m in matches]
+                for atom_index in group:
+                    self.by_atom[atom_index] = matches
+                    self.starts[atom_index] = starts
+
+    def _by_key(self, atom_index: int) -> dict[NodeKey, list[AtomMatch]]:
+        """An anchor atom's matches by node, indexed on first use (shared by the atoms sharing matches)."""
+        matches = self.by_atom[atom_index]
+        index = self._keyed.get(id(matches))
+        if index is None:
+            index = self._keyed[id(matches)] = {}
+            for match in matches:
+                index.setdefault(_key(match.node), []).append(match)
+        return index
 
     def _record(self, atom_index: int, captures: dict[str, list[Node]]) -> AtomMatch | None:
         """A query match as an AtomMatch, or None when metavariables or package names disagree."""
         atom = self.pack.atoms[atom_index]
+        if len(captures) == 1 and not atom.package_checks:  # `((kind) @__match)`: nothing to bind or check
+            return AtomMatch(captures["__match"][0], {})
         binds: Env = {}
         for name, nodes in captures.items():
             if name.startswith("__"):
@@ -201,7 +216,7 @@ class FileEvaluator:
         """Matches of one atom rooted exactly at ``node``."""
         atom = self.pack.atoms[atom_index]
         if atom.root_pattern is not None and not self.lazy_atoms:
-            return self.by_key[atom_index].get(_key(node), [])
+            return self._by_key(atom_index).get(_key(node), [])
         if atom.root_kind is not None and node.type != atom.root_kind:
             return []  # most nodes asked about are of another kind: no query run needed
         cache_key = (atom_index, *_key(node))
@@ -447,9 +462,30 @@ class FileEvaluator:
             others = self._descendants(node, relation, env)
         else:
             others = self._ordered(node, relation, env, before=(name == "follows"))
+        if name == "inside":
+            for other in others:
+                self.tick()
+                yield from self.matches(relation.rule, other, env)
+            return
         for other in others:
             self.tick()
-            yield from self.matches(relation.rule, other, env)
+            yield from self._candidate_matches(relation.rule, other, env)
+
+    def _candidate_matches(self, rule: CNode, node: Node, env: Env) -> Iterator[Env]:
+        """`matches(rule, node, env)` for a candidate of `has`/`follows`/`precedes`, skipping candidates
+        known to give nothing. Whether one does depends only on the node and the texts bound to the
+        metavariables the sub-rule mentions (what `_relation`'s memo relies on too), and relations ask the
+        same candidates again and again: GL406 asks about every return after each lock of a function, so a
+        long function made it quadratic in rule evaluation; now it is quadratic in dictionary lookups."""
+        key = (id(rule), *_key(node), *(self.text(env[n]) if n in env else None for n in rule.mentions))
+        if key in self._no_match:
+            return
+        found = False
+        for out in self.matches(rule, node, env):
+            found = True
+            yield out
+        if not found:
+            self._no_match.add(key)
 
     def _is_stop(self, node: Node, stop: str | CNode) -> bool:
         if isinstance(stop, str):
@@ -778,6 +814,10 @@ class FileEvaluator:
                                 new_text=self.substitute(candidate.replace, fix_env, for_message=False))],
             )
         return None
+
+
+def _start_of(match: AtomMatch) -> int:
+    return match.node.start_byte
 
 
 def _field_contains(ancestor: Node, field_name: str, child: Node, node: Node) -> bool:

@@ -140,6 +140,8 @@ class RulePack:
     fingerprint: str
     root_atoms: list[int] = field(default_factory=list)  # the anchor atoms in the combined query
     pattern_atoms: list[list[int]] = field(default_factory=list)  # pattern index -> its anchor atoms
+    # pattern index -> its anchor atoms grouped by import checks (a group's atoms share their matches)
+    pattern_groups: list[list[list[int]]] = field(default_factory=list)
 
     # A pack goes to another process (a scan context pickled for a worker) without its tree-sitter Query,
     # which does not pickle; the receiver compiles the same combined query again (rules/query.py made it

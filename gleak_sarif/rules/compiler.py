@@ -164,6 +164,11 @@ class _RuleCompiler:
                 continue
             rel_loc = loc + (rel_name,)
             sub = self.compile_object(relation, rel_loc, bound | node.binds)
+            if rel_name != "inside":
+                # `has`/`follows`/`precedes` enumerate the nodes of a range: a `kind:` target gets a query
+                # atom too (its matches indexed once per file), not a walk of every node of the range per
+                # question (GL406 on a long function: every return after every lock)
+                self.make_enumerable(sub, rel_loc)
             stop: str | CNode
             if not isinstance(relation.stop_by, str):
                 stop = self.compile_object(relation.stop_by, rel_loc + ("stopBy",), set())

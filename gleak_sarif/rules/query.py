@@ -54,6 +54,14 @@ def prepare_pack(pack: RulePack, sources: list[bytes] | None = None) -> None:
         raise ConfigError(f"internal: {pack.query.pattern_count} query patterns for {len(pattern_atoms)} anchors")
     pack.root_atoms = roots
     pack.pattern_atoms = pattern_atoms
+    # atoms of one pattern with the same import checks get the same matches: recorded once per file
+    groups: list[list[list[int]]] = []
+    for atoms_of in pattern_atoms:
+        by_checks: dict[str, list[int]] = {}
+        for atom_index in atoms_of:
+            by_checks.setdefault(repr(pack.atoms[atom_index].package_checks), []).append(atom_index)
+        groups.append(list(by_checks.values()))
+    pack.pattern_groups = groups
 
 
 def _validated_store() -> str | None:
