@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 # Below this much source, a process pool costs more than it saves.
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 PARALLEL_MIN_FILES = 16
+MIN_CHUNK_BYTES = 64 * 1024  # a pool task below this costs more in dispatch than it balances
 
 # (the scan's context, files to scan with some rules only, those rules): inherited by forked workers
 _WORKER_STATE: tuple[ScanContext, frozenset[str], frozenset[str]] | None = None
@@ -62,10 +63,14 @@ def _scan_chunk(paths: list[str]) -> list[FileResult]:
 
 
 def _chunks(paths: list[str], jobs: int) -> list[list[str]]:
-    """Folders (packages) kept whole, largest first, in chunks small enough to balance the workers.
+    """The pool's work units, largest first (the last ones to finish are then small, so the workers end
+    together).
 
-    A package's files go to one worker together: rules that read the package (`calls:`, the package
-    model) parse a sibling once per worker, and a folder's files then reuse what the first one built."""
+    A package (folder) small against the scan stays whole in one chunk: rules that read the package
+    (`calls:`, the package model) build what they need of it once per worker, and its files reuse that.
+    A larger package is cut into chunks of about ``target`` bytes that any worker can take: each worker
+    that takes one builds the package's model once more, the price of keeping every core busy when one
+    package is most of the scan (nats-server: one package, 95% of its bytes, used to run on one core)."""
     folders: dict[str, list[tuple[int, str]]] = {}
     for path in paths:
         try:
@@ -73,22 +78,29 @@ def _chunks(paths: list[str], jobs: int) -> list[list[str]]:
         except OSError:
             size = 0
         folders.setdefault(os.path.dirname(path), []).append((size, path))
-    groups = sorted(((sum(size for size, _ in files), sorted(files, reverse=True))
-                     for files in folders.values()), key=lambda group: group[0], reverse=True)
-    total = sum(size for size, _ in groups) or 1
-    target = max(total // (jobs * 16), 64 * 1024)
-    chunks: list[list[str]] = []
+    total = sum(size for files in folders.values() for size, _ in files) or 1
+    target = max(total // (jobs * 8), MIN_CHUNK_BYTES)
+    chunks: list[tuple[int, list[str]]] = []
     current: list[str] = []
     current_size = 0
-    for size, files in groups:
+    for size, files in sorted(((sum(size for size, _ in files), sorted(files, reverse=True))
+                               for files in folders.values()), key=lambda group: group[0], reverse=True):
+        if size > target:  # cut: each file (largest first) to the lightest of the package's chunks
+            parts: list[tuple[int, list[str]]] = [(0, []) for _ in range(-(-size // target))]
+            for file_size, path in files:
+                lightest = min(range(len(parts)), key=lambda i: parts[i][0])
+                parts[lightest] = (parts[lightest][0] + file_size, [*parts[lightest][1], path])
+            chunks.extend(part for part in parts if part[1])
+            continue
         current.extend(path for _, path in files)
         current_size += size
         if current_size >= target:
-            chunks.append(current)
+            chunks.append((current_size, current))
             current, current_size = [], 0
     if current:
-        chunks.append(current)
-    return chunks
+        chunks.append((current_size, current))
+    chunks.sort(key=lambda chunk: chunk[0], reverse=True)
+    return [paths for _, paths in chunks]
 
 
 @dataclass
