@@ -209,6 +209,11 @@ class PackageModel:
             current = named_type(fields[name])
         return current if self._ensure_type(current) is not None else ""
 
+    def field_type(self, type_name: str, name: str) -> str:
+        """The declared type text of field ``name`` of the package struct ``type_name`` ("" if unknown)."""
+        fields = self._ensure_type(type_name) or {}
+        return fields.get(name, "").strip()
+
     def is_channel(self, canon: str | None) -> bool:
         if not canon or "." not in canon or canon.startswith("pkg."):
             return False

@@ -1,0 +1,146 @@
+"""`no-waker`: the `Wait()` at the node is on a WaitGroup or Cond field that nothing in the package can wake.
+
+The model records `Wait()` and its wakers per identity (`Type.field`); who can reach a field is a question
+of text: every file of the package that names the field is read as bytes, and any use of the field other
+than calling a method on it, or setting it to a fresh value, counts as handing it to someone who might wake
+it (names without types: a field of another type with the same name counts too, which only silences).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from gleak_sarif.facts.base import Asker, Env, Fact, binds
+from gleak_sarif.gopackage.summary import Site, one_line
+
+# the declared type of a field that has a Wait() with wakers
+_WAITABLE = re.compile(r"^\*?sync\.(WaitGroup|Cond)$")
+# values that make a new WaitGroup or Cond (nobody else holds them yet)
+_FRESH = re.compile(rb"^\s*(&?sync\.(WaitGroup|Cond)\s*\{|new\(\s*sync\.(WaitGroup|Cond)\s*\)|sync\.NewCond\()")
+
+
+@dataclass(frozen=True, slots=True)
+class NoWaker:
+    decl: str | None = field(default=None, metadata=binds("the field's declaration"))
+
+
+def _method_values(name: str) -> re.Pattern[bytes]:
+    """A waker taken as a method value (`time.AfterFunc(d, s.cond.Broadcast)`), or `Add(-n)` / `Go(...)`,
+    which the model does not record as wakers: matched by the field's name."""
+    field_ = re.escape(name.encode())
+    return re.compile(rb"\." + field_ + rb"\s*\.\s*(?:(?:Done|Signal|Broadcast)\b(?!\s*\()|Add\(\s*-|Go\b)")
+
+
+def _escapes(data: bytes, name: str) -> bool:
+    """Does this file hand a field of that name to someone: its address, an argument or tuple element, a
+    result, a copy on the right of `=`/`:=`, a composite literal value, or an assignment from a name or call
+    (a shared WaitGroup/Cond handed in)?"""
+    field_ = re.escape(name.encode())
+    for match in re.finditer(rb"\." + field_ + rb"\b", data):
+        line_start = data.rfind(b"\n", 0, match.start()) + 1
+        before = data[line_start:match.start()]
+        rest = data[match.end():match.end() + 200]
+        if re.match(rb"\s*\.", rest):
+            continue  # a method or field of it (`s.wg.Add(1)`, `s.cond.L.Lock()`)
+        operand = re.search(rb"[\w.()\[\]]*$", before)
+        head = before[:operand.start()] if operand is not None else before
+        if head.rstrip().endswith(b"&"):
+            return True
+        if re.match(rb"\s*[,)}]", rest):
+            return True  # an argument, a result or a composite literal value
+        if re.search(rb"(?:\breturn\b|[^=!<>:]=|:=)[^=]*$", head):
+            return True  # returned, or copied into another name
+        assigned = re.match(rb"\s*=(?!=)\s*", rest)
+        if assigned is not None:
+            value = rest[assigned.end():]
+            if not _FRESH.match(value) and not re.match(rb"(?:true|false|nil|[0-9\"'`])", value):
+                return True  # set from a shared value
+    # a composite literal that sets the field: `T{wg: wg}` hands in a shared one
+    for match in re.finditer(rb"[{,\s]" + field_ + rb"\s*:(?!=)\s*", data):
+        value = data[match.end():match.end() + 200]
+        if not _FRESH.match(value) and not re.match(rb"(?:true|false|nil|[0-9\"'`])", value):
+            return True
+    return False
+
+
+def _decl_site(asker: Asker, type_name: str, name: str) -> Site | None:
+    """Where ``type_name`` declares the field ``name`` (the first file that declares the type)."""
+    index = asker.model.index
+    if index is None:
+        return None
+    pattern = re.compile(rb"^[ \t]*" + re.escape(name.encode()) + rb"[ \t]+\*?sync\.(?:WaitGroup|Cond)\b", re.M)
+    for path in index.types.get(type_name, ()):
+        data = index.files.get(path, b"")
+        found = pattern.search(data)
+        if found is not None:
+            start = found.start() + len(found.group(0)) - len(found.group(0).lstrip())
+            line = data.count(b"\n", 0, start) + 1
+            column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+            text = one_line(data[start:found.end()].decode("utf-8", "replace"))
+            return Site(path, line, column, start, found.end(), text)
+    return None
+
+
+def _run(asker: Asker, spec: NoWaker, env: Env) -> Iterator[Env]:
+    node = asker.node
+    function = node.child_by_field_name("function") if node.type == "call_expression" else None
+    if function is None or function.type != "selector_expression":
+        return
+    model = asker.model
+    op = asker.op
+    if op is None or op.kind != "wait" or op.ref is None or op.ref.canon is None:
+        return
+    canon = op.ref.canon
+    owner, _, name = canon.rpartition(".")
+    if not owner or canon.startswith("pkg.") or not name or name[0].isupper():
+        return  # an exported field (or a package variable): code outside the package may wake it
+    type_name = model.type_of(owner) if ("." in owner or owner.startswith("@")) else owner
+    if not _WAITABLE.match(model.field_type(type_name, name)):
+        return
+    index = model.index
+    if index is None:
+        return
+    token = b"." + name.encode()
+    method_value = _method_values(name)
+    added = False
+    # every file that names the field: `T{f: wg}` hands one in without a `.f`
+    for data in [data for data in index.files.values() if name.encode() in data]:
+        if method_value.search(data) or _escapes(data, name):
+            return
+        added = added or re.search(re.escape(token) + rb"\s*\.\s*Add\(", data) is not None
+    # the wakers the model records, by identity: a waker of another type's field of that name does not
+    # count, one on an expression whose type is unknown does
+    for waker_function in model.functions_in_files_with(token):
+        for other in model.functions[waker_function].ops:
+            if other.kind == "wake" and other.ref is not None and other.ref.text.endswith("." + name) and \
+                    other.ref.canon in (canon, None):
+                return
+    if model.field_type(type_name, name).endswith("WaitGroup") and not added:
+        return  # nothing ever added: Wait returns at once
+    merged: Env | None = env
+    if spec.decl is not None:
+        site = _decl_site(asker, type_name, name)
+        if site is None:
+            return
+        merged = asker.bind(env, spec.decl, asker.evidence(site.text, site))
+    if merged is not None:
+        yield merged
+
+
+FACT = Fact(
+    key="no-waker",
+    spec=NoWaker,
+    usage="`no-waker: {decl: NAME}` (or `no-waker: {}`)",
+    holds="the node is `x.f.Wait()` on an unexported field of a package type declared `sync.WaitGroup` or "
+          "`sync.Cond` (or pointers to them), no function of the package calls `Done`, `Signal` or `Broadcast` "
+          "on that field (by identity; on an expression of unknown type, by name), and no file of the package "
+          "takes such a waker of a field of that name as a method value, calls `Add(-n)` or `Go` on it, or "
+          "hands it on (its address, an argument, a result, a copy, a composite literal value, an assignment "
+          "from a shared value); a WaitGroup must be added to somewhere (else Wait returns at once)",
+    binds_doc="`decl` the field's declaration",
+    run=_run,
+    file_tokens=frozenset({b".Wait()"}),
+    tokens=lambda spec: frozenset({b"sync."}),
+)
