@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gleak_sarif.facts.base import Asker, Env, Fact, binds
+from gleak_sarif.gopackage.model import PackageModel
 from gleak_sarif.gopackage.summary import Site, one_line
 
 # the declared type of a field that has a Wait() with wakers
@@ -83,6 +84,17 @@ def _decl_site(asker: Asker, type_name: str, name: str) -> Site | None:
     return None
 
 
+def _owner_type(model: PackageModel, canon: str | None) -> str:
+    """The package type whose field the identity ``canon`` (`Block.pendingReaders`,
+    `blockReader.b.pendingReaders`) names; "" when unknown."""
+    if not canon or canon.startswith("pkg."):
+        return ""
+    owner = canon.rpartition(".")[0]
+    if not owner:
+        return ""
+    return model.type_of(owner) if ("." in owner or owner.startswith("@")) else owner
+
+
 def _run(asker: Asker, spec: NoWaker, env: Env) -> Iterator[Env]:
     node = asker.node
     function = node.child_by_field_name("function") if node.type == "call_expression" else None
@@ -96,8 +108,8 @@ def _run(asker: Asker, spec: NoWaker, env: Env) -> Iterator[Env]:
     owner, _, name = canon.rpartition(".")
     if not owner or canon.startswith("pkg.") or not name or name[0].isupper():
         return  # an exported field (or a package variable): code outside the package may wake it
-    type_name = model.type_of(owner) if ("." in owner or owner.startswith("@")) else owner
-    if not _WAITABLE.match(model.field_type(type_name, name)):
+    type_name = _owner_type(model, canon)
+    if not type_name or not _WAITABLE.match(model.field_type(type_name, name)):
         return
     index = model.index
     if index is None:
@@ -110,12 +122,13 @@ def _run(asker: Asker, spec: NoWaker, env: Env) -> Iterator[Env]:
         if method_value.search(data) or _escapes(data, name):
             return
         added = added or re.search(re.escape(token) + rb"\s*\.\s*Add\(", data) is not None
-    # the wakers the model records, by identity: a waker of another type's field of that name does not
+    # the wakers the model records, by the type that owns the field (`r.b.pendingReaders.Done()` wakes
+    # `Block.pendingReaders` when r.b is a *Block): a waker of another type's field of that name does not
     # count, one on an expression whose type is unknown does
     for waker_function in model.functions_in_files_with(token):
         for other in model.functions[waker_function].ops:
             if other.kind == "wake" and other.ref is not None and other.ref.text.endswith("." + name) and \
-                    other.ref.canon in (canon, None):
+                    _owner_type(model, other.ref.canon) in (type_name, ""):
                 return
     if model.field_type(type_name, name).endswith("WaitGroup") and not added:
         return  # nothing ever added: Wait returns at once

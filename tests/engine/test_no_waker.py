@@ -110,3 +110,15 @@ def test_a_field_handed_on_in_a_sibling_file(tmp_path: Path) -> None:
         func track(wg *sync.WaitGroup) {}
         func (f *Farm) lend() *sync.Cond { track(&f.inflight); return f.ready }
     """)) == []
+
+
+def test_a_waker_through_a_field_of_another_type(tmp_path: Path) -> None:
+    """`r.farm.inflight.Done()` names `reader.farm.inflight`: its owner's type is Farm, so it wakes
+    Farm.inflight."""
+    assert scan(tmp_path, ("reader.go", """
+        package farm
+
+        type reader struct{ farm *Farm }
+
+        func (r *reader) close() { r.farm.inflight.Done(); r.farm.ready.Signal() }
+    """)) == []
