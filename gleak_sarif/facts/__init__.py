@@ -15,13 +15,15 @@ from gleak_sarif.facts import (
     calls_starting,
     held,
     lock_order,
+    no_counterpart,
     no_waker,
     passes,
 )
 from gleak_sarif.facts.base import Asker, Env, Fact
 
 FACTS: tuple[Fact[Any], ...] = (held.FACT, calls_locking.FACT, calls_blocking.FACT, calls_starting.FACT,
-                                lock_order.FACT, passes.FACT, buffered.FACT, no_waker.FACT)
+                                lock_order.FACT, passes.FACT, buffered.FACT, no_waker.FACT,
+                                no_counterpart.FACT)
 BY_KEY: dict[str, Fact[Any]] = {fact.key: fact for fact in FACTS}
 
 # A compiled `model:` query: (fact key, its options) in FACTS order.

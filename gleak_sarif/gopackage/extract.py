@@ -42,7 +42,16 @@ _QUERY_TEXT = """
 (assignment_statement left: (expression_list) @left
   right: (expression_list (call_expression function: (identifier) @make)) @right (#eq? @make "make")) @assign
 (keyed_element (literal_element (call_expression function: (identifier) @make)) (#eq? @make "make")) @keyed
+(argument_list [(selector_expression) (identifier) (unary_expression) (call_expression)
+  (parenthesized_expression)] @escarg)
+(return_statement (expression_list) @escret)
+(literal_element [(selector_expression) (identifier) (unary_expression) (call_expression)] @esclit)
+(send_statement value: [(selector_expression) (identifier) (unary_expression) (call_expression)] @escsend)
+(assignment_statement left: (expression_list) @eleft right: (expression_list) @eright) @eassign
+(keyed_element . (literal_element [(identifier) (field_identifier)] @ekey) . (literal_element (_) @evalue)) @ekeyed
 """
+# builtins whose arguments do not let a channel escape (`close` is an operation of its own)
+_HARMLESS_CALLS = {"close", "len", "cap", "make", "new", "delete", "print", "println"}
 # the one-file view that answers `held`: functions and lock calls only (a fraction of the captures)
 _LOCKS_QUERY_TEXT = """
 (function_declaration name: (identifier) @name) @func
@@ -83,6 +92,9 @@ class _Extractor:
         self.funcs: list[FunctionSummary] = []
         self.envs: list[_FuncEnv] = []
         self.comm_ranges: list[tuple[int, int]] = []
+        self.result_texts: list[str] = []  # per function: its declared result, as written
+        # locals made by `make(chan ...)`: (scope start, scope end, name, site, buffer class)
+        self.made_locals: list[tuple[int, int, str, Site, str]] = []
 
     def text(self, node: Node) -> str:
         return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
@@ -107,7 +119,7 @@ class _Extractor:
         for index, captures in matches:
             anchor = next(iter(captures.values()))[0]
             for name in ("func", "lit", "call", "send", "recv", "range", "go", "define", "var", "assign",
-                         "keyed", "comm", "tname"):
+                         "keyed", "comm", "tname", "eassign", "ekeyed", "escarg", "escret", "esclit", "escsend"):
                 if name in captures:
                     anchor = captures[name][0]
                     break
@@ -142,6 +154,20 @@ class _Extractor:
                 self._local_var(captures["var"][0])
             elif "keyed" in captures:
                 self._keyed(captures["keyed"][0])
+            elif "eassign" in captures:
+                self._field_assignment(captures["eleft"][0], captures["eright"][0])
+            elif "ekeyed" in captures:
+                self._keyed_field(captures["ekey"][0], captures["evalue"][0])
+            elif "escret" in captures:
+                self._returned(captures["escret"][0])
+            elif "escarg" in captures:
+                self._argument(captures["escarg"][0])
+            elif "esclit" in captures:
+                item = captures["esclit"][0]
+                if item.parent is None or item.parent.parent is None or item.parent.parent.type != "keyed_element":
+                    self._escape(item)  # a keyed element's value is _keyed_field's
+            elif "escsend" in captures:
+                self._escape(captures["escsend"][0])
         self.summary.functions = self.funcs
         return self.summary
 
@@ -225,6 +251,7 @@ class _Extractor:
                 results = (named_type(self.text(result)),)
         summary = FunctionSummary(key, self.path, node.start_byte, node.end_byte, self.site(node), recv_type,
                                   literal, results)
+        self.result_texts.append(self.text(result) if result is not None else "")
         # functions are visited in start order, so the lists stay sorted by start byte
         self.funcs.append(summary)
         self.func_starts.append(summary.start)
@@ -242,12 +269,27 @@ class _Extractor:
         return None
 
     # ---- references ----
-    def ref(self, node: Node, env: _FuncEnv, recv_type: str | None) -> Ref | None:
+    def ref(self, node: Node, env: _FuncEnv, recv_type: str | None, calls: bool = False) -> Ref | None:
+        """``calls``: a method call without arguments is a step of the path too (`s.events()`, written
+        `events()` in ``rest``): the channel an accessor returns (see gopackage/channels.py)."""
         rest: list[str] = []
         current = node
         while True:
             kind = current.type
-            if kind == "selector_expression":
+            if calls and kind == "call_expression":
+                function = current.child_by_field_name("function")
+                arguments = current.child_by_field_name("arguments")
+                if function is None or function.type != "selector_expression" or arguments is None or \
+                        any(a.type != "comment" for a in arguments.named_children):
+                    return None
+                current = function
+                field_node = current.child_by_field_name("field")
+                operand = current.child_by_field_name("operand")
+                if field_node is None or operand is None:
+                    return None
+                rest.append(self.text(field_node) + "()")
+                current = operand
+            elif kind == "selector_expression":
                 field_node = current.child_by_field_name("field")
                 operand = current.child_by_field_name("operand")
                 if field_node is None or operand is None:
@@ -330,7 +372,7 @@ class _Extractor:
         if name == "close" and len(args) == 1:
             owner = self._once_owner(func)  # `once.Do(func() { close(c.quit) })` closes in the caller
             owner.ops.append(Op("close", self.site(call), self.ref(args[0], env, func.recv_type),
-                                deferred=deferred))
+                                deferred=deferred, field=self._field_mention(args[0])))
             return
         if name in env.params or name in env.locals or name in env.types:
             return  # a function value
@@ -421,12 +463,14 @@ class _Extractor:
         if context is None:
             return
         func, env = context
-        target = self.ref(channel, env, func.recv_type)
-        if kind == "range" and (target is None or (not target.rest and target.text not in env.chans)):
+        target = self.ref(channel, env, func.recv_type, calls=True)
+        if kind == "range" and (target is None or (not target.rest and target.text not in env.chans and
+                                                   not self._tracked(target.text, node.start_byte))):
             return  # a local or parameter not known as a channel; fields are checked against field types later
         index = bisect.bisect_right(self.comm_ranges, (node.start_byte, 1 << 62)) - 1
         in_select = index >= 0 and self.comm_ranges[index][0] <= node.start_byte < self.comm_ranges[index][1]
-        func.ops.append(Op(kind, self.site(node), target, bare=not in_select, looped=self.looped(node)))
+        func.ops.append(Op(kind, self.site(node), target, bare=not in_select, looped=self.looped(node),
+                           field=self._field_mention(channel)))
 
     def _go(self, node: Node) -> None:
         context = self._context(node)
@@ -474,6 +518,8 @@ class _Extractor:
             if target.type != "identifier":
                 continue
             name = self.text(target)
+            if defining and len(right) == len(left) and value is not None and name != "_":
+                self._named(name, value)
             if defining or name not in env.params:
                 env.locals.add(name)
                 type_name = self._type_of(value, result_index) if value is not None else ""
@@ -491,6 +537,11 @@ class _Extractor:
         _, env = context
         type_node = spec.child_by_field_name("type")
         value = spec.child_by_field_name("value")
+        names = [c for i, c in enumerate(spec.children) if spec.field_name_for_child(i) == "name"]
+        values = [v for v in value.named_children if v.type != "comment"] if value is not None else []
+        if len(values) == len(names):
+            for child, item in zip(names, values, strict=True):
+                self._named(self.text(child), item)
         for index, child in enumerate(spec.children):
             if spec.field_name_for_child(index) != "name":
                 continue
@@ -538,6 +589,191 @@ class _Extractor:
         type_name = named_type(self.text(type_node)) if type_node is not None else ""
         if type_name:
             self.summary.buffered.add(f"{type_name}.{norm(self.text(key))}")
+
+    # ---- channel fields: where they are made, aliased, and where they leave the model's sight ----
+    def _mention(self, node: Node) -> str | None:
+        """".f" for a field `x.f`, ".m()" for an accessor call `x.m()`, "name" for an identifier; after
+        parentheses, `&` and `*`. None for anything else."""
+        current = node
+        while True:
+            if current.type == "parenthesized_expression" and current.named_children:
+                current = current.named_children[0]
+            elif current.type == "unary_expression" and (operator := current.child_by_field_name("operator")) \
+                    is not None and self.text(operator) in ("&", "*"):
+                operand = current.child_by_field_name("operand")
+                if operand is None:
+                    return None
+                current = operand
+            else:
+                break
+        if current.type == "selector_expression":
+            field_node = current.child_by_field_name("field")
+            return "." + self.text(field_node) if field_node is not None else None
+        if current.type == "call_expression":
+            function = current.child_by_field_name("function")
+            arguments = current.child_by_field_name("arguments")
+            if function is not None and function.type == "selector_expression" and arguments is not None and \
+                    not any(a.type != "comment" for a in arguments.named_children):
+                field_node = function.child_by_field_name("field")
+                return "." + self.text(field_node) + "()" if field_node is not None else None
+            return None
+        if current.type == "identifier":
+            return self.text(current)
+        return None
+
+    def _field_mention(self, node: Node) -> str:
+        mention = self._mention(node)
+        return mention if mention is not None and mention.startswith(".") else ""
+
+    def _scope(self, node: Node) -> tuple[int, int] | None:
+        index = self._innermost(node.start_byte, node.end_byte)
+        if index is None:
+            return None
+        return self.funcs[index].start, self.funcs[index].end
+
+    def _made_local(self, name: str, at: int) -> tuple[int, int, Site, str] | None:
+        """(scope start, scope end, site, buffer class) of the local ``name`` made at ``at``'s scope."""
+        for start, end, local, site, size in reversed(self.made_locals):
+            if local == name and start <= at < end:
+                return start, end, site, size
+        return None
+
+    def _tracked(self, name: str, at: int) -> bool:
+        """Is ``name`` at ``at`` a local made by `make(chan ...)` or standing for a field?"""
+        return self._made_local(name, at) is not None or any(
+            local == name and start <= at < end for start, end, local, _, _, _ in self.summary.aliases)
+
+    def _canon(self, node: Node) -> str | None:
+        """The identity of a field or accessor call (`Server.events`, `Server.stopper.Quiet()`), if known."""
+        context = self._context(node)
+        if context is None:
+            return None
+        ref = self.ref(node, context[1], context[0].recv_type, calls=True)
+        return ref.canon if ref is not None and ref.rest else None
+
+    def _escape(self, node: Node) -> None:
+        mention = self._mention(node)
+        if mention is None:
+            return
+        if mention.startswith("."):
+            self.summary.escapes.setdefault(mention, []).append((self.site(node), self._canon(node)))
+        elif self._tracked(mention, node.start_byte):
+            self.summary.name_escapes.append((self.site(node), mention))
+
+    def _argument(self, node: Node) -> None:
+        arguments = node.parent
+        call = arguments.parent if arguments is not None else None
+        function = call.child_by_field_name("function") if call is not None else None
+        if function is not None and function.type == "identifier" and self.text(function) in _HARMLESS_CALLS:
+            return
+        self._escape(node)
+
+    def _returned(self, values: Node) -> None:
+        """`return s.f` as a method's only result value makes the method an accessor of f; any other
+        returned channel escapes."""
+        items = [v for v in values.named_children if v.type != "comment"]
+        index = self._innermost(values.start_byte, values.end_byte)
+        if index is not None and len(items) == 1 and items[0].type == "selector_expression":
+            func, env = self.funcs[index], self.envs[index]
+            operand = items[0].child_by_field_name("operand")
+            field_node = items[0].child_by_field_name("field")
+            if not func.is_literal and func.recv_type and env.receiver is not None and operand is not None and \
+                    operand.type == "identifier" and self.text(operand) == env.receiver and field_node is not None:
+                entry = (func.recv_type, "." + self.text(field_node), self.result_texts[index])
+                accessors = self.summary.accessors.setdefault(func.key[1], [])
+                if entry not in accessors:
+                    accessors.append(entry)
+                return
+        for item in items:
+            self._escape(item)
+
+    def _make_class(self, node: Node) -> str | None:
+        """The buffer class of `make(chan T[, n])`: "" none (or 0), "const" a literal or package-level
+        size, "var" a size from a parameter or local; None when ``node`` is not a channel make."""
+        current = node
+        while current.type == "parenthesized_expression" and current.named_children:
+            current = current.named_children[0]
+        if not _is_chan_make(self, current):
+            return None
+        arguments = current.child_by_field_name("arguments")
+        assert arguments is not None
+        sizes = [a for a in arguments.named_children[1:] if a.type != "comment"]
+        if not sizes or self.text(sizes[0]).strip() == "0":
+            return ""
+        size = sizes[0]
+        if size.type == "int_literal":
+            return "const"
+        if size.type == "identifier":
+            context = self._context(node)
+            name = self.text(size)
+            if context is None or (name not in context[1].params and name not in context[1].locals):
+                return "const"
+        return "var"
+
+    def _fed(self, key: str, canon: str | None, value: Node) -> None:
+        """The field ``key`` (".f", identity ``canon`` when known) is set to ``value``: made here, made
+        through a local, or from elsewhere."""
+        size = self._make_class(value)
+        if size is not None:
+            self.summary.chan_makes.setdefault(key, []).append((self.site(value), size, canon))
+            return
+        if value.type == "nil":
+            return
+        mention = self._mention(value)
+        if mention is not None and not mention.startswith("."):
+            made = self._made_local(mention, value.start_byte)
+            if made is not None:  # the local stands for the field wherever it is seen (closures too)
+                start, end, site, size = made
+                self.summary.chan_makes.setdefault(key, []).append((site, size, canon))
+                self.summary.aliases.append((start, end, mention, key, canon, self.site(value)))
+                return
+        # from a parameter, a call, another field...
+        self.summary.escapes.setdefault(key, []).append((self.site(value), canon))
+        if mention is not None:
+            self._escape(value)
+
+    def _named(self, name: str, value: Node) -> None:
+        """A local ``name`` defined or assigned from ``value``: an alias of a field, a made channel."""
+        scope = self._scope(value)
+        if scope is None:
+            return
+        size = self._make_class(value)
+        if size is not None:
+            self.made_locals.append((scope[0], scope[1], name, self.site(value), size))
+            return
+        mention = self._mention(value)
+        if mention is None:
+            return
+        if mention.startswith("."):
+            self.summary.aliases.append((scope[0], scope[1], name, mention, self._canon(value), self.site(value)))
+        elif self._tracked(mention, value.start_byte):
+            self.summary.name_escapes.append((self.site(value), mention))  # a copy: not followed
+
+    def _field_assignment(self, left_list: Node, right_list: Node) -> None:
+        left = [c for c in left_list.named_children if c.type != "comment"]
+        right = [c for c in right_list.named_children if c.type != "comment"]
+        if len(left) != len(right):
+            return  # `a, b = f()`: nothing the model follows
+        for target, value in zip(left, right, strict=True):
+            if target.type == "selector_expression":
+                field_node = target.child_by_field_name("field")
+                if field_node is not None:
+                    self._fed("." + self.text(field_node), self._canon(target), value)
+            elif target.type == "identifier":
+                if self.text(target) != "_":
+                    self._named(self.text(target), value)
+            else:
+                self._escape(value)  # stored in a map, a slice, through a pointer
+
+    def _keyed_field(self, key: Node, value: Node) -> None:
+        literal = key.parent.parent.parent if key.parent is not None and key.parent.parent is not None else None
+        if literal is not None and literal.type == "literal_value" and literal.parent is not None and \
+                literal.parent.type == "composite_literal":
+            type_node = literal.parent.child_by_field_name("type")
+            type_name = named_type(self.text(type_node)) if type_node is not None else ""
+            self._fed("." + self.text(key), f"{type_name}.{self.text(key)}" if type_name else None, value)
+        else:
+            self._escape(value)
 
 
 def _is_chan_make(extractor: _Extractor, node: Node) -> bool:

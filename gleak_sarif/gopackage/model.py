@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gleak_sarif.gopackage.channels import ChannelField
 from gleak_sarif.gopackage.index import PackageIndex
 from gleak_sarif.gopackage.summary import FileSummary, FunctionSummary, Op, Ref, Site, named_type
 
@@ -80,6 +81,9 @@ class PackageModel:
         self._edges: dict[tuple[str, str], list[OrderEdge]] | None = None
         self._function_edges: dict[int, list[OrderEdge]] = {}
         self._pending: list[FileSummary] = []
+        self.files: dict[str, FileSummary] = {}  # the summaries loaded, by path
+        # gopackage/channels.py's answers, by (owner type or None, field name)
+        self.channel_fields: dict[tuple[str | None, str], ChannelField] = {}
         for summary in files:
             self.loaded.add(summary.path)
             self._pending.append(summary)
@@ -106,6 +110,7 @@ class PackageModel:
         while self._pending:
             batch, self._pending = self._pending, []
             for summary in batch:
+                self.files[summary.path] = summary
                 self.types.update(summary.types)
                 self.globals |= summary.globals
                 self.buffered |= summary.buffered
@@ -203,16 +208,48 @@ class PackageModel:
             ctor, _, result = current[1:].partition("#")
             current = self._result_type(ctor, int(result or 0))
         for name in parts[1:]:
-            fields = self._ensure_type(current)
-            if fields is None or name not in fields:
+            if name.endswith("()"):  # a method call (channel operands only): its declared first result
+                methods = self._ensure_function((current, name[:-2]))
+                results = self.functions[methods[0]].results if methods else ()
+                if not results:
+                    return ""
+                current = results[0]
+                continue
+            current = self._field_type(current, name)
+            if not current:
                 return ""
-            current = named_type(fields[name])
         return current if self._ensure_type(current) is not None else ""
 
     def field_type(self, type_name: str, name: str) -> str:
         """The declared type text of field ``name`` of the package struct ``type_name`` ("" if unknown)."""
         fields = self._ensure_type(type_name) or {}
         return fields.get(name, "").strip()
+
+    def field_owner(self, type_name: str, name: str, depth: int = 0) -> str | None:
+        """The struct type that declares field ``name`` of ``type_name``: itself, or an embedded struct the
+        field is promoted from; None when the package declares no such field."""
+        fields = self._ensure_type(type_name)
+        if fields is None:
+            return None
+        if name in fields:
+            return type_name
+        if depth < 4:
+            for embedded, type_text in fields.items():
+                if embedded == named_type(type_text):  # an embedded field is named after its type
+                    found = self.field_owner(embedded, name, depth + 1)
+                    if found is not None:
+                        return found
+        return None
+
+    def field_text(self, type_name: str, name: str) -> str | None:
+        """The declared type (as written) of field ``name`` of ``type_name`` (promoted ones too), or None."""
+        owner = self.field_owner(type_name, name)
+        return None if owner is None else self.types[owner][name]
+
+    def _field_type(self, type_name: str, name: str) -> str:
+        """The named type of field ``name`` of ``type_name`` ("" when it has none or is not known)."""
+        text = self.field_text(type_name, name)
+        return named_type(text) if text is not None else ""
 
     def is_channel(self, canon: str | None) -> bool:
         if not canon or "." not in canon or canon.startswith("pkg."):

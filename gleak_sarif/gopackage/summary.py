@@ -49,6 +49,8 @@ class Op:
     guard: tuple[int, bool] | None = None
     bools: tuple[bool | None, ...] = ()  # call: arguments written as `true` / `false`
     looped: bool = False  # send/recv/range/call/go: inside a loop of its function (may run many times)
+    # send/recv/range/close on `<anything>.f` (also `m[k].f`, which has no ref): ".f" (".m()" for an accessor)
+    field: str = ""
 
 
 @dataclass(slots=True)
@@ -73,6 +75,22 @@ class FileSummary:
     globals: set[str] = field(default_factory=set)  # package-level variable names
     buffered: set[str] = field(default_factory=set)  # channel identities made with a buffer
     digest: bytes = b""  # of the text summarized
+    # Channel fields by name (".f"; an accessor call ".m()"), each record with the field's identity when known
+    # (`Server.events`, `Server.stopper.Quiet()`; None: an owner of unknown type), for "who else uses this
+    # channel" questions (gopackage/channels.py). Where a field is made (`x.f = make(chan T)`, `T{f: make(chan
+    # T, n)}`, through a local made first), with its buffer class ("" none, "const" a constant size, "var" any
+    # other size):
+    chan_makes: dict[str, list[tuple[Site, str, str | None]]] = field(default_factory=dict)
+    # where a field's channel leaves the model's sight: passed to a call, returned (other than by an
+    # accessor), stored elsewhere, sent, put in a literal; or set from something else than `make`/`nil`/a local
+    escapes: dict[str, list[tuple[Site, str | None]]] = field(default_factory=dict)
+    # accessors: method name -> (receiver type, ".f", declared result type) for `func (s *T) m() X { return s.f }`
+    accessors: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    # locals standing for a field: (scope start, scope end, local name, ".f", identity, site) for `c := s.f`,
+    # `s.f = c`, `T{f: c}`
+    aliases: list[tuple[int, int, str, str, str | None, Site]] = field(default_factory=list)
+    # identifiers in the positions above (a local alias that escapes): (site, name)
+    name_escapes: list[tuple[Site, str]] = field(default_factory=list)
 
 
 

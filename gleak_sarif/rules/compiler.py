@@ -394,6 +394,17 @@ def first_sentence(text: str) -> str:
     return match.group(1) if match else flat
 
 
+def _may_bind(node: CNode) -> set[str]:
+    """Metavariables some match of ``node`` binds: every branch of `any` counts (a `not` binds nothing)."""
+    found = set(node.binds)
+    children = [*(node.all or ()), *(node.any or ()), *(relation.rule for _, relation in node.relations)]
+    if node.matches is not None:
+        children.append(node.matches)
+    for child in children:
+        found |= _may_bind(child)
+    return found
+
+
 def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> CompiledRule:
     compiler = _RuleCompiler(spec, data, path, atoms)
     root = compiler.compile_object(spec.rule, ("rule",), set())
@@ -421,10 +432,14 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
 
     if spec.primary is not None:
         check_capture(spec.primary, ("primary",))
+    # a related location may come from one branch of an `any` only: it is shown when the match bound it
+    maybe = _may_bind(root)
     for index, related in enumerate(spec.related):
-        check_capture(related.capture, ("related", index, "capture"))
+        if related.capture.lstrip("$") not in maybe:
+            check_capture(related.capture, ("related", index, "capture"))
         for var in _METAVAR_REF.findall(related.message):
-            check_capture(var, ("related", index, "message"))
+            if var not in maybe:
+                check_capture(var, ("related", index, "message"))
     fixes = _compile_fixes(compiler, spec, bound)
     constraints = {}
     for var, constraint in spec.constraints.items():

@@ -1,0 +1,181 @@
+"""Channel fields across a package: every place that sends on, receives from, ranges over or closes a channel
+field, where the package makes it, and whether it leaves the model's sight.
+
+A channel field is named by its field name (".f"), whatever the owner's type: two types with an `events`
+field look alike, which only makes "nobody receives from it" harder to hold (answers lean towards "someone
+may"). Uses count through an accessor (`func (s *T) Events() <-chan E { return s.events }`; `<-x.Events()`)
+and through locals that stand for the field (`c := s.events`, `s.events = c`, `T{events: c}` with `c` made
+by `make` in the same function).
+
+The field *escapes* (its other end may be anywhere) when it is handed to a call, returned other than by an
+accessor, stored elsewhere, sent on a channel, put in a literal, or set from anything but `make`, `nil` or a
+local made in place; a local standing for it escapes the same way. An exported field, or an exported
+accessor, is visible to other packages (except in package main, which no package imports): a `<-chan`
+accessor lets outsiders receive, not send or close.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from gleak_sarif.gopackage.summary import FileSummary, FunctionSummary, Op, Site
+
+CHANNEL_OPS = ("send", "recv", "range", "close")
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    kind: str  # send | recv | range | close
+    bare: bool  # not a select case
+    looped: bool  # inside a loop of its function
+    function: int
+    site: Site
+
+
+@dataclass(slots=True)
+class ChannelField:
+    name: str  # the field name
+    declared: bool  # a struct type of the package declares the field with a channel type
+    uses: list[Use] = field(default_factory=list)
+    makes: list[tuple[Site, str]] = field(default_factory=list)  # (site, buffer class: "" | "const" | "var")
+    escape: Site | None = None  # the first place it leaves the model's sight
+    outside_recv: bool = False  # another package may receive from it (exported field or accessor)
+    outside_feed: bool = False  # another package may send on it or close it
+
+    def has(self, *kinds: str) -> bool:
+        return any(use.kind in kinds for use in self.uses)
+
+    def trusted_buffer(self) -> bool:
+        """Every make gives it a buffer of a constant size and no send is in a loop: sends that find no
+        receiver still fit (trusted, not proven: the number of calls is not known)."""
+        return bool(self.makes) and all(size == "const" for _, size in self.makes) and \
+            not any(use.kind == "send" and use.looped for use in self.uses)
+
+
+class PackageModel(Protocol):
+    """What these questions need of gopackage.model.PackageModel (which imports this module)."""
+
+    files: dict[str, FileSummary]
+    types: dict[str, dict[str, str]]
+    functions: list[FunctionSummary]
+    channel_fields: dict[tuple[str | None, str], ChannelField]
+
+    def functions_in_files_with(self, *tokens: bytes) -> list[int]: ...
+
+    def type_of(self, canon: str | None) -> str: ...
+
+    def field_text(self, type_name: str, name: str) -> str | None: ...
+
+    def field_owner(self, type_name: str, name: str) -> str | None: ...
+
+
+def accessors(model: PackageModel, method: str) -> list[tuple[str, str, str]]:
+    """(receiver type, field name, declared result) of the package's accessors named ``method`` (loads the
+    files that declare it)."""
+    model.functions_in_files_with(f"{method}(".encode())
+    found: list[tuple[str, str, str]] = []
+    for summary in list(model.files.values()):
+        for receiver, key, result in summary.accessors.get(method, ()):
+            owner = model.field_owner(receiver, key[1:]) or receiver  # the struct declaring the field
+            if (owner, key[1:], result) not in found:
+                found.append((owner, key[1:], result))
+    return found
+
+
+def resolve(model: PackageModel, key: str, canon: str | None) -> list[tuple[str | None, str]]:
+    """The (owner type or None when unknown, field name) pairs a field or accessor call may stand for."""
+    owner_path = canon.rpartition(".")[0] if canon else ""
+    owner = model.type_of(owner_path) if owner_path else ""
+    if not key.endswith("()"):
+        # an owner whose declaration shows no such field (`type alias Other`, an interface) is not known
+        return [(model.field_owner(owner, key[1:]) if owner else None, key[1:])]
+    return [(found_owner, name) for found_owner, name, _ in accessors(model, key[1:-2])
+            if not owner or found_owner == owner]
+
+
+def field_ref(model: PackageModel, op: Op) -> tuple[str, str | None] | None:
+    """(".f" or ".m()", identity or None) for a channel operation on a field, an accessor call or a local
+    standing for a field; None for anything else."""
+    ref = op.ref
+    if ref is None:
+        return (op.field, None) if op.field else None  # `m[k].f`: the field, of an owner not known
+    if ref.rest:
+        return "." + ref.rest[-1], ref.canon
+    summary = model.files.get(op.site.path)
+    if summary is None:
+        return None
+    for start, end, name, key, canon, _ in reversed(summary.aliases):
+        if name == ref.text and start <= op.site.start < end:
+            return key, canon
+    return None
+
+
+def _same(model: PackageModel, owner: str | None, name: str, key: str, canon: str | None) -> bool:
+    """Does a record (``key``, ``canon``) stand for field ``name`` of ``owner`` (None: any owner)? A record
+    whose owner is not known counts for every owner."""
+    return any(found == name and (owner is None or other is None or other == owner)
+               for other, found in resolve(model, key, canon))
+
+
+def channel_field(model: PackageModel, owner: str | None, name: str) -> ChannelField:
+    """Everything the package does with the channel field ``name`` of type ``owner`` (None: of any type),
+    memoized per model."""
+    known = model.channel_fields.get((owner, name))
+    if known is not None:
+        return known
+    key = "." + name
+    model.functions_in_files_with(name.encode())
+    owners = [owner] if owner is not None else list(model.types)
+    declared = any((model.field_text(type_name, name) or "").lstrip("<-").strip().startswith("chan")
+                   for type_name in owners)
+    found = model.channel_fields[(owner, name)] = ChannelField(name, declared)
+    methods: list[tuple[str, str]] = []  # accessors: (method, declared result)
+    for summary in list(model.files.values()):
+        for method, entries in summary.accessors.items():
+            methods.extend((method, result) for receiver, entry, result in entries
+                           if entry == key and (owner is None or model.field_owner(receiver, name) == owner))
+    for method, _ in methods:
+        model.functions_in_files_with(f"{method}(".encode())
+    keys = {key} | {f".{method}()" for method, _ in methods}
+    package = ""
+    for summary in list(model.files.values()):
+        package = package or summary.package
+        found.makes.extend((site, size) for site, size, canon in summary.chan_makes.get(key, ())
+                           if _same(model, owner, name, key, canon))
+        if found.escape is None:
+            found.escape = _escape(model, summary, keys, owner, name)
+    for index, func in enumerate(model.functions):
+        for op in func.ops:
+            if op.kind not in CHANNEL_OPS:
+                continue
+            record = field_ref(model, op)
+            if record is not None and record[0] in keys and _same(model, owner, name, *record):
+                found.uses.append(Use(op.kind, op.bare, op.looped, index, op.site))
+    if package != "main":  # nothing imports package main
+        if name[:1].isupper():
+            found.outside_recv = found.outside_feed = True
+        for method, result in methods:
+            if method[:1].isupper():
+                found.outside_recv = True
+                found.outside_feed = found.outside_feed or not result.replace(" ", "").startswith("<-chan")
+    return found
+
+
+def _escape(model: PackageModel, summary: FileSummary, keys: set[str], owner: str | None,
+            name: str) -> Site | None:
+    for key in keys:
+        for site, canon in summary.escapes.get(key, ()):
+            if _same(model, owner, name, key, canon):
+                return site
+    for start, end, local, key, canon, _ in summary.aliases:
+        if key in keys and _same(model, owner, name, key, canon):
+            for site, escaped in summary.name_escapes:
+                if escaped == local and start <= site.start < end:
+                    return site
+            # one local stored in two fields (`p1.rd, p2.wr = c, c`; `r.prev = ch` then `r.next = ch`): the
+            # two fields are one channel, whose ends the model does not pair up
+            for other_start, other_end, other, other_key, _, site in summary.aliases:
+                if (other_start, other_end, other) == (start, end, local) and other_key != key:
+                    return site
+    return None
