@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
 
 from tree_sitter import Node, Query, QueryCursor
 
+from gleak_sarif.gopackage.extract_fields import ChannelFields, FuncEnv, is_chan_make
 from gleak_sarif.gopackage.summary import (
     LOCK_MODES,
     OP_NAMES,
@@ -50,8 +50,6 @@ _QUERY_TEXT = """
 (assignment_statement left: (expression_list) @eleft right: (expression_list) @eright) @eassign
 (keyed_element . (literal_element [(identifier) (field_identifier)] @ekey) . (literal_element (_) @evalue)) @ekeyed
 """
-# builtins whose arguments do not let a channel escape (`close` is an operation of its own)
-_HARMLESS_CALLS = {"close", "len", "cap", "make", "new", "delete", "print", "println"}
 # the one-file view that answers `held`: functions and lock calls only (a fraction of the captures)
 _LOCKS_QUERY_TEXT = """
 (function_declaration name: (identifier) @name) @func
@@ -90,11 +88,10 @@ class _Extractor:
         self.imports = imports
         self.func_starts: list[int] = []
         self.funcs: list[FunctionSummary] = []
-        self.envs: list[_FuncEnv] = []
+        self.envs: list[FuncEnv] = []
         self.comm_ranges: list[tuple[int, int]] = []
         self.result_texts: list[str] = []  # per function: its declared result, as written
-        # locals made by `make(chan ...)`: (scope start, scope end, name, site, buffer class)
-        self.made_locals: list[tuple[int, int, str, Site, str]] = []
+        self.fields = ChannelFields(self)
 
     def text(self, node: Node) -> str:
         return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
@@ -155,19 +152,19 @@ class _Extractor:
             elif "keyed" in captures:
                 self._keyed(captures["keyed"][0])
             elif "eassign" in captures:
-                self._field_assignment(captures["eleft"][0], captures["eright"][0])
+                self.fields.field_assignment(captures["eleft"][0], captures["eright"][0])
             elif "ekeyed" in captures:
-                self._keyed_field(captures["ekey"][0], captures["evalue"][0])
+                self.fields.keyed_field(captures["ekey"][0], captures["evalue"][0])
             elif "escret" in captures:
-                self._returned(captures["escret"][0])
+                self.fields.returned(captures["escret"][0])
             elif "escarg" in captures:
-                self._argument(captures["escarg"][0])
+                self.fields.argument(captures["escarg"][0])
             elif "esclit" in captures:
                 item = captures["esclit"][0]
                 if item.parent is None or item.parent.parent is None or item.parent.parent.type != "keyed_element":
-                    self._escape(item)  # a keyed element's value is _keyed_field's
+                    self.fields.escape(item)  # a keyed element's value is keyed_field's
             elif "escsend" in captures:
-                self._escape(captures["escsend"][0])
+                self.fields.escape(captures["escsend"][0])
         self.summary.functions = self.funcs
         return self.summary
 
@@ -202,7 +199,7 @@ class _Extractor:
     def _function(self, captures: dict[str, list[Node]]) -> None:
         literal = "lit" in captures
         node = captures["lit"][0] if literal else captures["func"][0]
-        env = _FuncEnv()
+        env = FuncEnv()
         recv_type = None
         if literal:
             outer = self._innermost(node.start_byte)
@@ -269,7 +266,7 @@ class _Extractor:
         return None
 
     # ---- references ----
-    def ref(self, node: Node, env: _FuncEnv, recv_type: str | None, calls: bool = False) -> Ref | None:
+    def ref(self, node: Node, env: FuncEnv, recv_type: str | None, calls: bool = False) -> Ref | None:
         """``calls``: a method call without arguments is a step of the path too (`s.events()`, written
         `events()` in ``rest``): the channel an accessor returns (see gopackage/channels.py)."""
         rest: list[str] = []
@@ -330,7 +327,7 @@ class _Extractor:
         # a package-level variable (declared in any file of the package: checked when the model is built)
         return Ref("g", tuple(rest), text, f"pkg.{name}" + (f".{chain}" if chain else ""))
 
-    def _context(self, node: Node) -> tuple[FunctionSummary, _FuncEnv] | None:
+    def _context(self, node: Node) -> tuple[FunctionSummary, FuncEnv] | None:
         index = self._innermost(node.start_byte, node.end_byte)
         if index is None:
             return None
@@ -372,7 +369,7 @@ class _Extractor:
         if name == "close" and len(args) == 1:
             owner = self._once_owner(func)  # `once.Do(func() { close(c.quit) })` closes in the caller
             owner.ops.append(Op("close", self.site(call), self.ref(args[0], env, func.recv_type),
-                                deferred=deferred, field=self._field_mention(args[0])))
+                                deferred=deferred, field=self.fields.field_mention(args[0])))
             return
         if name in env.params or name in env.locals or name in env.types:
             return  # a function value
@@ -383,7 +380,7 @@ class _Extractor:
     def _bools(self, args: list[Node]) -> tuple[bool | None, ...]:
         return tuple(a.type == "true" if a.type in ("true", "false") else None for a in args)
 
-    def _lock_op(self, func: FunctionSummary, env: _FuncEnv, call: Node, name: str, target: Ref | None,
+    def _lock_op(self, func: FunctionSummary, env: FuncEnv, call: Node, name: str, target: Ref | None,
                  deferred: bool) -> None:
         unlock = name in UNLOCKS
         mode = UNLOCKS[name] if unlock else LOCK_MODES[name]
@@ -411,7 +408,7 @@ class _Extractor:
         owner.ops.append(Op("unlock" if unlock else "lock", self.site(call), target, mode=mode,
                             deferred=deferred, block=block, exits=exits, guard=guard))
 
-    def _guard(self, node: Node, env: _FuncEnv) -> tuple[int, bool] | None:
+    def _guard(self, node: Node, env: FuncEnv) -> tuple[int, bool] | None:
         """`if hasLock {...}` / `if !hasLock {...}` around the node, on a parameter: what it does happens
         only for one value of that argument (`f(x, true)` says the caller holds the lock already)."""
         block: Node | None = node.parent
@@ -465,12 +462,12 @@ class _Extractor:
         func, env = context
         target = self.ref(channel, env, func.recv_type, calls=True)
         if kind == "range" and (target is None or (not target.rest and target.text not in env.chans and
-                                                   not self._tracked(target.text, node.start_byte))):
+                                                   not self.fields.tracked(target.text, node.start_byte))):
             return  # a local or parameter not known as a channel; fields are checked against field types later
         index = bisect.bisect_right(self.comm_ranges, (node.start_byte, 1 << 62)) - 1
         in_select = index >= 0 and self.comm_ranges[index][0] <= node.start_byte < self.comm_ranges[index][1]
         func.ops.append(Op(kind, self.site(node), target, bare=not in_select, looped=self.looped(node),
-                           field=self._field_mention(channel)))
+                           field=self.fields.field_mention(channel)))
 
     def _go(self, node: Node) -> None:
         context = self._context(node)
@@ -519,7 +516,7 @@ class _Extractor:
                 continue
             name = self.text(target)
             if defining and len(right) == len(left) and value is not None and name != "_":
-                self._named(name, value)
+                self.fields.named(name, value)
             if defining or name not in env.params:
                 env.locals.add(name)
                 type_name = self._type_of(value, result_index) if value is not None else ""
@@ -527,7 +524,7 @@ class _Extractor:
                     env.types[name] = type_name
                 elif defining:
                     env.types.pop(name, None)
-                if value is not None and _is_chan_make(self, value):
+                if value is not None and is_chan_make(self, value):
                     env.chans.add(name)
 
     def _local_var(self, spec: Node) -> None:
@@ -541,7 +538,7 @@ class _Extractor:
         values = [v for v in value.named_children if v.type != "comment"] if value is not None else []
         if len(values) == len(names):
             for child, item in zip(names, values, strict=True):
-                self._named(self.text(child), item)
+                self.fields.named(self.text(child), item)
         for index, child in enumerate(spec.children):
             if spec.field_name_for_child(index) != "name":
                 continue
@@ -590,220 +587,14 @@ class _Extractor:
         if type_name:
             self.summary.buffered.add(f"{type_name}.{norm(self.text(key))}")
 
-    # ---- channel fields: where they are made, aliased, and where they leave the model's sight ----
-    def _mention(self, node: Node) -> str | None:
-        """".f" for a field `x.f`, ".m()" for an accessor call `x.m()`, "name" for an identifier; after
-        parentheses, `&` and `*`. None for anything else."""
-        current = node
-        while True:
-            if current.type == "parenthesized_expression" and current.named_children:
-                current = current.named_children[0]
-            elif current.type == "unary_expression" and (operator := current.child_by_field_name("operator")) \
-                    is not None and self.text(operator) in ("&", "*"):
-                operand = current.child_by_field_name("operand")
-                if operand is None:
-                    return None
-                current = operand
-            else:
-                break
-        if current.type == "selector_expression":
-            field_node = current.child_by_field_name("field")
-            return "." + self.text(field_node) if field_node is not None else None
-        if current.type == "call_expression":
-            function = current.child_by_field_name("function")
-            arguments = current.child_by_field_name("arguments")
-            if function is not None and function.type == "selector_expression" and arguments is not None and \
-                    not any(a.type != "comment" for a in arguments.named_children):
-                field_node = function.child_by_field_name("field")
-                return "." + self.text(field_node) + "()" if field_node is not None else None
-            return None
-        if current.type == "identifier":
-            return self.text(current)
-        return None
-
-    def _field_mention(self, node: Node) -> str:
-        mention = self._mention(node)
-        return mention if mention is not None and mention.startswith(".") else ""
-
-    def _scope(self, node: Node) -> tuple[int, int] | None:
-        index = self._innermost(node.start_byte, node.end_byte)
-        if index is None:
-            return None
-        return self.funcs[index].start, self.funcs[index].end
-
-    def _made_local(self, name: str, at: int) -> tuple[int, int, Site, str] | None:
-        """(scope start, scope end, site, buffer class) of the local ``name`` made at ``at``'s scope."""
-        for start, end, local, site, size in reversed(self.made_locals):
-            if local == name and start <= at < end:
-                return start, end, site, size
-        return None
-
-    def _tracked(self, name: str, at: int) -> bool:
-        """Is ``name`` at ``at`` a local made by `make(chan ...)` or standing for a field?"""
-        return self._made_local(name, at) is not None or any(
-            local == name and start <= at < end for start, end, local, _, _, _ in self.summary.aliases)
-
-    def _canon(self, node: Node) -> str | None:
-        """The identity of a field or accessor call (`Server.events`, `Server.stopper.Quiet()`), if known."""
-        context = self._context(node)
-        if context is None:
-            return None
-        ref = self.ref(node, context[1], context[0].recv_type, calls=True)
-        return ref.canon if ref is not None and ref.rest else None
-
-    def _escape(self, node: Node) -> None:
-        mention = self._mention(node)
-        if mention is None:
-            return
-        if mention.startswith("."):
-            self.summary.escapes.setdefault(mention, []).append((self.site(node), self._canon(node)))
-        elif self._tracked(mention, node.start_byte):
-            self.summary.name_escapes.append((self.site(node), mention))
-
-    def _argument(self, node: Node) -> None:
-        arguments = node.parent
-        call = arguments.parent if arguments is not None else None
-        function = call.child_by_field_name("function") if call is not None else None
-        if function is not None and function.type == "identifier" and self.text(function) in _HARMLESS_CALLS:
-            return
-        self._escape(node)
-
-    def _returned(self, values: Node) -> None:
-        """`return s.f` as a method's only result value makes the method an accessor of f; any other
-        returned channel escapes."""
-        items = [v for v in values.named_children if v.type != "comment"]
-        index = self._innermost(values.start_byte, values.end_byte)
-        if index is not None and len(items) == 1 and items[0].type == "selector_expression":
-            func, env = self.funcs[index], self.envs[index]
-            operand = items[0].child_by_field_name("operand")
-            field_node = items[0].child_by_field_name("field")
-            if not func.is_literal and func.recv_type and env.receiver is not None and operand is not None and \
-                    operand.type == "identifier" and self.text(operand) == env.receiver and field_node is not None:
-                entry = (func.recv_type, "." + self.text(field_node), self.result_texts[index])
-                accessors = self.summary.accessors.setdefault(func.key[1], [])
-                if entry not in accessors:
-                    accessors.append(entry)
-                return
-        for item in items:
-            self._escape(item)
-
-    def _make_class(self, node: Node) -> str | None:
-        """The buffer class of `make(chan T[, n])`: "" none (or 0), "const" a literal or package-level
-        size, "var" a size from a parameter or local; None when ``node`` is not a channel make."""
-        current = node
-        while current.type == "parenthesized_expression" and current.named_children:
-            current = current.named_children[0]
-        if not _is_chan_make(self, current):
-            return None
-        arguments = current.child_by_field_name("arguments")
-        assert arguments is not None
-        sizes = [a for a in arguments.named_children[1:] if a.type != "comment"]
-        if not sizes or self.text(sizes[0]).strip() == "0":
-            return ""
-        size = sizes[0]
-        if size.type == "int_literal":
-            return "const"
-        if size.type == "identifier":
-            context = self._context(node)
-            name = self.text(size)
-            if context is None or (name not in context[1].params and name not in context[1].locals):
-                return "const"
-        return "var"
-
-    def _fed(self, key: str, canon: str | None, value: Node) -> None:
-        """The field ``key`` (".f", identity ``canon`` when known) is set to ``value``: made here, made
-        through a local, or from elsewhere."""
-        size = self._make_class(value)
-        if size is not None:
-            self.summary.chan_makes.setdefault(key, []).append((self.site(value), size, canon))
-            return
-        if value.type == "nil":
-            return
-        mention = self._mention(value)
-        if mention is not None and not mention.startswith("."):
-            made = self._made_local(mention, value.start_byte)
-            if made is not None:  # the local stands for the field wherever it is seen (closures too)
-                start, end, site, size = made
-                self.summary.chan_makes.setdefault(key, []).append((site, size, canon))
-                self.summary.aliases.append((start, end, mention, key, canon, self.site(value)))
-                return
-        # from a parameter, a call, another field...
-        self.summary.escapes.setdefault(key, []).append((self.site(value), canon))
-        if mention is not None:
-            self._escape(value)
-
-    def _named(self, name: str, value: Node) -> None:
-        """A local ``name`` defined or assigned from ``value``: an alias of a field, a made channel."""
-        scope = self._scope(value)
-        if scope is None:
-            return
-        size = self._make_class(value)
-        if size is not None:
-            self.made_locals.append((scope[0], scope[1], name, self.site(value), size))
-            return
-        mention = self._mention(value)
-        if mention is None:
-            return
-        if mention.startswith("."):
-            self.summary.aliases.append((scope[0], scope[1], name, mention, self._canon(value), self.site(value)))
-        elif self._tracked(mention, value.start_byte):
-            self.summary.name_escapes.append((self.site(value), mention))  # a copy: not followed
-
-    def _field_assignment(self, left_list: Node, right_list: Node) -> None:
-        left = [c for c in left_list.named_children if c.type != "comment"]
-        right = [c for c in right_list.named_children if c.type != "comment"]
-        if len(left) != len(right):
-            return  # `a, b = f()`: nothing the model follows
-        for target, value in zip(left, right, strict=True):
-            if target.type == "selector_expression":
-                field_node = target.child_by_field_name("field")
-                if field_node is not None:
-                    self._fed("." + self.text(field_node), self._canon(target), value)
-            elif target.type == "identifier":
-                if self.text(target) != "_":
-                    self._named(self.text(target), value)
-            else:
-                self._escape(value)  # stored in a map, a slice, through a pointer
-
-    def _keyed_field(self, key: Node, value: Node) -> None:
-        literal = key.parent.parent.parent if key.parent is not None and key.parent.parent is not None else None
-        if literal is not None and literal.type == "literal_value" and literal.parent is not None and \
-                literal.parent.type == "composite_literal":
-            type_node = literal.parent.child_by_field_name("type")
-            type_name = named_type(self.text(type_node)) if type_node is not None else ""
-            self._fed("." + self.text(key), f"{type_name}.{self.text(key)}" if type_name else None, value)
-        else:
-            self._escape(value)
-
-
-def _is_chan_make(extractor: _Extractor, node: Node) -> bool:
-    if node.type != "call_expression":
-        return False
-    function = node.child_by_field_name("function")
-    arguments = node.child_by_field_name("arguments")
-    return function is not None and extractor.text(function) == "make" and arguments is not None and \
-        bool(arguments.named_children) and arguments.named_children[0].type == "channel_type"
-
 
 def _is_buffered_make(extractor: _Extractor, node: Node) -> bool:
-    if not _is_chan_make(extractor, node):
+    if not is_chan_make(extractor, node):
         return False
     arguments = node.child_by_field_name("arguments")
     assert arguments is not None
     sizes = arguments.named_children[1:]
     return bool(sizes) and extractor.text(sizes[0]).strip() != "0"
-
-
-@dataclass
-class _FuncEnv:
-    receiver: str | None = None
-    params: dict[str, int] = field(default_factory=dict)
-    types: dict[str, str] = field(default_factory=dict)  # variable -> same-package type name (or "@ctor#i")
-    locals: set[str] = field(default_factory=set)
-    chans: set[str] = field(default_factory=set)
-
-    def copy(self) -> _FuncEnv:
-        return _FuncEnv(self.receiver, dict(self.params), dict(self.types), set(self.locals), set(self.chans))
 
 
 def _descendants_of_type(node: Node, kind: str) -> list[Node]:
