@@ -15,14 +15,15 @@ from gleak_sarif.facts import (
     calls_starting,
     held,
     lock_order,
+    lock_partner,
     no_counterpart,
     no_waker,
     passes,
 )
 from gleak_sarif.facts.base import Asker, Env, Fact
 
-FACTS: tuple[Fact[Any], ...] = (held.FACT, calls_locking.FACT, calls_blocking.FACT, calls_starting.FACT,
-                                lock_order.FACT, passes.FACT, buffered.FACT, no_waker.FACT,
+FACTS: tuple[Fact[Any], ...] = (held.FACT, lock_partner.FACT, calls_locking.FACT, calls_blocking.FACT,
+                                calls_starting.FACT, lock_order.FACT, passes.FACT, buffered.FACT, no_waker.FACT,
                                 no_counterpart.FACT)
 BY_KEY: dict[str, Fact[Any]] = {fact.key: fact for fact in FACTS}
 

@@ -106,6 +106,18 @@ class _Extractor:
             current = current.parent
         return False
 
+    @staticmethod
+    def outer_loop(node: Node) -> tuple[int, int] | None:
+        """The byte range of the outermost `for` of the node's own function around it: two operations of
+        one function share a loop body exactly when their outermost loops are the same."""
+        found = None
+        current = node.parent
+        while current is not None and current.type not in FUNCTION_KINDS:
+            if current.type == "for_statement":
+                found = (current.start_byte, current.end_byte)
+            current = current.parent
+        return found
+
     def site(self, node: Node) -> Site:
         line, column = node.start_point
         return Site(self.path, line + 1, column + 1, node.start_byte, node.end_byte, one_line(self.text(node)))
@@ -206,6 +218,7 @@ class _Extractor:
             key = literal_key(self.path, node.start_byte)
             if outer is not None:
                 env = self.envs[outer].copy()
+                env.parent = self.envs[outer]
                 # the enclosing function's parameters are captured variables here, not parameters
                 env.locals |= set(env.params)
                 env.params = {}
@@ -322,6 +335,13 @@ class _Extractor:
         if name in env.locals or name in env.types:
             canon = (f"{type_name}.{chain}" if chain else type_name) if type_name else None
             return Ref("local", tuple(rest), text, canon)
+        outer = env.parent
+        while outer is not None:  # a variable of an enclosing function, declared after the literal's env
+            if name in outer.locals or name in outer.types:  # was copied (`wbs := &T{}; go func() { wbs.f() }()`)
+                type_name = outer.types.get(name, "")
+                canon = (f"{type_name}.{chain}" if chain else type_name) if type_name else None
+                return Ref("local", tuple(rest), text, canon)
+            outer = outer.parent
         if name in self.imports:
             return Ref("?", tuple(rest), text, None)
         # a package-level variable (declared in any file of the package: checked when the model is built)
@@ -364,18 +384,21 @@ class _Extractor:
                 return
             func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("?", name), recv=target,
                                args=tuple(self.ref(a, env, func.recv_type) for a in args),
-                               bools=self._bools(args), guard=self._guard(call, env), looped=self.looped(call)))
+                               bools=self._bools(args), guard=self._guard(call, env), looped=self.looped(call),
+                               loop=self.outer_loop(call)))
             return
         if name == "close" and len(args) == 1:
             owner = self._once_owner(func)  # `once.Do(func() { close(c.quit) })` closes in the caller
             owner.ops.append(Op("close", self.site(call), self.ref(args[0], env, func.recv_type),
-                                deferred=deferred, field=self.fields.field_mention(args[0])))
+                                deferred=deferred, field=self.fields.field_mention(args[0]),
+                                loop=self.outer_loop(call) if owner is func else None))
             return
         if name in env.params or name in env.locals or name in env.types:
             return  # a function value
         func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("", name),
                            args=tuple(self.ref(a, env, func.recv_type) for a in args), bools=self._bools(args),
-                           guard=self._guard(call, env), looped=self.looped(call)))
+                           guard=self._guard(call, env), looped=self.looped(call),
+                           loop=self.outer_loop(call)))
 
     def _bools(self, args: list[Node]) -> tuple[bool | None, ...]:
         return tuple(a.type == "true" if a.type in ("true", "false") else None for a in args)
@@ -406,7 +429,8 @@ class _Extractor:
                 owner, deferred = self.funcs[outer], True
         guard = None if unlock or statement is None else self._guard(statement, env)
         owner.ops.append(Op("unlock" if unlock else "lock", self.site(call), target, mode=mode,
-                            deferred=deferred, block=block, exits=exits, guard=guard))
+                            deferred=deferred, block=block, exits=exits, guard=guard,
+                            loop=self.outer_loop(call) if owner is func else None))
 
     def _guard(self, node: Node, env: FuncEnv) -> tuple[int, bool] | None:
         """`if hasLock {...}` / `if !hasLock {...}` around the node, on a parameter: what it does happens
@@ -467,6 +491,7 @@ class _Extractor:
         index = bisect.bisect_right(self.comm_ranges, (node.start_byte, 1 << 62)) - 1
         in_select = index >= 0 and self.comm_ranges[index][0] <= node.start_byte < self.comm_ranges[index][1]
         func.ops.append(Op(kind, self.site(node), target, bare=not in_select, looped=self.looped(node),
+                           loop=self.outer_loop(node),
                            field=self.fields.field_mention(channel)))
 
     def _go(self, node: Node) -> None:

@@ -26,6 +26,9 @@ class FuncEnv:
     types: dict[str, str] = field(default_factory=dict)  # variable -> same-package type name (or "@ctor#i")
     locals: set[str] = field(default_factory=set)
     chans: set[str] = field(default_factory=set)
+    # a literal's enclosing function: its locals declared before the literal are read there (they are not
+    # known yet when the literal's env is copied, at the literal's declaration)
+    parent: FuncEnv | None = None
 
     def copy(self) -> FuncEnv:
         return FuncEnv(self.receiver, dict(self.params), dict(self.types), set(self.locals), set(self.chans))

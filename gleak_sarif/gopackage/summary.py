@@ -49,6 +49,7 @@ class Op:
     guard: tuple[int, bool] | None = None
     bools: tuple[bool | None, ...] = ()  # call: arguments written as `true` / `false`
     looped: bool = False  # send/recv/range/call/go: inside a loop of its function (may run many times)
+    loop: tuple[int, int] | None = None  # lock/send/recv/range/call: the outermost `for` around it
     # send/recv/range/close on `<anything>.f` (also `m[k].f`, which has no ref): ".f" (".m()" for an accessor)
     field: str = ""
 

@@ -1,0 +1,191 @@
+"""The other end of a channel operation, and whether it needs a given lock before it gets there.
+
+A goroutine that holds a mutex while it sends (or receives) waits for the other end of the channel; if every
+way to that other end first takes the same mutex, neither goroutine can go on. This module finds the other
+end's *roots*: the functions of the package that reach a counterpart operation (a receive or `range` for a
+send, a send or `close` for a receive), themselves or through calls, and that no other such function calls
+(goroutine bodies, exported methods). A root *needs* the lock when, on its way, it takes it (itself or in a
+callee):
+- before the counterpart operation, in source order (also when it lets go of it again before);
+- anywhere, when the counterpart is deferred (`defer close(done)` runs after the whole body);
+- anywhere in the same loop as the counterpart: the next iteration's operation comes after this one's lock.
+
+Channels are fields (by identity, see channels.py) or locals of one top-level function (its goroutine
+literals share them); locks are matched by identity (`Type.mu`) or, for locals, by their text within that
+top-level function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gleak_sarif.gopackage.channels import channel_field, field_ref, resolve
+from gleak_sarif.gopackage.model import PackageModel
+from gleak_sarif.gopackage.summary import Op, Site
+
+COUNTERPARTS = {"send": ("recv", "range"), "recv": ("send", "close"), "range": ("send", "close")}
+MAX_CALLER_DEPTH = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    """A lock as the asking function names it: its identity when known, else its text (a local)."""
+
+    canon: str | None
+    text: str
+    scope: tuple[str, int, int]  # the top-level function the text is valid in: (path, start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    function: int  # the root
+    operation: Site  # the counterpart operation (maybe in a callee)
+    lock: Site  # where the root takes the lock (the innermost site, maybe in a callee)
+    # the lock comes only after the operation, in the same loop: a deadlock needs the blocked side to come
+    # back while the other end waits for the lock (a loop, or another call of a method)
+    after: bool = False
+
+
+def top_level(model: PackageModel, index: int) -> tuple[str, int, int]:
+    """(path, start, end) of the outermost function around function ``index`` (itself if top-level)."""
+    func = model.functions[index]
+    best = (func.path, func.start, func.end)
+    for other in model.by_path.get(func.path, ()):
+        candidate = model.functions[other]
+        if candidate.start <= best[1] and best[2] <= candidate.end:
+            best = (candidate.path, candidate.start, candidate.end)
+    return best
+
+
+def _uses(model: PackageModel, function: int, op: Op) -> set[tuple[str, int]] | None:
+    """(path, start) of the counterpart operations of ``op`` in the package; None when the channel is not
+    one the model can follow (a parameter, a call result)."""
+    kinds = COUNTERPARTS[op.kind]
+    record = field_ref(model, op)
+    if record is not None:
+        out: set[tuple[str, int]] = set()
+        for owner, name in resolve(model, *record):
+            found = channel_field(model, owner, name)
+            if found.escape is not None:
+                return None  # its other end may be anywhere
+            out |= {(use.site.path, use.site.start) for use in found.uses if use.kind in kinds}
+        return out
+    ref = op.ref
+    if ref is None or ref.rest or ref.root not in ("local", "g"):
+        return None
+    scope = top_level(model, function)
+    out = set()
+    for other in model.by_path.get(scope[0], ()):
+        func = model.functions[other]
+        if not (scope[1] <= func.start and func.end <= scope[2]):
+            continue
+        for candidate in func.ops:
+            if candidate.kind in kinds and candidate.ref is not None and candidate.ref.text == ref.text and \
+                    not candidate.ref.rest:
+                out.add((candidate.site.path, candidate.site.start))
+    return out
+
+
+def _callers(model: PackageModel, index: int) -> list[int]:
+    """Functions of the package that call function ``index`` (not `go`: a started goroutine is a root)."""
+    func = model.functions[index]
+    if func.is_literal:
+        return []
+    name = func.key[1]
+    out = []
+    for caller in model.functions_in_files_with(f"{name}(".encode()):
+        for position, op in enumerate(model.functions[caller].ops):
+            if op.kind == "call" and op.callee is not None and op.callee[1] == name and \
+                    index in model.targets_of(caller, position):
+                out.append(caller)
+                break
+    return out
+
+
+def _same_lock(model: PackageModel, lock: Lock, canon: str | None, text: str | None, index: int) -> bool:
+    if lock.canon is not None and canon is not None:
+        return lock.canon == canon
+    return text is not None and text == lock.text and top_level(model, index) == lock.scope
+
+
+def _needs(model: PackageModel, index: int, uses: set[tuple[str, int]], lock: Lock) -> Partner | None:
+    """How root ``index`` takes ``lock`` on its way to a counterpart operation, if it does."""
+    counterparts: list[tuple[int, bool, tuple[int, int] | None, Site]] = []  # (position, deferred, loop, site)
+    locks: list[tuple[int, tuple[int, int] | None, Site]] = []
+    for position, op in enumerate(model.functions[index].ops):
+        if (op.site.path, op.site.start) in uses:
+            counterparts.append((position, op.deferred, op.loop, op.site))
+        elif op.kind == "lock" and not op.deferred and op.ref is not None and \
+                _same_lock(model, lock, op.ref.canon, op.ref.text, index):
+            locks.append((position, op.loop, op.site))
+        elif op.kind == "call":
+            for _, effect, mapped in model.callee_effects(index, position):
+                last = effect.trace[-1]
+                if (last.path, last.start) in uses:
+                    counterparts.append((position, op.deferred, op.loop, last))
+                    if lock.canon is not None and lock.canon in effect.before:
+                        # the callee itself takes the lock before the operation
+                        return Partner(index, last, _lock_in(effect.trace, model, lock) or last)
+                elif effect.kind == "lock" and not op.deferred and _same_lock(
+                        model, lock, effect.canon or (mapped.canon if mapped else None),
+                        mapped.text if mapped else None, index):
+                    locks.append((position, op.loop, effect.trace[-1]))
+    after = None
+    for position, deferred, loop, site in counterparts:
+        for lock_position, lock_loop, lock_site in locks:
+            if lock_position < position or deferred:
+                return Partner(index, site, lock_site)
+            if after is None and loop is not None and loop == lock_loop:
+                after = Partner(index, site, lock_site, after=True)
+    return after
+
+
+def _lock_in(trace: tuple[Site, ...], model: PackageModel, lock: Lock) -> Site | None:
+    """The site of a `Lock()` of ``lock`` in the functions along ``trace`` (for the related location)."""
+    for site in trace:
+        found = model.function_at(site.path, site.start, site.end)
+        if found is None:
+            continue
+        for op in model.functions[found].ops:
+            if op.kind == "lock" and op.ref is not None and op.ref.canon == lock.canon and \
+                    op.site.start < site.start:
+                return op.site
+    return None
+
+
+def lock_partners(model: PackageModel, function: int, op: Op, lock: Lock) -> list[Partner] | None:
+    """The roots of the other end of ``op`` (in ``function``), each with where it takes ``lock``, when every
+    root takes it on the way (and there is at least one); else None."""
+    if op.kind not in COUNTERPARTS:
+        return None
+    uses = _uses(model, function, op)
+    if not uses:
+        return None
+    # a local channel's blocked operation runs once per call unless it is in a loop; a field's may run again
+    # in another call (another goroutine calling the same method)
+    again = op.looped or field_ref(model, op) is not None
+    reaching: set[int] = set()  # functions that reach a counterpart, themselves or through calls
+    for index in range(len(model.functions)):
+        if index != function and any((o.site.path, o.site.start) in uses for o in model.functions[index].ops):
+            reaching.add(index)
+    roots: set[int] = set()
+    frontier = sorted(reaching)
+    for _ in range(MAX_CALLER_DEPTH):
+        following: list[int] = []
+        for index in frontier:
+            callers = [c for c in _callers(model, index) if c != function]
+            if not callers:
+                roots.add(index)
+            for caller in callers:
+                if caller not in reaching:
+                    reaching.add(caller)
+                    following.append(caller)
+        frontier = following
+    roots |= set(frontier)
+    partners = []
+    for root in sorted(roots):
+        found = _needs(model, root, uses, lock)
+        if found is None or (found.after and not again):
+            return None  # this way to the other end does not need the lock: no deadlock for sure
+        partners.append(found)
+    return partners or None

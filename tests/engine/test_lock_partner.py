@@ -1,0 +1,109 @@
+"""`lock-partner` (gopackage/partners.py): every way to the other end of a channel takes the held lock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gleak_sarif.config import ScanOptions
+from gleak_sarif.engine import Engine
+from tests.helpers import RULE_HEADER, write
+
+LOCK_PARTNER = """
+rule:
+  all:
+    - any:
+        - pattern: $CH <- $V
+        - pattern: <-$CH
+      as: OP
+    - model:
+        held: {lock: $MU, at: LOCK}
+        lock-partner: {lock: $MU, partner: PARTNER, partner-lock: PLOCK}
+related:
+  - {capture: $PARTNER, message: "partner"}
+  - {capture: $PLOCK, message: "partner lock"}
+"""
+
+
+def scan(tmp_path: Path, files: dict[str, str], target: str) -> list[tuple[int, list[tuple[str, int]]]]:
+    rule = write(tmp_path / "rules" / "TST001.yml", RULE_HEADER + LOCK_PARTNER)
+    for name, text in files.items():
+        write(tmp_path / "src" / name, text)
+    engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
+    return [(f.primary.start_line, [(r.message, r.span.start_line) for r in f.related])
+            for f in engine.scan([str(tmp_path / "src" / target)]).findings]
+
+
+def test_partner_in_another_file_locks_in_a_callee_after_the_receive_in_a_loop(tmp_path: Path) -> None:
+    """The receiver loop receives, then a callee takes the lock: the next receive comes after the lock.
+    The partner and its lock are related locations (the lock is where the other goroutine blocks)."""
+    files = {
+        "board.go": """
+            package q
+            import "sync"
+            type board struct{ mu sync.Mutex; ch chan int; n int }
+            func (b *board) report() {
+                b.mu.Lock()
+                defer b.mu.Unlock()
+                b.ch <- 1
+            }
+        """,
+        "loop.go": """
+            package q
+            func (b *board) loop() {
+                for {
+                    <-b.ch
+                    b.apply()
+                }
+            }
+            func (b *board) apply() {
+                b.mu.Lock()
+                b.n++
+                b.mu.Unlock()
+            }
+        """,
+    }
+    assert scan(tmp_path, files, "board.go") == [(7, [("partner", 4), ("partner lock", 9)])]
+
+
+def test_a_deferred_close_in_a_goroutine_on_a_captured_local(tmp_path: Path) -> None:
+    """`defer close(w.done)` in a goroutine literal runs after its loop, which locks through a method of a
+    captured local (`w := &T{}` declared before the literal: its type is known inside it)."""
+    files = {
+        "a.go": """
+            package q
+            import "sync"
+            type w struct{ mu sync.Mutex; in chan int; done chan struct{} }
+            func start() *w {
+                x := &w{in: make(chan int), done: make(chan struct{})}
+                go func() {
+                    defer close(x.done)
+                    for range x.in {
+                        x.touch()
+                    }
+                }()
+                return x
+            }
+            func (x *w) touch() { x.mu.Lock(); x.mu.Unlock() }
+            func (x *w) stop() {
+                x.mu.Lock()
+                defer x.mu.Unlock()
+                close(x.in)
+                <-x.done
+            }
+        """,
+    }
+    assert scan(tmp_path, files, "a.go") == [(19, [("partner", 7), ("partner lock", 14)])]
+
+
+def test_one_lock_free_way_to_the_other_end_is_enough(tmp_path: Path) -> None:
+    files = {
+        "a.go": """
+            package q
+            import "sync"
+            type r struct{ mu sync.Mutex; ev chan int }
+            func (x *r) locked() { for { x.mu.Lock(); x.mu.Unlock(); <-x.ev } }
+            func (x *r) free() { for range x.ev {} }
+            func (x *r) pub() { x.mu.Lock(); defer x.mu.Unlock(); x.ev <- 1 }
+        """,
+    }
+    assert scan(tmp_path, files, "a.go") == []
