@@ -19,12 +19,13 @@ from gleak_sarif.facts import (
     no_counterpart,
     no_waker,
     passes,
+    receivers_exit,
 )
 from gleak_sarif.facts.base import Asker, Env, Fact
 
 FACTS: tuple[Fact[Any], ...] = (held.FACT, lock_partner.FACT, calls_locking.FACT, calls_blocking.FACT,
                                 calls_starting.FACT, lock_order.FACT, passes.FACT, buffered.FACT, no_waker.FACT,
-                                no_counterpart.FACT)
+                                no_counterpart.FACT, receivers_exit.FACT)
 BY_KEY: dict[str, Fact[Any]] = {fact.key: fact for fact in FACTS}
 
 # A compiled `model:` query: (fact key, its options) in FACTS order.

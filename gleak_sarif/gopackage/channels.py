@@ -31,6 +31,7 @@ class Use:
     looped: bool  # inside a loop of its function
     function: int
     site: Site
+    exit: Site | None = None  # a select case: another case of the select that returns (Op.exit)
 
 
 @dataclass(slots=True)
@@ -151,7 +152,7 @@ def channel_field(model: PackageModel, owner: str | None, name: str) -> ChannelF
                 continue
             record = field_ref(model, op)
             if record is not None and record[0] in keys and _same(model, owner, name, *record):
-                found.uses.append(Use(op.kind, op.bare, op.looped, index, op.site))
+                found.uses.append(Use(op.kind, op.bare, op.looped, index, op.site, op.exit))
     if package != "main":  # nothing imports package main
         if name[:1].isupper():
             found.outside_recv = found.outside_feed = True

@@ -491,8 +491,8 @@ class _Extractor:
         index = bisect.bisect_right(self.comm_ranges, (node.start_byte, 1 << 62)) - 1
         in_select = index >= 0 and self.comm_ranges[index][0] <= node.start_byte < self.comm_ranges[index][1]
         func.ops.append(Op(kind, self.site(node), target, bare=not in_select, looped=self.looped(node),
-                           loop=self.outer_loop(node),
-                           field=self.fields.field_mention(channel)))
+                           loop=self.outer_loop(node), field=self.fields.field_mention(channel),
+                           exit=self.fields.select_exit(node) if in_select else None))
 
     def _go(self, node: Node) -> None:
         context = self._context(node)

@@ -6,6 +6,7 @@ or a local made in place). Run by extract.py's _Extractor on its query captures,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -13,6 +14,8 @@ from tree_sitter import Node
 
 from gleak_sarif.gopackage.summary import FileSummary, FunctionSummary, Ref, Site, named_type
 
+# a timer's channel, in a select case
+TIMER = re.compile(r"(\btime\.(After|Tick)\(|\.C$)")
 # builtins whose arguments do not let a channel escape (`close` is an operation of its own)
 HARMLESS_CALLS = {"close", "len", "cap", "make", "new", "delete", "print", "println"}
 
@@ -256,3 +259,48 @@ class ChannelFields:
             self._fed("." + self.x.text(key), f"{type_name}.{self.x.text(key)}" if type_name else None, value)
         else:
             self.escape(value)
+
+    def select_exit(self, node: Node) -> Site | None:
+        """For an operation that is a `select` case: the first other case whose body returns (or breaks out
+        to a label: the loop around), when the select has no `default`; None otherwise."""
+        case = node.parent
+        while case is not None and case.type != "communication_case":
+            if case.type in ("func_literal", "block", "select_statement"):
+                return None
+            case = case.parent
+        select = case.parent if case is not None else None
+        if case is None or select is None or select.type != "select_statement":
+            return None
+        if any(child.type == "default_case" for child in select.named_children):
+            return None
+        for other in select.named_children:
+            if other.type != "communication_case" or other == case:
+                continue
+            communication = other.child_by_field_name("communication")
+            # a stop signal: a receive that takes no value (`case <-s.quit:`, `case <-ctx.Done():`), not a
+            # timer (a timeout that returns is another protocol) nor a message that happens to end the loop
+            if communication is None or communication.type != "receive_statement" or \
+                    communication.child_by_field_name("left") is not None:
+                continue
+            received = communication.child_by_field_name("right")
+            operand = received.child_by_field_name("operand") if received is not None else None
+            if received is None or operand is None or TIMER.search(self.x.text(operand)) is not None:
+                continue
+            if _leaves(other):
+                return self.x.site(received)
+        return None
+
+
+def _leaves(case: Node) -> bool:
+    """Does a select case's body `return` or `break`/`goto` to a label (out of the loop around the select)?"""
+    stack = [child for child in case.named_children if child != case.child_by_field_name("communication")]
+    while stack:
+        current = stack.pop()
+        if current.type == "return_statement":
+            return True
+        if current.type in ("break_statement", "goto_statement") and current.named_children:
+            return True  # `break Loop`: a plain `break` only leaves the select
+        if current.type != "func_literal":
+            stack.extend(current.named_children)
+    return False
+

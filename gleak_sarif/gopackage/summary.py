@@ -50,6 +50,8 @@ class Op:
     bools: tuple[bool | None, ...] = ()  # call: arguments written as `true` / `false`
     looped: bool = False  # send/recv/range/call/go: inside a loop of its function (may run many times)
     loop: tuple[int, int] | None = None  # lock/send/recv/range/call: the outermost `for` around it
+    # send/recv as a `select` case (no default): another case of that select that returns (leaves the loop)
+    exit: Site | None = None
     # send/recv/range/close on `<anything>.f` (also `m[k].f`, which has no ref): ".f" (".m()" for an accessor)
     field: str = ""
 

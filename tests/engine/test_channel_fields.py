@@ -170,3 +170,63 @@ def test_promoted_field_and_one_local_in_two_fields(tmp_path: Path) -> None:
         """,
     }
     assert scan(tmp_path, files, "a.go") == []
+
+
+RECEIVERS_EXIT = """
+rule:
+  all:
+    - pattern: $CH <- $V
+    - model:
+        receivers-exit: {receiver: RECV, exit: EXIT}
+related:
+  - {capture: $EXIT, message: "exit"}
+"""
+
+
+def test_receivers_exit_on_a_stop_signal_only(tmp_path: Path) -> None:
+    """Every receive is a select case in a loop whose other case returns on a stop signal that can come
+    (a closed field, `ctx.Done()`); a timer, a message case or a stop channel nothing closes is not one."""
+    rule = write(tmp_path / "rules" / "TST001.yml", RULE_HEADER + RECEIVERS_EXIT)
+    source = write(tmp_path / "src" / "a.go", """
+        package q
+        import ("context"; "time")
+        type n struct{ a, b, c, d chan int; stop, dead chan struct{} }
+        func newN() *n {
+            return &n{a: make(chan int), b: make(chan int), c: make(chan int), d: make(chan int),
+                stop: make(chan struct{}), dead: make(chan struct{})}
+        }
+        func (x *n) halt() { close(x.stop) }
+        func (x *n) run(ctx context.Context) {
+            for {
+                select {
+                case <-x.a:
+                case <-x.stop:
+                    return
+                }
+                select {
+                case <-x.b:
+                case <-ctx.Done():
+                    return
+                }
+                select {
+                case <-x.c:
+                case <-time.After(time.Second):
+                    return
+                }
+                select {
+                case <-x.d:
+                case <-x.dead:
+                    return
+                }
+            }
+        }
+        func (x *n) send() {
+            x.a <- 1
+            x.b <- 1
+            x.c <- 1
+            x.d <- 1
+        }
+    """)
+    engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
+    found = engine.scan([str(source)]).findings
+    assert [(f.primary.start_line, [r.span.start_line for r in f.related]) for f in found] == [(34, [13]), (35, [18])]
