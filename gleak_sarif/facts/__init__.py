@@ -20,12 +20,13 @@ from gleak_sarif.facts import (
     no_waker,
     passes,
     receivers_exit,
+    waiters,
 )
 from gleak_sarif.facts.base import Asker, Env, Fact
 
 FACTS: tuple[Fact[Any], ...] = (held.FACT, lock_partner.FACT, calls_locking.FACT, calls_blocking.FACT,
                                 calls_starting.FACT, lock_order.FACT, passes.FACT, buffered.FACT, no_waker.FACT,
-                                no_counterpart.FACT, receivers_exit.FACT)
+                                no_counterpart.FACT, receivers_exit.FACT, waiters.FACT)
 BY_KEY: dict[str, Fact[Any]] = {fact.key: fact for fact in FACTS}
 
 # A compiled `model:` query: (fact key, its options) in FACTS order.

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gleak_sarif.facts.base import Asker, Env, Fact, binds, reads
-from gleak_sarif.gopackage.partners import Lock, lock_partners, top_level
+from gleak_sarif.gopackage.partners import Lock, lock_partners
 from gleak_sarif.gopackage.summary import norm
 
 
@@ -31,7 +31,7 @@ def _run(asker: Asker, spec: LockPartner, env: Env) -> Iterator[Env]:
     if op is None or function is None:
         return
     text = norm(asker.ev.text(bound))
-    lock = Lock(asker.canon_of_held(text), text, top_level(model, function))
+    lock = Lock(asker.canon_of_held(text), text, model.top_level(function))
     partners = lock_partners(model, function, op, lock)
     if not partners:
         return

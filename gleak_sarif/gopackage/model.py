@@ -492,6 +492,45 @@ class PackageModel:
         ops = [op for op in func.ops if op.site.start < start] + [probe]
         return _held_per_op(ops)[-1]
 
+    def callers_of(self, index: int) -> list[int]:
+        """Functions of the package that call function ``index`` (a `go` is not a call: the goroutine it
+        starts is a root of its own). Reads the files that name the function."""
+        func = self.functions[index]
+        if func.is_literal:
+            return []
+        name = func.key[1]
+        out = []
+        for caller in self.functions_in_files_with(f"{name}(".encode()):
+            for position, op in enumerate(self.functions[caller].ops):
+                if op.kind == "call" and op.callee is not None and op.callee[1] == name and \
+                        index in self.targets_of(caller, position):
+                    out.append(caller)
+                    break
+        return out
+
+    def starters_of(self, index: int) -> list[tuple[int, int]]:
+        """(function, position) of the `go` statements that start function ``index``."""
+        func = self.functions[index]
+        # a literal is started where it is written, in its own file
+        candidates = self.by_path.get(func.path, []) if func.is_literal else \
+            self.functions_in_files_with(b"go ", f"{func.key[1]}(".encode())
+        out = []
+        for starter in list(candidates):
+            for position, op in enumerate(self.functions[starter].ops):
+                if op.kind == "go" and index in self.targets_of(starter, position):
+                    out.append((starter, position))
+        return out
+
+    def top_level(self, index: int) -> tuple[str, int, int]:
+        """(path, start, end) of the outermost function around function ``index`` (itself if top-level)."""
+        func = self.functions[index]
+        best = (func.path, func.start, func.end)
+        for other in self.by_path.get(func.path, ()):
+            candidate = self.functions[other]
+            if candidate.start <= best[1] and best[2] <= candidate.end:
+                best = (candidate.path, candidate.start, candidate.end)
+        return best
+
     def callee_effects(self, index: int, position: int) -> list[tuple[int, Effect, Ref | None]]:
         """Effects of the functions a call resolves to, with each effect's reference in the caller's terms."""
         out: list[tuple[int, Effect, Ref | None]] = []

@@ -46,17 +46,6 @@ class Partner:
     after: bool = False
 
 
-def top_level(model: PackageModel, index: int) -> tuple[str, int, int]:
-    """(path, start, end) of the outermost function around function ``index`` (itself if top-level)."""
-    func = model.functions[index]
-    best = (func.path, func.start, func.end)
-    for other in model.by_path.get(func.path, ()):
-        candidate = model.functions[other]
-        if candidate.start <= best[1] and best[2] <= candidate.end:
-            best = (candidate.path, candidate.start, candidate.end)
-    return best
-
-
 def _uses(model: PackageModel, function: int, op: Op) -> set[tuple[str, int]] | None:
     """(path, start) of the counterpart operations of ``op`` in the package; None when the channel is not
     one the model can follow (a parameter, a call result)."""
@@ -73,7 +62,7 @@ def _uses(model: PackageModel, function: int, op: Op) -> set[tuple[str, int]] | 
     ref = op.ref
     if ref is None or ref.rest or ref.root not in ("local", "g"):
         return None
-    scope = top_level(model, function)
+    scope = model.top_level(function)
     out = set()
     for other in model.by_path.get(scope[0], ()):
         func = model.functions[other]
@@ -86,26 +75,10 @@ def _uses(model: PackageModel, function: int, op: Op) -> set[tuple[str, int]] | 
     return out
 
 
-def _callers(model: PackageModel, index: int) -> list[int]:
-    """Functions of the package that call function ``index`` (not `go`: a started goroutine is a root)."""
-    func = model.functions[index]
-    if func.is_literal:
-        return []
-    name = func.key[1]
-    out = []
-    for caller in model.functions_in_files_with(f"{name}(".encode()):
-        for position, op in enumerate(model.functions[caller].ops):
-            if op.kind == "call" and op.callee is not None and op.callee[1] == name and \
-                    index in model.targets_of(caller, position):
-                out.append(caller)
-                break
-    return out
-
-
 def _same_lock(model: PackageModel, lock: Lock, canon: str | None, text: str | None, index: int) -> bool:
     if lock.canon is not None and canon is not None:
         return lock.canon == canon
-    return text is not None and text == lock.text and top_level(model, index) == lock.scope
+    return text is not None and text == lock.text and model.top_level(index) == lock.scope
 
 
 def _needs(model: PackageModel, index: int, uses: set[tuple[str, int]], lock: Lock) -> Partner | None:
@@ -173,7 +146,7 @@ def lock_partners(model: PackageModel, function: int, op: Op, lock: Lock) -> lis
     for _ in range(MAX_CALLER_DEPTH):
         following: list[int] = []
         for index in frontier:
-            callers = [c for c in _callers(model, index) if c != function]
+            callers = [c for c in model.callers_of(index) if c != function]
             if not callers:
                 roots.add(index)
             for caller in callers:

@@ -1,0 +1,49 @@
+"""`waiters`: who waits for the goroutine that runs the operation at the node (downstream of a leak)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from gleak_sarif.facts.base import Asker, Env, Fact, binds
+from gleak_sarif.gopackage.waiters import waiters
+
+
+@dataclass(frozen=True, slots=True)
+class Waiters:
+    wait: str | None = field(default=None, metadata=binds("where another function waits for that goroutine"))
+    signal: str | None = field(default=None, metadata=binds("the goroutine's end signal it never reaches"))
+
+
+def _run(asker: Asker, spec: Waiters, env: Env) -> Iterator[Env]:
+    """The node is an operation the package model records (a send, receive, lock, call, `Wait`...) in a
+    goroutine body or a function one calls (up to 3 calls up); that goroutine signals its end after the
+    operation or in a `defer` (`wg.Done()`, `close(done)`, a send; also in a called function), and another
+    function waits for that signal (`wg.Wait()`, a bare `<-done`, `range done`): if the operation blocks for
+    good, so does the waiter (gopackage/waiters.py)."""
+    model = asker.model
+    if asker.function is None or asker.op is None:
+        return
+    for found in waiters(model, asker.function, asker.position):
+        merged = asker.bind(env, spec.wait, asker.evidence(found.wait.text, found.wait))
+        if merged is not None:
+            merged = asker.bind(merged, spec.signal, asker.evidence(found.signal.text, found.signal))
+        if merged is not None:
+            yield merged
+            return
+
+
+FACT = Fact(
+    key="waiters",
+    spec=Waiters,
+    usage="`waiters: {wait: NAME, signal: NAME}`",
+    holds="the node is an operation of a goroutine body (a `go` statement's function, or a function it calls, "
+          "up to 3 calls up) that signals its end after the operation or in a `defer` (`wg.Done()`, "
+          "`close(done)`, a send, also in a callee), and another function waits for that signal (`wg.Wait()`, "
+          "a bare `<-done`, `range done`; the same field, or the same local of the top-level function, or the "
+          "argument passed to the goroutine): when the operation blocks for good, the waiter does too. Use it "
+          "for a related location a finding may lack: `any: [{model: {waiters: {wait: W}}}, {regex: \"\"}]` as "
+          "the last item of `all`",
+    binds_doc="`wait` the waiting operation, `signal` the end signal the goroutine never reaches",
+    run=_run,
+)

@@ -1,0 +1,129 @@
+"""Who waits for a goroutine: the places that block until a goroutine running a given operation ends.
+
+A goroutine stuck on an operation never gets to what it does last: its deferred `wg.Done()` or
+`close(done)`, or the `Done()`, `close` or send that comes after the operation. Whoever waits for that signal
+(`wg.Wait()`, `<-done`, `range done`) waits for ever too: it is *downstream* of the stuck goroutine. Root
+rules name these waiters as related locations, so a reader (and the runtime's leak report) sees the whole
+chain.
+
+The goroutine is the function the operation is in when it is started by a `go` statement, or one of its
+callers (up to MAX_DEPTH calls up) that is. Signals are matched to waits by identity (`Type.wg`,
+`Type.done`; the field name when the owner's type is not known) or, for locals, by their text within one
+top-level function (the goroutine literals that capture them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gleak_sarif.gopackage.channels import field_ref, resolve
+from gleak_sarif.gopackage.model import PackageModel
+from gleak_sarif.gopackage.summary import Op, Ref, Site
+
+MAX_DEPTH = 3
+# what a waiter does for each kind of end signal
+WAITS = {"wake": ("wait",), "close": ("recv", "range"), "send": ("recv",)}
+
+
+@dataclass(frozen=True, slots=True)
+class Waiter:
+    signal: Site  # the goroutine's end signal it never reaches (`defer wg.Done()`, `close(done)`)
+    wait: Site  # where another function waits for it
+
+
+@dataclass(frozen=True, slots=True)
+class _Signal:
+    kind: str  # wake | close | send
+    ref: Ref | None  # in the goroutine's terms
+    canon: str | None
+    site: Site
+    function: int  # the goroutine body
+
+
+def _goroutines(model: PackageModel, index: int, position: int) -> list[tuple[int, int]]:
+    """(goroutine body, position in it where the operation is reached) for the function ``index``."""
+    out: list[tuple[int, int]] = []
+    frontier = [(index, position)]
+    seen = {index}
+    for _ in range(MAX_DEPTH + 1):
+        following = []
+        for current, at in frontier:
+            if model.starters_of(current):
+                out.append((current, at))
+            for caller in model.callers_of(current):
+                if caller in seen:
+                    continue
+                seen.add(caller)
+                for call_position, op in enumerate(model.functions[caller].ops):
+                    if op.kind == "call" and current in model.targets_of(caller, call_position):
+                        following.append((caller, call_position))
+                        break
+        frontier = following
+    return out
+
+
+def _signals(model: PackageModel, body: int, at: int) -> list[_Signal]:
+    """The end signals of goroutine ``body`` that come after position ``at``: deferred ones, or later ones."""
+    out = []
+    for position, op in enumerate(model.functions[body].ops):
+        if not op.deferred and position <= at:
+            continue
+        if op.kind in ("wake", "close") or (op.kind == "send" and op.bare and not op.deferred):
+            out.append(_Signal(op.kind, op.ref, op.ref.canon if op.ref else None, op.site, body))
+        elif op.kind == "call":
+            for _, effect, mapped in model.callee_effects(body, position):
+                if effect.kind in ("wake", "close"):
+                    out.append(_Signal(effect.kind, mapped, effect.canon or (mapped.canon if mapped else None),
+                                       op.site, body))
+    return out
+
+
+def _same(model: PackageModel, ref: Ref | None, canon: str | None, kind: str, scope: int, waiter: int,
+          op: Op) -> bool:
+    """Is ``op`` (in function ``waiter``) on the WaitGroup/channel that ``ref`` names in function ``scope``?"""
+    if op.ref is None or (ref is None and canon is None):
+        return False
+    if canon is not None and op.ref.canon is not None:
+        return canon == op.ref.canon
+    if ref is not None and not ref.rest and not op.ref.rest:  # locals of one top-level function
+        return ref.text == op.ref.text and model.top_level(waiter) == model.top_level(scope)
+    if kind != "wake" and op.ref.rest and ref is not None and ref.rest:  # fields, owners not both known
+        record = field_ref(model, op)
+        return record is not None and any(name == ref.rest[-1] for _, name in resolve(model, *record))
+    return False
+
+
+def waiters(model: PackageModel, index: int, position: int) -> list[Waiter]:
+    """The places that wait for the goroutine(s) running the operation at ``position`` of function ``index``."""
+    found: list[Waiter] = []
+    for body, at in _goroutines(model, index, position):
+        starts = model.starters_of(body)
+        for signal in _signals(model, body, at):
+            # the signal as the goroutine names it, and as each `go` statement that starts it does (a
+            # parameter `wg *sync.WaitGroup` is the starter's `&wg`)
+            names: list[tuple[Ref | None, str | None, int]] = [(signal.ref, signal.canon, body)]
+            for starter, go_position in starts:
+                mapped = model.map_ref(signal.ref, model.functions[starter].ops[go_position])
+                if mapped is not None:
+                    names.append((mapped, signal.canon or mapped.canon, starter))
+            candidates: set[int] = set()
+            for ref, canon, _ in names:
+                token = _token(ref, canon)
+                if token:
+                    candidates.update(model.functions_in_files_with(token.encode()))
+            for waiter in sorted(candidates):
+                if waiter == body:
+                    continue
+                for op in model.functions[waiter].ops:
+                    if op.kind in WAITS[signal.kind] and op.bare and any(
+                            _same(model, ref, canon, signal.kind, scope, waiter, op) for ref, canon, scope in names):
+                        found.append(Waiter(signal.site, op.site))
+                        break
+    return found
+
+
+def _token(ref: Ref | None, canon: str | None) -> str:
+    """A name every file holding a wait on this WaitGroup or channel contains (the field's or the variable's)."""
+    if ref is not None:
+        return ref.rest[-1] if ref.rest else ref.text
+    return (canon or "").rsplit(".", 1)[-1]
