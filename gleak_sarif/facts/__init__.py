@@ -13,6 +13,7 @@ from gleak_sarif.facts import (
     calls_blocking,
     calls_locking,
     calls_starting,
+    drops,
     held,
     lock_order,
     lock_partner,
@@ -26,7 +27,7 @@ from gleak_sarif.facts.base import Asker, Env, Fact
 
 FACTS: tuple[Fact[Any], ...] = (held.FACT, lock_partner.FACT, calls_locking.FACT, calls_blocking.FACT,
                                 calls_starting.FACT, lock_order.FACT, passes.FACT, buffered.FACT, no_waker.FACT,
-                                no_counterpart.FACT, receivers_exit.FACT, waiters.FACT)
+                                no_counterpart.FACT, receivers_exit.FACT, waiters.FACT, drops.FACT)
 BY_KEY: dict[str, Fact[Any]] = {fact.key: fact for fact in FACTS}
 
 # A compiled `model:` query: (fact key, its options) in FACTS order.

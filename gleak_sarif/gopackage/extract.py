@@ -235,6 +235,7 @@ class _Extractor:
                         env.receiver = self.text(name_node)
             key = (recv_type or "", name)
         params = node.child_by_field_name("parameters")
+        unused: list[int] = []  # channel parameters the body never mentions
         if params is not None:
             index = 0
             for decl in params.named_children:
@@ -242,7 +243,10 @@ class _Extractor:
                 type_text = named_type(self.text(type_node)) if type_node is not None else ""
                 names: list[Node | None] = [
                     c for i, c in enumerate(decl.children) if decl.field_name_for_child(i) == "name"]
+                is_chan = type_node is not None and self.text(type_node).lstrip("<-").strip().startswith("chan")
                 for name_node in names or [None]:
+                    if is_chan and (name_node is None or self.text(name_node) == "_"):
+                        unused.append(index)
                     if name_node is not None:
                         pname = self.text(name_node)
                         env.params[pname] = index
@@ -251,6 +255,11 @@ class _Extractor:
                         if type_node is not None and self.text(type_node).lstrip("<-").strip().startswith("chan"):
                             env.chans.add(pname)
                     index += 1
+        body = node.child_by_field_name("body")
+        chan_params = {name: index for name, index in env.params.items() if name in env.chans and name != "_"}
+        if chan_params and body is not None:
+            mentioned = _identifiers(body, set(chan_params))
+            unused.extend(index for name, index in chan_params.items() if name not in mentioned)
         results: tuple[str, ...] = ()
         result = node.child_by_field_name("result")
         if result is not None:
@@ -260,7 +269,7 @@ class _Extractor:
             else:
                 results = (named_type(self.text(result)),)
         summary = FunctionSummary(key, self.path, node.start_byte, node.end_byte, self.site(node), recv_type,
-                                  literal, results)
+                                  literal, results, unused_params=tuple(sorted(unused)))
         self.result_texts.append(self.text(result) if result is not None else "")
         # functions are visited in start order, so the lists stay sorted by start byte
         self.funcs.append(summary)
@@ -620,6 +629,21 @@ def _is_buffered_make(extractor: _Extractor, node: Node) -> bool:
     assert arguments is not None
     sizes = arguments.named_children[1:]
     return bool(sizes) and extractor.text(sizes[0]).strip() != "0"
+
+
+def _identifiers(node: Node, wanted: set[str]) -> set[str]:
+    """The names of ``wanted`` that occur as identifiers under ``node``."""
+    found: set[str] = set()
+    stack = [node]
+    while stack and found != wanted:
+        current = stack.pop()
+        if current.type == "identifier":
+            text = current.text.decode("utf-8", "replace") if current.text is not None else ""
+            if text in wanted:
+                found.add(text)
+        else:
+            stack.extend(current.named_children)
+    return found
 
 
 def _descendants_of_type(node: Node, kind: str) -> list[Node]:

@@ -67,6 +67,7 @@ class FunctionSummary:
     is_literal: bool = False
     results: tuple[str, ...] = ()  # declared result types (named types of this package, else "")
     ops: list[Op] = field(default_factory=list)
+    unused_params: tuple[int, ...] = ()  # positions of channel parameters the body never mentions
 
 
 @dataclass(slots=True)

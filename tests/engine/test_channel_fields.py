@@ -230,3 +230,32 @@ def test_receivers_exit_on_a_stop_signal_only(tmp_path: Path) -> None:
     engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
     found = engine.scan([str(source)]).findings
     assert [(f.primary.start_line, [r.span.start_line for r in f.related]) for f in found] == [(34, [13]), (35, [18])]
+
+
+def test_drops_a_channel_the_callee_never_mentions(tmp_path: Path) -> None:
+    """`drops: $CH`: every function the call may run leaves that channel parameter unused (or unnamed); a
+    callee that mentions it (closes it, passes it on) or a function value does not drop it."""
+    findings = run_rule(tmp_path, """
+        rule:
+          all:
+            - pattern: $F($$$, $CH, $$$)
+            - model:
+                drops: $CH
+    """, """
+        package q
+        type w struct{}
+        func (x *w) ignore(done chan int) {}
+        func (x *w) blank(_ chan int) {}
+        func (x *w) closes(done chan int) { close(done) }
+        func (x *w) passes(done chan int) { use(done) }
+        func use(c chan int) { c <- 1 }
+        func (x *w) run(f func(chan int)) {
+            c := make(chan int)
+            go x.ignore(c)
+            x.blank(c)
+            x.closes(c)
+            x.passes(c)
+            f(c)
+        }
+    """)
+    assert lines(findings) == [10, 11]
