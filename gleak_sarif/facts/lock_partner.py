@@ -15,6 +15,8 @@ class LockPartner:
     lock: str = field(metadata=reads("the mutex held at the node, e.g. $MU (bound by `held`)"))
     partner: str | None = field(default=None, metadata=binds("the other end's operation"))
     partner_lock: str | None = field(default=None, metadata=binds("where the other end takes the lock"))
+    partner_wait: str | None = field(default=None, metadata=binds("where the other end first waits for a "
+                                                                   "goroutine that takes the lock"))
 
 
 def _run(asker: Asker, spec: LockPartner, env: Env) -> Iterator[Env]:
@@ -40,6 +42,8 @@ def _run(asker: Asker, spec: LockPartner, env: Env) -> Iterator[Env]:
     merged = asker.bind(env, spec.partner, asker.evidence(f"{name}: {first.operation.text}", first.operation))
     if merged is not None:
         merged = asker.bind(merged, spec.partner_lock, asker.evidence(first.lock.text, first.lock))
+    if merged is not None and first.wait is not None:
+        merged = asker.bind(merged, spec.partner_wait, asker.evidence(first.wait.text, first.wait))
     if merged is not None:
         yield merged
 
@@ -47,13 +51,15 @@ def _run(asker: Asker, spec: LockPartner, env: Env) -> Iterator[Env]:
 FACT = Fact(
     key="lock-partner",
     spec=LockPartner,
-    usage="`lock-partner: {lock: $MU, partner: NAME, partner-lock: NAME}`",
+    usage="`lock-partner: {lock: $MU, partner: NAME, partner-lock: NAME, partner-wait: NAME}`",
     holds="the node is a send or receive on a channel field (or a local channel of its top-level function) "
           "and every function of the package that reaches the other end (a receive or `range` for a send, a "
           "send or `close` for a receive; its roots: goroutine bodies and functions no such function calls) "
           "takes `$MU` on the way: before it, anywhere when the other end is deferred, or in the same loop "
-          "(the next operation comes after this iteration's lock); locks in callees count",
-    binds_doc="`partner` the other end's operation, `partner-lock` where it takes `$MU`",
+          "(the next operation comes after this iteration's lock); locks in callees count, and so does a bare "
+          "send or receive on the way whose every other end takes `$MU` (one step further)",
+    binds_doc="`partner` the other end's operation, `partner-lock` where it (or the goroutine it waits for) "
+              "takes `$MU`, `partner-wait` where it waits for that goroutine (when it does)",
     run=_run,
     file_tokens=frozenset({b"Lock()"}),
 )

@@ -225,6 +225,14 @@ class PackageModel:
         fields = self._ensure_type(type_name) or {}
         return fields.get(name, "").strip()
 
+    def resolved(self, canon: str | None) -> str | None:
+        """An identity whose root is a constructor's result (`@newT#0.mu`) in the type's terms (`T.mu`)."""
+        if not canon or not canon.startswith("@"):
+            return canon
+        root, _, rest = canon.partition(".")
+        type_name = self.type_of(root)
+        return f"{type_name}.{rest}" if type_name and rest else (type_name or canon)
+
     def field_owner(self, type_name: str, name: str, depth: int = 0) -> str | None:
         """The struct type that declares field ``name`` of ``type_name``: itself, or an embedded struct the
         field is promoted from; None when the package declares no such field."""

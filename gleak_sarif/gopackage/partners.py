@@ -44,11 +44,12 @@ class Partner:
     # the lock comes only after the operation, in the same loop: a deadlock needs the blocked side to come
     # back while the other end waits for the lock (a loop, or another call of a method)
     after: bool = False
+    wait: Site | None = None  # the other end first waits here, for a goroutine that takes the lock
 
 
-def _uses(model: PackageModel, function: int, op: Op) -> set[tuple[str, int]] | None:
+def _uses(model: PackageModel, function: int, op: Op, depth: int = 0) -> set[tuple[str, int]] | None:
     """(path, start) of the counterpart operations of ``op`` in the package; None when the channel is not
-    one the model can follow (a parameter, a call result)."""
+    one the model can follow (a call result, a parameter some caller fills with one)."""
     kinds = COUNTERPARTS[op.kind]
     record = field_ref(model, op)
     if record is not None:
@@ -60,7 +61,11 @@ def _uses(model: PackageModel, function: int, op: Op) -> set[tuple[str, int]] | 
             out |= {(use.site.path, use.site.start) for use in found.uses if use.kind in kinds}
         return out
     ref = op.ref
-    if ref is None or ref.rest or ref.root not in ("local", "g"):
+    if ref is None or ref.rest:
+        return None
+    if ref.root.startswith("p") and ref.root[1:].isdigit():
+        return _parameter_uses(model, function, op, int(ref.root[1:]), depth)
+    if ref.root not in ("local", "g"):
         return None
     scope = model.top_level(function)
     out = set()
@@ -75,19 +80,49 @@ def _uses(model: PackageModel, function: int, op: Op) -> set[tuple[str, int]] | 
     return out
 
 
+def _parameter_uses(model: PackageModel, function: int, op: Op, position: int,
+                    depth: int) -> set[tuple[str, int]] | None:
+    """A channel parameter: the counterparts of what every caller (or `go` statement) passes for it."""
+    if depth >= MAX_CALLER_DEPTH:
+        return None
+    sites = [(caller, at) for caller in model.callers_of(function)
+             for at, call in enumerate(model.functions[caller].ops)
+             if call.kind == "call" and function in model.targets_of(caller, at)]
+    sites += model.starters_of(function)
+    if not sites:
+        return None
+    out: set[tuple[str, int]] = set()
+    for caller, at in sites:
+        call = model.functions[caller].ops[at]
+        argument = call.args[position] if position < len(call.args) else None
+        if argument is None:
+            return None
+        found = _uses(model, caller, Op(op.kind, call.site, argument), depth + 1)
+        if found is None:
+            return None
+        out |= found
+    return out
+
+
 def _same_lock(model: PackageModel, lock: Lock, canon: str | None, text: str | None, index: int) -> bool:
     if lock.canon is not None and canon is not None:
-        return lock.canon == canon
+        return model.resolved(lock.canon) == model.resolved(canon)
     return text is not None and text == lock.text and model.top_level(index) == lock.scope
 
 
-def _needs(model: PackageModel, index: int, uses: set[tuple[str, int]], lock: Lock) -> Partner | None:
-    """How root ``index`` takes ``lock`` on its way to a counterpart operation, if it does."""
+def _needs(model: PackageModel, index: int, uses: set[tuple[str, int]], lock: Lock,
+           depth: int = 0) -> Partner | None:
+    """How root ``index`` takes ``lock`` on its way to a counterpart operation, if it does: itself (or in a
+    callee), or by waiting first on another channel whose every other end takes it (one step further:
+    `defer close(stop); <-result` where result's sender locks)."""
     counterparts: list[tuple[int, bool, tuple[int, int] | None, Site]] = []  # (position, deferred, loop, site)
     locks: list[tuple[int, tuple[int, int] | None, Site]] = []
+    waits: list[tuple[int, Op]] = []  # bare sends and receives on the way
     for position, op in enumerate(model.functions[index].ops):
         if (op.site.path, op.site.start) in uses:
             counterparts.append((position, op.deferred, op.loop, op.site))
+        elif op.kind in ("send", "recv") and op.bare and not op.deferred:
+            waits.append((position, op))
         elif op.kind == "lock" and not op.deferred and op.ref is not None and \
                 _same_lock(model, lock, op.ref.canon, op.ref.text, index):
             locks.append((position, op.loop, op.site))
@@ -103,6 +138,13 @@ def _needs(model: PackageModel, index: int, uses: set[tuple[str, int]], lock: Lo
                         model, lock, effect.canon or (mapped.canon if mapped else None),
                         mapped.text if mapped else None, index):
                     locks.append((position, op.loop, effect.trace[-1]))
+    if depth == 0:
+        for position, deferred, _, site in counterparts:
+            for wait_position, wait in waits:
+                if wait_position < position or deferred:
+                    inner = lock_partners(model, index, wait, lock, depth + 1)
+                    if inner:
+                        return Partner(index, site, inner[0].lock, wait=wait.site)
     after = None
     for position, deferred, loop, site in counterparts:
         for lock_position, lock_loop, lock_site in locks:
@@ -126,7 +168,7 @@ def _lock_in(trace: tuple[Site, ...], model: PackageModel, lock: Lock) -> Site |
     return None
 
 
-def lock_partners(model: PackageModel, function: int, op: Op, lock: Lock) -> list[Partner] | None:
+def lock_partners(model: PackageModel, function: int, op: Op, lock: Lock, depth: int = 0) -> list[Partner] | None:
     """The roots of the other end of ``op`` (in ``function``), each with where it takes ``lock``, when every
     root takes it on the way (and there is at least one); else None."""
     if op.kind not in COUNTERPARTS:
@@ -157,7 +199,7 @@ def lock_partners(model: PackageModel, function: int, op: Op, lock: Lock) -> lis
     roots |= set(frontier)
     partners = []
     for root in sorted(roots):
-        found = _needs(model, root, uses, lock)
+        found = _needs(model, root, uses, lock, depth)
         if found is None or (found.after and not again):
             return None  # this way to the other end does not need the lock: no deadlock for sure
         partners.append(found)

@@ -107,3 +107,44 @@ def test_one_lock_free_way_to_the_other_end_is_enough(tmp_path: Path) -> None:
         """,
     }
     assert scan(tmp_path, files, "a.go") == []
+
+
+def test_a_parameter_channel_closed_after_waiting_for_a_goroutine_that_locks(tmp_path: Path) -> None:
+    """The blocked receive is on a parameter: its other end is what the `go` statement passes (a local of
+    the starter, closed by its `defer`). The starter first waits on another channel, whose only sender
+    takes the lock: the partner lock is that sender's, and the wait is bound too."""
+    rule = LOCK_PARTNER.replace("partner-lock: PLOCK}", "partner-lock: PLOCK, partner-wait: PWAIT}") + \
+        '  - {capture: $PWAIT, message: "partner wait"}\n'
+    files = {
+        "a.go": """
+            package q
+            import "sync"
+            type l struct{ mu sync.Mutex }
+            func (x *l) pop(stop chan struct{}) {
+                x.mu.Lock()
+                defer x.mu.Unlock()
+                <-stop
+            }
+            func run() {
+                x := &l{}
+                stop := make(chan struct{})
+                defer close(stop)
+                go x.pop(stop)
+                ready := make(chan struct{})
+                go func() {
+                    x.mu.Lock()
+                    close(ready)
+                    x.mu.Unlock()
+                }()
+                <-ready
+            }
+        """,
+    }
+    write(tmp_path / "rules" / "TST001.yml", RULE_HEADER + rule)
+    for name, text in files.items():
+        write(tmp_path / "src" / name, text)
+    engine = Engine(ScanOptions(rules=[str(tmp_path / "rules" / "TST001.yml")], builtin_rules=False, jobs=1,
+                                use_cache=False))
+    found = [(f.primary.start_line, [(r.message, r.span.start_line) for r in f.related])
+             for f in engine.scan([str(tmp_path / "src" / "a.go")]).findings]
+    assert found == [(7, [("partner", 12), ("partner lock", 16), ("partner wait", 20)])]
