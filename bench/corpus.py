@@ -8,7 +8,9 @@
 
 The module list is bench/corpus.tsv. Set `precision` is the corpus rules are measured (and tuned) on;
 set `heldout` is scanned with `--set heldout` (labels `heldout-...`) and only used to re-check a rule
-after it was tuned: nobody tunes on it. Modules are fetched with `go mod download` into
+after it was tuned: nobody tunes on it. Set `fresh` (`--set fresh`, labels `fresh-...`) is a second, larger
+held-out set added after the recall rules of issue 15 landed; nobody tunes on it either, and its note rules
+are sampled 10 per rule (NOTE_SAMPLE), errors and warnings 30. Modules are fetched with `go mod download` into
 .cache/corpus/mod (git-ignored), so nothing of theirs enters the repository.
 
 Files written under bench/triage/corpus/ (committed; bench/precision_report.py reads them):
@@ -46,6 +48,9 @@ CACHE = REPO / ".cache" / "corpus"
 MODCACHE = CACHE / "mod"
 RESULTS = CACHE / "results"
 SAMPLE = 30
+SETS = ("precision", "heldout", "fresh")
+# Findings of a note rule sampled per set when fewer than SAMPLE (the fresh set reads a sample of the notes).
+NOTE_SAMPLE = {"fresh": 10}
 VERDICTS = ("tp", "fp", "unsure")
 # The scanner's own default skips (engine/discover.py): vendored code, testdata, hidden folders, generated
 # files. Counted the same way here so that findings per 100k lines compare like with like.
@@ -195,8 +200,12 @@ def load_findings(label: str, mods: list[Module]) -> list[Finding]:
     return list(found.values())
 
 
+def scan_label(args: argparse.Namespace) -> str:
+    return args.label if args.set == "precision" else f"{args.set}-{args.label}"
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
-    label = args.label if args.set == "precision" else f"heldout-{args.label}"
+    label = scan_label(args)
     mods = modules(args.set)
     (RESULTS / label).mkdir(parents=True, exist_ok=True)
     for mod in mods:
@@ -226,11 +235,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 0
 
 
-def sample(findings: list[Finding]) -> list[Finding]:
+def sample(findings: list[Finding], which: str = "precision") -> list[Finding]:
     chosen: list[Finding] = []
     for rule in sorted({f.rule for f in findings}):
         mine = sorted((f for f in findings if f.rule == rule), key=lambda f: f.order)
-        chosen += mine[:SAMPLE]
+        notes = all(f.severity == "note" for f in mine)
+        chosen += mine[:NOTE_SAMPLE.get(which, SAMPLE) if notes else SAMPLE]
     return chosen
 
 
@@ -239,8 +249,8 @@ VERDICT_COLUMNS = ["corpus", "path", "line", "verdict", "reason"]
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    label = args.label if args.set == "precision" else f"heldout-{args.label}"
-    chosen = sample(load_findings(label, modules(args.set)))
+    label = scan_label(args)
+    chosen = sample(load_findings(label, modules(args.set)), args.set)
     write_tsv(TRIAGE / f"{label}.sample.tsv", SAMPLE_COLUMNS,
               [{"rule": f.rule, "corpus": f.corpus, "path": f.path, "line": str(f.line), "severity": f.severity,
                 "message": f.message[:200]} for f in chosen])
@@ -260,13 +270,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    label = args.label if args.set == "precision" else f"heldout-{args.label}"
+    label = scan_label(args)
     mods = {m.name: m for m in modules(args.set)}
     verdicts = {}
     if (TRIAGE / f"{args.rule}.tsv").exists():
         verdicts = {(r["corpus"], r["path"], int(r["line"])): r for r in read_tsv(TRIAGE / f"{args.rule}.tsv")}
     data = {name: json.loads((RESULTS / label / f"{name}.json").read_text(encoding="utf-8")) for name in mods}
-    chosen = [f for f in sample(load_findings(label, list(mods.values()))) if f.rule == args.rule]
+    chosen = [f for f in sample(load_findings(label, list(mods.values())), args.set) if f.rule == args.rule]
     for f in chosen:
         row = verdicts.get(f.key)
         if args.todo and row and row["verdict"] != "todo":
@@ -294,8 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     for name in ("fetch", "scan", "sample", "show"):
         p = sub.add_parser(name)
-        p.add_argument("--set", choices=("precision", "heldout", "all") if name == "fetch" else
-                       ("precision", "heldout"), default="all" if name == "fetch" else "precision")
+        p.add_argument("--set", choices=(*SETS, "all") if name == "fetch" else SETS,
+                       default="all" if name == "fetch" else "precision")
         if name != "fetch":
             p.add_argument("--label", default="current", help="scan label: baseline, current, ...")
         if name == "scan":
