@@ -38,6 +38,7 @@ from gleak_sarif.rules.compiled import (
     CNode,
     CompiledRule,
     CRelation,
+    IsStep,
     KindStep,
     MatchesStep,
     ModelQuery,
@@ -421,6 +422,10 @@ class FileEvaluator:
             bound = env.get(step.name)
             if bound is not None and (bound is node or self.text(bound) == self.text(node)):
                 yield env
+        elif type(step) is IsStep:
+            bound = env.get(step.name)
+            if bound is not None and _key(bound) == _key(node):
+                yield env
         elif type(step) is ScopeStep:
             if node.type in FUNCTION_KINDS if step.scope == "function" else self.is_declaration_scope(node):
                 yield env
@@ -445,7 +450,8 @@ class FileEvaluator:
             # itself: answer once (not once per matching node, which re-ran the later checks each time)
             # and remember the answer for this node and those metavariables' texts (GL206 asks the same
             # question of one declaration for every receive on the channel).
-            memo_key = (id(relation), *_key(node), *(self.text(env[name]) for name in mentioned))
+            memo_key = (id(relation), *_key(node), *(self._bound_key(env, name, relation.rule.identities)
+                                                     for name in mentioned))
             found = self._relation_memo.get(memo_key)
             if found is None:
                 found = self._relation_memo[memo_key] = (
@@ -477,7 +483,7 @@ class FileEvaluator:
         metavariables the sub-rule mentions (what `_relation`'s memo relies on too), and relations ask the
         same candidates again and again: GL406 asks about every return after each lock of a function, so a
         long function made it quadratic in rule evaluation; now it is quadratic in dictionary lookups."""
-        key = (id(rule), *_key(node), *(self.text(env[n]) if n in env else None for n in rule.mentions))
+        key = (id(rule), *_key(node), *(self._bound_key(env, n, rule.identities) for n in rule.mentions))
         if key in self._no_match:
             return
         found = False
@@ -486,6 +492,13 @@ class FileEvaluator:
             yield out
         if not found:
             self._no_match.add(key)
+
+    def _bound_key(self, env: Env, name: str, identities: frozenset[str]) -> object:
+        """What a memo keys a bound metavariable by: its text, or its node for one that `is:` compares."""
+        bound = env.get(name)
+        if bound is None:
+            return None
+        return _key(bound) if name in identities else self.text(bound)
 
     def _is_stop(self, node: Node, stop: str | CNode) -> bool:
         if isinstance(stop, str):
@@ -557,6 +570,11 @@ class FileEvaluator:
                     if _key(candidate) not in seen:
                         seen.add(_key(candidate))
                         yield candidate
+            return
+        if rule.same_node is not None and rule.same_node in env:
+            bound = env[rule.same_node]  # `is: $X`: the one node
+            if bound.start_byte >= start and bound.end_byte <= end:
+                yield bound
             return
         if rule.same_as is not None and rule.same_as in env:
             # a node with the same text as a bound metavariable: find the text, then its node

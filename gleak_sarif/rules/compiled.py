@@ -69,6 +69,7 @@ class CNode:
     kind: str | None = None  # node type check (a query atom is made only when it must enumerate)
     scope: str | None = None  # "function" | "declaration": the node is such a function scope
     same_as: str | None = None  # pattern `$X` alone: a node with the same text as bound $X
+    same_node: str | None = None  # `is: $X`: the node bound to $X itself
     as_: str | None = None  # bind the matched node to this metavariable
     regex: Regex | None = None
     matches: CNode | None = None
@@ -86,6 +87,8 @@ class CNode:
     # every metavariable the evaluation of this object can read from its environment, sorted (set by
     # build_pack; see `mentions`)
     mentions: tuple[str, ...] = ()
+    # the mentioned metavariables that `is:` compares by node, not text: memo keys use their position
+    identities: frozenset[str] = frozenset()
     steps: tuple[Step, ...] = ()  # the evaluator's checks, in order (set by build_pack: see `plan`)
 
 
@@ -184,6 +187,12 @@ class SameStep(Step):
 
 
 @dataclass(frozen=True, slots=True)
+class IsStep(Step):
+    FILTER: ClassVar[bool] = True
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class AtomStep(Step):
     atom: int
 
@@ -248,6 +257,8 @@ def plan(rule: CNode) -> tuple[Step, ...]:
         steps.append(ScopeStep(rule.scope))
     if rule.same_as is not None:
         steps.append(SameStep(rule.same_as))
+    if rule.same_node is not None:
+        steps.append(IsStep(rule.same_node))
     steps.extend(AtomStep(atom) for atom in rule.atoms)
     if rule.regex is not None:
         steps.append(RegexStep(rule.regex))
@@ -340,6 +351,8 @@ def mentions(rule: CNode) -> tuple[str, ...]:
         names |= node.binds | node.model_reads
         if node.same_as is not None:
             names.add(node.same_as)
+        if node.same_node is not None:
+            names.add(node.same_node)
         if node.as_ is not None:
             names.add(node.as_)
         stack.extend(relation.rule for _, relation in node.relations)
@@ -381,3 +394,24 @@ def pack_classes() -> list[type]:
     rule metadata and compiled regexes): the compiled types, the steps, and each `model:` fact's options."""
     return [Atom, CRelation, CNode, CFix, RuleOutput, CompiledRule, RulePack, *Step.__subclasses__(),
             *(fact.spec for fact in facts.FACTS)]
+
+
+def identities(rule: CNode) -> frozenset[str]:
+    """The metavariables that `is:` reads somewhere in ``rule`` (through the same children as `mentions`):
+    two bindings of one of them with the same text but at different nodes give different answers."""
+    names: set[str] = set()
+    stack, seen = [rule], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.same_node is not None:
+            names.add(node.same_node)
+        stack.extend(relation.rule for _, relation in node.relations)
+        stack.extend(node.all or [])
+        stack.extend(node.any or [])
+        for child in (node.matches, node.not_):
+            if child is not None:
+                stack.append(child)
+    return frozenset(names)

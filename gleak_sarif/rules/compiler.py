@@ -29,6 +29,7 @@ from gleak_sarif.rules.compiled import (
     CRelation,
     RuleOutput,
     RulePack,
+    identities,
     mentions,
     plan,
     required_callee_tokens,
@@ -136,6 +137,14 @@ class _RuleCompiler:
                 node.same_as = name
             else:
                 node.atoms.append(self.compile_pattern(obj.pattern, loc + ("pattern",)))
+        if obj.is_ is not None:
+            if obj.is_ not in bound:
+                raise self.error(
+                    f"`is: ${obj.is_}` matches the node bound to ${obj.is_}, but nothing binds it earlier",
+                    loc + ("is",),
+                    f"bind ${obj.is_} in an earlier item of `all` (a pattern or `as:`)",
+                )
+            node.same_node = obj.is_
         if obj.kind is not None:
             if not GO.id_for_node_kind(obj.kind, True):
                 raise self.error(
@@ -530,6 +539,7 @@ def build_pack(rules: list[CompiledRule], atoms: list[Atom], sources: list[bytes
     for rule in rules:
         for node in rule_nodes(*rule_roots(rule)):
             node.mentions = mentions(node)
+            node.identities = identities(node)
             node.steps = plan(node)
         rule.callee_tokens = required_callee_tokens(rule.root)
         rule.package_tokens = required_package_tokens(rule.root)

@@ -67,6 +67,15 @@ class RuleObject(_Strict):
     # call reaches do
     model: ModelQuery | None = None  # type: ignore[valid-type]
     as_: str | None = Field(default=None, alias="as")  # bind the node this object matched to $NAME
+    # the very node bound to $NAME (`pattern: $NAME` alone matches any node with the same text)
+    is_: str | None = Field(default=None, alias="is")
+
+    @field_validator("is_")
+    @classmethod
+    def _is_name(cls, value: str | None) -> str | None:
+        if value is not None and not METAVAR_NAME.match(value):
+            raise ValueError("`is` takes a metavariable name such as $LOOP or LOOP")
+        return value.lstrip("$") if value is not None else None
 
     @field_validator("as_")
     @classmethod
@@ -79,7 +88,7 @@ class RuleObject(_Strict):
     def _not_empty(self) -> RuleObject:
         if not self.model_fields_set - {"stopBy", "field", "stop_by", "as_"}:
             raise ValueError(
-                "empty rule object: give at least one of pattern, kind, scope, regex, query, "
+                "empty rule object: give at least one of pattern, is, kind, scope, regex, query, "
                 "inside, has, follows, precedes, all, any, not, matches"
             )
         return self

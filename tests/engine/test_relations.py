@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from gleak_sarif.errors import ConfigError
 from tests.helpers import lines, run_rule
 
 GO = """\
@@ -159,6 +162,72 @@ rule:
     assert lines(run_rule(tmp_path, body, GO)) == [16]
     body_absent = body.replace("close($CH)", "work()").replace("$CH\n", "zzz\n")
     assert lines(run_rule(tmp_path, body_absent.replace("pattern: zzz", "pattern: nothere()"), GO)) == []
+
+
+TWIN_BLOCKS = """\
+package p
+
+func twins(a chan int, ok bool) {
+	if ok {
+		close(a)
+	}
+	if !ok {
+		close(a)
+	}
+}
+"""
+
+
+def test_is_matches_the_bound_node_not_its_text_twin(tmp_path: Path) -> None:
+    # the two `if` blocks' statement lists hold the same text (`close(a)`); `pattern: $B` is satisfied by
+    # either list, `is: $B` only by the list the first close sits in: no close is later in its own list
+    same_text = """
+rule:
+  all:
+    - pattern: close($CH)
+      inside:
+        kind: expression_statement
+        stopBy: neighbor
+        inside:
+          kind: statement_list
+          stopBy: neighbor
+          as: B
+    - precedes:
+        pattern: close($CH)
+        inside:
+          pattern: $B
+"""
+    assert lines(run_rule(tmp_path, same_text, TWIN_BLOCKS)) == [5]
+    assert lines(run_rule(tmp_path, same_text.replace("pattern: $B", "is: $B"), TWIN_BLOCKS)) == []
+    # and as the candidate of `has`: the one node itself
+    has_it = """
+rule:
+  all:
+    - kind: if_statement
+      has:
+        kind: block
+        field: consequence
+        stopBy: neighbor
+        as: B
+    - has:
+        is: $B
+        stopBy: neighbor
+"""
+    assert lines(run_rule(tmp_path, has_it, TWIN_BLOCKS)) == [4, 7]
+
+
+def test_is_needs_an_earlier_binding(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        run_rule(tmp_path, """
+rule:
+  all:
+    - kind: block
+      inside:
+        is: $B
+    - kind: block
+      as: B
+""", TWIN_BLOCKS)
+    assert "nothing binds it earlier" in str(caught.value)
 
 
 def test_constraints_filter_bound_text(tmp_path: Path) -> None:
