@@ -105,3 +105,12 @@ func TestLeak_NotifyErr(t *testing.T) {
 	failing := func() error { _ = slow(); return errors.New("check failed") }
 	leftAfter(t, func() { _ = NotifyErr(cancelled(), failing) })
 }
+
+func TestLeak_FirstWord(t *testing.T) {
+	word := func() string { _ = slow(); return "word" }
+	leftAfter(t, func() {
+		errs := make(chan error)
+		close(errs) // the deferred drain of errs ends at once: only the word's sender can be left
+		_ = FirstWord(word, errs, time.Millisecond)
+	})
+}
