@@ -450,8 +450,12 @@ class FileEvaluator:
             # itself: answer once (not once per matching node, which re-ran the later checks each time)
             # and remember the answer for this node and those metavariables' texts (GL206 asks the same
             # question of one declaration for every receive on the channel).
-            memo_key = (id(relation), *_key(node), *(self._bound_key(env, name, relation.rule.identities)
-                                                     for name in mentioned))
+            identities = relation.rule.identities
+            if identities:
+                memo_key = (id(relation), *_key(node), *(self._bound_key(env, name, identities)
+                                                         for name in mentioned))
+            else:
+                memo_key = (id(relation), *_key(node), *(self.text(env[name]) for name in mentioned))
             found = self._relation_memo.get(memo_key)
             if found is None:
                 found = self._relation_memo[memo_key] = (
@@ -483,7 +487,11 @@ class FileEvaluator:
         metavariables the sub-rule mentions (what `_relation`'s memo relies on too), and relations ask the
         same candidates again and again: GL406 asks about every return after each lock of a function, so a
         long function made it quadratic in rule evaluation; now it is quadratic in dictionary lookups."""
-        key = (id(rule), *_key(node), *(self._bound_key(env, n, rule.identities) for n in rule.mentions))
+        # (the common case, no `is:` below: texts only, inline, since this runs for every candidate)
+        if rule.identities:
+            key = (id(rule), *_key(node), *(self._bound_key(env, n, rule.identities) for n in rule.mentions))
+        else:
+            key = (id(rule), *_key(node), *(self.text(env[n]) if n in env else None for n in rule.mentions))
         if key in self._no_match:
             return
         found = False
