@@ -24,6 +24,9 @@ from gleak_sarif.gopackage.summary import (
 )
 from gleak_sarif.gosource import FUNCTION_KINDS, GO
 
+# builtins whose result is never a value of a package type
+BUILTINS = {"make", "append", "len", "cap", "copy", "complex", "real", "imag", "min", "max", "recover"}
+
 _QUERY_TEXT = """
 (function_declaration name: (identifier) @name) @func
 (method_declaration name: (field_identifier) @name) @func
@@ -602,6 +605,9 @@ class _Extractor:
                     if arguments is not None and arguments.named_children:
                         return named_type(self.text(arguments.named_children[0]))
                     return ""
+                if name in BUILTINS:
+                    return ""  # `make(chan T)`, `append(...)`: no package type (was "@make#0": every local
+                    # made by make looked like one value across the package)
                 return f"@{name}#{result_index}"  # a constructor: resolved when the model is built
         return ""
 
