@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gleak_sarif.facts.base import Asker, Env, Fact, binds, reads
+from gleak_sarif.gopackage.extract_cancel import BACKGROUND
 from gleak_sarif.gopackage.model import PackageModel
 from gleak_sarif.gopackage.summary import Site, norm
 
@@ -14,6 +15,8 @@ from gleak_sarif.gopackage.summary import Site, norm
 class CallsStarting:
     # the goroutine waits on a channel of the type that only another method closes
     stoppable: bool = False
+    # the stop is a method of the type the called function returns (a value it made for the caller only)
+    result_dropped: bool = False
     unstopped_on: str | None = field(default=None, metadata=reads("the value the method is called on"))
     via: str | None = field(default=None, metadata=binds("the `go` statement"))
     stop: str | None = field(default=None, metadata=binds("the stopping method's close"))
@@ -29,8 +32,16 @@ def _run(asker: Asker, spec: CallsStarting, env: Env) -> Iterator[Env]:
         starter = model.functions[target]
         for body, trace in model.starts_of(target).items():
             stops: dict[str, Site] = {}
-            if spec.stoppable or spec.unstopped_on is not None:
-                stops = _stop_methods(model, target, body)
+            owner = starter.recv_type
+            if spec.result_dropped:
+                owner = starter.results[0] if starter.results and starter.fresh_result else None
+            if spec.stoppable or spec.unstopped_on is not None or spec.result_dropped:
+                if not owner:
+                    continue
+                waited = _waited(model, owner, body, trace)
+                if not _contexts_never_cancelled(asker, model, target, waited):
+                    continue
+                stops = _stop_methods(model, owner, (target, body), waited)
                 if not stops:
                     continue
             if spec.unstopped_on is not None:
@@ -40,27 +51,65 @@ def _run(asker: Asker, spec: CallsStarting, env: Env) -> Iterator[Env]:
             merged = asker.bind(env, spec.via, asker.evidence(" -> ".join(s.text for s in trace), trace[-1]))
             if merged is not None and stops:
                 name = sorted(stops)[0]
-                merged = asker.bind(merged, spec.stop, asker.evidence(f"{starter.recv_type}.{name}", stops[name]))
+                merged = asker.bind(merged, spec.stop, asker.evidence(f"{owner}.{name}", stops[name]))
             if merged is not None:
                 yield merged
                 return
 
 
-def _stop_methods(model: PackageModel, starter: int, body: int) -> dict[str, Site]:
-    """Methods of the starter's type, other than the starter, that close a channel field of the type the
-    started goroutine waits on: name -> the close."""
-    type_name = model.functions[starter].recv_type
-    if not type_name:
-        return {}
-    prefix = type_name + "."
-    waited = {e.canon for e in model.effects_of(body).values()
-              if e.kind in ("recv", "range") and e.canon and e.canon.startswith(prefix)}
+def _waited(model: PackageModel, type_name: str, body: int, trace: tuple[Site, ...]) -> set[str]:
+    """Identities of the channels of ``type_name`` the started goroutine waits on; a wait on one of the
+    goroutine's parameters is read in the `go` statement's terms (`go t.watch(ctx)` with `ctx` the context
+    whose cancel `t.cancel` holds)."""
+    found = model.op_at(trace[-1].path, trace[-1].start, trace[-1].end)
+    go = model.functions[found[0]].ops[found[1]] if found is not None else None
+    waited = set()
+    for effect in model.effects_of(body).values():
+        if effect.kind not in ("recv", "range"):
+            continue
+        canon = effect.canon
+        if canon is None and go is not None and go.kind == "go":
+            mapped = model.map_ref(effect.ref, go)
+            canon = mapped.canon if mapped is not None else None
+        if canon and canon.startswith(type_name + "."):
+            waited.add(canon)
+    return waited
+
+
+def _contexts_never_cancelled(asker: Asker, model: PackageModel, starter: int, waited: set[str]) -> bool:
+    """A waited context Done channel (a context whose cancel a field holds) closes only by that cancel when
+    its parent is never cancelled: `context.Background()`/`TODO()`, or a parameter of the called method
+    that this call passes one of those for. Any other parent may end the wait without a stop."""
+    key = model.functions[starter].key
+    for canon in waited:
+        parents = model.context_parents(canon)
+        # the pair the called method makes is the one its goroutine waits on; pairs made elsewhere belong to
+        # other values of the type (they decide only when the method makes none)
+        own = [(parent, function) for parent, function in parents if function == key]
+        for parent, function in own or parents:
+            if parent == "bg":
+                continue
+            if parent.startswith("p") and function == key and _argument_is_background(asker, int(parent[1:])):
+                continue
+            return False
+    return True
+
+
+def _argument_is_background(asker: Asker, position: int) -> bool:
+    arguments = asker.node.child_by_field_name("arguments")
+    args = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+    return position < len(args) and norm(asker.ev.text(args[position])) in BACKGROUND
+
+
+def _stop_methods(model: PackageModel, type_name: str, skip: tuple[int, int], waited: set[str]) -> dict[str, Site]:
+    """Methods of ``type_name``, other than the starter and the goroutine body (``skip``), that close a
+    channel of the type the started goroutine waits on: name -> the close."""
     if not waited:
         return {}
     out: dict[str, Site] = {}
     for index in model.methods_of(type_name):
         func = model.functions[index]
-        if index in (starter, body):
+        if index in skip:
             continue
         for effect in model.effects_of(index).values():
             if effect.kind == "close" and effect.canon in waited:
@@ -89,17 +138,24 @@ def _stop_called(asker: Asker, receiver: str, stops: set[str]) -> bool:
 
 
 def _tokens(spec: CallsStarting) -> frozenset[bytes]:
-    return frozenset({b"go ", b"close("} if spec.stoppable or spec.unstopped_on else {b"go "})
+    # a stop may close a channel or call a stored context.CancelFunc: `go ` is all every match needs
+    return frozenset({b"go "})
 
 
 FACT = Fact(
     key="calls-starting",
     spec=CallsStarting,
-    usage="`calls-starting: {stoppable: true, unstopped-on: $X, via: NAME, stop: NAME}`",
+    usage="`calls-starting: {stoppable: true, unstopped-on: $X, result-dropped: true, via: NAME, stop: NAME}`",
     holds="the node is a call of a package method that starts a goroutine (itself or further down); "
           "`stoppable`: the goroutine waits on a channel field of the method's type that another method of the "
-          "type closes (directly, through calls, or in a `sync.Once`); `unstopped-on`: and no such method is "
-          "called on `$X` in the enclosing top-level function (deferred, in closures or not)",
+          "type closes (directly, through calls, or in a `sync.Once`); a context's `Done()` counts when a field "
+          "of the type holds its cancel (a call of that field is the close, see \"Context cancel pairs\"; "
+          "the context the goroutine is handed counts too), and only when its parent is never cancelled: "
+          "`context.Background()`/`TODO()`, or a parameter of the called method this call passes one of those "
+          "for; `unstopped-on`: and no such method is called on `$X` in the enclosing top-level function "
+          "(deferred, in closures or not); `result-dropped`: the channel and the stopping method belong to the "
+          "type the called function returns instead, a value it makes and hands out only as its result (no "
+          "argument, store or capture of it in the function: gopackage/extract_fresh.py)",
     binds_doc="`via` the `go` statement, `stop` the closing method's `close`",
     run=_run,
     tokens=_tokens,

@@ -6,7 +6,9 @@ import bisect
 
 from tree_sitter import Node, Query, QueryCursor
 
+from gleak_sarif.gopackage.extract_cancel import CancelPairs
 from gleak_sarif.gopackage.extract_fields import ChannelFields, FuncEnv, is_chan_make
+from gleak_sarif.gopackage.extract_fresh import fresh_result
 from gleak_sarif.gopackage.summary import (
     LOCK_MODES,
     OP_NAMES,
@@ -95,6 +97,7 @@ class _Extractor:
         self.comm_ranges: list[tuple[int, int]] = []
         self.result_texts: list[str] = []  # per function: its declared result, as written
         self.fields = ChannelFields(self)
+        self.cancels = CancelPairs(self, imports)
 
     def text(self, node: Node) -> str:
         return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
@@ -168,8 +171,10 @@ class _Extractor:
                 self._keyed(captures["keyed"][0])
             elif "eassign" in captures:
                 self.fields.field_assignment(captures["eleft"][0], captures["eright"][0])
+                self._cancel_assignment(captures["eleft"][0], captures["eright"][0])
             elif "ekeyed" in captures:
                 self.fields.keyed_field(captures["ekey"][0], captures["evalue"][0])
+                self.cancels.keyed(captures["ekey"][0], captures["evalue"][0])
             elif "escret" in captures:
                 self.fields.returned(captures["escret"][0])
             elif "escarg" in captures:
@@ -271,8 +276,10 @@ class _Extractor:
                                 for d in result.named_children)
             else:
                 results = (named_type(self.text(result)),)
+        fresh = not literal and bool(results) and bool(results[0]) and body is not None and \
+            b"go " in self.source[body.start_byte : body.end_byte] and fresh_result(body, self.source)
         summary = FunctionSummary(key, self.path, node.start_byte, node.end_byte, self.site(node), recv_type,
-                                  literal, results, unused_params=tuple(sorted(unused)))
+                                  literal, results, unused_params=tuple(sorted(unused)), fresh_result=fresh)
         self.result_texts.append(self.text(result) if result is not None else "")
         # functions are visited in start order, so the lists stay sorted by start byte
         self.funcs.append(summary)
@@ -371,6 +378,8 @@ class _Extractor:
         if call.parent is not None and call.parent.type == "go_statement":
             return  # the go statement's own op
         name = self.text(captures["fname"][0])
+        if "operand" in captures and not any(a.type != "comment" for a in captures["args"][0].named_children):
+            self._field_call(call)  # `x.cancel()`: maybe a stored context.CancelFunc
         if self.names is not None and name not in self.names and name not in OP_NAMES:
             return  # not a function of this package, nor an operation the model tracks
         context = self._context(call)
@@ -411,6 +420,20 @@ class _Extractor:
                            args=tuple(self.ref(a, env, func.recv_type) for a in args), bools=self._bools(args),
                            guard=self._guard(call, env), looped=self.looped(call),
                            loop=self.outer_loop(call)))
+
+    def _field_call(self, call: Node) -> None:
+        """A call without arguments of a field of a known type (`t.cancel()`), kept as a `cancel` op: the
+        model makes it the close of a context's Done channel when the field holds that context's cancel."""
+        context = self._context(call)
+        function = call.child_by_field_name("function")
+        if context is None or function is None:
+            return
+        func, env = context
+        target = self.ref(function, env, func.recv_type)
+        if target is not None and target.canon and target.rest and target.root != "?":
+            owner = self._once_owner(func)
+            owner.ops.append(Op("cancel", self.site(call), target, deferred=call.parent is not None and
+                                call.parent.type == "defer_statement"))
 
     def _bools(self, args: list[Node]) -> tuple[bool | None, ...]:
         return tuple(a.type == "true" if a.type in ("true", "false") else None for a in args)
@@ -563,6 +586,17 @@ class _Extractor:
                     env.types.pop(name, None)
                 if value is not None and is_chan_make(self, value):
                     env.chans.add(name)
+        if defining:  # after the types above: a paired local context takes its cancel field's identity
+            self.cancels.assignment(captures["left"][0], captures["right"][0])
+
+    def _cancel_assignment(self, left_list: Node, right_list: Node) -> None:
+        left = [c for c in left_list.named_children if c.type != "comment"]
+        right = [c for c in right_list.named_children if c.type != "comment"]
+        if len(left) == 2 and len(right) == 1:
+            self.cancels.assignment(left_list, right_list)
+        elif len(left) == len(right):
+            for target, value in zip(left, right, strict=True):
+                self.cancels.stored(target, value)
 
     def _local_var(self, spec: Node) -> None:
         context = self._context(spec)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from tree_sitter import Node
 
@@ -32,9 +32,12 @@ class FuncEnv:
     # a literal's enclosing function: its locals declared before the literal are read there (they are not
     # known yet when the literal's env is copied, at the literal's declaration)
     parent: FuncEnv | None = None
+    # locals holding a half of a `context.WithCancel` result (extract_cancel.Pending; shared with literals)
+    cancels: dict[str, Any] = field(default_factory=dict)
 
     def copy(self) -> FuncEnv:
-        return FuncEnv(self.receiver, dict(self.params), dict(self.types), set(self.locals), set(self.chans))
+        return FuncEnv(self.receiver, dict(self.params), dict(self.types), set(self.locals), set(self.chans),
+                       cancels=self.cancels)
 
 
 class Texts(Protocol):

@@ -84,6 +84,8 @@ class PackageModel:
         self.files: dict[str, FileSummary] = {}  # the summaries loaded, by path
         # gopackage/channels.py's answers, by (owner type or None, field name)
         self.channel_fields: dict[tuple[str | None, str], ChannelField] = {}
+        self._cancel_pairs: dict[str, list[tuple[str, str, tuple[str, str]]]] = {}
+        self._context_parents: dict[str, list[tuple[str, tuple[str, str]]]] = {}
         for summary in files:
             self.loaded.add(summary.path)
             self._pending.append(summary)
@@ -177,6 +179,41 @@ class PackageModel:
         if canon not in self.buffered:
             self.functions_in_files_with(b"make(chan", canon.rsplit(".", 1)[-1].encode())
         return canon in self.buffered
+
+    def cancel_pairs(self, cancel: str) -> list[tuple[str, str, tuple[str, str]]]:
+        """(Done identity, parent, the function making the pair) of the contexts whose CancelFunc the field
+        ``cancel`` (`T.cancel`) holds (gopackage/extract_cancel.py). Reads the files naming the field and
+        `context.With`."""
+        known = self._cancel_pairs.get(cancel)
+        if known is not None:
+            return known
+        name = cancel.rsplit(".", 1)[-1].encode()
+        self.functions_in_files_with(b"context.With", name)
+        out: list[tuple[str, str, tuple[str, str]]] = []
+        for summary in self.files.values():
+            for field_canon, done, parent, function in summary.cancel_pairs:
+                if field_canon == cancel and (done, parent, function) not in out:
+                    out.append((done, parent, function))
+        self._cancel_pairs[cancel] = out
+        return out
+
+    def context_parents(self, done: str) -> list[tuple[str, tuple[str, str]]]:
+        """(parent, the function making the pair) of the paired contexts whose Done identity is ``done``;
+        empty when ``done`` is no such identity."""
+        owner, _, _ = done.removesuffix(".Done()").rpartition(".")
+        if not done.endswith(".Done()") or not owner:
+            return []
+        known = self._context_parents.get(done)
+        if known is not None:
+            return known
+        self.functions_in_files_with(b"context.With")
+        out: list[tuple[str, tuple[str, str]]] = []
+        for summary in self.files.values():
+            for _, other, parent, function in summary.cancel_pairs:
+                if other == done and (parent, function) not in out:
+                    out.append((parent, function))
+        self._context_parents[done] = out
+        return out
 
     # ---- names and types ----
     def _fix_ref(self, ref: Ref | None) -> Ref | None:
@@ -364,6 +401,11 @@ class PackageModel:
                     continue
                 _add(out, Effect(op.kind, op.ref, op.ref.canon if op.ref else None, "", op.bare, before,
                                  (op.site,), None, released))
+            elif op.kind == "cancel" and op.ref is not None and op.ref.canon:
+                # a call of a field holding a context's CancelFunc closes that context's Done channel
+                for done, _, _ in self.cancel_pairs(op.ref.canon):
+                    _add(out, Effect("close", _done_ref(op.ref, done), done, "", True, before, (op.site,),
+                                     None, released))
             elif op.kind in ("wait", "wake") and not op.deferred:
                 _add(out, Effect(op.kind, op.ref, op.ref.canon if op.ref else None, "", True, before,
                                  (op.site,), None, released))
@@ -551,6 +593,18 @@ class PackageModel:
                 if keep and guard is None:  # a lock still waiting on the caller's flag: not known to happen
                     out.append((target, effect, self.map_ref(effect.ref, op)))
         return out
+
+
+def _done_ref(cancel: Ref, done: str) -> Ref | None:
+    """`x.cancel` -> `x.ctx.Done()` when ``done`` is `T.ctx.Done()` of the same owner, `x.cancel.Done()` for
+    the cancel's own name of the channel; None when the context lives elsewhere (the identity is kept)."""
+    owner = cancel.canon.rpartition(".")[0] if cancel.canon else ""
+    head, _, field_name = done.removesuffix(".Done()").rpartition(".")
+    if not owner or head != owner:
+        return None
+    rest = (*cancel.rest[:-1], field_name, "Done()")
+    base = cancel.text.rpartition(".")[0]
+    return Ref(cancel.root, rest, f"{base}.{field_name}.Done()", done)
 
 
 def _through_guard(effect: Effect, call: Op) -> tuple[bool, tuple[int, bool] | None]:

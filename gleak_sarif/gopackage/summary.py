@@ -33,9 +33,9 @@ class Ref:
 
 @dataclass(slots=True)
 class Op:
-    kind: str  # lock | unlock | send | recv | range | close | wait | wake | call | go
+    kind: str  # lock | unlock | send | recv | range | close | wait | wake | call | go | cancel
     site: Site
-    ref: Ref | None = None  # the mutex / channel / WaitGroup
+    ref: Ref | None = None  # the mutex / channel / WaitGroup; cancel: the field called (`x.cancel()`)
     mode: str = ""  # lock/unlock: "write" | "read"
     deferred: bool = False
     bare: bool = True  # send/recv: not a select case
@@ -68,6 +68,9 @@ class FunctionSummary:
     results: tuple[str, ...] = ()  # declared result types (named types of this package, else "")
     ops: list[Op] = field(default_factory=list)
     unused_params: tuple[int, ...] = ()  # positions of channel parameters the body never mentions
+    # it returns a local it made and nothing else reaches (gopackage/extract_fresh.py); checked only for a
+    # function with a named result type that holds a `go` statement
+    fresh_result: bool = False
 
 
 @dataclass(slots=True)
@@ -95,6 +98,9 @@ class FileSummary:
     aliases: list[tuple[int, int, str, str, str | None, Site]] = field(default_factory=list)
     # identifiers in the positions above (a local alias that escapes): (site, name)
     name_escapes: list[tuple[Site, str]] = field(default_factory=list)
+    # context cancel pairs (gopackage/extract_cancel.py): (the field holding the CancelFunc, the identity of
+    # its context's Done channel, the parent: "bg" | "p<N>" | "?", the key of the function making the pair)
+    cancel_pairs: list[tuple[str, str, str, tuple[str, str]]] = field(default_factory=list)
 
 
 
