@@ -377,3 +377,13 @@ def test_an_edit_rescans_siblings_with_package_rules_only(tmp_path: Path) -> Non
     third = recorder.scan()
     assert recorder.scanned == []
     assert [f.model_dump() for f in third.findings] == [f.model_dump() for f in fresh.findings]
+
+
+
+def test_the_code_signature_covers_the_package_model_and_its_facts() -> None:
+    """An edited package model (gopackage/) or fact (facts/) changes results: cached ones must not be reused."""
+    from gleak_sarif.engine import cache
+
+    package = Path(cache.__file__).resolve().parent.parent
+    assert {"engine", "rules", "gopackage", "facts"} <= set(cache.CODE_FOLDERS)
+    assert all(any((package / folder).glob("*.py")) for folder in cache.CODE_FOLDERS)

@@ -119,13 +119,18 @@ def _in_tree_usable(repo: str) -> bool:
     return not tracked_by_git(folder)
 
 
+# the package root, the engine, the rule compiler, and the package model with its `model:` facts (which
+# decide results as much as the engine does)
+CODE_FOLDERS = ("", "engine", "rules", "gopackage", "facts")
+
+
 def _code_signature() -> str:
-    """A digest of the engine's code (package root, engine/, rules/): an edited engine in a source checkout
-    must not reuse results of the old one (the version alone does not change). Content, not mtimes: a
+    """A digest of the engine's code (CODE_FOLDERS): an edited engine in a source checkout must not reuse
+    results of the old one (the version alone does not change). Content, not mtimes: a
     `git stash`/`checkout` round trip keeps the cache (~1 ms for ~0.7 MB)."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     digest = hashlib.blake2b(digest_size=16)
-    for folder in ("", "engine", "rules"):
+    for folder in CODE_FOLDERS:
         for path in sorted(glob.glob(os.path.join(package, folder, "*.py"))):
             with contextlib.suppress(OSError), open(path, "rb") as handle:
                 digest.update(f"{folder}/{os.path.basename(path)}\0".encode() + handle.read())

@@ -798,14 +798,16 @@ class FileEvaluator:
     def _finding(self, rule: CompiledRule, candidate: Node, env: Env) -> Finding:
         output = rule.output
         primary_node = env[output.primary.lstrip("$")] if output.primary else candidate
-        related = [
-            RelatedLocation(
-                span=self.span(env[capture.lstrip("$")], one_line=True),
-                message=self.substitute(message, env, for_message=True),
-            )
-            for capture, message in output.related
-            if capture.lstrip("$") in env
-        ]
+        related: list[RelatedLocation] = []
+        for capture, message in output.related:
+            bound = env.get(capture.lstrip("$"))
+            if bound is None:
+                continue
+            text = self.substitute(message, env, for_message=True)
+            value: object = bound
+            # a `model:` binding may stand for several places (Evidence.more): one location each
+            places = [bound, *cast(tuple[Node, ...], value.more)] if isinstance(value, Evidence) else [bound]
+            related.extend(RelatedLocation(span=self.span(place, one_line=True), message=text) for place in places)
         fix = self._fix(rule, primary_node, env)
         return Finding(
             rule_id=rule.meta.id,

@@ -10,6 +10,7 @@ from typing import Any
 
 from gleak_sarif.facts import (
     buffered,
+    caller_keeps_locked,
     calls_blocking,
     calls_locking,
     calls_starting,
@@ -17,6 +18,7 @@ from gleak_sarif.facts import (
     held,
     lock_order,
     lock_partner,
+    lock_sites,
     no_counterpart,
     no_waker,
     passes,
@@ -27,7 +29,8 @@ from gleak_sarif.facts.base import Asker, Env, Fact
 
 FACTS: tuple[Fact[Any], ...] = (held.FACT, lock_partner.FACT, calls_locking.FACT, calls_blocking.FACT,
                                 calls_starting.FACT, lock_order.FACT, passes.FACT, buffered.FACT, no_waker.FACT,
-                                no_counterpart.FACT, receivers_exit.FACT, waiters.FACT, drops.FACT)
+                                no_counterpart.FACT, receivers_exit.FACT, waiters.FACT, drops.FACT,
+                                lock_sites.FACT, caller_keeps_locked.FACT)
 BY_KEY: dict[str, Fact[Any]] = {fact.key: fact for fact in FACTS}
 
 # A compiled `model:` query: (fact key, its options) in FACTS order.

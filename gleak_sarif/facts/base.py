@@ -131,6 +131,12 @@ class Asker:
         # an Evidence stands in for a node in the environment (evaluate.py reads its text and place)
         return cast(Node, Evidence(text, site, shown))
 
+    def with_more(self, first: Node, more: list[Node]) -> Node:
+        """One binding standing for several places (Evidence.more): each gets a related location."""
+        value: object = first
+        assert isinstance(value, Evidence)
+        return cast(Node, dataclasses.replace(value, more=tuple(cast(list[Evidence], more))))
+
     def bind(self, env: Env, name: str | None, value: Node) -> Env | None:
         if name is None:
             return env

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 from gleak_sarif.facts.base import Asker, Env, Fact, binds, reads
 from gleak_sarif.gopackage.summary import norm
@@ -13,6 +14,10 @@ from gleak_sarif.gopackage.summary import norm
 class LockOrderInverted:
     held: str = field(metadata=reads("the lock held"))
     other: str | None = field(default=None, metadata=binds("the site that takes them in the other order"))
+    other_lock: str | None = field(default=None, metadata=binds("the lock call at the end of that path"))
+    # `types`: only pairs of locks of objects of two different types (`Store.mu` and `Replica.mu`), or
+    # only pairs of locks of one type's objects (`Server.mu`, `Server.stats.mu`; package variables are one)
+    types: Literal["any", "same", "different"] = "any"
 
 
 def _run(asker: Asker, spec: LockOrderInverted, env: Env) -> Iterator[Env]:
@@ -23,21 +28,30 @@ def _run(asker: Asker, spec: LockOrderInverted, env: Env) -> Iterator[Env]:
     held_ops = [op for op in asker.package_held() if op.ref is not None and norm(op.ref.text) == held_text]
     if not held_ops or held_ops[0].ref is None or not held_ops[0].ref.canon:
         return
-    outer = held_ops[0].ref.canon
-    outer_mode = held_ops[0].mode
-    held_here = frozenset(op.ref.canon for op in asker.package_held() if op.ref is not None and op.ref.canon)
-    inner: list[tuple[str, str]] = []
     model = asker.model
+    ident = model.identity  # one name per lock field, whatever path reaches it
+    outer = ident(held_ops[0].ref.canon)
+    if not outer:
+        return
+    outer_mode = held_ops[0].mode
+    held_here = frozenset(i for op in asker.package_held() if op.ref is not None and (i := ident(op.ref.canon)))
+    inner: list[tuple[str, str, str]] = []  # (identity, mode, the path as written)
     op = asker.op
-    if op is not None and op.kind == "lock" and op.ref is not None and op.ref.canon:
-        inner.append((op.ref.canon, op.mode))
+    if op is not None and op.kind == "lock" and op.ref is not None and op.ref.canon and \
+            (canon := ident(op.ref.canon)):
+        inner.append((canon, op.mode, op.ref.canon))
     elif op is not None and op.kind == "call":
         for _, effect, _text in asker.callee_effects(b"Lock()"):
-            if effect.kind == "lock" and effect.canon and outer not in effect.released:
-                inner.append((effect.canon, effect.mode))
-    for canon, mode in inner:
+            canon = ident(effect.canon)
+            if effect.kind in ("lock", "relock") and canon and effect.canon and \
+                    outer not in {ident(c) for c in effect.released}:
+                inner.append((canon, effect.mode, effect.canon))
+    outer_object = model.object_type(held_ops[0].ref.canon)
+    for canon, mode, path in inner:
         if canon == outer:
             continue
+        if spec.types != "any" and (model.object_type(path) == outer_object) != (spec.types == "same"):
+            continue  # (two locks of one object's type, or of two types)
         for edge in model.order_edges(canon, outer):
             if "write" not in (outer_mode, mode, edge.outer_mode, edge.inner_mode):
                 continue  # readers only: they do not exclude each other
@@ -49,6 +63,9 @@ def _run(asker: Asker, spec: LockOrderInverted, env: Env) -> Iterator[Env]:
                 where = "a function literal"
             text = f"{where} takes {canon.removeprefix('pkg.')} then {outer.removeprefix('pkg.')}"
             merged = asker.bind(env, spec.other, asker.evidence(text, edge.trace[0]))
+            if merged is not None and len(edge.trace) > 1:  # (a direct lock: `other` is that call)
+                lock_text = f"{canon.removeprefix('pkg.')}: {edge.trace[-1].text}"
+                merged = asker.bind(merged, spec.other_lock, asker.evidence(lock_text, edge.trace[-1]))
             if merged is not None:
                 yield merged
                 return
@@ -57,11 +74,14 @@ def _run(asker: Asker, spec: LockOrderInverted, env: Env) -> Iterator[Env]:
 FACT = Fact(
     key="lock-order-inverted",
     spec=LockOrderInverted,
-    usage="`lock-order-inverted: {held: $A, other: NAME}`",
+    usage="`lock-order-inverted: {held: $A, other: NAME, other-lock: NAME, types: any\\|same\\|different}`",
     holds="the node takes a lock (a `Lock()` call, or a call of a package function that locks) while `$A` is "
           "held, and some function of the package takes the two in the other order; pairs where every side only "
-          "reads are left out",
-    binds_doc="`other` the site of the other order",
+          "reads are left out; `types`: only locks of objects of two different types (`Store.mu`, `Replica.mu`; a "
+          "field reached through a pointer is another object), or of one type (`Server.mu`, `Server.stats.mu` "
+          "for a struct held by value; package variables are one)",
+    binds_doc="`other` the site of the other order (where that function takes the inner lock, or the call "
+              "that leads to it), `other-lock` the lock call at the end of that path (when it is another call)",
     run=_run,
     file_tokens=frozenset({b"Lock()"}),  # a held lock: this file calls Lock() or RLock()
     needs=lambda asker: asker.local_function is not None,

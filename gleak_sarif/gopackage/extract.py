@@ -19,6 +19,7 @@ from gleak_sarif.gopackage.summary import (
     Op,
     Ref,
     Site,
+    encode_canon,
     literal_key,
     named_type,
     norm,
@@ -54,6 +55,10 @@ _QUERY_TEXT = """
 (send_statement value: [(selector_expression) (identifier) (unary_expression) (call_expression)] @escsend)
 (assignment_statement left: (expression_list) @eleft right: (expression_list) @eright) @eassign
 (keyed_element . (literal_element [(identifier) (field_identifier)] @ekey) . (literal_element (_) @evalue)) @ekeyed
+(assignment_statement left: (expression_list . (selector_expression) @fleft .)
+  right: (expression_list . [(func_literal) (identifier) (selector_expression)] @fright .)) @fassign
+(keyed_element . (literal_element (identifier) @fkey) . (literal_element [(func_literal) (identifier)
+  (selector_expression)] @fright) .) @fkeyed
 """
 # the one-file view that answers `held`: functions and lock calls only (a fraction of the captures)
 _LOCKS_QUERY_TEXT = """
@@ -134,7 +139,8 @@ class _Extractor:
         for index, captures in matches:
             anchor = next(iter(captures.values()))[0]
             for name in ("func", "lit", "call", "send", "recv", "range", "go", "define", "var", "assign",
-                         "keyed", "comm", "tname", "eassign", "ekeyed", "escarg", "escret", "esclit", "escsend"):
+                         "keyed", "fassign", "fkeyed", "comm", "tname", "eassign", "ekeyed", "escarg",
+                         "escret", "esclit", "escsend"):
                 if name in captures:
                     anchor = captures[name][0]
                     break
@@ -160,6 +166,7 @@ class _Extractor:
             elif "recv" in captures:
                 self._channel_op("recv", captures["recv"][0], captures["chan"][0])
             elif "range" in captures:
+                self._range_value(captures["range"][0], captures["chan"][0])
                 self._channel_op("range", captures["range"][0], captures["chan"][0])
             elif "go" in captures:
                 self._go(captures["go"][0])
@@ -185,14 +192,26 @@ class _Extractor:
                     self.fields.escape(item)  # a keyed element's value is keyed_field's
             elif "escsend" in captures:
                 self.fields.escape(captures["escsend"][0])
+            elif "fassign" in captures or "fkeyed" in captures:
+                self._func_value(captures)
         self.summary.functions = self.funcs
         return self.summary
 
     # ---- declarations ----
     def _type(self, captures: dict[str, list[Node]]) -> None:
-        name = self.text(captures["tname"][0])
-        body = captures["ttype"][0]
+        self._struct(self.text(captures["tname"][0]), captures["ttype"][0])
+
+    def _struct(self, name: str, body: Node) -> None:
+        """The field types of a type declaration. A field of an anonymous struct type (`mu struct {
+        sync.Mutex; replicas map[int]*Replica }`) gets a type of its own, named `Outer__field`."""
         fields: dict[str, str] = {}
+        if body.type == "interface_type":
+            methods = [self.text(name_node) for elem in body.named_children if elem.type == "method_elem"
+                       if (name_node := elem.named_children[0] if elem.named_children else None) is not None]
+            embeds = ["~" + self.text(elem) for elem in body.named_children if elem.type == "type_elem"]
+            self.summary.interfaces[name] = methods + embeds
+        elif body.type == "function_type":
+            self.summary.func_types.add(name)
         if body.type == "struct_type":
             for decl in _descendants_of_type(body, "field_declaration"):
                 type_node = decl.child_by_field_name("type")
@@ -200,7 +219,11 @@ class _Extractor:
                 names = [c for i, c in enumerate(decl.children) if decl.field_name_for_child(i) == "name"]
                 if names:
                     for name_node in names:
-                        fields[self.text(name_node)] = type_text
+                        field_name = self.text(name_node)
+                        fields[field_name] = type_text
+                        if type_node is not None and type_node.type == "struct_type":
+                            fields[field_name] = f"{name}__{field_name}"
+                            self._struct(fields[field_name], type_node)
                 elif type_text:  # embedded: the field is named after the type
                     fields[type_text.lstrip("*").rsplit(".", 1)[-1]] = type_text
         self.summary.types[name] = fields
@@ -225,11 +248,7 @@ class _Extractor:
             outer = self._innermost(node.start_byte)
             key = literal_key(self.path, node.start_byte)
             if outer is not None:
-                env = self.envs[outer].copy()
-                env.parent = self.envs[outer]
-                # the enclosing function's parameters are captured variables here, not parameters
-                env.locals |= set(env.params)
-                env.params = {}
+                env = self.envs[outer].nested()
                 recv_type = self.funcs[outer].recv_type
         else:
             name = self.text(captures["name"][0])
@@ -354,13 +373,6 @@ class _Extractor:
         if name in env.locals or name in env.types:
             canon = (f"{type_name}.{chain}" if chain else type_name) if type_name else None
             return Ref("local", tuple(rest), text, canon)
-        outer = env.parent
-        while outer is not None:  # a variable of an enclosing function, declared after the literal's env
-            if name in outer.locals or name in outer.types:  # was copied (`wbs := &T{}; go func() { wbs.f() }()`)
-                type_name = outer.types.get(name, "")
-                canon = (f"{type_name}.{chain}" if chain else type_name) if type_name else None
-                return Ref("local", tuple(rest), text, canon)
-            outer = outer.parent
         if name in self.imports:
             return Ref("?", tuple(rest), text, None)
         # a package-level variable (declared in any file of the package: checked when the model is built)
@@ -579,7 +591,7 @@ class _Extractor:
                 self.fields.named(name, value)
             if defining or name not in env.params:
                 env.locals.add(name)
-                type_name = self._type_of(value, result_index) if value is not None else ""
+                type_name = self._type_of(value, result_index, env, func.recv_type) if value is not None else ""
                 if type_name:
                     env.types[name] = type_name
                 elif defining:
@@ -602,7 +614,7 @@ class _Extractor:
         context = self._context(spec)
         if context is None:
             return
-        _, env = context
+        func, env = context
         type_node = spec.child_by_field_name("type")
         value = spec.child_by_field_name("value")
         names = [c for i, c in enumerate(spec.children) if spec.field_name_for_child(i) == "name"]
@@ -620,16 +632,40 @@ class _Extractor:
                 if self.text(type_node).lstrip("<-").startswith("chan"):
                     env.chans.add(name)
             elif value is not None and value.named_children:
-                env.types[name] = self._type_of(value.named_children[0], 0)
+                env.types[name] = self._type_of(value.named_children[0], 0, env, func.recv_type)
 
-    def _type_of(self, value: Node, result_index: int) -> str:
-        """The same-package named type an expression evidently has (`&T{}`, `T{}`, `new(T)`, `NewT()`)."""
+    def _type_of(self, value: Node, result_index: int, env: FuncEnv | None = None,
+                 recv_type: str | None = None) -> str:
+        """The same-package named type an expression evidently has (`&T{}`, `T{}`, `new(T)`, `x.(*T)`), or a
+        placeholder the model resolves once it knows the other files' declarations: `@NewT#0` (a
+        constructor's result), `@elem(T/f)` (the element type of the map, slice or array field `T.f`:
+        `x.f[k]`), `@res(T/f/m#0)` (the result of the method `m` on the value `T.f`: `x.f.m()`)."""
         node = value
         if node.type == "unary_expression" and node.named_children:
             node = node.named_children[-1]
         if node.type == "composite_literal":
             type_node = node.child_by_field_name("type")
             return named_type(self.text(type_node)) if type_node is not None else ""
+        if node.type == "type_assertion_expression":
+            type_node = node.child_by_field_name("type")
+            return named_type(self.text(type_node)) if type_node is not None and result_index == 0 else ""
+        if node.type == "index_expression" and env is not None and result_index == 0:
+            operand = node.child_by_field_name("operand")
+            ref = self.ref(operand, env, recv_type) if operand is not None else None
+            return f"@elem({encode_canon(ref.canon)})" if ref is not None and ref.canon else ""
+        if node.type == "call_expression" and env is not None:
+            function = node.child_by_field_name("function")
+            operand = function.child_by_field_name("operand") if function is not None and \
+                function.type == "selector_expression" else None
+            method = function.child_by_field_name("field") if function is not None and \
+                function.type == "selector_expression" else None
+            if operand is not None and method is not None and not (
+                    operand.type == "identifier" and self.text(operand) in self.imports and
+                    self.text(operand) not in env.params and self.text(operand) not in env.types):
+                ref = self.ref(operand, env, recv_type)
+                if ref is not None and ref.canon:
+                    return f"@res({encode_canon(ref.canon)}/{self.text(method)}#{result_index})"
+                return ""
         if node.type == "call_expression":
             function = node.child_by_field_name("function")
             if function is not None and function.type == "identifier":
@@ -644,6 +680,65 @@ class _Extractor:
                     # made by make looked like one value across the package)
                 return f"@{name}#{result_index}"  # a constructor: resolved when the model is built
         return ""
+
+    def _range_value(self, clause: Node, over: Node) -> None:
+        """`for _, v := range x.f`: v has the element type of the map or slice field `x.f`."""
+        left = clause.child_by_field_name("left")
+        names = [c for c in left.named_children if c.type != "comment"] if left is not None else []
+        context = self._context(clause)
+        if len(names) != 2 or names[1].type != "identifier" or context is None:
+            return
+        func, env = context
+        name = self.text(names[1])
+        env.locals.add(name)
+        ref = self.ref(over, env, func.recv_type)
+        if ref is not None and ref.canon:
+            env.types[name] = f"@elem({encode_canon(ref.canon)})"
+        else:
+            env.types.pop(name, None)
+
+    def _func_value(self, captures: dict[str, list[Node]]) -> None:
+        """`x.f = func() {...}` / `= g` / `= y.m`, `T{f: ...}`: what a function-valued field may hold (the
+        model resolves a call `x.f()` to it). Only literals, package functions and method values."""
+        node = captures["fassign"][0] if "fassign" in captures else captures["fkeyed"][0]
+        value = captures["fright"][0]
+        context = self._context(node)
+        func, env = context if context is not None else (None, FuncEnv())
+        recv_type = func.recv_type if func is not None else None
+        owner = ""  # the expression that owns the field (`g` in `g.onDone = ...`)
+        if "fleft" in captures:
+            ref = self.ref(captures["fleft"][0], env, recv_type)
+            field_id = ref.canon if ref is not None and ref.rest else None
+            operand = captures["fleft"][0].child_by_field_name("operand")
+            owner = norm(self.text(operand)) if operand is not None else ""
+        else:
+            literal = node.parent.parent if node.parent is not None else None
+            type_node = literal.child_by_field_name("type") if literal is not None and \
+                literal.type == "composite_literal" else None
+            type_name = named_type(self.text(type_node)) if type_node is not None else ""
+            field_id = f"{type_name}.{self.text(captures['fkey'][0])}" if type_name else None
+        if field_id is None:
+            return
+        # `=`: the target's receiver is the field's owner (`g.onDone = g.finish`, or a literal whose
+        # receiver is g: `g.onDone = func() { g.finish() }` in a method of g), so a call `x.onDone()` runs
+        # it on x
+        target = ""
+        if value.type == "func_literal":
+            same = "=" if owner and owner == env.receiver else ""
+            target = f"lit{same}:" + literal_key(self.path, value.start_byte)[1]
+        elif value.type == "identifier":
+            name = self.text(value)
+            if name not in env.params and name not in env.locals and name not in env.types:
+                target = "fn:" + name  # a package function (a local holding a function is not followed)
+        else:
+            operand = value.child_by_field_name("operand")
+            method = value.child_by_field_name("field")
+            holder = self.ref(operand, env, recv_type) if operand is not None else None
+            if holder is not None and holder.canon and method is not None:
+                same = "=" if owner and owner == holder.text else ""
+                target = f"m{same}:{encode_canon(holder.canon)}/{self.text(method)}"
+        if target:
+            self.summary.func_values.setdefault(field_id, []).append(target)
 
     def _keyed(self, node: Node) -> None:
         children = node.named_children

@@ -7,6 +7,8 @@ or a local made in place). Run by extract.py's _Extractor on its query captures,
 from __future__ import annotations
 
 import re
+from collections import ChainMap
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -20,23 +22,41 @@ TIMER = re.compile(r"(\btime\.(After|Tick)\(|\.C$)")
 HARMLESS_CALLS = {"close", "len", "cap", "make", "new", "delete", "print", "println"}
 
 
+class Names(set[str]):
+    """A function's variable names that also sees the enclosing function's (a literal's captured
+    variables), as they are when a name is looked up."""
+
+    def __init__(self, outer: set[str] | None = None) -> None:
+        super().__init__()
+        self.outer = outer
+
+    def __contains__(self, name: object) -> bool:
+        return set.__contains__(self, name) or (self.outer is not None and name in self.outer)
+
+
 @dataclass
 class FuncEnv:
-    """What the extractor knows of one function's names while it reads the function (extract.py)."""
+    """What the extractor knows of one function's names while it reads the function (extract.py). A
+    function literal's env sees its enclosing function's names live (nested()): the literal's env is made
+    at its declaration, before the operations are read, and the operations are read in source order, so an
+    operation in the literal sees the enclosing `g := &T{}` written before it."""
 
     receiver: str | None = None
     params: dict[str, int] = field(default_factory=dict)
-    types: dict[str, str] = field(default_factory=dict)  # variable -> same-package type name (or "@ctor#i")
-    locals: set[str] = field(default_factory=set)
-    chans: set[str] = field(default_factory=set)
-    # a literal's enclosing function: its locals declared before the literal are read there (they are not
-    # known yet when the literal's env is copied, at the literal's declaration)
-    parent: FuncEnv | None = None
+    # variable -> same-package type name (or a placeholder, see extract._type_of); a literal's chains to its
+    # enclosing function's
+    types: MutableMapping[str, str] = field(default_factory=dict)
+    locals: set[str] = field(default_factory=Names)
+    chans: set[str] = field(default_factory=Names)
     # locals holding a half of a `context.WithCancel` result (extract_cancel.Pending; shared with literals)
     cancels: dict[str, Any] = field(default_factory=dict)
 
-    def copy(self) -> FuncEnv:
-        return FuncEnv(self.receiver, dict(self.params), dict(self.types), set(self.locals), set(self.chans),
+    def nested(self) -> FuncEnv:
+        """The environment of a function literal inside this function: writes stay in the literal's own
+        names; the enclosing function's parameters are captured variables here, not parameters."""
+        captured = Names(self.locals)
+        captured |= set(self.params)
+        return FuncEnv(self.receiver, {}, ChainMap({}, self.types), captured, Names(self.chans),
                        cancels=self.cancels)
 
 

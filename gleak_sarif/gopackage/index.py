@@ -11,6 +11,11 @@ _TYPE_LINE = re.compile(rb"^type[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 _VAR_LINE = re.compile(rb"^var[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 _BLOCK = re.compile(rb"^(type|var)[ \t]*\((.*?)^\)", re.M | re.S)
 _BLOCK_NAME = re.compile(rb"^\t([A-Za-z_][A-Za-z0-9_]*)[ \t,=]", re.M)
+# a struct field (or a type in a `type (...)` block) whose type is a function: `onDone func()`
+_FUNC_FIELD = re.compile(rb"^[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]+func[ \t]*\(", re.M)
+_FUNC_TYPE = re.compile(rb"^type[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]+func[ \t]*\(", re.M)
+# a struct field of a named type: `cp Checkpointer` (kept when Checkpointer is a function type)
+_NAMED_FIELD = re.compile(rb"^[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]+\*?([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:$|//)", re.M)
 
 
 class PackageIndex:
@@ -27,6 +32,8 @@ class PackageIndex:
         self._types: dict[str, list[str]] = {}
         self._globals: set[str] = set()
         self.holds: dict[frozenset[bytes], bool] = {}  # token set -> does a file hold all of them
+        self._func_fields: set[str] = set()  # names of fields (and types) whose type is a function
+        self._func_types: set[bytes] = set()
 
     def add(self, path: str, data: bytes) -> None:
         self.files[path] = data
@@ -37,6 +44,8 @@ class PackageIndex:
         if self._parsed:
             return
         self._parsed = True
+        self._func_fields.clear()
+        self._func_types.clear()
         for path, data in self.files.items():
             for match in _FUNC_LINE.finditer(data):
                 owner = match.group(1).decode() if match.group(1) else ""
@@ -45,6 +54,9 @@ class PackageIndex:
                 if owner:
                     _append(self._methods.setdefault(name, []), path)
                     _append(self._receivers.setdefault(owner, []), path)
+            self._func_fields.update(m.group(1).decode() for m in _FUNC_FIELD.finditer(data))
+            self._func_types.update(m.group(1) for m in _FUNC_TYPE.finditer(data))
+            self._func_types.update(m.group(1) for m in _FUNC_FIELD.finditer(data))  # in a `type (` block
             for match in _TYPE_LINE.finditer(data):
                 _append(self._types.setdefault(match.group(1).decode(), []), path)
             for match in _VAR_LINE.finditer(data):
@@ -56,6 +68,14 @@ class PackageIndex:
                             _append(self._types.setdefault(name.group(1).decode(), []), path)
                         else:
                             self._globals.add(name.group(1).decode())
+        if self._func_types:
+            self._named_func_fields()
+
+    def _named_func_fields(self) -> None:
+        for data in self.files.values():
+            for match in _NAMED_FIELD.finditer(data):
+                if match.group(2) in self._func_types:
+                    self._func_fields.add(match.group(1).decode())
 
     @property
     def functions(self) -> dict[tuple[str, str], list[str]]:
@@ -82,8 +102,15 @@ class PackageIndex:
         self._parse()
         return self._globals
 
+    @property
+    def func_fields(self) -> set[str]:
+        self._parse()
+        return self._func_fields
+
     def names(self) -> frozenset[str]:
-        return frozenset(name for _, name in self.functions)
+        """Names a call of the package can have: its functions and methods, and its function-valued
+        fields (`x.onDone()`), whose calls the model resolves to what is assigned to them."""
+        return frozenset(name for _, name in self.functions) | self._func_fields
 
 
 def _append(paths: list[str], path: str) -> None:

@@ -7,9 +7,19 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gleak_sarif.gopackage import dispatch
 from gleak_sarif.gopackage.channels import ChannelField
 from gleak_sarif.gopackage.index import PackageIndex
-from gleak_sarif.gopackage.summary import FileSummary, FunctionSummary, Op, Ref, Site, named_type
+from gleak_sarif.gopackage.summary import (
+    FileSummary,
+    FunctionSummary,
+    Op,
+    Ref,
+    Site,
+    decode_canon,
+    element_type,
+    named_type,
+)
 
 MAX_DEPTH = 12  # call chains deeper than this are cut
 
@@ -20,7 +30,7 @@ Trace = tuple[Site, ...]  # call sites from the asking function down to the oper
 class Effect:
     """An operation a function performs itself or through its callees, in that function's terms."""
 
-    kind: str  # lock | send | recv | range | close | wait | wake
+    kind: str  # lock | relock (a lock the function released first) | send | recv | range | close | wait | wake
     ref: Ref | None  # None: not expressible in the function's terms (a callee's local), canon still known
     canon: str | None
     mode: str
@@ -63,6 +73,12 @@ class PackageModel:
         self.types: dict[str, dict[str, str]] = {}
         self.globals: set[str] = set(index.globals) if index is not None else set()
         self.buffered: set[str] = set()
+        self.interfaces: dict[str, list[str]] = {}
+        self.func_types: set[str] = set()
+        self.func_values: dict[str, list[str]] = {}
+        self.dispatch_memo: dict[tuple[str, str], list[int]] = {}
+        self.value_calls: set[tuple[int, int]] = set()  # calls resolved through a function-valued field
+        self._value_call = False
         self.functions: list[FunctionSummary] = []
         self.digests: dict[str, bytes] = {}
         self.by_key: dict[tuple[str, str], list[int]] = {}
@@ -79,6 +95,8 @@ class PackageModel:
         self.starts: list[dict[int, Trace]] = []
         self.state: list[int] = []  # 0 not computed, 1 in progress, 2 done
         self._edges: dict[tuple[str, str], list[OrderEdge]] | None = None
+        self._identities: dict[str, str] = {}
+        self._placeholder_depth = 0
         self._function_edges: dict[int, list[OrderEdge]] = {}
         self._pending: list[FileSummary] = []
         self.files: dict[str, FileSummary] = {}  # the summaries loaded, by path
@@ -116,6 +134,10 @@ class PackageModel:
                 self.types.update(summary.types)
                 self.globals |= summary.globals
                 self.buffered |= summary.buffered
+                self.interfaces.update(summary.interfaces)
+                self.func_types |= summary.func_types
+                for field_id, values in summary.func_values.items():
+                    self.func_values.setdefault(field_id, []).extend(values)
                 self.digests[summary.path] = summary.digest
             for summary in batch:
                 for original in summary.functions:
@@ -145,6 +167,13 @@ class PackageModel:
                     for position, op in enumerate(func.ops):
                         self.ops_at[(op.site.path, op.site.start, op.site.end)] = (index, position)
                 self.path_starts[summary.path] = [self.functions[i].start for i in self.by_path.get(summary.path, ())]
+
+    def ensure_function(self, key: tuple[str, str]) -> list[int]:
+        """The functions declared with this key (receiver type or "", name), their files loaded."""
+        return self._ensure_function(key)
+
+    def ensure_type(self, name: str) -> dict[str, str] | None:
+        return self._ensure_type(name)
 
     def _ensure_function(self, key: tuple[str, str]) -> list[int]:
         if self.index is not None:
@@ -235,15 +264,41 @@ class PackageModel:
                 return results[index]
         return ""
 
+    def _placeholder_type(self, text: str) -> str:
+        """The type a placeholder of the extractor stands for (see extract._type_of), "" when unknown."""
+        depth = self._placeholder_depth
+        if depth > 8:
+            return ""  # a placeholder built from itself (x = x.next[0] in a loop): give up
+        self._placeholder_depth += 1
+        try:
+            if text.startswith("@elem(") and text.endswith(")"):
+                owner, _, name = decode_canon(text[6:-1]).rpartition(".")
+                fields = self._ensure_type(self.type_of(owner) if "." in owner or owner.startswith("@") else owner)
+                return element_type(fields.get(name, "")) if fields is not None else ""
+            if text.startswith("@res(") and text.endswith(")"):
+                receiver, _, call = text[5:-1].rpartition("/")
+                method, _, result = call.partition("#")
+                receiver = decode_canon(receiver)
+                type_name = self.type_of(receiver) if "." in receiver or receiver.startswith("@") else receiver
+                if not type_name or self._ensure_type(type_name) is None:
+                    return ""
+                for candidate in self._ensure_function((type_name, method)):
+                    results = self.functions[candidate].results
+                    index = int(result or 0)
+                    if index < len(results) and self._ensure_type(results[index]) is not None:
+                        return results[index]
+                return ""
+            ctor, _, result = text[1:].partition("#")
+            return self._result_type(ctor, int(result or 0))
+        finally:
+            self._placeholder_depth -= 1
+
     def type_of(self, canon: str | None) -> str:
         """The named type of the value an identity denotes (`Server.pool` -> `Pool` via field types)."""
         if not canon or canon.startswith("pkg."):
             return ""
         parts = canon.split(".")
-        current = parts[0]
-        if current.startswith("@"):
-            ctor, _, result = current[1:].partition("#")
-            current = self._result_type(ctor, int(result or 0))
+        current = self._placeholder_type(parts[0]) if parts[0].startswith("@") else parts[0]
         for name in parts[1:]:
             if name.endswith("()"):  # a method call (channel operands only): its declared first result
                 methods = self._ensure_function((current, name[:-2]))
@@ -296,6 +351,65 @@ class PackageModel:
         text = self.field_text(type_name, name)
         return named_type(text) if text is not None else ""
 
+    def identity(self, canon: str | None) -> str | None:
+        """One name per lock (or channel) field, whatever path reaches it: `Replica.store.coalescedMu` is
+        `Store.coalescedMu` when the field `store` of `Replica` has type `Store`; a constructor's result
+        (`@NewT#0.mu`) is `T.mu`. Unresolvable owners keep the path as it is."""
+        if not canon or canon.startswith("pkg.") or "." not in canon:
+            return canon
+        owner, _, name = canon.rpartition(".")
+        if "." not in owner and not owner.startswith("@"):
+            return canon
+        found = self._identities.get(canon)
+        if found is None:
+            type_name = self.type_of(owner)
+            found = self._identities[canon] = f"{type_name}.{name}" if type_name else canon
+        return found
+
+    def object_type(self, canon: str) -> str:
+        """The type of the object a lock (or channel) belongs to: `Server.stats.mu` is part of a `Server`
+        when `stats` is a struct held by value; `Replica.store.mu` belongs to a `Store` when `store` is a
+        pointer (or any other reference: another object). Package variables belong to `pkg`."""
+        parts = canon.split(".")
+        if len(parts) == 1:
+            return canon  # an embedded mutex: the type itself
+        owner = current = self._placeholder_type(parts[0]) if parts[0].startswith("@") else parts[0]
+        for name in parts[1:-1]:
+            text = (self._ensure_type(current) or {}).get(name, "")
+            current = named_type(text)
+            if not current or not (text and text[0].isalpha()) or "." in text:
+                owner = current or "?"  # through a pointer, map, slice or interface: another object
+        return owner or "?"
+
+    def lock_sites(self, canon: str, mode: str = "any") -> list[tuple[int, Op]]:
+        """Every `Lock()` (mode write) / `RLock()` (mode read) call of the package on the lock ``canon`` (an
+        identity), as (function, op) in file and source order. Only the files naming the lock's last field
+        (or variable) are read."""
+        wanted = self.identity(canon)
+        token = canon.rsplit(".", 1)[-1].encode()
+        out: list[tuple[int, Op]] = []
+        for index in self.functions_in_files_with(b"Lock()", token):
+            for op in self.functions[index].ops:
+                if op.kind == "lock" and op.ref is not None and op.ref.canon and \
+                        (mode == "any" or op.mode == mode) and self.identity(op.ref.canon) == wanted:
+                    out.append((index, op))
+        return out
+
+    def callers(self, index: int) -> list[tuple[int, int]]:
+        """(function, op position) of every call or `go` statement of the package that resolves to function
+        ``index`` (not a literal: literals are not called by name). The files naming it are read."""
+        func = self.functions[index]
+        if func.is_literal:
+            return []
+        name = func.key[1]
+        out: list[tuple[int, int]] = []
+        for caller in self.functions_in_files_with(name.encode()):
+            for position, op in enumerate(self.functions[caller].ops):
+                if op.kind in ("call", "go") and op.callee is not None and op.callee[1] == name and \
+                        index in self.targets_of(caller, position):
+                    out.append((caller, position))
+        return out
+
     def is_channel(self, canon: str | None) -> bool:
         if not canon or "." not in canon or canon.startswith("pkg."):
             return False
@@ -322,13 +436,37 @@ class PackageModel:
         if op.recv is None:
             return []
         type_name = self.type_of(op.recv.canon) if op.recv.canon else ""
-        return list(self._ensure_function((type_name, name))) if type_name else []
+        if not type_name:
+            return []
+        found = list(self._ensure_function((type_name, name)))
+        if found:
+            return found
+        if type_name in self.interfaces:  # dispatch (gopackage/dispatch.py)
+            return dispatch.implementations(self, type_name, name)
+        field_type = (self.types.get(type_name) or {}).get(name, "")
+        if field_type.startswith("func") or named_type(field_type) in self.func_types:
+            targets, same_owner = dispatch.field_values(self, type_name, name)
+            self._value_call = not same_owner
+            return targets
+        return []
 
     def targets_of(self, index: int, position: int) -> list[int]:
         targets = self.targets[index].get(position)
         if targets is None:  # per call: resolving reads the callee's file
+            self._value_call = False
             targets = self.targets[index][position] = self._resolve(self.functions[index].ops[position])
+            if self._value_call:
+                self.value_calls.add((index, position))
         return targets
+
+    def call_view(self, index: int, position: int) -> Op:
+        """The call at ``position`` as its callees' references map through it (map_ref): a call through a
+        function-valued field (`x.onDone()`) runs a literal or a method value whose receiver is not `x`,
+        so only its arguments map."""
+        op = self.functions[index].ops[position]
+        if (index, position) in self.value_calls:
+            return dataclasses.replace(op, recv=None)
+        return op
 
     def param_ops(self, index: int, param: int, depth: int = 0) -> list[Effect]:
         """Channel operations function ``index`` does on its parameter ``param``, itself or in the
@@ -396,6 +534,12 @@ class PackageModel:
                 if fresh:
                     _add(out, Effect("lock", op.ref, op.ref.canon, op.mode, True, before, (op.site,), op.guard,
                                      released))
+                elif op.ref.text in unlocked and not any(h.ref == op.ref for h in held):
+                    # unlocked first, then locked again ("called with the lock held"): not a lock the caller
+                    # takes anew (GL408), but it is taken again while the caller's other locks are held:
+                    # a lock order (GL409)
+                    _add(out, Effect("relock", op.ref, op.ref.canon, op.mode, True, before, (op.site,), op.guard,
+                                     released))
             elif op.kind in ("send", "recv", "range", "close"):
                 if op.kind == "range" and op.ref is not None and op.ref.rest and not self.is_channel(op.ref.canon):
                     continue
@@ -444,12 +588,12 @@ class PackageModel:
                         continue
                     if effect.kind == "lock" and guard is None:
                         guard = op.guard  # a call made only `if p`: its locks too
-                    mapped = self.map_ref(effect.ref, op)
-                    if effect.kind == "lock" and mapped is not None and \
-                            mapped.text in self.unlocked_before[index][position]:
-                        continue  # released here first: a function called with the lock held
+                    mapped = self.map_ref(effect.ref, self.call_view(index, position))
+                    kind = effect.kind
+                    if kind == "lock" and mapped is not None and mapped.text in self.unlocked_before[index][position]:
+                        kind = "relock"  # released here first: a function called with the lock held
                     canon = effect.canon or (mapped.canon if mapped is not None else None)
-                    _add(effects, Effect(effect.kind, mapped, canon, effect.mode, effect.bare,
+                    _add(effects, Effect(kind, mapped, canon, effect.mode, effect.bare,
                                          effect.before | before, (op.site, *effect.trace), guard,
                                          effect.released | self.released_before[index][position]))
                 for started, trace in list(self.starts[target].items()):
@@ -500,18 +644,22 @@ class PackageModel:
                     if target == index:
                         continue
                     for effect in self.effects_of(target).values():
-                        if effect.kind == "lock" and _through_guard(effect, op) == (True, None):
-                            mapped = self.map_ref(effect.ref, op)
+                        if effect.kind in ("lock", "relock") and _through_guard(effect, op) == (True, None):
+                            mapped = self.map_ref(effect.ref, self.call_view(index, position))
                             canon = effect.canon or (mapped.canon if mapped else None)
                             if canon:
                                 inner.append((canon, effect.mode, (op.site, *effect.trace), effect.released))
-            held_canons = frozenset(h.ref.canon for h in held_ops if h.ref is not None and h.ref.canon)
+            # identities, whatever path reaches the lock (`r.store.mu` is `Store.mu`)
+            ident = self.identity
+            held_canons = frozenset(i for h in held_ops if h.ref is not None and (i := ident(h.ref.canon)))
             for held in held_ops:
-                if held.ref is None or not held.ref.canon:
+                outer = ident(held.ref.canon) if held.ref is not None else None
+                if not outer:
                     continue
                 for canon, mode, trace, released in inner:
-                    if canon != held.ref.canon and held.ref.canon not in released:
-                        edges.append(OrderEdge(held.ref.canon, canon, held.mode, mode, func.key, trace, held_canons))
+                    inner_id = ident(canon)
+                    if inner_id and inner_id != outer and outer not in {ident(c) for c in released}:
+                        edges.append(OrderEdge(outer, inner_id, held.mode, mode, func.key, trace, held_canons))
         return edges
 
     # ---- questions rules ask ----
@@ -591,7 +739,7 @@ class PackageModel:
             for effect in self.effects_of(target).values():
                 keep, guard = _through_guard(effect, op)
                 if keep and guard is None:  # a lock still waiting on the caller's flag: not known to happen
-                    out.append((target, effect, self.map_ref(effect.ref, op)))
+                    out.append((target, effect, self.map_ref(effect.ref, self.call_view(index, position))))
         return out
 
 

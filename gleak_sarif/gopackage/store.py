@@ -106,6 +106,8 @@ class PackageModels:
         methods (`buf.Reset()`, `wg.Wait()`)."""
         index = self.index(file.path, file.package, file.source)
         paths = index.methods.get(name, []) if method else index.functions.get(("", name), [])
+        if method and name in index.func_fields:
+            return True  # a function-valued field: what it holds may be declared anywhere (gopackage/dispatch)
         return any(token in index.files[path] for path in paths)
 
     def _from_disk(self, path: str, package: str, mtime: int, size: int, names: frozenset[str]) -> FileSummary | None:

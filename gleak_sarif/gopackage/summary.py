@@ -81,6 +81,12 @@ class FileSummary:
     types: dict[str, dict[str, str]] = field(default_factory=dict)  # struct type -> field -> type text
     globals: set[str] = field(default_factory=set)  # package-level variable names
     buffered: set[str] = field(default_factory=set)  # channel identities made with a buffer
+    # interface type -> its method names, and the names of the interfaces it embeds (prefixed with "~")
+    interfaces: dict[str, list[str]] = field(default_factory=dict)
+    func_types: set[str] = field(default_factory=set)  # `type F func(...)`
+    # function-valued field (an identity: `T.f`, or a path the model resolves) -> what is assigned to it:
+    # `lit:<literal key name>`, `fn:<function>`, `m:<encoded receiver identity>/<method>` (a method value)
+    func_values: dict[str, list[str]] = field(default_factory=dict)
     digest: bytes = b""  # of the text summarized
     # Channel fields by name (".f"; an accessor call ".m()"), each record with the field's identity when known
     # (`Server.events`, `Server.stopper.Quiet()`; None: an owner of unknown type), for "who else uses this
@@ -123,6 +129,31 @@ def named_type(text: str) -> str:
 
 
 
+def encode_canon(canon: str) -> str:
+    """An identity inside a type placeholder (`@elem(Index/slots)`): dots would split the identity it is
+    part of, so they become slashes."""
+    return canon.replace(".", "/")
+
+
+def decode_canon(text: str) -> str:
+    return text.replace("/", ".")
+
+
+def element_type(text: str) -> str:
+    """The named element type of a map, slice or array type text (`map[string]*slot` -> `slot`)."""
+    text = norm(text)
+    if text.startswith("map["):
+        depth, index = 0, 3
+        for index in range(3, len(text)):
+            depth += {"[": 1, "]": -1}.get(text[index], 0)
+            if depth == 0:
+                break
+        return named_type(text[index + 1:])
+    if text.startswith("["):
+        return named_type(text[text.index("]") + 1:])
+    return ""
+
+
 def literal_key(path: str, start: int) -> tuple[str, str]:
     """The FunctionSummary key of the function literal at ``start``."""
     return ("", f"func@{path}:{start}")
@@ -136,3 +167,6 @@ class Evidence:
     text: str
     site: Site
     path: str  # the file as the scan names it
+    # more places the same binding stands for (every other lock site of a mutex): a `related:` entry of
+    # this capture gives one related location per place, this one first
+    more: tuple[Evidence, ...] = ()

@@ -441,13 +441,15 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
 
     if spec.primary is not None:
         check_capture(spec.primary, ("primary",))
-    # a related location may come from one branch of an `any` only: it is shown when the match bound it
+    # a related location may come from one branch of an `any` only (an optional `model:` binding): it is
+    # shown when the match bound it; its message may name that capture, other variables must always be bound
     maybe = _may_bind(root)
     for index, related in enumerate(spec.related):
-        if related.capture.lstrip("$") not in maybe:
+        capture = related.capture.lstrip("$")
+        if capture not in maybe:
             check_capture(related.capture, ("related", index, "capture"))
         for var in _METAVAR_REF.findall(related.message):
-            if var not in maybe:
+            if var != capture:
                 check_capture(var, ("related", index, "message"))
     fixes = _compile_fixes(compiler, spec, bound)
     constraints = {}

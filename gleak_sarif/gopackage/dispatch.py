@@ -1,0 +1,94 @@
+"""Calls the package model follows beyond a method of a known type: interface dispatch and function values.
+
+- `x.m()` where x's type is an interface declared in the package with at least two methods: every type of
+  the package whose methods include all of the interface's (by name, embedded interfaces of the package
+  included; at most 8 types) is a target, with its method `m`. Types of other packages that implement it
+  are not known; a one-method interface (io.Writer-like) would match unrelated types by a common name.
+- `x.f()` where `f` is a function-valued field of x's type: whatever the package assigns to that field
+  (`x.f = func() {...}`, `= g`, `= y.m`, `T{f: ...}`; see extract._func_value) is a target. A value passed
+  in through a parameter (`x.f = cb`) or held by a local is not followed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gleak_sarif.gopackage.summary import decode_canon
+
+if TYPE_CHECKING:
+    from gleak_sarif.gopackage.model import PackageModel
+
+MAX_IMPLEMENTATIONS = 8  # an interface every type implements (Stringer-like) is not a call graph edge
+
+
+def method_set(model: PackageModel, interface: str, seen: frozenset[str] = frozenset()) -> set[str] | None:
+    """The method names of a package interface, embedded package interfaces included; None when it embeds
+    an interface of another package (its methods are unknown)."""
+    entries = model.interfaces.get(interface)
+    if entries is None or interface in seen:
+        return None
+    out: set[str] = set()
+    for entry in entries:
+        if entry.startswith("~"):
+            model.ensure_type(entry[1:])
+            inner = method_set(model, entry[1:], seen | {interface})
+            if inner is None:
+                return None
+            out |= inner
+        else:
+            out.add(entry)
+    return out
+
+
+def implementations(model: PackageModel, interface: str, method: str) -> list[int]:
+    """Functions a call of ``method`` on a value of the package interface ``interface`` may run."""
+    key = (interface, method)
+    known = model.dispatch_memo.get(key)
+    if known is not None:
+        return known
+    out: list[int] = []
+    methods = method_set(model, interface)
+    # one-method interfaces (io.Writer-like adapters) match unrelated types by a common name (a connection's
+    # Write for a hash's): not followed
+    if methods and len(methods) >= 2 and method in methods and model.index is not None:
+        functions = model.index.functions
+        types = [t for t in model.index.receivers if all((t, m) in functions for m in methods)]
+        if len(types) <= MAX_IMPLEMENTATIONS:
+            for type_name in sorted(types):
+                out.extend(model.ensure_function((type_name, method)))
+    model.dispatch_memo[key] = out
+    return out
+
+
+def field_values(model: PackageModel, type_name: str, name: str) -> tuple[list[int], bool]:
+    """Functions the function-valued field ``type_name.name`` may hold (assigned anywhere in the package),
+    and whether each runs on the field's owner (`g.onDone = g.finish`): then a call `x.onDone()` runs
+    them with x as their receiver; otherwise their receiver is unknown at the call."""
+    key = (type_name, "." + name)
+    known = model.dispatch_memo.get(key)
+    if known is not None:
+        return known, (type_name, "=" + name) in model.dispatch_memo
+    model.functions_in_files_with(name.encode())  # the files that may assign it
+    wanted = f"{type_name}.{name}"
+    out: list[int] = []
+    same = True
+    for field_id, values in sorted(model.func_values.items()):
+        if model.identity(field_id) != wanted:
+            continue
+        for value in values:
+            kind, _, rest = value.partition(":")
+            same = same and (kind.endswith("=") or kind == "fn")  # (a package function has no receiver)
+            kind = kind.rstrip("=")
+            if kind == "lit":
+                out.extend(model.by_key.get(("", rest), []))
+            elif kind == "fn":
+                out.extend(model.ensure_function(("", rest)))
+            elif kind == "m":
+                owner, _, method = rest.rpartition("/")
+                owner_type = model.type_of(decode_canon(owner))
+                if owner_type:
+                    out.extend(model.ensure_function((owner_type, method)))
+    model.dispatch_memo[key] = out = sorted(set(out))
+    if same:
+        model.dispatch_memo[(type_name, "=" + name)] = out
+    return out, same
