@@ -11,12 +11,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from gleak_sarif.gopackage.index import PackageIndex
 from gleak_sarif.gopackage.summary import decode_canon
 
-if TYPE_CHECKING:
-    from gleak_sarif.gopackage.model import PackageModel
+
+class PackageModel(Protocol):
+    """What dispatch reads of the package model (gopackage/model.py, which calls it: no import back)."""
+
+    index: PackageIndex | None
+    interfaces: dict[str, list[str]]
+    func_values: dict[str, list[str]]
+    dispatch_memo: dict[tuple[str, str], list[int]]
+    by_key: dict[tuple[str, str], list[int]]
+
+    def ensure_function(self, key: tuple[str, str]) -> list[int]: ...
+
+    def ensure_type(self, name: str) -> dict[str, str] | None: ...
+
+    def functions_in_files_with(self, *tokens: bytes) -> list[int]: ...
+
+    def identity(self, canon: str | None) -> str | None: ...
+
+    def type_of(self, canon: str | None) -> str: ...
 
 MAX_IMPLEMENTATIONS = 8  # an interface every type implements (Stringer-like) is not a call graph edge
 
