@@ -25,7 +25,7 @@ from gleak_sarif.gopackage.summary import (
     norm,
     one_line,
 )
-from gleak_sarif.gosource import FUNCTION_KINDS, GO
+from gleak_sarif.gosource import GO
 
 # builtins whose result is never a value of a package type
 BUILTINS = {"make", "append", "len", "cap", "copy", "complex", "real", "imag", "min", "max", "recover"}
@@ -59,6 +59,7 @@ _QUERY_TEXT = """
   right: (expression_list . [(func_literal) (identifier) (selector_expression)] @fright .)) @fassign
 (keyed_element . (literal_element (identifier) @fkey) . (literal_element [(func_literal) (identifier)
   (selector_expression)] @fright) .) @fkeyed
+(for_statement) @loop
 """
 # the one-file view that answers `held`: functions and lock calls only (a fraction of the captures)
 _LOCKS_QUERY_TEXT = """
@@ -67,6 +68,7 @@ _LOCKS_QUERY_TEXT = """
 (func_literal) @lit
 (call_expression function: (selector_expression operand: (_) @operand field: (field_identifier) @fname)
   arguments: (argument_list) @args (#match? @fname "^R?(Un)?[Ll]ock$")) @call
+(for_statement) @loop
 """
 
 
@@ -100,6 +102,9 @@ class _Extractor:
         self.funcs: list[FunctionSummary] = []
         self.envs: list[FuncEnv] = []
         self.comm_ranges: list[tuple[int, int]] = []
+        # the `for` statements of the file (start, end), by start: looped()/outer_loop() look them up instead of
+        # walking up the tree (a node's parent costs its depth in tree-sitter: deep nesting went cubic)
+        self.loops: list[tuple[int, int]] = []
         self.result_texts: list[str] = []  # per function: its declared result, as written
         self.fields = ChannelFields(self)
         self.cancels = CancelPairs(self, imports)
@@ -107,27 +112,28 @@ class _Extractor:
     def text(self, node: Node) -> str:
         return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
-    @staticmethod
-    def looped(node: Node) -> bool:
-        """Is the node inside a `for` of its own function (so it may run more than once per call)?"""
-        current = node.parent
-        while current is not None and current.type not in FUNCTION_KINDS:
-            if current.type == "for_statement":
-                return True
-            current = current.parent
-        return False
+    def _loops_around(self, node: Node) -> list[tuple[int, int]]:
+        """The byte ranges of the `for` statements of the node's own function around it, innermost first."""
+        index = self._innermost(node.start_byte, node.end_byte)
+        floor = self.funcs[index].start if index is not None else -1
+        found: list[tuple[int, int]] = []
+        position = bisect.bisect_right(self.loops, (node.start_byte, 1 << 62)) - 1
+        while position >= 0 and self.loops[position][0] > floor:
+            start, end = self.loops[position]
+            if end >= node.end_byte and (start, end) != (node.start_byte, node.end_byte):
+                found.append((start, end))
+            position -= 1
+        return found
 
-    @staticmethod
-    def outer_loop(node: Node) -> tuple[int, int] | None:
+    def looped(self, node: Node) -> bool:
+        """Is the node inside a `for` of its own function (so it may run more than once per call)?"""
+        return bool(self._loops_around(node))
+
+    def outer_loop(self, node: Node) -> tuple[int, int] | None:
         """The byte range of the outermost `for` of the node's own function around it: two operations of
         one function share a loop body exactly when their outermost loops are the same."""
-        found = None
-        current = node.parent
-        while current is not None and current.type not in FUNCTION_KINDS:
-            if current.type == "for_statement":
-                found = (current.start_byte, current.end_byte)
-            current = current.parent
-        return found
+        loops = self._loops_around(node)
+        return loops[-1] if loops else None
 
     def site(self, node: Node) -> Site:
         line, column = node.start_point
@@ -137,6 +143,10 @@ class _Extractor:
         matches = QueryCursor(self.query).matches(self.root)
         items: list[tuple[int, int, dict[str, list[Node]]]] = []
         for index, captures in matches:
+            if "loop" in captures:
+                loop = captures["loop"][0]
+                self.loops.append((loop.start_byte, loop.end_byte))
+                continue
             anchor = next(iter(captures.values()))[0]
             for name in ("func", "lit", "call", "send", "recv", "range", "go", "define", "var", "assign",
                          "keyed", "fassign", "fkeyed", "comm", "tname", "eassign", "ekeyed", "escarg",
@@ -146,6 +156,7 @@ class _Extractor:
                     break
             items.append((anchor.start_byte, index, captures))
         items.sort(key=lambda item: item[0])
+        self.loops.sort()
         # declarations first (types, globals, functions), then operations, which need them
         for _, _, captures in items:
             if "tname" in captures:
