@@ -216,7 +216,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
             argv += ["--select", args.select]
         proc = subprocess.run(["nice", "-n", "10", *argv], cwd=fetch(mod), capture_output=True, text=True,
                               check=False)
-        if proc.returncode not in (0, 1):
+        # exit 1 is "findings", but a crash before the scan (a stale venv's entry point) also exits 1
+        if proc.returncode not in (0, 1) or not out.is_file():
             raise SystemExit(f"scan of {mod.name} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
         print(f"scanned {mod.name}", file=sys.stderr)
     findings = load_findings(label, mods)
