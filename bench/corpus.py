@@ -10,7 +10,9 @@ The module list is bench/corpus.tsv. Set `precision` is the corpus rules are mea
 set `heldout` is scanned with `--set heldout` (labels `heldout-...`) and only used to re-check a rule
 after it was tuned: nobody tunes on it. Set `fresh` (`--set fresh`, labels `fresh-...`) is a second, larger
 held-out set added after the recall rules of issue 15 landed; nobody tunes on it either, and its note rules
-are sampled 10 per rule (NOTE_SAMPLE), errors and warnings 30. Modules are fetched with `go mod download` into
+are sampled 10 per rule (NOTE_SAMPLE), errors and warnings 30. Set `fresh2` (`--set fresh2`, labels
+`fresh2-...`): added in the third session of 2026-12-07, judged before any tuning; a third held-out set, sampled
+like `fresh`, that nobody tunes on. Modules are fetched with `go mod download` into
 .cache/corpus/mod (git-ignored), so nothing of theirs enters the repository.
 
 Files written under bench/triage/corpus/ (committed; bench/precision_report.py reads them):
@@ -48,9 +50,9 @@ CACHE = REPO / ".cache" / "corpus"
 MODCACHE = CACHE / "mod"
 RESULTS = CACHE / "results"
 SAMPLE = 30
-SETS = ("precision", "heldout", "fresh")
-# Findings of a note rule sampled per set when fewer than SAMPLE (the fresh set reads a sample of the notes).
-NOTE_SAMPLE = {"fresh": 10}
+SETS = ("precision", "heldout", "fresh", "fresh2")
+# Findings of a note rule sampled per set when fewer than SAMPLE (the fresh sets read a sample of the notes).
+NOTE_SAMPLE = {"fresh": 10, "fresh2": 10}
 VERDICTS = ("tp", "fp", "unsure")
 # The scanner's own default skips (engine/discover.py): vendored code, testdata, hidden folders, generated
 # files. Counted the same way here so that findings per 100k lines compare like with like.

@@ -117,7 +117,7 @@ def corpus_section() -> list[str]:
     scans = labels()
     judged = verdicts()
     lines_of = {s: sum(int(sizes[m["name"]]["go_lines"]) for m in mods if m["set"] == s)
-                for s in ("precision", "heldout", "fresh")}
+                for s in ("precision", "heldout", "fresh", "fresh2")}
     out = [
         "## Precision corpus (issue 16): code the rules were not tuned on",
         "",
@@ -131,7 +131,8 @@ def corpus_section() -> list[str]:
         "samples: `bench/triage/corpus/<label>.sample.tsv`. Targets: error-level findings at least 90%",
         "precise, warning at least 75%, a note on by default at least 50%. The `heldout` modules are only",
         "scanned to re-check rules after they were tuned on the `precision` set; the `fresh` modules are a",
-        "second, larger held-out set added after issue 15's recall rules landed (see its section below).",
+        "second, larger held-out set added after issue 15's recall rules landed, and the `fresh2` modules a",
+        "third one, judged before anyone tuned on it (see their sections below).",
         "",
         "Read the `current` column with care: the issue-16 fixes were written against these findings, so it",
         "is precision after tuning on this set (the fixes are general shapes, each with a fixture, but an",
@@ -148,7 +149,7 @@ def corpus_section() -> list[str]:
         out.append(f"| {m['name']} | {m['set']} | {m['module']} {m['version']} | {m['style']} | {size['files']} | "
                    f"{int(size['go_lines']):,} | {int(size['test_lines']):,} |")
     out += ["", f"Lines of Go: precision set {lines_of['precision']:,}, held-out set {lines_of['heldout']:,}, "
-                f"fresh set {lines_of['fresh']:,} "
+                f"fresh set {lines_of['fresh']:,}, fresh2 set {lines_of['fresh2']:,} "
                 "(the files a default scan reads: no vendor/, testdata/, hidden or generated files).", ""]
     scan_line = ", ".join(f"`{label}` at {commit}" for label, commit in scans.items())
     out += [f"Scans (label and gleak-sarif commit): {scan_line}.", ""]
@@ -246,34 +247,49 @@ def corpus_section() -> list[str]:
         if not rules:
             out.append("| (no findings) |" + " |" * len(held))
         out.append("")
-    return out + fresh_section(metas, mods, sizes, lines_of["fresh"], judged)
+    return (out + fresh_section(metas, mods, sizes, lines_of["fresh"], judged)
+            + fresh_section(metas, mods, sizes, lines_of["fresh2"], judged, "fresh2"))
+
+
+FRESH_INTROS = {
+    "fresh": ("Fresh held-out set", "picked after issue 15's recall rules landed", [
+        "`fresh-main` and `fresh-untuned` are the held-out measurement: main's rules before anyone had read",
+        "these findings (`fresh-untuned` adds the rules that landed meanwhile: GL212 lock-partner, GL217/GL218,",
+        "GL222). `fresh-final` is main after the issue-16 fixes written against the false shapes of this set",
+        "(notes column): precision after tuning on it, an upper bound like the precision set's `current`.",
+    ]),
+    "fresh2": ("fresh2 (untuned)", "picked in the third session of 2026-12-07", [
+        "Judged before anyone tuned on it: `fresh2-base` is main's rules at the session's start, `fresh2-end`",
+        "main at the session's end (with the rule changes other helpers landed meanwhile, none written against",
+        "this set). Both are held-out measurements; the fp reasons in `bench/triage/corpus/<ID>.tsv` are the",
+        "work list for the next tuning round, after which this set is no longer untuned.",
+    ]),
+}
 
 
 def fresh_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]], sizes: dict[str, dict[str, str]],
-                  lines: int, judged: dict[tuple[str, str, str, int], str]) -> list[str]:
-    """The fresh held-out set: every error and warning finding judged, notes sampled (10 per rule)."""
+                  lines: int, judged: dict[tuple[str, str, str, int], str], which: str = "fresh") -> list[str]:
+    """A fresh held-out set: every error and warning finding judged, notes sampled (10 per rule)."""
     # in the order the scans were made (scans.tsv)
-    labs = [lab for lab in labels() if lab.startswith("fresh-") and (CORPUS / f"{lab}.sample.tsv").exists()]
+    labs = [lab for lab in labels() if lab.startswith(f"{which}-") and (CORPUS / f"{lab}.sample.tsv").exists()]
     if not labs:
         return []
     scans = labels()
-    notes = {row["rule"]: row["note"] for row in read_tsv(CORPUS / "fresh-notes.tsv")} \
-        if (CORPUS / "fresh-notes.tsv").exists() else {}
+    notes = {row["rule"]: row["note"] for row in read_tsv(CORPUS / f"{which}-notes.tsv")} \
+        if (CORPUS / f"{which}-notes.tsv").exists() else {}
     last = labs[-1]
+    title, picked, intro = FRESH_INTROS[which]
     out = [
-        "### Fresh held-out set",
+        f"### {title}",
         "",
-        f"{sum(m['set'] == 'fresh' for m in mods)} modules ({lines:,} lines of Go) that no rule was tuned on, "
-        "picked after issue 15's recall rules landed",
+        f"{sum(m['set'] == which for m in mods)} modules ({lines:,} lines of Go) that no rule was tuned on, "
+        f"{picked}",
         "and scanned with the default rules of main at the commit shown: "
         + "; ".join(f"`{lab}` at {scans[lab]}" for lab in labs) + ". Every error and warning finding was",
         "read and judged (up to 30 per rule), notes up to 10 per rule. Each cell: level, findings, findings per",
         "100k lines, tp / fp / unsure, precision, and whether it meets that level's bar.",
         "",
-        "`fresh-main` and `fresh-untuned` are the held-out measurement: main's rules before anyone had read",
-        "these findings (`fresh-untuned` adds the rules that landed meanwhile: GL212 lock-partner, GL217/GL218,",
-        "GL222). `fresh-final` is main after the issue-16 fixes written against the false shapes of this set",
-        "(notes column): precision after tuning on it, an upper bound like the precision set's `current`.",
+        *intro,
         "",
         "| rule | now | " + " | ".join(labs) + " | note |",
         "|---|---|" + "---|" * len(labs) + "---|",
@@ -319,7 +335,7 @@ def fresh_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]], sizes:
             "| corpus | module | style | lines of Go | of which tests | " + " | ".join(labs) + " |",
             "|---|---|---|---|---|" + "---|" * len(labs)]
     for m in mods:
-        if m["set"] != "fresh":
+        if m["set"] != which:
             continue
         size = int(sizes[m["name"]]["go_lines"])
         cells = [" · ".join(per_corpus[lab].get(m["name"], Tally()).cells(size)) for lab in labs]
