@@ -14,6 +14,7 @@ from gleak_sarif.facts import (
     calls_blocking,
     calls_locking,
     calls_starting,
+    cond_wait,
     drops,
     held,
     lock_order,
@@ -23,14 +24,15 @@ from gleak_sarif.facts import (
     no_waker,
     passes,
     receivers_exit,
+    runs_on_goroutine,
     waiters,
 )
 from gleak_sarif.facts.base import Asker, Env, Fact
 
 FACTS: tuple[Fact[Any], ...] = (held.FACT, lock_partner.FACT, calls_locking.FACT, calls_blocking.FACT,
-                                calls_starting.FACT, lock_order.FACT, passes.FACT, buffered.FACT, no_waker.FACT,
-                                no_counterpart.FACT, receivers_exit.FACT, waiters.FACT, drops.FACT,
-                                lock_sites.FACT, caller_keeps_locked.FACT)
+                                cond_wait.FACT, calls_starting.FACT, lock_order.FACT, passes.FACT, buffered.FACT,
+                                no_waker.FACT, no_counterpart.FACT, receivers_exit.FACT, waiters.FACT, drops.FACT,
+                                lock_sites.FACT, caller_keeps_locked.FACT, runs_on_goroutine.FACT)
 BY_KEY: dict[str, Fact[Any]] = {fact.key: fact for fact in FACTS}
 
 # A compiled `model:` query: (fact key, its options) in FACTS order.

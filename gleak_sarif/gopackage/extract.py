@@ -401,6 +401,8 @@ class _Extractor:
         if call.parent is not None and call.parent.type == "go_statement":
             return  # the go statement's own op
         name = self.text(captures["fname"][0])
+        if "operand" not in captures:
+            self._param_call(call, name)
         if "operand" in captures and not any(a.type != "comment" for a in captures["args"][0].named_children):
             self._field_call(call)  # `x.cancel()`: maybe a stored context.CancelFunc
         if self.names is not None and name not in self.names and name not in OP_NAMES:
@@ -421,7 +423,7 @@ class _Extractor:
                 self._lock_op(func, env, call, name, target, deferred)
                 return
             if not args and name == "Wait":
-                func.ops.append(Op("wait", self.site(call), target, deferred=deferred))
+                func.ops.append(Op("wait", self.site(call), target, deferred=deferred, looped=self.looped(call)))
                 return
             if not args and name in WAKERS:
                 func.ops.append(Op("wake", self.site(call), target, deferred=deferred))
@@ -443,6 +445,37 @@ class _Extractor:
                            args=tuple(self.ref(a, env, func.recv_type) for a in args), bools=self._bools(args),
                            guard=self._guard(call, env), looped=self.looped(call),
                            loop=self.outer_loop(call)))
+
+    def _param_call(self, call: Node, name: str) -> None:
+        """`f(...)` of a function-valued parameter of an enclosing function, inside a `go func() {...}()`
+        written in that function: the function runs its argument on a goroutine of its own (Op.spawned_params;
+        a function literal passed there runs on another goroutine than its caller's)."""
+        index = self._innermost(call.start_byte, call.end_byte)
+        if index is None or (name not in self.envs[index].params and name not in self.envs[index].locals):
+            return
+        spawner: Node | None = None
+        node = call.parent
+        while index is not None:
+            func = self.funcs[index]
+            if name in self.envs[index].params:
+                if spawner is not None:
+                    self._spawned(func, self.envs[index].params[name], spawner)
+                return
+            # climb to this function's node: is it a literal started by `go`?
+            while node is not None and node.start_byte != func.start:
+                node = node.parent
+            if node is None:
+                return
+            if func.is_literal and node.parent is not None and node.parent.type == "call_expression" and \
+                    node.parent.parent is not None and node.parent.parent.type == "go_statement":
+                spawner = spawner or node.parent.parent
+            node = node.parent
+            index = self._innermost(func.start)
+
+    def _spawned(self, func: FunctionSummary, position: int, go: Node) -> None:
+        entry = (position, self.site(go))
+        if entry not in func.spawned_params:
+            func.spawned_params = (*func.spawned_params, entry)
 
     def _field_call(self, call: Node) -> None:
         """A call without arguments of a field of a known type (`t.cancel()`), kept as a `cancel` op: the
@@ -569,6 +602,8 @@ class _Extractor:
             func.ops.append(Op("go", self.site(node), literal=literal_key(self.path, function.start_byte),
                                args=args, looped=self.looped(node)))
         elif function.type == "identifier":
+            if self.text(function) in env.params:
+                self._spawned(func, env.params[self.text(function)], node)  # `go f()` of a parameter f
             func.ops.append(Op("go", self.site(node), callee=("", self.text(function)), args=args,
                                looped=self.looped(node)))
         elif function.type == "selector_expression":

@@ -48,7 +48,7 @@ class Op:
     # lock or call: only `if p` / `if !p` for a parameter p: (p's position, the value that runs it)
     guard: tuple[int, bool] | None = None
     bools: tuple[bool | None, ...] = ()  # call: arguments written as `true` / `false`
-    looped: bool = False  # send/recv/range/call/go: inside a loop of its function (may run many times)
+    looped: bool = False  # send/recv/range/call/go/wait: inside a loop of its function (may run many times)
     loop: tuple[int, int] | None = None  # lock/send/recv/range/call: the outermost `for` around it
     # send/recv as a `select` case (no default): another case of that select that returns (leaves the loop)
     exit: Site | None = None
@@ -71,6 +71,9 @@ class FunctionSummary:
     # it returns a local it made and nothing else reaches (gopackage/extract_fresh.py); checked only for a
     # function with a named result type that holds a `go` statement
     fresh_result: bool = False
+    # function-valued parameters this function runs on a goroutine of their own: `go f(...)`, or `f(...)`
+    # called inside a `go func() {...}()` of this function, as (parameter position, the `go` statement)
+    spawned_params: tuple[tuple[int, Site], ...] = ()
 
 
 @dataclass(slots=True)
