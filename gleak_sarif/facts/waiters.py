@@ -38,8 +38,9 @@ FACT = Fact(
     spec=Waiters,
     usage="`waiters: {wait: NAME, signal: NAME}`",
     holds="the node is an operation of a goroutine body (a `go` statement's function, or a function it calls, "
-          "up to 3 calls up) that signals its end after the operation or in a `defer` (`wg.Done()`, "
-          "`close(done)`, a send, also in a callee), and another function waits for that signal (`wg.Wait()`, "
+          "up to 3 calls up, or a function literal passed to a package function that runs it in a `go`: then "
+          "its deferred signals only) that signals its end after the operation or in a `defer` (`wg.Done()`, "
+          "`close(done)`, a send, also in a callee or a deferred function literal), and another function waits for that signal (`wg.Wait()`, "
           "a bare `<-done`, `range done`; the same field, or the same local of the top-level function, or the "
           "argument passed to the goroutine): when the operation blocks for good, the waiter does too. Use it "
           "for a related location a finding may lack: `any: [{model: {waiters: {wait: W}}}, {regex: \"\"}]` as "

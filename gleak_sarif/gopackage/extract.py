@@ -310,6 +310,13 @@ class _Extractor:
             b"go " in self.source[body.start_byte : body.end_byte] and fresh_result(body, self.source)
         summary = FunctionSummary(key, self.path, node.start_byte, node.end_byte, self.site(node), recv_type,
                                   literal, results, unused_params=tuple(sorted(unused)), fresh_result=fresh)
+        if literal:
+            parent = node.parent
+            if parent is not None and parent.type == "call_expression":
+                summary.deferred = parent.parent is not None and parent.parent.type == "defer_statement"
+            elif parent is not None and parent.type == "argument_list" and parent.parent is not None:
+                args = [arg.id for arg in parent.named_children if arg.type != "comment"]
+                summary.argument = (parent.parent.start_byte, args.index(node.id))
         self.result_texts.append(self.text(result) if result is not None else "")
         # functions are visited in start order, so the lists stay sorted by start byte
         self.funcs.append(summary)

@@ -74,6 +74,10 @@ class FunctionSummary:
     # function-valued parameters this function runs on a goroutine of their own: `go f(...)`, or `f(...)`
     # called inside a `go func() {...}()` of this function, as (parameter position, the `go` statement)
     spawned_params: tuple[tuple[int, Site], ...] = ()
+    # literals: run by `defer func() {...}()` (its operations happen when the enclosing function returns)
+    deferred: bool = False
+    # literals: an argument of a call, as (the call's start byte, the argument's position)
+    argument: tuple[int, int] | None = None
 
 
 @dataclass(slots=True)

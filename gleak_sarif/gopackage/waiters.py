@@ -7,7 +7,10 @@ rules name these waiters as related locations, so a reader (and the runtime's le
 chain.
 
 The goroutine is the function the operation is in when it is started by a `go` statement, or one of its
-callers (up to MAX_DEPTH calls up) that is. Signals are matched to waits by identity (`Type.wg`,
+callers (up to MAX_DEPTH calls up) that is, or the `go func() {...}()` of a package function that runs a
+function literal passed to it (`RunWorker(func() {...})`: FunctionSummary.spawned_params; then only that
+goroutine's deferred signals count, since where it calls the literal is not recorded). A deferred function
+literal's signals (`defer func() { close(done) }()`) are the goroutine's deferred signals. Signals are matched to waits by identity (`Type.wg`,
 `Type.done`; the field name when the owner's type is not known) or, for locals, by their text within one
 top-level function (the goroutine literals that capture them).
 """
@@ -50,6 +53,7 @@ def _goroutines(model: PackageModel, index: int, position: int) -> list[tuple[in
         for current, at in frontier:
             if model.starters_of(current):
                 out.append((current, at))
+            out.extend((body, len(model.functions[body].ops)) for body in _spawned_bodies(model, current))
             for caller in model.callers_of(current):
                 if caller in seen:
                     continue
@@ -62,19 +66,51 @@ def _goroutines(model: PackageModel, index: int, position: int) -> list[tuple[in
     return out
 
 
-def _signals(model: PackageModel, body: int, at: int) -> list[_Signal]:
-    """The end signals of goroutine ``body`` that come after position ``at``: deferred ones, or later ones."""
-    out = []
-    for position, op in enumerate(model.functions[body].ops):
-        if not op.deferred and position <= at:
+def _spawned_bodies(model: PackageModel, index: int) -> list[int]:
+    """The goroutine bodies that run function literal ``index`` through a parameter: the literal is an
+    argument of a call whose callee runs that parameter on a new goroutine (FunctionSummary.spawned_params)."""
+    func = model.functions[index]
+    if not func.is_literal or func.argument is None:
+        return []
+    call_start, argument = func.argument
+    outer = model.function_at(func.path, call_start, call_start + 1)
+    if outer is None:
+        return []
+    out: list[int] = []
+    for position, op in enumerate(model.functions[outer].ops):
+        if op.kind != "call" or op.site.start != call_start:
             continue
-        if op.kind in ("wake", "close") or (op.kind == "send" and op.bare and not op.deferred):
-            out.append(_Signal(op.kind, op.ref, op.ref.canon if op.ref else None, op.site, body))
-        elif op.kind == "call":
-            for _, effect, mapped in model.callee_effects(body, position):
-                if effect.kind in ("wake", "close"):
-                    out.append(_Signal(effect.kind, mapped, effect.canon or (mapped.canon if mapped else None),
-                                       op.site, body))
+        for target in model.targets_of(outer, position):
+            for param, go in model.functions[target].spawned_params:
+                if param != argument:
+                    continue
+                for started in model.functions[target].ops:
+                    if started.kind == "go" and started.site.start == go.start:
+                        # `go func() { f() }()`: that literal; `go f()`: the literal itself
+                        out.extend(model.by_key.get(started.literal, []) if started.literal else [index])
+    return out
+
+
+def _signals(model: PackageModel, body: int, at: int) -> list[_Signal]:
+    """The end signals of goroutine ``body`` that come after position ``at``: deferred ones (also in a
+    deferred function literal), or later ones."""
+    out = []
+    func = model.functions[body]
+    sources = [(body, True)] + [(other, False) for other in model.by_path.get(func.path, [])
+                                if model.functions[other].deferred and func.start < model.functions[other].start
+                                and model.function_at(func.path, model.functions[other].start - 1,
+                                                      model.functions[other].end) == body]
+    for index, own in sources:
+        for position, op in enumerate(model.functions[index].ops):
+            if own and not op.deferred and position <= at:
+                continue
+            if op.kind in ("wake", "close") or (op.kind == "send" and op.bare and not op.deferred):
+                out.append(_Signal(op.kind, op.ref, op.ref.canon if op.ref else None, op.site, body))
+            elif op.kind == "call":
+                for _, effect, mapped in model.callee_effects(index, position):
+                    if effect.kind in ("wake", "close"):
+                        out.append(_Signal(effect.kind, mapped, effect.canon or (mapped.canon if mapped else None),
+                                           op.site, body))
     return out
 
 

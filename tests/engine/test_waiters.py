@@ -73,3 +73,58 @@ def test_deferred_done_in_the_goroutine_that_calls_the_operation(tmp_path: Path)
         (28, [("wait", 31), ("signal", 29)]),
         (34, []),
     ]
+
+
+def test_a_literal_run_by_a_spawning_helper_and_a_deferred_literal_close(tmp_path: Path) -> None:
+    """A literal passed to a helper that runs it on a goroutine (`go func() { defer s.Finish(); f() }()`)
+    is that goroutine: the helper's deferred signal is the end signal; `defer func() { close(x.done) }()`
+    signals like `defer close(x.done)`. A literal the helper calls in place is on the caller's goroutine,
+    and a literal passed for another parameter is not run by the `go`."""
+    found = related(tmp_path, """
+        package q
+        import "sync"
+        type pool struct {
+            wg   sync.WaitGroup
+            done chan struct{}
+            out  chan int
+        }
+        func (p *pool) Go(f func()) {
+            p.wg.Add(1)
+            go func() {
+                defer p.finish()
+                f()
+            }()
+        }
+        func (p *pool) finish() { p.wg.Done() }
+        func (p *pool) Inline(f func()) { f() }
+        func (p *pool) Wait() { p.wg.Wait() }
+        func (p *pool) Pair(before func(), f func()) {
+            before()
+            go func() {
+                defer p.wg.Done()
+                f()
+            }()
+        }
+        func (p *pool) use() {
+            p.Go(func() {
+                p.out <- 1
+            })
+            p.Inline(func() {
+                p.out <- 2
+            })
+            p.Pair(func() {
+                p.out <- 3
+            }, nil)
+        }
+        func (p *pool) watch() {
+            go func() {
+                defer func() {
+                    close(p.done)
+                }()
+                p.out <- 4
+            }()
+        }
+        func (p *pool) stop() { <-p.done }
+    """)
+    assert found == [(27, [("wait", 17), ("signal", 11)]), (30, []), (33, []),
+                     (41, [("wait", 44), ("signal", 39)])]
