@@ -69,6 +69,41 @@ def parser() -> Parser:
     return Parser(GO)
 
 
+# A tree-sitter query walks the children of a node in time quadratic in their number (a flat literal of 600k
+# elements: 3.9 s per query, and a file runs hundreds of queries, none of which the per-file deadline can
+# interrupt). Real source stays far below this budget (GOROOT/src's widest hand-written node has 34k children;
+# the wider ones are generated tables); the cost of every node wider than WIDE_NODE counts, as its square.
+WIDE_NODE = 2_000
+MAX_WIDTH_COST = 100_000**2
+
+
+@dataclass(frozen=True)
+class TooWide:
+    line: int  # 1-based line of the widest node
+    children: int  # its number of children
+
+    def message(self) -> str:
+        return (f"syntax nodes with too many children for tree-sitter queries (the widest, at line {self.line}, "
+                f"has {self.children:,}: generated data?); rules not run on this file")
+
+
+def too_wide(root: Node) -> TooWide | None:
+    """The widest node when the file's nodes cost more than MAX_WIDTH_COST to query, else None. Cheap: a node
+    with at most WIDE_NODE descendants cannot hold a wide node, so those subtrees are never entered."""
+    cost, widest = 0, root
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.child_count > WIDE_NODE:
+            cost += node.child_count**2
+            if node.child_count > widest.child_count:
+                widest = node
+        stack.extend(child for child in node.children if child.descendant_count > WIDE_NODE)
+    if cost <= MAX_WIDTH_COST:
+        return None
+    return TooWide(widest.start_point[0] + 1, widest.child_count)
+
+
 _ESCAPED = re.compile("[\udc80-\udcff]")
 
 

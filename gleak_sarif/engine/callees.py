@@ -22,7 +22,7 @@ from tree_sitter import Node
 
 from gleak_sarif.engine.evaluate import FileEvaluator, PackageQuestions
 from gleak_sarif.gopackage.folders import MAX_SIBLING_BYTES, PACKAGE_LINE, Folders, read_sibling
-from gleak_sarif.gosource import parser, utf8_safe
+from gleak_sarif.gosource import parser, too_wide, utf8_safe
 from gleak_sarif.rules.compiled import CNode, RulePack
 
 FUNCTION = "function_declaration"
@@ -164,6 +164,8 @@ class Callees:
             return None
         source = utf8_safe(source)[0]  # predicates on invalid UTF-8 raised out of the scan
         root = parser().parse(source).root_node
+        if too_wide(root) is not None:  # its queries would take minutes: the file is reported when scanned
+            return None
         sibling = FileEvaluator(self.pack, path, path, source, root, self.folders.go_version(path), deadline,
                                 questions=self.new_questions())
         sibling.lazy_atoms = True  # no collect() pass: only the callee's declaration is asked about

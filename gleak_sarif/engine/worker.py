@@ -11,7 +11,7 @@ from tree_sitter import Node, Tree
 
 from gleak_sarif.engine.context import ScanContext
 from gleak_sarif.engine.evaluate import FileEvaluator, FileTimeoutError
-from gleak_sarif.gosource import parser, utf8_safe
+from gleak_sarif.gosource import parser, too_wide, utf8_safe
 from gleak_sarif.linehash import set_line_hashes
 from gleak_sarif.model import Finding, Notification, NotificationKind, Severity
 from gleak_sarif.suppress import apply_suppressions
@@ -110,6 +110,13 @@ def scan_source(context: ScanContext, path: str, source: bytes, go_version: tupl
             kind=NotificationKind.parse_error, level=Severity.warning, path=path, line=_first_error_line(root),
             message="syntax error (or syntax newer than tree-sitter-go 0.25); findings in this file may be "
                     "incomplete"))
+    wide = too_wide(root)
+    if wide is not None:
+        # the queries could not be interrupted by the deadline: say so as a timeout, which it would become
+        result.notifications.append(Notification(
+            kind=NotificationKind.timeout, level=Severity.warning, path=path, line=wide.line,
+            message=wide.message()))
+        return result
     evaluator = FileEvaluator(pack, path, path, source, root, go_version, deadline=deadline,
                               questions=context.file_questions())
     evaluator.collect()

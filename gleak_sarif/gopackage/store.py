@@ -15,7 +15,7 @@ from gleak_sarif.gopackage.folders import MAX_SIBLING_BYTES, PACKAGE_LINE, Folde
 from gleak_sarif.gopackage.index import PackageIndex
 from gleak_sarif.gopackage.model import PackageModel
 from gleak_sarif.gopackage.summary import FileSummary
-from gleak_sarif.gosource import Imports, file_imports, parser, utf8_safe
+from gleak_sarif.gosource import Imports, file_imports, parser, too_wide, utf8_safe
 
 MAX_FILE_BYTES = MAX_SIBLING_BYTES  # larger siblings are not read
 MAX_MODELS = 64
@@ -122,6 +122,9 @@ class PackageModels:
                 found.group(1).decode() == package:
             data = utf8_safe(data)[0]
             root = parser().parse(data).root_node
+            if too_wide(root) is not None:  # its queries would take minutes: the file is reported when scanned
+                self._summaries[key] = None
+                return None
             summary = summarize(self.queries, path, data, root, package, _imports_of(root, data), names=names)
             summary.digest = _digest(data)
         self._summaries[key] = summary

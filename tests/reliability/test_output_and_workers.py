@@ -245,19 +245,48 @@ def test_worker_crash_is_reported_and_the_scan_finishes(tmp_path: Path, monkeypa
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_slow_file_times_out_and_the_scan_finishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    jobs: int) -> None:
-    """A file whose parse takes many seconds (a 6,000,000-element literal: ~13 s to parse here) hits file_timeout_seconds."""
+    """A file whose parse takes many seconds (a 6,000,000-element literal: ~13 s to parse here) hits file_timeout_seconds.
+
+    The limit is 3 s or, on a loaded machine, 3x what the ordinary files took in a whole scan: they must never
+    reach it, while the slow file (about a hundred times an ordinary file's work) still does."""
     names = _parallel_tree(tmp_path)
-    # the example first, so the prefilter lets rules run on it whatever they look for
-    (tmp_path / "slow.go").write_bytes(EXAMPLE + b"\nvar x = []int{" + b"1," * 6_000_000 + b"}\n")
     monkeypatch.chdir(tmp_path)
-    engine = Engine(ScanOptions(jobs=jobs, use_cache=False, config_path=None, file_timeout_seconds=3.0))
+    started = time.monotonic()
+    Engine(ScanOptions(jobs=jobs, use_cache=False, config_path=None)).scan(["."])
+    limit = float(max(3, round(3 * (time.monotonic() - started))))
+    # the example first, so the prefilter lets rules run on it whatever they look for
+    # 6,000 rows of 1,000: slow to parse, but no node too wide to query (test_too_wide_file_is_not_queried)
+    rows = b"{" + b"1," * 1_000 + b"},"
+    (tmp_path / "slow.go").write_bytes(EXAMPLE + b"\nvar x = [][]int{" + rows * 6_000 + b"}\n")
+    engine = Engine(ScanOptions(jobs=jobs, use_cache=False, config_path=None, file_timeout_seconds=limit))
     started = time.monotonic()
     result = engine.scan(["."])
     timeouts = [n for n in result.notifications if n.kind is NotificationKind.timeout]
     assert [n.path for n in timeouts] == ["slow.go"], result.notifications
-    assert "took longer than 3 s" in timeouts[0].message
+    # the parse ("took longer than") or a rule after it ("the per-file limit of") ran out of time
+    assert f"than {limit:g} s" in timeouts[0].message or f"limit of {limit:g} s" in timeouts[0].message
     assert set(_findings_by_file(result)) == set(names)
     assert time.monotonic() - started < 120
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_too_wide_file_is_not_queried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    """A flat literal of 700k elements parses in about a second, but every tree-sitter query over it would take
+    seconds (quadratic in a node's children) beyond the deadline's reach: the file is reported, not queried,
+    and the package's other files (whose package model reads it) keep their findings."""
+    names = _parallel_tree(tmp_path)
+    (tmp_path / "wide.go").write_bytes(EXAMPLE + b"\nvar x = []int{" + b"1," * 700_000 + b"}\n")
+    monkeypatch.chdir(tmp_path)
+    started = time.monotonic()
+    result = Engine(ScanOptions(jobs=jobs, use_cache=False, config_path=None)).scan(["."])
+    elapsed = time.monotonic() - started
+    timeouts = [n for n in result.notifications if n.kind is NotificationKind.timeout]
+    assert [(n.path, n.line) for n in timeouts] == [("wide.go", EXAMPLE.count(b"\n") + 2)], result.notifications
+    assert "has 1,400,002" in timeouts[0].message and "rules not run" in timeouts[0].message
+    by_file = _findings_by_file(result)
+    assert set(by_file) == set(names)
+    assert all(by_file[name] == by_file[names[0]] for name in names)
+    assert elapsed < 120  # queried, the file alone took minutes
 
 
 def test_cli_reports_worker_notifications_in_sarif(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
