@@ -190,6 +190,7 @@ class _Extractor:
             elif "eassign" in captures:
                 self.fields.field_assignment(captures["eleft"][0], captures["eright"][0])
                 self._cancel_assignment(captures["eleft"][0], captures["eright"][0])
+                self._cond_assignment(captures["eleft"][0], captures["eright"][0])
             elif "ekeyed" in captures:
                 self.fields.keyed_field(captures["ekey"][0], captures["evalue"][0])
                 self.cancels.keyed(captures["ekey"][0], captures["evalue"][0])
@@ -662,6 +663,37 @@ class _Extractor:
         elif len(left) == len(right):
             for target, value in zip(left, right, strict=True):
                 self.cancels.stored(target, value)
+
+    def _cond_assignment(self, left_list: Node, right_list: Node) -> None:
+        """`x.cond = sync.NewCond(&x.mu)` / `sync.NewCond(x.mu.RLocker())`: the Cond's lock is x.mu (written or
+        read); recorded when the Cond and the mutex hang off the same expression (summary.cond_locks)."""
+        left = [c for c in left_list.named_children if c.type != "comment"]
+        right = [c for c in right_list.named_children if c.type != "comment"]
+        if len(left) != 1 or len(right) != 1 or left[0].type != "selector_expression" or \
+                right[0].type != "call_expression" or not self.text(right[0]).startswith("sync.NewCond("):
+            return
+        arguments = right[0].child_by_field_name("arguments")
+        args = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+        context = self._context(left[0])
+        if len(args) != 1 or context is None or "sync" not in self.imports:
+            return
+        func, env = context
+        arg, mode = args[0], "write"
+        if arg.type == "unary_expression" and self.text(arg).startswith("&"):
+            arg = arg.child_by_field_name("operand") or arg
+        elif arg.type == "call_expression" and self.text(arg).replace(" ", "").endswith(".RLocker()"):
+            function = arg.child_by_field_name("function")
+            arg = (function.child_by_field_name("operand") if function is not None else None) or arg
+            mode = "read"
+        else:
+            return  # a Locker from elsewhere (a parameter, a value of another package): unknown
+        cond, mutex = self.ref(left[0], env, func.recv_type), self.ref(arg, env, func.recv_type)
+        if cond is None or mutex is None or not cond.canon or not cond.rest:
+            return
+        owner = cond.text.rpartition(".")[0]
+        if not mutex.text.startswith(owner + ".") or mutex.root != cond.root:
+            return  # the mutex of another value: not followed
+        self.summary.cond_locks.append((cond.canon, mutex.text[len(owner) + 1 :], mode))
 
     def _local_var(self, spec: Node) -> None:
         context = self._context(spec)

@@ -76,6 +76,9 @@ class PackageModel:
         self.interfaces: dict[str, list[str]] = {}
         self.func_types: set[str] = set()
         self.func_values: dict[str, list[str]] = {}
+        # (Cond identity, mutex path from the same owner, mode): `x.c = sync.NewCond(&x.mu)` (cond_lock)
+        self.cond_locks: list[tuple[str, str, str]] = []
+        self._conds_read = False
         self.dispatch_memo: dict[tuple[str, str], list[int]] = {}
         self.value_calls: set[tuple[int, int]] = set()  # calls resolved through a function-valued field
         self._value_call = False
@@ -138,6 +141,7 @@ class PackageModel:
                 self.func_types |= summary.func_types
                 for field_id, values in summary.func_values.items():
                     self.func_values.setdefault(field_id, []).extend(values)
+                self.cond_locks.extend(summary.cond_locks)
                 self.digests[summary.path] = summary.digest
             for summary in batch:
                 for original in summary.functions:
@@ -153,6 +157,11 @@ class PackageModel:
                     self.effects.append({})
                     self.starts.append({})
                     self.state.append(0)
+            if not self._conds_read and any(_cond_lock_ref(op) for summary in batch for function in
+                                            summary.functions for op in function.ops):
+                # a lock of a Cond's L (`x.c.L.Lock()`): read the files that make Conds (their locks)
+                self._conds_read = True
+                self.functions_in_files_with(b"NewCond")
             for summary in batch:
                 for index in self.by_path.get(summary.path, ()):
                     original = self.functions[index]
@@ -418,8 +427,32 @@ class PackageModel:
         fields = self._ensure_type(type_name) or {}
         return fields.get(name, "").lstrip("<-").strip().startswith("chan")
 
+    def cond_lock(self, cond: str) -> tuple[str, str] | None:
+        """(mutex path from the Cond's owner, mode) of the Cond field ``cond`` made with `sync.NewCond(&x.mu)`
+        ("write") or `sync.NewCond(x.mu.RLocker())` ("read") somewhere in the package; None when unknown or
+        when the package makes it with two different locks."""
+        wanted = self.identity(cond)
+        found = {(path, mode) for made, path, mode in self.cond_locks if made == cond or self.identity(made) == wanted}
+        return found.pop() if len(found) == 1 else None
+
+    def _cond_alias(self, op: Op, ref: Ref | None) -> Op | None:
+        """`x.c.L.Lock()` as the lock of the mutex the Cond was made with (`x.mu`, read for an RLocker)."""
+        if ref is None or not _cond_lock_ref(op) or not ref.canon or not self.cond_locks:
+            return None
+        alias = self.cond_lock(ref.canon.rsplit(".", 1)[0])
+        if alias is None:
+            return None
+        path, mode = alias
+        base_text = ref.text.rsplit(".", 2)[0]
+        base_canon = ref.canon.rsplit(".", 2)[0]
+        mapped = Ref(ref.root, (*ref.rest[:-2], *path.split(".")), f"{base_text}.{path}", f"{base_canon}.{path}")
+        return dataclasses.replace(op, ref=mapped, mode=mode)
+
     def _normalized(self, op: Op) -> Op:
         ref, recv = self._fix_ref(op.ref), self._fix_ref(op.recv)
+        aliased = self._cond_alias(op, ref)
+        if aliased is not None:
+            return aliased
         args = tuple(self._fix_ref(a) for a in op.args)
         if ref is op.ref and recv is op.recv and all(a is b for a, b in zip(args, op.args, strict=True)):
             return op  # nothing to resolve: share it
@@ -741,6 +774,11 @@ class PackageModel:
                 if keep and guard is None:  # a lock still waiting on the caller's flag: not known to happen
                     out.append((target, effect, self.map_ref(effect.ref, self.call_view(index, position))))
         return out
+
+
+def _cond_lock_ref(op: Op) -> bool:
+    """Is the op a lock or unlock of a field's `L` (`x.c.L.Lock()`, a sync.Cond's lock)?"""
+    return op.kind in ("lock", "unlock") and op.ref is not None and len(op.ref.rest) >= 2 and op.ref.rest[-1] == "L"
 
 
 def _done_ref(cancel: Ref, done: str) -> Ref | None:

@@ -114,6 +114,10 @@ class FileSummary:
     # context cancel pairs (gopackage/extract_cancel.py): (the field holding the CancelFunc, the identity of
     # its context's Done channel, the parent: "bg" | "p<N>" | "?", the key of the function making the pair)
     cancel_pairs: list[tuple[str, str, str, tuple[str, str]]] = field(default_factory=list)
+    # the lock of a sync.Cond field, from `x.cond = sync.NewCond(&x.mu)` (mode "write") or
+    # `sync.NewCond(x.mu.RLocker())` (mode "read"): (the Cond's identity, the mutex's path from the same owner
+    # (`mu`), mode). `x.cond.L.Lock()` is then a lock of `x.mu` (gopackage/model.py, PackageModel.cond_lock)
+    cond_locks: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 

@@ -493,3 +493,73 @@ def test_lock_order_types_same_or_different(tmp_path: Path) -> None:
     same = ORDER.replace("other-lock: OTHER_LOCK}", "other-lock: OTHER_LOCK, types: same}")
     assert lines(run_rule(tmp_path, different, source)) == [20, 34]
     assert lines(run_rule(tmp_path, same, source)) == [18, 27]
+
+
+RECURSIVE_READ = """
+rule:
+  kind: call_expression
+  as: CALL
+  model:
+    held: {lock: $MU, mode: read, at: LOCK}
+    calls-locking: {lock: $MU, mode: read, via: PATH}
+    lock-sites: {lock: $MU, mode: write, sites: WRITER}
+primary: $CALL
+related:
+  - capture: $WRITER
+    message: "writer"
+"""
+
+COND_GO = """
+package catalog
+
+import "sync"
+
+type index struct {
+    mu      sync.RWMutex
+    other   sync.Mutex
+    ready   *sync.Cond
+    changed *sync.Cond
+    rows    []string
+}
+
+func newIndex() *index {
+    x := &index{}
+    x.ready = sync.NewCond(x.mu.RLocker())
+    x.changed = sync.NewCond(&x.other)
+    return x
+}
+
+func (x *index) count() int {
+    x.mu.RLock()
+    defer x.mu.RUnlock()
+    return len(x.rows)
+}
+
+func (x *index) add(r string) {
+    x.mu.Lock()
+    x.rows = append(x.rows, r)
+    x.mu.Unlock()
+}
+
+func (x *index) waitRows() int {
+    x.ready.L.Lock()
+    defer x.ready.L.Unlock()
+    return x.count()
+}
+
+func (x *index) waitChange() int {
+    x.changed.L.Lock()
+    defer x.changed.L.Unlock()
+    return x.count()
+}
+"""
+
+
+def test_a_cond_lock_is_the_lock_it_was_made_with(tmp_path: Path) -> None:
+    """`x.ready = sync.NewCond(x.mu.RLocker())`: `x.ready.L.Lock()` read-locks x.mu, so count() (RLock of
+    x.mu) under it is a recursive read lock, with add()'s Lock as the writer. The Cond made with
+    `&x.other` locks another mutex: nothing is reported for waitChange."""
+    findings = run_rule(tmp_path, RECURSIVE_READ, COND_GO)
+    assert lines(findings) == [35]
+    assert findings[0].metavariables["MU"] == "x.mu"
+    assert [r.span.start_line for r in findings[0].related] == [27]
