@@ -64,7 +64,9 @@ FACT = Fact(
     key="held",
     spec=Held,
     usage="`held: $MU` or `held: {lock: $MU, mode: write\\|read\\|any, at: NAME}`",
-    holds="a lock is held at the node (`mode`: taken with `Lock` or `RLock`)",
+    holds="a lock is held at the node (`mode`: taken with `Lock` or `RLock`); a `sync.Cond`'s lock "
+          "(`x.c.L.Lock()`) is the mutex the package made the Cond with: `sync.NewCond(&x.mu)` locks `x.mu`, "
+          "`sync.NewCond(x.mu.RLocker())` read-locks it",
     binds_doc="`$MU` the locked expression (or compares with it when already bound), `at` the `Lock()` call",
     run=_run,
     file_tokens=frozenset({b"Lock()"}),  # a held lock: this file calls Lock() or RLock()
