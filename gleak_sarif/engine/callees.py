@@ -112,7 +112,7 @@ class Callees:
         self.pack = pack
         self.folders = folders
         self.new_questions = new_questions
-        self._packages: OrderedDict[tuple[str, str, bool], _PackageScope] = OrderedDict()
+        self._packages: OrderedDict[tuple[str, str, bool, int], _PackageScope] = OrderedDict()
         self._parsed: OrderedDict[str, _Parsed] = OrderedDict()
         self._package_tokens: OrderedDict[tuple[str, frozenset[bytes]],
                                           tuple[tuple[tuple[str, int, int], ...], bool]] = OrderedDict()
@@ -121,11 +121,11 @@ class Callees:
         path = os.path.abspath(evaluator.path)
         directory = os.path.dirname(path)
         tests = path.endswith("_test.go")
-        key = (directory, evaluator.package, tests)
-        listing = self.folders.listing(directory, tests)
+        listing = self.folders.listing_for(path, tests)  # without files no build compiles together with it
         if listing is None:
             return None
         signature = tuple(listing)
+        key = (directory, evaluator.package, tests, hash(signature))  # a unix and a windows file: two scopes
         scope = self._packages.get(key)
         if scope is not None and scope.signature == signature:
             self._packages.move_to_end(key)

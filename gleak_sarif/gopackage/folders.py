@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 import re
 
+from gleak_sarif.gopackage.buildtags import Platforms, compatible, platforms
 from gleak_sarif.gosource import go_version_for
 
 MAX_SIBLING_FILES = 500  # a directory with more .go files is scanned file by file (no package scope)
 MAX_SIBLING_BYTES = 2 * 1024 * 1024  # larger siblings are not read
 MAX_LISTINGS = 1024  # folder listings kept per scan
+MAX_PLATFORMS = 65536  # files whose build constraints are kept per scan
 
 PACKAGE_LINE = re.compile(rb"^package[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 
@@ -68,6 +70,7 @@ class Folders:
     def __init__(self) -> None:
         self._listings: dict[tuple[str, bool], tuple[int, Listing | None]] = {}
         self._gomods: dict[str, str | None] = {}
+        self._platforms: dict[tuple[str, int, int], Platforms] = {}
 
     def go_version(self, path: str) -> tuple[int, int] | None:
         """The `go` directive of the go.mod that governs ``path`` (gosource.go_version_for, looked up once
@@ -90,3 +93,26 @@ class Folders:
         while len(self._listings) > MAX_LISTINGS:
             del self._listings[next(iter(self._listings))]
         return listing
+
+    def platforms(self, path: str, mtime: int, size: int) -> Platforms:
+        """The platforms that build the file (gopackage/buildtags), read once per file version in this scan."""
+        key = (path, mtime, size)
+        if key not in self._platforms:
+            data = read_sibling(path) or b""
+            if len(self._platforms) >= MAX_PLATFORMS:
+                self._platforms.clear()
+            self._platforms[key] = platforms(os.path.basename(path), data)
+        return self._platforms[key]
+
+    def listing_for(self, path: str, tests: bool) -> Listing | None:
+        """The folder listing of ``path`` without the files no build can compile together with it (a unix-only
+        file does not call into a windows-only one). ``path`` itself is judged by its entry in the listing
+        (its text on disk); a file not on disk is not constrained."""
+        listing = self.listing(os.path.dirname(path), tests)
+        if listing is None:
+            return None
+        own = next((entry for entry in listing if entry[0] == path), None)
+        here = self.platforms(*own) if own is not None else None
+        if here is None:
+            return listing
+        return [entry for entry in listing if entry[0] == path or compatible(here, self.platforms(*entry))]

@@ -61,7 +61,7 @@ class PackageModels:
         self._models: OrderedDict[tuple[object, ...], PackageModel] = OrderedDict()
 
     def _key(self, path: str, package: str) -> tuple[tuple[object, ...], Listing]:
-        listing = self.folders.listing(os.path.dirname(path), path.endswith("_test.go")) if package else None
+        listing = self.folders.listing_for(path, path.endswith("_test.go")) if package else None
         return _package_key(listing, path, package)
 
     def index(self, path: str, package: str, source: bytes) -> PackageIndex:
