@@ -12,7 +12,9 @@ after it was tuned: nobody tunes on it. Set `fresh` (`--set fresh`, labels `fres
 held-out set added after the recall rules of issue 15 landed; nobody tunes on it either, and its note rules
 are sampled 10 per rule (NOTE_SAMPLE), errors and warnings 30. Set `fresh2` (`--set fresh2`, labels
 `fresh2-...`): added in the third session of 2026-12-07, judged before any tuning; a third held-out set, sampled
-like `fresh`, that nobody tunes on. Modules are fetched with `go mod download` into
+like `fresh`, that nobody tunes on. Set `fresh3` (`--set fresh3`, labels `fresh3-...`): added in the third
+session of 2026-12-07 to re-check the tuning round done on fresh2; judged before any tuning, sampled like
+`fresh`, and nobody tunes on it. Modules are fetched with `go mod download` into
 .cache/corpus/mod (git-ignored), so nothing of theirs enters the repository.
 
 Files written under bench/triage/corpus/ (committed; bench/precision_report.py reads them):
@@ -50,9 +52,9 @@ CACHE = REPO / ".cache" / "corpus"
 MODCACHE = CACHE / "mod"
 RESULTS = CACHE / "results"
 SAMPLE = 30
-SETS = ("precision", "heldout", "fresh", "fresh2")
+SETS = ("precision", "heldout", "fresh", "fresh2", "fresh3")
 # Findings of a note rule sampled per set when fewer than SAMPLE (the fresh sets read a sample of the notes).
-NOTE_SAMPLE = {"fresh": 10, "fresh2": 10}
+NOTE_SAMPLE = {"fresh": 10, "fresh2": 10, "fresh3": 10}
 VERDICTS = ("tp", "fp", "unsure")
 # The scanner's own default skips (engine/discover.py): vendored code, testdata, hidden folders, generated
 # files. Counted the same way here so that findings per 100k lines compare like with like.

@@ -117,7 +117,7 @@ def corpus_section() -> list[str]:
     scans = labels()
     judged = verdicts()
     lines_of = {s: sum(int(sizes[m["name"]]["go_lines"]) for m in mods if m["set"] == s)
-                for s in ("precision", "heldout", "fresh", "fresh2")}
+                for s in ("precision", "heldout", "fresh", "fresh2", "fresh3")}
     out = [
         "## Precision corpus (issue 16): code the rules were not tuned on",
         "",
@@ -131,8 +131,9 @@ def corpus_section() -> list[str]:
         "samples: `bench/triage/corpus/<label>.sample.tsv`. Targets: error-level findings at least 90%",
         "precise, warning at least 75%, a note on by default at least 50%. The `heldout` modules are only",
         "scanned to re-check rules after they were tuned on the `precision` set; the `fresh` modules are a",
-        "second, larger held-out set added after issue 15's recall rules landed, and the `fresh2` modules a",
-        "third one, judged before anyone tuned on it (see their sections below).",
+        "second, larger held-out set added after issue 15's recall rules landed, the `fresh2` modules a",
+        "third one, judged before anyone tuned on it, and the `fresh3` modules a fourth, added to re-check the",
+        "tuning round done on `fresh2` (see their sections below).",
         "",
         "Read the `current` column with care: the issue-16 fixes were written against these findings, so it",
         "is precision after tuning on this set (the fixes are general shapes, each with a fixture, but an",
@@ -149,7 +150,8 @@ def corpus_section() -> list[str]:
         out.append(f"| {m['name']} | {m['set']} | {m['module']} {m['version']} | {m['style']} | {size['files']} | "
                    f"{int(size['go_lines']):,} | {int(size['test_lines']):,} |")
     out += ["", f"Lines of Go: precision set {lines_of['precision']:,}, held-out set {lines_of['heldout']:,}, "
-                f"fresh set {lines_of['fresh']:,}, fresh2 set {lines_of['fresh2']:,} "
+                f"fresh set {lines_of['fresh']:,}, fresh2 set {lines_of['fresh2']:,}, "
+                f"fresh3 set {lines_of['fresh3']:,} "
                 "(the files a default scan reads: no vendor/, testdata/, hidden or generated files).", ""]
     scan_line = ", ".join(f"`{label}` at {commit}" for label, commit in scans.items())
     out += [f"Scans (label and gleak-sarif commit): {scan_line}.", ""]
@@ -248,7 +250,8 @@ def corpus_section() -> list[str]:
             out.append("| (no findings) |" + " |" * len(held))
         out.append("")
     return (out + fresh_section(metas, mods, sizes, lines_of["fresh"], judged)
-            + fresh_section(metas, mods, sizes, lines_of["fresh2"], judged, "fresh2"))
+            + fresh_section(metas, mods, sizes, lines_of["fresh2"], judged, "fresh2")
+            + fresh_section(metas, mods, sizes, lines_of["fresh3"], judged, "fresh3"))
 
 
 FRESH_INTROS = {
@@ -263,6 +266,13 @@ FRESH_INTROS = {
         "main at the session's end (with the rule changes other helpers landed meanwhile, none written against",
         "this set). Both are held-out measurements; the fp reasons in `bench/triage/corpus/<ID>.tsv` are the",
         "work list for the next tuning round, after which this set is no longer untuned.",
+    ]),
+    "fresh3": ("fresh3 (untuned)", "picked in the third session of 2026-12-07 to re-check the tuning round done on "
+               "`fresh2`", [
+        "Judged before anyone tuned on it: `fresh3-base` is main's rules when the set was added (before the",
+        "`fresh2` tuning round landed), `fresh3-end` main at the session's end, after it. Nobody tunes on this",
+        "set: the change between the two columns is how the rules tuned on `fresh2` (and the recall work of",
+        "the session) fare on code nobody read while writing them.",
     ]),
 }
 
