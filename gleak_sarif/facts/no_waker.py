@@ -95,6 +95,37 @@ def _owner_type(model: PackageModel, canon: str | None) -> str:
     return model.type_of(owner) if ("." in owner or owner.startswith("@")) else owner
 
 
+def _root_type(text: bytes, root: bytes) -> str:
+    """The package type a function's text gives the name ``root``: its receiver (`func (r *T)`), a local made
+    from a composite literal (`r := &T{...}`) or declared (`var r T`); "" when the text does not say."""
+    name = re.escape(root)
+    for pattern in (rb"^func\s*\(\s*" + name + rb"\s+\*?(\w+)\s*\)",
+                    rb"\b" + name + rb"\s*:?=\s*&?(\w+)\s*\{",
+                    rb"\bvar\s+" + name + rb"\s+\*?(\w+)\b"):
+        found = re.search(pattern, text, re.M)
+        if found is not None:
+            return found.group(1).decode()
+    return ""
+
+
+def _added(model: PackageModel, type_name: str, name: str) -> bool:
+    """Does some function call `Add` on the field ``name`` that may be ``type_name``'s? By name, except an
+    `x.f.Add(...)` where the function's text makes `x` another package type with a WaitGroup field of that
+    name (its receiver, `x := &T{...}`, `var x T`): `nmgr.refCount.Add(1)` on a natManager does not add to
+    `BasicHost.refCount`."""
+    index = model.index
+    add = re.compile(rb"(\w+)\s*\.\s*" + re.escape(name.encode()) + rb"\s*\.\s*Add\(")
+    for number in model.functions_in_files_with(b"." + name.encode()):
+        function = model.functions[number]
+        data = index.files.get(function.path, b"") if index is not None else b""
+        text = data[function.start:function.end]
+        for found in add.finditer(text):
+            owner = _root_type(text, found.group(1))
+            if not owner or owner == type_name or _WAITABLE.match(model.field_type(owner, name)) is None:
+                return True
+    return False
+
+
 def _run(asker: Asker, spec: NoWaker, env: Env) -> Iterator[Env]:
     node = asker.node
     function = node.child_by_field_name("function") if node.type == "call_expression" else None
@@ -116,12 +147,10 @@ def _run(asker: Asker, spec: NoWaker, env: Env) -> Iterator[Env]:
         return
     token = b"." + name.encode()
     method_value = _method_values(name)
-    added = False
     # every file that names the field: `T{f: wg}` hands one in without a `.f`
     for data in [data for data in index.files.values() if name.encode() in data]:
         if method_value.search(data) or _escapes(data, name):
             return
-        added = added or re.search(re.escape(token) + rb"\s*\.\s*Add\(", data) is not None
     # the wakers the model records, by the type that owns the field (`r.b.pendingReaders.Done()` wakes
     # `Block.pendingReaders` when r.b is a *Block): a waker of another type's field of that name does not
     # count, one on an expression whose type is unknown does
@@ -130,7 +159,7 @@ def _run(asker: Asker, spec: NoWaker, env: Env) -> Iterator[Env]:
             if other.kind == "wake" and other.ref is not None and other.ref.text.endswith("." + name) and \
                     _owner_type(model, other.ref.canon) in (type_name, ""):
                 return
-    if model.field_type(type_name, name).endswith("WaitGroup") and not added:
+    if model.field_type(type_name, name).endswith("WaitGroup") and not _added(model, type_name, name):
         return  # nothing ever added: Wait returns at once
     merged: Env | None = env
     if spec.decl is not None:
@@ -151,7 +180,9 @@ FACT = Fact(
           "on that field (by identity; on an expression of unknown type, by name), and no file of the package "
           "takes such a waker of a field of that name as a method value, calls `Add(-n)` or `Go` on it, or "
           "hands it on (its address, an argument, a result, a copy, a composite literal value, an assignment "
-          "from a shared value); a WaitGroup must be added to somewhere (else Wait returns at once)",
+          "from a shared value); a WaitGroup must be added to somewhere (else Wait returns at once): an `Add` "
+          "on a field of that name counts unless the function's text makes its operand another package type "
+          "with such a field (its receiver, `x := &T{...}`, `var x T`)",
     binds_doc="`decl` the field's declaration",
     run=_run,
     file_tokens=frozenset({b".Wait()"}),
