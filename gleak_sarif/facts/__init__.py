@@ -15,6 +15,7 @@ from gleak_sarif.facts import (
     calls_locking,
     calls_starting,
     cond_wait,
+    consumer_starts_after,
     drops,
     held,
     lock_order,
@@ -31,8 +32,9 @@ from gleak_sarif.facts.base import Asker, Env, Fact
 
 FACTS: tuple[Fact[Any], ...] = (held.FACT, lock_partner.FACT, calls_locking.FACT, calls_blocking.FACT,
                                 cond_wait.FACT, calls_starting.FACT, lock_order.FACT, passes.FACT, buffered.FACT,
-                                no_waker.FACT, no_counterpart.FACT, receivers_exit.FACT, waiters.FACT, drops.FACT,
-                                lock_sites.FACT, caller_keeps_locked.FACT, runs_on_goroutine.FACT)
+                                no_waker.FACT, no_counterpart.FACT, consumer_starts_after.FACT, receivers_exit.FACT,
+                                waiters.FACT, drops.FACT, lock_sites.FACT, caller_keeps_locked.FACT,
+                                runs_on_goroutine.FACT)
 BY_KEY: dict[str, Fact[Any]] = {fact.key: fact for fact in FACTS}
 
 # A compiled `model:` query: (fact key, its options) in FACTS order.

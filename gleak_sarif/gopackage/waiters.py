@@ -125,7 +125,11 @@ def _same(model: PackageModel, ref: Ref | None, canon: str | None, kind: str, sc
         return ref.text == op.ref.text and model.top_level(waiter) == model.top_level(scope)
     if kind != "wake" and op.ref.rest and ref is not None and ref.rest:  # fields, owners not both known
         record = field_ref(model, op)
-        return record is not None and any(name == ref.rest[-1] for _, name in resolve(model, *record))
+        if record is None:
+            return False
+        owners = {owner for owner, name in resolve(model, *record) if name == ref.rest[-1]}
+        # an accessor several types declare (`s.ShouldStop()` on an `s` of unknown type) names none of them
+        return len(owners) == 1 if record[0].endswith("()") else bool(owners)
     return False
 
 
