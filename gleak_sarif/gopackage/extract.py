@@ -60,6 +60,8 @@ _QUERY_TEXT = """
 (keyed_element . (literal_element (identifier) @fkey) . (literal_element [(func_literal) (identifier)
   (selector_expression)] @fright) .) @fkeyed
 (for_statement) @loop
+(defer_statement (call_expression function: (func_literal) @dlit))
+(call_expression arguments: (argument_list (func_literal) @alit) @alist) @acall
 """
 # the one-file view that answers `held`: functions and lock calls only (a fraction of the captures)
 _LOCKS_QUERY_TEXT = """
@@ -106,6 +108,11 @@ class _Extractor:
         # walking up the tree (a node's parent costs its depth in tree-sitter: deep nesting went cubic)
         self.loops: list[tuple[int, int]] = []
         self.result_texts: list[str] = []  # per function: its declared result, as written
+        # function literals by start byte, from query captures (no walk up the tree): deferred ones
+        # (`defer func() {...}()`), call arguments (call start, position), `go func() {...}()` ones (the go)
+        self.deferred_literals: set[int] = set()
+        self.argument_literals: dict[int, tuple[int, int]] = {}
+        self.go_literals: dict[int, Node] = {}
         self.fields = ChannelFields(self)
         self.cancels = CancelPairs(self, imports)
 
@@ -148,6 +155,14 @@ class _Extractor:
                 self.loops.append((loop.start_byte, loop.end_byte))
                 continue
             anchor = next(iter(captures.values()))[0]
+            if "dlit" in captures:
+                self.deferred_literals.add(captures["dlit"][0].start_byte)
+                continue
+            if "alit" in captures:
+                literal, arguments = captures["alit"][0], captures["alist"][0]
+                position = [a.id for a in arguments.named_children if a.type != "comment"].index(literal.id)
+                self.argument_literals[literal.start_byte] = (captures["acall"][0].start_byte, position)
+                continue
             for name in ("func", "lit", "call", "send", "recv", "range", "go", "define", "var", "assign",
                          "keyed", "fassign", "fkeyed", "comm", "tname", "eassign", "ekeyed", "escarg",
                          "escret", "esclit", "escsend"):
@@ -169,6 +184,10 @@ class _Extractor:
                 node = captures["comm"][0]
                 self.comm_ranges.append((node.start_byte, node.end_byte))
         self.comm_ranges.sort()
+        for func in self.funcs:
+            if func.is_literal:
+                func.deferred = func.start in self.deferred_literals
+                func.argument = self.argument_literals.get(func.start)
         for _, _, captures in items:
             if "call" in captures:
                 self._call(captures)
@@ -311,13 +330,6 @@ class _Extractor:
             b"go " in self.source[body.start_byte : body.end_byte] and fresh_result(body, self.source)
         summary = FunctionSummary(key, self.path, node.start_byte, node.end_byte, self.site(node), recv_type,
                                   literal, results, unused_params=tuple(sorted(unused)), fresh_result=fresh)
-        if literal:
-            parent = node.parent
-            if parent is not None and parent.type == "call_expression":
-                summary.deferred = parent.parent is not None and parent.parent.type == "defer_statement"
-            elif parent is not None and parent.type == "argument_list" and parent.parent is not None:
-                args = [arg.id for arg in parent.named_children if arg.type != "comment"]
-                summary.argument = (parent.parent.start_byte, args.index(node.id))
         self.result_texts.append(self.text(result) if result is not None else "")
         # functions are visited in start order, so the lists stay sorted by start byte
         self.funcs.append(summary)
@@ -462,22 +474,14 @@ class _Extractor:
         if index is None or (name not in self.envs[index].params and name not in self.envs[index].locals):
             return
         spawner: Node | None = None
-        node = call.parent
-        while index is not None:
+        while index is not None:  # out through the enclosing functions, by byte range
             func = self.funcs[index]
             if name in self.envs[index].params:
                 if spawner is not None:
                     self._spawned(func, self.envs[index].params[name], spawner)
                 return
-            # climb to this function's node: is it a literal started by `go`?
-            while node is not None and node.start_byte != func.start:
-                node = node.parent
-            if node is None:
-                return
-            if func.is_literal and node.parent is not None and node.parent.type == "call_expression" and \
-                    node.parent.parent is not None and node.parent.parent.type == "go_statement":
-                spawner = spawner or node.parent.parent
-            node = node.parent
+            if func.is_literal and spawner is None:
+                spawner = self.go_literals.get(func.start)  # a literal started by `go` (read before: _go)
             index = self._innermost(func.start)
 
     def _spawned(self, func: FunctionSummary, position: int, go: Node) -> None:
@@ -607,6 +611,7 @@ class _Extractor:
         if function is None:
             return
         if function.type == "func_literal":
+            self.go_literals[function.start_byte] = node
             func.ops.append(Op("go", self.site(node), literal=literal_key(self.path, function.start_byte),
                                args=args, looped=self.looped(node)))
         elif function.type == "identifier":
