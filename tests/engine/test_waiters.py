@@ -128,3 +128,50 @@ def test_a_literal_run_by_a_spawning_helper_and_a_deferred_literal_close(tmp_pat
     """)
     assert found == [(27, [("wait", 17), ("signal", 11)]), (30, []), (33, []),
                      (41, [("wait", 44), ("signal", 39)])]
+
+
+WAITERS_OF = """
+rule:
+  all:
+    - pattern: $MU.Unlock()
+      as: UNLOCK
+    - model: {lock-sites: {lock: $MU, sites: NEXT}}
+    - any:
+        - model:
+            waiters: {of: $NEXT, wait: WAIT}
+        - regex: ""
+primary: $UNLOCK
+related:
+  - {capture: $WAIT, message: "wait"}
+"""
+
+
+def test_the_waiter_of_a_goroutine_blocked_at_another_place(tmp_path: Path) -> None:
+    """`of: $NEXT`: the goroutine blocked at a place another fact found (each of lock-sites' sites), not
+    the node's: the worker that locks x.mu in bump() is waited for by drain's `<-done`. peek()'s unlock runs
+    on no goroutine anyone waits for, but one of its next lock sites (bump's) does: that wait is listed."""
+    found = [(f.primary.start_line, [(r.message, r.span.start_line) for r in f.related])
+             for f in run_rule(tmp_path, WAITERS_OF, """
+        package q
+        import "sync"
+        type c struct{ mu sync.Mutex; n int }
+        func (x *c) bump() {
+            x.mu.Lock()
+            x.n++
+            x.mu.Unlock()
+        }
+        func (x *c) drain(done chan struct{}) {
+            go func() {
+                x.bump()
+                close(done)
+            }()
+            <-done
+        }
+        func (x *c) peek() int {
+            x.mu.Lock()
+            n := x.n
+            x.mu.Unlock()
+            return n
+        }
+    """)]
+    assert found == [(7, [("wait", 14)]), (19, [("wait", 14)])]
