@@ -265,7 +265,10 @@ FRESH_INTROS = {
         "Judged before anyone tuned on it: `fresh2-base` is main's rules at the session's start, `fresh2-end`",
         "main at the session's end (with the rule changes other helpers landed meanwhile, none written against",
         "this set). Both are held-out measurements; the fp reasons in `bench/triage/corpus/<ID>.tsv` are the",
-        "work list for the next tuning round, after which this set is no longer untuned.",
+        "work list for the next tuning round, after which this set is no longer untuned. `fresh2-prec3-1` is",
+        "main after that round (general fixes written against these findings: GL102, GL201, GL213, GL214, GL217,",
+        "GL408 through build constraints, GL414; GL401, GL504 and GL507 demoted to note): precision after",
+        "tuning on this set, an upper bound; `fresh3` is the held-out check of that round.",
     ]),
     "fresh3": ("fresh3 (untuned)", "picked in the third session of 2026-12-07 to re-check the tuning round done on "
                "`fresh2`", [
