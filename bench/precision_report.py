@@ -262,13 +262,12 @@ FRESH_INTROS = {
         "(notes column): precision after tuning on it, an upper bound like the precision set's `current`.",
     ]),
     "fresh2": ("fresh2 (untuned)", "picked in the third session of 2026-12-07", [
-        "Judged before anyone tuned on it: `fresh2-base` is main's rules at the session's start, `fresh2-end`",
-        "main at the session's end (with the rule changes other helpers landed meanwhile, none written against",
-        "this set). Both are held-out measurements; the fp reasons in `bench/triage/corpus/<ID>.tsv` are the",
-        "work list for the next tuning round, after which this set is no longer untuned. `fresh2-prec3-1` is",
-        "main after that round (general fixes written against these findings: GL102, GL201, GL213, GL214, GL217,",
-        "GL408 through build constraints, GL414; GL401, GL504 and GL507 demoted to note): precision after",
-        "tuning on this set, an upper bound; `fresh3` is the held-out check of that round.",
+        "`fresh2-base` is the held-out measurement: main's rules at the session's start, judged before anyone",
+        "had read these findings. The session's issue-16 tuning round was then written against its false",
+        "shapes (general fixes: GL102, GL201, GL213, GL214, GL217, GL408 through build constraints, GL414,",
+        "GL104's counted accept loop; GL401, GL504 and GL507 demoted to note; notes column): `fresh2-prec3-1`",
+        "is main after that round and `fresh2-end` main at the session's end. Both are precision after tuning",
+        "on this set, an upper bound like `fresh-final`; `fresh3` is the held-out check of that round.",
     ]),
     "fresh3": ("fresh3 (untuned)", "picked in the third session of 2026-12-07 to re-check the tuning round done on "
                "`fresh2`", [
