@@ -114,3 +114,6 @@ func TestLeak_FirstWord(t *testing.T) {
 		_ = FirstWord(word, errs, time.Millisecond)
 	})
 }
+func TestLeak_TestHandshakeRealClock(t *testing.T) {
+	leftAfter(t, func() { TestHandshakeRealClock(t) })
+}
