@@ -54,6 +54,31 @@ class ChannelField:
             not any(use.kind == "send" and use.looped for use in self.uses)
 
 
+@dataclass(slots=True)
+class ChannelIndex:
+    """The raw material of channel_field's answers, indexed once per model as its files and functions load
+    (a question used to walk every operation, accessor and alias of the package: quadratic in its size).
+    Lists keep the model's load order, so answers come out in the order the walks gave."""
+
+    functions: int = 0  # model.functions indexed so far
+    files: int = 0  # model.files indexed so far
+    order: dict[str, int] = field(default_factory=dict)  # path -> its place in model.files
+    # ".f" / ".m()" -> identity -> (function, position, op) of the channel operations field_ref puts there
+    # (one resolve per identity, not per operation: a field name many types share has many operations)
+    uses: dict[str, dict[str | None, list[tuple[int, int, Op]]]] = field(default_factory=dict)
+    # ".f" -> (method, receiver type, declared result) of the accessors returning it
+    returned_by: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    # method -> (receiver type, ".f", declared result) of the accessors with that name
+    accessors: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    makes: dict[str, list[str]] = field(default_factory=dict)  # ".f" -> files making it (chan_makes)
+    # ".f" / ".m()" -> files where it may escape (escapes, or an alias standing for it)
+    escapes: dict[str, list[str]] = field(default_factory=dict)
+    # ".f" / ".m()" -> field name -> owner (None: unknown) -> the identities of `uses` resolve puts there,
+    # filled as questions come (resolving reads files: only what a question would have resolved anyway)
+    by_field: dict[str, dict[str, dict[str | None, list[str | None]]]] = field(default_factory=dict)
+    resolved: dict[str, int] = field(default_factory=dict)  # ".f" -> how many of uses[".f"] are in by_field
+
+
 class PackageModel(Protocol):
     """What these questions need of gopackage.model.PackageModel (which imports this module)."""
 
@@ -61,6 +86,8 @@ class PackageModel(Protocol):
     types: dict[str, dict[str, str]]
     functions: list[FunctionSummary]
     channel_fields: dict[tuple[str | None, str], ChannelField]
+    channel_index: ChannelIndex
+    resolved_fields: dict[tuple[str, str | None], list[tuple[str | None, str]]]
 
     def functions_in_files_with(self, *tokens: bytes) -> list[int]: ...
 
@@ -71,21 +98,56 @@ class PackageModel(Protocol):
     def field_owner(self, type_name: str, name: str) -> str | None: ...
 
 
+def indexed(model: PackageModel) -> ChannelIndex:
+    """The model's channel index, brought up to date with the files and functions loaded so far."""
+    index = model.channel_index
+    if index.files < len(model.files):
+        for summary in list(model.files.values())[index.files:]:
+            index.order[summary.path] = len(index.order)
+            for method, entries in summary.accessors.items():
+                index.accessors.setdefault(method, []).extend(entries)
+                for receiver, key, result in entries:
+                    index.returned_by.setdefault(key, []).append((method, receiver, result))
+            for key in summary.chan_makes:
+                index.makes.setdefault(key, []).append(summary.path)
+            for key in {*summary.escapes, *(alias[3] for alias in summary.aliases)}:
+                index.escapes.setdefault(key, []).append(summary.path)
+        index.files = len(model.files)
+    if index.functions < len(model.functions):
+        for number in range(index.functions, len(model.functions)):
+            for position, op in enumerate(model.functions[number].ops):
+                if op.kind in CHANNEL_OPS:
+                    record = field_ref(model, op)
+                    if record is not None:
+                        index.uses.setdefault(record[0], {}).setdefault(record[1], []).append((number, position, op))
+        index.functions = len(model.functions)
+    return index
+
+
 def accessors(model: PackageModel, method: str) -> list[tuple[str, str, str]]:
     """(receiver type, field name, declared result) of the package's accessors named ``method`` (loads the
     files that declare it)."""
     model.functions_in_files_with(f"{method}(".encode())
     found: list[tuple[str, str, str]] = []
-    for summary in list(model.files.values()):
-        for receiver, key, result in summary.accessors.get(method, ()):
-            owner = model.field_owner(receiver, key[1:]) or receiver  # the struct declaring the field
-            if (owner, key[1:], result) not in found:
-                found.append((owner, key[1:], result))
+    # a copy: field_owner may load files (the walk over the files saw those loaded before it)
+    for receiver, key, result in list(indexed(model).accessors.get(method, ())):
+        owner = model.field_owner(receiver, key[1:]) or receiver  # the struct declaring the field
+        if (owner, key[1:], result) not in found:
+            found.append((owner, key[1:], result))
     return found
 
 
 def resolve(model: PackageModel, key: str, canon: str | None) -> list[tuple[str | None, str]]:
-    """The (owner type or None when unknown, field name) pairs a field or accessor call may stand for."""
+    """The (owner type or None when unknown, field name) pairs a field or accessor call may stand for; once
+    per model (the files it reads are loaded by then, so a later call would give the same answer)."""
+    memo = model.resolved_fields
+    known = memo.get((key, canon))
+    if known is None:
+        known = memo[(key, canon)] = _resolve(model, key, canon)
+    return known
+
+
+def _resolve(model: PackageModel, key: str, canon: str | None) -> list[tuple[str | None, str]]:
     owner_path = canon.rpartition(".")[0] if canon else ""
     owner = model.type_of(owner_path) if owner_path else ""
     if not key.endswith("()"):
@@ -132,27 +194,36 @@ def channel_field(model: PackageModel, owner: str | None, name: str) -> ChannelF
                    for type_name in owners)
     found = model.channel_fields[(owner, name)] = ChannelField(name, declared)
     methods: list[tuple[str, str]] = []  # accessors: (method, declared result)
-    for summary in list(model.files.values()):
-        for method, entries in summary.accessors.items():
-            methods.extend((method, result) for receiver, entry, result in entries
-                           if entry == key and (owner is None or model.field_owner(receiver, name) == owner))
+    # copies of the index's lists as they stand: what is loaded below counts where the walks over every
+    # file and function counted it (in the walk after the load, not in the one running)
+    index = indexed(model)
+    for method, receiver, result in list(index.returned_by.get(key, ())):
+        if owner is None or model.field_owner(receiver, name) == owner:
+            methods.append((method, result))
     for method, _ in methods:
         model.functions_in_files_with(f"{method}(".encode())
     keys = {key} | {f".{method}()" for method, _ in methods}
-    package = ""
-    for summary in list(model.files.values()):
-        package = package or summary.package
+    index = indexed(model)
+    package = next((summary.package for summary in model.files.values() if summary.package), "")
+    # the files that make the field or where it (or an accessor of it) may escape, in load order
+    paths = {*index.makes.get(key, ())}
+    for each in keys:
+        paths.update(index.escapes.get(each, ()))
+    for path in sorted(paths, key=index.order.__getitem__):
+        summary = model.files[path]
         found.makes.extend((site, size) for site, size, canon in summary.chan_makes.get(key, ())
                            if _same(model, owner, name, key, canon))
         if found.escape is None:
             found.escape = _escape(model, summary, keys, owner, name)
-    for index, func in enumerate(model.functions):
-        for op in func.ops:
-            if op.kind not in CHANNEL_OPS:
-                continue
-            record = field_ref(model, op)
-            if record is not None and record[0] in keys and _same(model, owner, name, *record):
-                found.uses.append(Use(op.kind, op.bare, op.looped, index, op.site, op.exit))
+    walked = 0  # functions walked; the ones _same loads on the way are walked after them, as a walk over
+    while walked < len(model.functions):  # the growing list of functions did
+        index = indexed(model)
+        upto = len(model.functions)
+        uses = [use for each in keys for canon in _identities(model, each, owner, name)
+                for use in list(index.uses[each][canon]) if walked <= use[0] < upto]
+        uses.sort(key=lambda use: (use[0], use[1]))
+        walked = upto
+        found.uses.extend(Use(op.kind, op.bare, op.looped, number, op.site, op.exit) for number, _, op in uses)
     if package != "main":  # nothing imports package main
         if name[:1].isupper():
             found.outside_recv = found.outside_feed = True
@@ -161,6 +232,26 @@ def channel_field(model: PackageModel, owner: str | None, name: str) -> ChannelF
                 found.outside_recv = True
                 found.outside_feed = found.outside_feed or not result.replace(" ", "").startswith("<-chan")
     return found
+
+
+def _identities(model: PackageModel, key: str, owner: str | None, name: str) -> list[str | None]:
+    """The identities recorded with ``key`` among the channel operations that stand for field ``name`` of
+    ``owner`` (_same of each), by lookup: each identity is resolved once per model, in the order seen."""
+    index = model.channel_index
+    groups = index.uses.get(key, {})
+    by_name = index.by_field.setdefault(key, {})
+    while (done := index.resolved.get(key, 0)) < len(groups):  # resolving may load files: more operations
+        pending = list(groups)[done:]
+        index.resolved[key] = done + len(pending)
+        for canon in pending:
+            for other, found in resolve(model, key, canon):
+                identities = by_name.setdefault(found, {}).setdefault(other, [])
+                if canon not in identities:
+                    identities.append(canon)
+    owners = by_name.get(name, {})
+    if owner is None:
+        return list(dict.fromkeys(canon for identities in owners.values() for canon in identities))
+    return list(dict.fromkeys([*owners.get(owner, ()), *owners.get(None, ())]))
 
 
 def _escape(model: PackageModel, summary: FileSummary, keys: set[str], owner: str | None,

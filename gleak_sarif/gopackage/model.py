@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gleak_sarif.gopackage import dispatch
-from gleak_sarif.gopackage.channels import ChannelField
+from gleak_sarif.gopackage.channels import ChannelField, ChannelIndex
 from gleak_sarif.gopackage.index import PackageIndex
 from gleak_sarif.gopackage.summary import (
     FileSummary,
@@ -105,6 +105,11 @@ class PackageModel:
         self.files: dict[str, FileSummary] = {}  # the summaries loaded, by path
         # gopackage/channels.py's answers, by (owner type or None, field name)
         self.channel_fields: dict[tuple[str | None, str], ChannelField] = {}
+        self.channel_index = ChannelIndex()  # their raw material, by field
+        self.resolved_fields: dict[tuple[str, str | None], list[tuple[str | None, str]]] = {}  # channels.resolve
+        self._token_paths: dict[tuple[bytes, ...], list[str]] = {}  # functions_in_files_with's file lists
+        # the facts' answers that depend on the package only (keyed by the fact's name first), e.g. no-waker's
+        self.fact_memo: dict[tuple[object, ...], object] = {}
         self._cancel_pairs: dict[str, list[tuple[str, str, tuple[str, str]]]] = {}
         self._context_parents: dict[str, list[tuple[str, tuple[str, str]]]] = {}
         for summary in files:
@@ -206,10 +211,13 @@ class PackageModel:
         """Every function of the files that hold all ``tokens`` (loaded now if needed)."""
         if self.index is None:
             return list(range(len(self.functions)))
-        paths = {path for path, data in self.index.files.items() if all(t in data for t in tokens)}
-        for path in sorted(paths):
+        paths = self._token_paths.get(tokens)
+        if paths is None:  # a search of every file's bytes: once per model and tokens
+            paths = self._token_paths[tokens] = sorted(
+                path for path, data in self.index.files.items() if all(t in data for t in tokens))
+        for path in paths:
             self.load(path)
-        return [i for path in sorted(paths) for i in self.by_path.get(path, ())]
+        return [i for path in paths for i in self.by_path.get(path, ())]
 
     def is_buffered(self, canon: str) -> bool:
         """Is the channel ``canon`` made with a buffer somewhere in the package? Reads the files that make a

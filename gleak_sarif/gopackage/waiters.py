@@ -18,6 +18,7 @@ top-level function (the goroutine literals that capture them).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from gleak_sarif.gopackage.channels import field_ref, resolve
 from gleak_sarif.gopackage.model import PackageModel
@@ -146,20 +147,34 @@ def waiters(model: PackageModel, index: int, position: int) -> list[Waiter]:
                 mapped = model.map_ref(signal.ref, model.functions[starter].ops[go_position])
                 if mapped is not None:
                     names.append((mapped, signal.canon or mapped.canon, starter))
-            candidates: set[int] = set()
+            candidates: dict[int, list[Op]] = {}
             for ref, canon, _ in names:
                 token = _token(ref, canon)
                 if token:
-                    candidates.update(model.functions_in_files_with(token.encode()))
+                    candidates.update(_waiting_in(model, token.encode(), signal.kind))
             for waiter in sorted(candidates):
                 if waiter == body:
                     continue
-                for op in model.functions[waiter].ops:
-                    if op.kind in WAITS[signal.kind] and op.bare and any(
+                for op in candidates[waiter]:
+                    if any(
                             _same(model, ref, canon, signal.kind, scope, waiter, op) for ref, canon, scope in names):
                         found.append(Waiter(signal.site, op.site))
                         break
     return found
+
+
+def _waiting_in(model: PackageModel, token: bytes, kind: str) -> dict[int, list[Op]]:
+    """The functions of the files holding ``token`` that may wait for a signal of ``kind`` (a bare `Wait()`,
+    receive or `range`), with those operations in order; once per model, token and kind (every signal of
+    every goroutine asks: a walk over every operation of those files)."""
+    key = ("waiters", token, kind)
+    known = model.fact_memo.get(key)
+    if known is None:
+        wanted = WAITS[kind]
+        known = model.fact_memo[key] = {
+            index: ops for index in model.functions_in_files_with(token)
+            if (ops := [op for op in model.functions[index].ops if op.kind in wanted and op.bare])}
+    return cast(dict[int, list[Op]], known)
 
 
 def _token(ref: Ref | None, canon: str | None) -> str:
