@@ -69,6 +69,15 @@ class PackageQuestions(Protocol):
         ...
 
 
+class FileClock:
+    """The per-file clock's pauses: none by default (see worker.PackageClock)."""
+
+    def paused(self, evaluator: FileEvaluator) -> bool:
+        """Called when the deadline has passed: move ``evaluator.deadline`` by the time the clock stood
+        still since the last call, and say whether the file may go on (the moved deadline is ahead)."""
+        return False
+
+
 class FileTimeoutError(Exception):
     """Rule evaluation on one file ran past the per-file time limit."""
 
@@ -140,6 +149,7 @@ class FileEvaluator:
         self._keyed: dict[int, dict[NodeKey, list[AtomMatch]]] = {}  # id(match list) -> matches by node
         self._declared: dict[int, set[str]] = {}
         self.deadline = deadline
+        self.clock = FileClock()  # what stops the deadline's clock (package work: engine/worker.py sets it)
         self._at_cache: dict[tuple[int, int, int, int], list[AtomMatch]] = {}
         self._at_cursors: dict[int, QueryCursor] = {}
         self._range_cache: dict[tuple[int, int, int], list[Node]] = {}
@@ -385,7 +395,8 @@ class FileEvaluator:
         """Count one unit of work; past the per-file deadline, stop the file's evaluation. Called by every
         step and by every loop of a relation walk, so no walk runs on unchecked."""
         self._steps_taken += 1
-        if self.deadline is not None and not self._steps_taken & 1023 and time.monotonic() > self.deadline:
+        if self.deadline is not None and not self._steps_taken & 1023 and time.monotonic() > self.deadline \
+                and not self.clock.paused(self):
             raise FileTimeoutError
 
     def _step(self, step: Step, node: Node, env: Env) -> Iterator[Env]:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from tree_sitter import Node, Tree
 
 from gleak_sarif.engine.context import ScanContext
-from gleak_sarif.engine.evaluate import FileEvaluator, FileTimeoutError
+from gleak_sarif.engine.evaluate import FileClock, FileEvaluator, FileTimeoutError
+from gleak_sarif.gopackage.store import PACKAGE_LIMIT_FACTOR, PackageModels
 from gleak_sarif.gosource import parser, too_wide, utf8_safe
 from gleak_sarif.linehash import set_line_hashes
 from gleak_sarif.model import Finding, Notification, NotificationKind, Severity
@@ -75,6 +76,30 @@ def _parse(source: bytes, deadline: float) -> Tree:
     return parser().parse(source, old_tree=tree)
 
 
+class PackageClock(FileClock):
+    """A file's clock stands still while its package is read (the package index and the sibling files'
+    summaries the model loads; PackageModels.package_seconds): that is the package's work, which the first
+    file to ask for the model would pay for alone (on a big package, past the per-file limit: its findings
+    were lost). Up to ``limit`` seconds per file; past that the time counts again, and a timeout says so."""
+
+    def __init__(self, models: PackageModels, limit: float) -> None:
+        self.models = models
+        self.seen = models.package_seconds
+        self.limit = limit
+        self.granted = 0.0  # seconds the deadline moved
+        self.capped = False  # the package took more than ``limit``
+
+    def paused(self, evaluator: FileEvaluator) -> bool:
+        grown = self.models.package_seconds - self.seen
+        self.seen = self.models.package_seconds
+        grant = min(grown, self.limit - self.granted)
+        self.capped = self.capped or grant < grown
+        if grant > 0 and evaluator.deadline is not None:
+            self.granted += grant
+            evaluator.deadline += grant
+        return evaluator.deadline is not None and time.monotonic() <= evaluator.deadline
+
+
 def scan_source(context: ScanContext, path: str, source: bytes, go_version: tuple[int, int] | None,
                 only: frozenset[str] | None = None) -> FileResult:
     """``only``: run just these rules (the scan cache holds the others' results for this file)."""
@@ -119,6 +144,7 @@ def scan_source(context: ScanContext, path: str, source: bytes, go_version: tupl
         return result
     evaluator = FileEvaluator(pack, path, path, source, root, go_version, deadline=deadline,
                               questions=context.file_questions())
+    clock = evaluator.clock = PackageClock(context.models, PACKAGE_LIMIT_FACTOR * options.file_timeout_seconds)
     evaluator.collect()
     for position, rule in enumerate(active):
         if not evaluator.rule_applies(rule):
@@ -134,7 +160,7 @@ def scan_source(context: ScanContext, path: str, source: bytes, go_version: tupl
                         f"{options.file_timeout_seconds:g} s; findings of "
                         + (f"{rule.meta.id} and {len(left)} later rules ({', '.join(left)})" if left
                            else rule.meta.id)
-                        + " are missing for this file"))
+                        + " are missing for this file" + _package_time(clock)))
             break
     if result.findings:
         apply_suppressions(source, root, result.findings)
@@ -142,6 +168,16 @@ def scan_source(context: ScanContext, path: str, source: bytes, go_version: tupl
         set_line_hashes(original, [f for f in result.findings if f.primary.path == path])
         _stamp_fixes(original, path, result.findings)
     return result
+
+
+def _package_time(clock: PackageClock) -> str:
+    """What a timeout message says about the package's share of the time (not counted, up to a limit)."""
+    if clock.capped:
+        return (f" (reading the file's package took more than {clock.limit:g} s, the package limit; "
+                "the time past it counted)")
+    if clock.granted >= 1:
+        return f" ({clock.granted:.0f} s of reading the file's package not counted)"
+    return ""
 
 
 def _stamp_fixes(source: bytes, path: str, findings: list[Finding]) -> None:

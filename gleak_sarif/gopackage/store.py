@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import os
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -20,6 +21,9 @@ from gleak_sarif.gosource import Imports, file_imports, parser, too_wide, utf8_s
 MAX_FILE_BYTES = MAX_SIBLING_BYTES  # larger siblings are not read
 MAX_MODELS = 64
 MAX_FILE_SUMMARIES = 2048
+# Reading the package (its index, its sibling files' summaries) is the package's work, not the evaluated
+# file's: it stops the file's clock (engine/worker.py), up to this many times the per-file limit per file.
+PACKAGE_LIMIT_FACTOR = 10
 
 
 def _digest(data: bytes) -> bytes:
@@ -59,6 +63,9 @@ class PackageModels:
         self._indexes: OrderedDict[tuple[object, ...], PackageIndex] = OrderedDict()
         self._summaries: OrderedDict[tuple[str, int, int, int], FileSummary | None] = OrderedDict()
         self._models: OrderedDict[tuple[object, ...], PackageModel] = OrderedDict()
+        # seconds spent reading packages (indexes, sibling summaries) in this process: a file's deadline
+        # moves by what this grew while the file ran (package work done for it)
+        self.package_seconds = 0.0
 
     def _key(self, path: str, package: str) -> tuple[tuple[object, ...], Listing]:
         listing = self.folders.listing_for(path, path.endswith("_test.go")) if package else None
@@ -70,6 +77,7 @@ class PackageModels:
         if index is not None and index.files.get(path, source) == source:
             self._indexes.move_to_end(key)
             return index
+        started = time.monotonic()
         index = PackageIndex()
         wanted = package.encode()
         for sibling, _, _ in listing:
@@ -85,6 +93,7 @@ class PackageModels:
         self._indexes[key] = index
         while len(self._indexes) > MAX_MODELS:
             self._indexes.popitem(last=False)
+        self.package_seconds += time.monotonic() - started
         return index
 
     def may_hold(self, path: str, package: str, source: bytes, tokens: frozenset[bytes]) -> bool:
@@ -115,6 +124,7 @@ class PackageModels:
         if key in self._summaries:
             self._summaries.move_to_end(key)
             return self._summaries[key]
+        started = time.monotonic()
         summary: FileSummary | None = None
         data = read_sibling(path) or b""
         found = PACKAGE_LINE.search(data)
@@ -130,6 +140,7 @@ class PackageModels:
         self._summaries[key] = summary
         while len(self._summaries) > MAX_FILE_SUMMARIES:
             self._summaries.popitem(last=False)
+        self.package_seconds += time.monotonic() - started
         return summary
 
     def summary(self, file: ModelFile, locks_only: bool = False) -> FileSummary:
