@@ -134,6 +134,7 @@ class PackageModels:
             root = parser().parse(data).root_node
             if too_wide(root) is not None:  # its queries would take minutes: the file is reported when scanned
                 self._summaries[key] = None
+                self.package_seconds += time.monotonic() - started
                 return None
             summary = summarize(self.queries, path, data, root, package, _imports_of(root, data), names=names)
             summary.digest = _digest(data)
