@@ -77,6 +77,8 @@ class ChannelIndex:
     # filled as questions come (resolving reads files: only what a question would have resolved anyway)
     by_field: dict[str, dict[str, dict[str | None, list[str | None]]]] = field(default_factory=dict)
     resolved: dict[str, int] = field(default_factory=dict)  # ".f" -> how many of uses[".f"] are in by_field
+    # resolve()'s answers, by (key, identity)
+    resolutions: dict[tuple[str, str | None], list[tuple[str | None, str]]] = field(default_factory=dict)
 
 
 class PackageModel(Protocol):
@@ -87,7 +89,6 @@ class PackageModel(Protocol):
     functions: list[FunctionSummary]
     channel_fields: dict[tuple[str | None, str], ChannelField]
     channel_index: ChannelIndex
-    resolved_fields: dict[tuple[str, str | None], list[tuple[str | None, str]]]
 
     def functions_in_files_with(self, *tokens: bytes) -> list[int]: ...
 
@@ -140,7 +141,7 @@ def accessors(model: PackageModel, method: str) -> list[tuple[str, str, str]]:
 def resolve(model: PackageModel, key: str, canon: str | None) -> list[tuple[str | None, str]]:
     """The (owner type or None when unknown, field name) pairs a field or accessor call may stand for; once
     per model (the files it reads are loaded by then, so a later call would give the same answer)."""
-    memo = model.resolved_fields
+    memo = model.channel_index.resolutions
     known = memo.get((key, canon))
     if known is None:
         known = memo[(key, canon)] = _resolve(model, key, canon)

@@ -32,6 +32,7 @@ class PackageIndex:
         self._types: dict[str, list[str]] = {}
         self._globals: set[str] = set()
         self.holds: dict[frozenset[bytes], bool] = {}  # token set -> does a file hold all of them
+        self._paths_with: dict[tuple[bytes, ...], list[str]] = {}  # tokens -> the files holding all, sorted
         self._func_fields: set[str] = set()  # names of fields (and types) whose type is a function
         self._func_types: set[bytes] = set()
 
@@ -39,6 +40,16 @@ class PackageIndex:
         self.files[path] = data
         self._parsed = False
         self.holds.clear()
+        self._paths_with.clear()
+
+    def paths_with(self, tokens: tuple[bytes, ...]) -> list[str]:
+        """The files holding every one of ``tokens``, sorted (a search of every file's bytes, once per token
+        set: the package model asks for the same tokens again and again)."""
+        found = self._paths_with.get(tokens)
+        if found is None:
+            found = self._paths_with[tokens] = sorted(
+                path for path, data in self.files.items() if all(t in data for t in tokens))
+        return found
 
     def _parse(self) -> None:
         if self._parsed:

@@ -103,13 +103,9 @@ class PackageModel:
         self._function_edges: dict[int, list[OrderEdge]] = {}
         self._pending: list[FileSummary] = []
         self.files: dict[str, FileSummary] = {}  # the summaries loaded, by path
-        # gopackage/channels.py's answers, by (owner type or None, field name)
-        self.channel_fields: dict[tuple[str | None, str], ChannelField] = {}
+        self.channel_fields: dict[tuple[str | None, str], ChannelField] = {}  # channels.py's, by (owner, field)
         self.channel_index = ChannelIndex()  # their raw material, by field
-        self.resolved_fields: dict[tuple[str, str | None], list[tuple[str | None, str]]] = {}  # channels.resolve
-        self._token_paths: dict[tuple[bytes, ...], list[str]] = {}  # functions_in_files_with's file lists
-        # the facts' answers that depend on the package only (keyed by the fact's name first), e.g. no-waker's
-        self.fact_memo: dict[tuple[object, ...], object] = {}
+        self.fact_memo: dict[tuple[object, ...], object] = {}  # facts' per-package answers (fact name first)
         self._cancel_pairs: dict[str, list[tuple[str, str, tuple[str, str]]]] = {}
         self._context_parents: dict[str, list[tuple[str, tuple[str, str]]]] = {}
         for summary in files:
@@ -211,10 +207,7 @@ class PackageModel:
         """Every function of the files that hold all ``tokens`` (loaded now if needed)."""
         if self.index is None:
             return list(range(len(self.functions)))
-        paths = self._token_paths.get(tokens)
-        if paths is None:  # a search of every file's bytes: once per model and tokens
-            paths = self._token_paths[tokens] = sorted(
-                path for path, data in self.index.files.items() if all(t in data for t in tokens))
+        paths = self.index.paths_with(tokens)
         for path in paths:
             self.load(path)
         return [i for path in paths for i in self.by_path.get(path, ())]
