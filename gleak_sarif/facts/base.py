@@ -31,6 +31,7 @@ class FileView(Protocol):
 
     path: str
     root: Node
+    source: bytes
     imports: Imports
 
     def text(self, node: Node) -> str: ...

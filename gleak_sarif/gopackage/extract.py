@@ -8,7 +8,7 @@ from tree_sitter import Node, Query, QueryCursor
 
 from gleak_sarif.gopackage.extract_cancel import CancelPairs
 from gleak_sarif.gopackage.extract_fields import ChannelFields, FuncEnv, is_chan_make
-from gleak_sarif.gopackage.extract_fresh import fresh_result
+from gleak_sarif.gopackage.extract_fresh import fresh_result, returns_made
 from gleak_sarif.gopackage.summary import (
     LOCK_MODES,
     OP_NAMES,
@@ -328,8 +328,10 @@ class _Extractor:
                 results = (named_type(self.text(result)),)
         fresh = not literal and bool(results) and bool(results[0]) and body is not None and \
             b"go " in self.source[body.start_byte : body.end_byte] and fresh_result(body, self.source)
+        made = not literal and bool(results) and returns_made(body, self.source, results[0])
         summary = FunctionSummary(key, self.path, node.start_byte, node.end_byte, self.site(node), recv_type,
-                                  literal, results, unused_params=tuple(sorted(unused)), fresh_result=fresh)
+                                  literal, results, unused_params=tuple(sorted(unused)), fresh_result=fresh,
+                                  returns_new=made)
         self.result_texts.append(self.text(result) if result is not None else "")
         # functions are visited in start order, so the lists stay sorted by start byte
         self.funcs.append(summary)
@@ -451,7 +453,7 @@ class _Extractor:
             func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("?", name), recv=target,
                                args=tuple(self.ref(a, env, func.recv_type) for a in args),
                                bools=self._bools(args), guard=self._guard(call, env), looped=self.looped(call),
-                               loop=self.outer_loop(call)))
+                               loop=self.outer_loop(call), recv_call=self._recv_call(operand, env)))
             return
         if name == "close" and len(args) == 1:
             owner = self._once_owner(func)  # `once.Do(func() { close(c.quit) })` closes in the caller
@@ -488,6 +490,13 @@ class _Extractor:
         entry = (position, self.site(go))
         if entry not in func.spawned_params:
             func.spawned_params = (*func.spawned_params, entry)
+
+    def _recv_call(self, operand: Node, env: FuncEnv) -> str:
+        """`newConn(c).read()`: the same-package function whose result the method is called on, else ""."""
+        function = operand.child_by_field_name("function") if operand.type == "call_expression" else None
+        name = self.text(function) if function is not None and function.type == "identifier" else ""
+        local = name in env.params or name in env.locals or name in env.types
+        return "" if local or (self.names is not None and name not in self.names) else name
 
     def _field_call(self, call: Node) -> None:
         """A call without arguments of a field of a known type (`t.cancel()`), kept as a `cancel` op: the

@@ -57,6 +57,45 @@ def fresh_result(body: Node, text: bytes) -> bool:
     return made
 
 
+def returns_made(body: Node | None, text: bytes, result: str) -> bool:
+    """Does every `return` of the function with this body (declared result type ``result``) return one value
+    made right there (`return &T{...}`, `return T{...}`, `return new(T)`)? Then each call hands its caller a
+    value no one else holds."""
+    if body is None or not result:
+        return False
+    own = text[body.start_byte : body.end_byte]
+    if b"return &" not in own and b"return new(" not in own and f"return {result}{{".encode() not in own:
+        return False  # cheap test first: most functions return something else
+    returns = _own(body, "return_statement")
+    if not returns:
+        return False
+    for statement in returns:
+        values = [v for v in statement.named_children if v.type != "comment"]
+        if len(values) != 1 or values[0].type != "expression_list":
+            return False
+        items = [v for v in values[0].named_children if v.type != "comment"]
+        if len(items) != 1 or not _makes(items[0], text):
+            return False
+    return True
+
+
+def kept_in_place(body: Node, name: str, text: bytes) -> bool:
+    """Is ``name`` (a method's receiver) used in the body only as the operand of a field access or a method
+    call (`c.mu.Lock()`, `c.buf = b`, `read(c.conn)`), never handed on itself (passed, stored, returned, sent,
+    captured by a literal) nor by the address of a field (`&c.mu`)? Then the method leaves no other reference
+    to its receiver behind (what the methods it calls do with their receiver is not followed, nor a method
+    value `c.m` handed on, which reads like a field)."""
+    for node in _identifiers(body, name, text):
+        parent = node.parent
+        if node.type != "identifier" or parent is None or parent.type != "selector_expression" or \
+                parent.child_by_field_name("operand") != node:
+            return False
+        outer = parent.parent
+        if outer is not None and outer.type == "unary_expression" and _text(outer, text).startswith("&"):
+            return False
+    return True
+
+
 def _used_in_place(selector: Node) -> bool:
     """`x.f` read or written as a field, or `x.m(...)` called: not a method value handed on."""
     parent = selector.parent

@@ -54,6 +54,9 @@ class Op:
     exit: Site | None = None
     # send/recv/range/close on `<anything>.f` (also `m[k].f`, which has no ref): ".f" (".m()" for an accessor)
     field: str = ""
+    # call: a method called on the result of a call of a same-package function (`newConn(c).read()`): that
+    # function's name (the receiver has no name in the caller: recv is None)
+    recv_call: str = ""
 
 
 @dataclass(slots=True)
@@ -78,6 +81,9 @@ class FunctionSummary:
     deferred: bool = False
     # literals: an argument of a call, as (the call's start byte, the argument's position)
     argument: tuple[int, int] | None = None
+    # every `return` returns one value made right there (`&T{...}`, `T{...}`, `new(T)`): each call hands
+    # its caller a new value nobody else has (gopackage/extract_fresh.py)
+    returns_new: bool = False
 
 
 @dataclass(slots=True)

@@ -555,6 +555,79 @@ func (x *index) waitChange() int {
 """
 
 
+DROPPED = """
+rule:
+  pattern: $MU.Lock()
+  as: LOCK
+  model: {receiver-dropped: {lock: $MU, via: VIA}}
+primary: $LOCK
+related:
+  - capture: $VIA
+    message: "called on a value made for the call"
+"""
+
+DROPPED_GO = """
+package wire
+
+import "sync"
+
+type frame struct {
+    mu  sync.Mutex
+    buf []byte
+}
+
+type shared struct {
+    mu  sync.Mutex
+    buf []byte
+}
+
+type leaky struct {
+    mu  sync.Mutex
+    buf []byte
+}
+
+var kept []*leaky
+
+func newFrame(b []byte) *frame { return &frame{buf: b} }
+
+func newShared(b []byte) *shared {
+    s := &shared{buf: b}
+    return s
+}
+
+func newLeaky(b []byte) *leaky { return &leaky{buf: b} }
+
+// decode: every caller makes the frame for the call and drops it
+func (f *frame) decode() int {
+    f.mu.Lock()
+    n := len(f.buf)
+    f.mu.Unlock()
+    return n
+}
+
+// decode: one caller keeps the value in a variable
+func (s *shared) decode() int {
+    s.mu.Lock()
+    n := len(s.buf)
+    s.mu.Unlock()
+    return n
+}
+
+// decode hands its receiver on: another reference outlives the call
+func (l *leaky) decode() int {
+    l.mu.Lock()
+    kept = append(kept, l)
+    l.mu.Unlock()
+    return 0
+}
+
+func use(b []byte) int {
+    s := newShared(b)
+    return newFrame(b).decode() + s.decode() + newLeaky(b).decode()
+}
+"""
+
+
 def test_a_cond_lock_is_the_lock_it_was_made_with(tmp_path: Path) -> None:
     """`x.ready = sync.NewCond(x.mu.RLocker())`: `x.ready.L.Lock()` read-locks x.mu, so count() (RLock of
     x.mu) under it is a recursive read lock, with add()'s Lock as the writer. The Cond made with
@@ -563,3 +636,12 @@ def test_a_cond_lock_is_the_lock_it_was_made_with(tmp_path: Path) -> None:
     assert lines(findings) == [35]
     assert findings[0].metavariables["MU"] == "x.mu"
     assert [r.span.start_line for r in findings[0].related] == [27]
+
+
+def test_receiver_dropped(tmp_path: Path) -> None:
+    """frame.decode is only called on newFrame's new value: it holds. shared.decode is called on a local
+    the caller keeps (and newShared returns a local, not a value made in the return); leaky.decode hands its
+    receiver to a package variable: neither holds."""
+    findings = run_rule(tmp_path, DROPPED, DROPPED_GO)
+    assert lines(findings) == [33]
+    assert findings[0].related[0].span.start_line == 57  # newFrame(b).decode() in use
