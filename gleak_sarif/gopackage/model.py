@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from gleak_sarif.gopackage import dispatch
 from gleak_sarif.gopackage.channels import ChannelField, ChannelIndex
 from gleak_sarif.gopackage.index import PackageIndex
+from gleak_sarif.gopackage.ops_before import locked_before, released_before, unlocked_before
 from gleak_sarif.gopackage.summary import (
     FileSummary,
     FunctionSummary,
@@ -44,6 +45,9 @@ class Effect:
     # first): a lock the caller holds and the path releases is not held when this happens
     released: frozenset[str] = frozenset()
     looped: bool = False  # param_ops: the operation or a call on the way to it is inside a loop
+    # every way to it goes through a call with several possible callees (an interface method with several
+    # implementations, a function-valued field set to several functions): it happens only for one of them
+    dispatched: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,9 @@ class PackageModel:
         self.dispatch_memo: dict[tuple[str, str], list[int]] = {}
         self.value_calls: set[tuple[int, int]] = set()  # calls resolved through a function-valued field
         self._value_call = False
+        # calls resolved by dispatch (interface, function-valued field) to more than one function
+        self.multi_calls: set[tuple[int, int]] = set()
+        self._dispatch_call = False
         self.functions: list[FunctionSummary] = []
         self.digests: dict[str, bytes] = {}
         self.by_key: dict[tuple[str, str], list[int]] = {}
@@ -171,9 +178,9 @@ class PackageModel:
                         (self._normalized(op) for op in original.ops), key=lambda op: op.site.start))
                     self.functions[index] = func
                     self.held[index] = _held_per_op(func.ops)
-                    self.locked_before[index] = _locked_before(func.ops)
-                    self.unlocked_before[index] = _unlocked_before(func.ops)
-                    self.released_before[index] = _released_before(func.ops)
+                    self.locked_before[index] = locked_before(func.ops)
+                    self.unlocked_before[index] = unlocked_before(func.ops)
+                    self.released_before[index] = released_before(func.ops)
                     for position, op in enumerate(func.ops):
                         self.ops_at[(op.site.path, op.site.start, op.site.end)] = (index, position)
                 self.path_starts[summary.path] = [self.functions[i].start for i in self.by_path.get(summary.path, ())]
@@ -476,21 +483,25 @@ class PackageModel:
         if found:
             return found
         if type_name in self.interfaces:  # dispatch (gopackage/dispatch.py)
+            self._dispatch_call = True
             return dispatch.implementations(self, type_name, name)
         field_type = (self.types.get(type_name) or {}).get(name, "")
         if field_type.startswith("func") or named_type(field_type) in self.func_types:
             targets, same_owner = dispatch.field_values(self, type_name, name)
             self._value_call = not same_owner
+            self._dispatch_call = True
             return targets
         return []
 
     def targets_of(self, index: int, position: int) -> list[int]:
         targets = self.targets[index].get(position)
         if targets is None:  # per call: resolving reads the callee's file
-            self._value_call = False
+            self._value_call = self._dispatch_call = False
             targets = self.targets[index][position] = self._resolve(self.functions[index].ops[position])
             if self._value_call:
                 self.value_calls.add((index, position))
+            if self._dispatch_call and len(targets) > 1:
+                self.multi_calls.add((index, position))
         return targets
 
     def call_view(self, index: int, position: int) -> Op:
@@ -611,6 +622,7 @@ class PackageModel:
             held = self.held[index][position]
             held_canons = frozenset(h.ref.canon for h in held if h.ref is not None and h.ref.canon)
             before = self.locked_before[index][position] | held_canons
+            several = (index, position) in self.multi_calls
             for target in targets:
                 if target == index:
                     continue
@@ -629,7 +641,8 @@ class PackageModel:
                     canon = effect.canon or (mapped.canon if mapped is not None else None)
                     _add(effects, Effect(kind, mapped, canon, effect.mode, effect.bare,
                                          effect.before | before, (op.site, *effect.trace), guard,
-                                         effect.released | self.released_before[index][position]))
+                                         effect.released | self.released_before[index][position],
+                                         dispatched=several or effect.dispatched))
                 for started, trace in list(self.starts[target].items()):
                     if started not in starts and len(trace) <= MAX_DEPTH:
                         starts[started] = (op.site, *trace)
@@ -811,52 +824,21 @@ def _through_guard(effect: Effect, call: Op) -> tuple[bool, tuple[int, bool] | N
 
 
 def _add(effects: dict[tuple[object, ...], Effect], effect: Effect) -> bool:
-    """Record an effect; the same operation reached again only widens its `before` set. True: changed."""
+    """Record an effect; the same operation reached again only widens its `before` set (and a direct way
+    to it makes it not `dispatched`). True: changed."""
     key = (effect.kind, effect.ref.root if effect.ref else None, effect.ref.rest if effect.ref else None,
            effect.canon, effect.mode, effect.bare, effect.trace[-1].start, effect.trace[-1].path, effect.guard)
     known = effects.get(key)
     if known is None:
         effects[key] = effect
         return True
-    if effect.before <= known.before and effect.released <= known.released:
+    dispatched = known.dispatched and effect.dispatched
+    if effect.before <= known.before and effect.released <= known.released and dispatched == known.dispatched:
         return False
     effects[key] = Effect(known.kind, known.ref, known.canon, known.mode, known.bare,
                           known.before | effect.before, known.trace, known.guard,
-                          known.released | effect.released)
+                          known.released | effect.released, dispatched=dispatched)
     return True
-
-
-def _unlocked_before(ops: list[Op]) -> list[frozenset[str]]:
-    """For each op, the texts of the locks the function released earlier in source order."""
-    out: list[frozenset[str]] = []
-    released: set[str] = set()
-    for op in ops:
-        out.append(frozenset(released))
-        if op.kind == "unlock" and not op.deferred and op.ref is not None:
-            released.add(op.ref.text)
-    return out
-
-
-def _released_before(ops: list[Op]) -> list[frozenset[str]]:
-    """For each op, the identities of the locks the function released earlier in source order."""
-    out: list[frozenset[str]] = []
-    released: set[str] = set()
-    for op in ops:
-        out.append(frozenset(released))
-        if op.kind == "unlock" and not op.deferred and op.ref is not None and op.ref.canon:
-            released.add(op.ref.canon)
-    return out
-
-
-def _locked_before(ops: list[Op]) -> list[frozenset[str]]:
-    """For each op, the identities of locks the function took earlier in source order."""
-    out: list[frozenset[str]] = []
-    taken: set[str] = set()
-    for op in ops:
-        out.append(frozenset(taken))
-        if op.kind == "lock" and not op.deferred and op.ref is not None and op.ref.canon:
-            taken.add(op.ref.canon)
-    return out
 
 
 def _held_per_op(ops: list[Op]) -> list[list[Op]]:

@@ -9,6 +9,9 @@ callee):
 - before the counterpart operation, in source order (also when it lets go of it again before);
 - anywhere, when the counterpart is deferred (`defer close(done)` runs after the whole body);
 - anywhere in the same loop as the counterpart: the next iteration's operation comes after this one's lock.
+A lock a callee takes only through a call with several possible callees (an interface method with several
+implementations in the package, a function-valued field set to several functions) is not counted: it is
+taken only when that one implementation runs, so it is not on every way to the other end.
 
 Channels are fields (by identity, see channels.py) or locals of one top-level function (its goroutine
 literals share them); locks are matched by identity (`Type.mu`) or, for locals, by their text within that
@@ -134,7 +137,8 @@ def _needs(model: PackageModel, index: int, uses: set[tuple[str, int]], lock: Lo
                     if lock.canon is not None and lock.canon in effect.before:
                         # the callee itself takes the lock before the operation
                         return Partner(index, last, _lock_in(effect.trace, model, lock) or last)
-                elif effect.kind == "lock" and not op.deferred and _same_lock(
+                elif effect.kind == "lock" and not op.deferred and not effect.dispatched and \
+                        (index, position) not in model.multi_calls and _same_lock(
                         model, lock, effect.canon or (mapped.canon if mapped else None),
                         mapped.text if mapped else None, index):
                     locks.append((position, op.loop, effect.trace[-1]))
