@@ -260,6 +260,8 @@ FRESH_INTROS = {
         "these findings (`fresh-untuned` adds the rules that landed meanwhile: GL212 lock-partner, GL217/GL218,",
         "GL222). `fresh-final` is main after the issue-16 fixes written against the false shapes of this set",
         "(notes column): precision after tuning on it, an upper bound like the precision set's `current`.",
+        "`fresh-prec2` is main after the third session's fixes of the false shapes left in `fresh-end` (GL104,",
+        "GL212 and GL406 narrowed, GL404 demoted to warning): tuned on this set too.",
     ]),
     "fresh2": ("fresh2 (untuned)", "picked in the third session of 2026-12-07", [
         "`fresh2-base` is the held-out measurement: main's rules at the session's start, judged before anyone",
