@@ -255,9 +255,10 @@ def test_slow_file_times_out_and_the_scan_finishes(tmp_path: Path, monkeypatch: 
     Engine(ScanOptions(jobs=jobs, use_cache=False, config_path=None)).scan(["."])
     limit = float(max(3, round(3 * (time.monotonic() - started))))
     # the example first, so the prefilter lets rules run on it whatever they look for
-    # 6,000 rows of 1,000: slow to parse, but no node too wide to query (test_too_wide_file_is_not_queried)
-    rows = b"{" + b"1," * 1_000 + b"},"
-    (tmp_path / "slow.go").write_bytes(EXAMPLE + b"\nvar x = [][]int{" + rows * 6_000 + b"}\n")
+    # 12,000 rows of 500: slow to parse, but no node too wide to query (a row has 1,002 children, the literal
+    # 24,001: far below gosource.MAX_WIDTH_COST; test_too_wide_file_is_not_queried has the wide case)
+    rows = b"{" + b"1," * 500 + b"},"
+    (tmp_path / "slow.go").write_bytes(EXAMPLE + b"\nvar x = [][]int{" + rows * 12_000 + b"}\n")
     engine = Engine(ScanOptions(jobs=jobs, use_cache=False, config_path=None, file_timeout_seconds=limit))
     started = time.monotonic()
     result = engine.scan(["."])
