@@ -167,6 +167,11 @@ class Asker:
                 return op.ref.canon
         return None
 
+    def held_canon_of(self, env: Env, name: str) -> str | None:
+        """The canon of the lock bound to ``name``, when the function holds it; None when unbound or not held."""
+        bound = env.get(name)
+        return None if bound is None else self.canon_of_held(self.ev.text(bound))
+
     def may_call_package(self, token: bytes = b"", node: Node | None = None) -> bool:
         """Cheap: is this a call of a name some file of the package (holding ``token``) declares?"""
         node = self.node if node is None else node

@@ -25,10 +25,7 @@ class CallsBlocking:
 def _run(asker: Asker, spec: CallsBlocking, env: Env) -> Iterator[Env]:
     lock_canon: str | None = None
     if spec.unblocker_holds is not None:
-        lock = env.get(spec.unblocker_holds)
-        if lock is None:
-            return
-        lock_canon = asker.canon_of_held(asker.ev.text(lock))
+        lock_canon = asker.held_canon_of(env, spec.unblocker_holds)
         if lock_canon is None:
             return
     model = asker.model

@@ -83,10 +83,7 @@ def _run(asker: Asker, spec: CondWait, env: Env) -> Iterator[Env]:
         return
     other: str | None = None
     if spec.other_than is not None:
-        bound = env.get(spec.other_than)
-        if bound is None:
-            return
-        other = asker.canon_of_held(asker.ev.text(bound))
+        other = asker.held_canon_of(env, spec.other_than)
         if other is None:
             return
     model = asker.model
