@@ -266,7 +266,9 @@ def test_slow_file_times_out_and_the_scan_finishes(tmp_path: Path, monkeypatch: 
     assert [n.path for n in timeouts] == ["slow.go"], result.notifications
     # the parse ("took longer than") or a rule after it ("the per-file limit of") ran out of time
     assert f"than {limit:g} s" in timeouts[0].message or f"limit of {limit:g} s" in timeouts[0].message
-    assert set(_findings_by_file(result)) == set(names)
+    # every other file keeps its findings; slow.go keeps those of the rules that finished (when the parse fit
+    # in the limit and a rule after it ran out of time)
+    assert set(names) <= set(_findings_by_file(result)) <= set(names) | {"slow.go"}
     assert time.monotonic() - started < 120
 
 
