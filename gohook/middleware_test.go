@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // labelServer has one route whose handler starts a child goroutine that
@@ -156,14 +157,25 @@ func TestGoAndLabeled(t *testing.T) {
 // this test binary again as a child with and without
 // GODEBUG=tracebacklabels=1 (the setting is read at start-up).
 func TestDebug2Labels(t *testing.T) {
+	header := regexp.MustCompile(`(?m)^goroutine \d+ \[(.*)\]:\n(?:.*\n){0,2}?github\.com/gleak-sarif/gleak-sarif/gohook\.labelledChild`)
 	if os.Getenv("GOHOOK_DEBUG2_CHILD") == "1" {
 		s := newLabelServer()
 		Middleware(MuxRoutes(s.mux), s.mux).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/work/7", nil))
-		fmt.Print(debugProfile(t, 2))
+		// The child has sent on started but may not be parked on gate yet
+		// (seen "runnable" under -race on a loaded machine): dump again until
+		// it is, for at most two seconds.
+		var dump string
+		for i := 0; i < 200; i++ {
+			dump = debugProfile(t, 2)
+			if m := header.FindStringSubmatch(dump); m != nil && strings.HasPrefix(m[1], "chan receive") {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		fmt.Print(dump)
 		s.release()
 		return
 	}
-	header := regexp.MustCompile(`(?m)^goroutine \d+ \[(.*)\]:\n(?:.*\n){0,2}?github\.com/gleak-sarif/gleak-sarif/gohook\.labelledChild`)
 	run := func(godebug string) string {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestDebug2Labels$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "GOHOOK_DEBUG2_CHILD=1", "GODEBUG="+godebug)
