@@ -14,6 +14,8 @@ are sampled 10 per rule (NOTE_SAMPLE), errors and warnings 30. Set `fresh2` (`--
 `fresh2-...`): added in the third session of 2026-12-07, judged before any tuning; a third held-out set, sampled
 like `fresh`, that nobody tunes on. Set `fresh3` (`--set fresh3`, labels `fresh3-...`): added in the third
 session of 2026-12-07 to re-check the tuning round done on fresh2; judged before any tuning, sampled like
+`fresh`, and nobody tunes on it. Set `fresh4` (`--set fresh4`, labels `fresh4-...`): added in the fourth
+session of 2026-12-07 as the untuned measurement of that session; judged before any of its tuning, sampled like
 `fresh`, and nobody tunes on it. Modules are fetched with `go mod download` into
 .cache/corpus/mod (git-ignored), so nothing of theirs enters the repository.
 
@@ -52,9 +54,9 @@ CACHE = REPO / ".cache" / "corpus"
 MODCACHE = CACHE / "mod"
 RESULTS = CACHE / "results"
 SAMPLE = 30
-SETS = ("precision", "heldout", "fresh", "fresh2", "fresh3")
+SETS = ("precision", "heldout", "fresh", "fresh2", "fresh3", "fresh4")
 # Findings of a note rule sampled per set when fewer than SAMPLE (the fresh sets read a sample of the notes).
-NOTE_SAMPLE = {"fresh": 10, "fresh2": 10, "fresh3": 10}
+NOTE_SAMPLE = {"fresh": 10, "fresh2": 10, "fresh3": 10, "fresh4": 10}
 VERDICTS = ("tp", "fp", "unsure")
 # The scanner's own default skips (engine/discover.py): vendored code, testdata, hidden folders, generated
 # files. Counted the same way here so that findings per 100k lines compare like with like.
