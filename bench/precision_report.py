@@ -250,7 +250,7 @@ def corpus_section() -> list[str]:
         if not rules:
             out.append("| (no findings) |" + " |" * len(held))
         out.append("")
-    return (out + fresh_section(metas, mods, sizes, lines_of["fresh"], judged)
+    return (out + levels_section(metas, mods, judged) + fresh_section(metas, mods, sizes, lines_of["fresh"], judged)
             + fresh_section(metas, mods, sizes, lines_of["fresh2"], judged, "fresh2")
             + fresh_section(metas, mods, sizes, lines_of["fresh3"], judged, "fresh3")
             + fresh_section(metas, mods, sizes, lines_of["fresh4"], judged, "fresh4"))
@@ -396,6 +396,95 @@ def test_split(mods: list[dict[str, str]], sizes: dict[str, dict[str, str]],
                 cells.append(" · ".join(total.cells(lines)) if total.findings else "0")
             out.append(f"| {level} | {kind} | " + " | ".join(cells) + " |")
     return [*out, ""]
+
+
+# The sets whose judgments count as first-seen for the level table (fresh4 and later sets are the untuned
+# measurement of the levels decided here, so they stay out of it).
+FIRST_SEEN_SETS = ("precision", "heldout", "fresh", "fresh2", "fresh3")
+
+
+def levels_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]],
+                   judged: dict[tuple[str, str, str, int], str]) -> list[str]:
+    """Per rule: the verdicts findings got the first time they were read, over every set before tuning.
+
+    A finding is first seen in the first scan (scans.tsv order) whose sample holds it; verdicts are kept per
+    finding, so its verdict is the one it got then. Every sampled finding of every scan is therefore a
+    first-seen judgment, whatever was tuned later; `still reported` looks at the last default-rules scan of
+    the finding's set (its sample), to tell the false shapes a general fix removed since from the ones left.
+    """
+    set_of = {m["name"]: m["set"] for m in mods}
+    scans = read_tsv(CORPUS / "scans.tsv")
+    seen: dict[tuple[str, str, str, int], str] = {}
+    last_default: dict[str, str] = {}
+    for row in scans:
+        label = row["label"]
+        path = CORPUS / f"{label}.sample.tsv"
+        if not path.exists():
+            continue
+        sample = read_tsv(path)
+        sets = {set_of.get(r["corpus"], "") for r in sample}
+        if row["rules"].startswith("default rules"):
+            for name in sets:
+                last_default[name] = label
+        for r in sample:
+            if set_of.get(r["corpus"]) in FIRST_SEEN_SETS:
+                seen.setdefault((r["rule"], r["corpus"], r["path"], int(r["line"])), label)
+    latest: set[tuple[str, str, str, int]] = set()
+    for label in set(last_default.values()):
+        for r in read_tsv(CORPUS / f"{label}.sample.tsv"):
+            if last_default.get(set_of.get(r["corpus"], "")) == label:
+                latest.add((r["rule"], r["corpus"], r["path"], int(r["line"])))
+    decisions = {row["rule"]: row for row in read_tsv(CORPUS / "levels.tsv")} \
+        if (CORPUS / "levels.tsv").exists() else {}
+    first: dict[str, Tally] = defaultdict(Tally)
+    left: dict[str, int] = defaultdict(int)
+    for key in seen:
+        verdict = judged.get(key, "todo")
+        tally = first[key[0]]
+        tally.findings += 1
+        if verdict == "tp":
+            tally.tp += 1
+        elif verdict == "fp":
+            tally.fp += 1
+            left[key[0]] += key in latest
+        elif verdict == "unsure":
+            tally.unsure += 1
+    out = [
+        "## Levels, from first-seen judgments",
+        "",
+        "Each rule's level checked against the verdicts its findings got the first time they were read, before",
+        "anyone tuned on them: every sampled finding of the sets " + ", ".join(f"`{s}`" for s in FIRST_SEEN_SETS),
+        "(the first scan whose sample holds a finding is when it was first seen; a verdict is kept per finding).",
+        "`fp still reported`: first-seen false findings that the last default-rules scan of their set still",
+        "reports (the others were removed by a general shape fix with a fixture). Bars: error 90%, warning 75%,",
+        "note on by default 50%, over rules with at least 3 judged findings; `bar` checks the rule's level now",
+        "against the first-seen precision, then against `without fixed shapes` (tp / (tp + fp still",
+        "reported)). An error rule below the bar on first-seen precision is demoted to warning (that costs no",
+        "leakbench group: leakbench counts error and warning findings) unless every false shape of it is fixed",
+        "and it has more true findings than false ones; a warning rule below it is fixed by shape where the fp",
+        "is still reported, or demoted to note when that costs no leakbench group. `now` is the rule's",
+        "severity and default state; `decision` is bench/triage/corpus/levels.tsv.",
+        "",
+        "| rule | now | first-seen tp / fp / unsure | precision | fp still reported | without fixed shapes | bar "
+        "| decision |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for rule_id in sorted(set(first) | set(decisions)):
+        meta = metas.get(rule_id)
+        tally = first.get(rule_id, Tally())
+        state = f"{meta.severity.value}, {'on' if meta.enabled_by_default else 'off'}" if meta else "removed"
+        level = meta.severity.value if meta else "note"
+        net = Tally(tp=tally.tp, fp=left.get(rule_id, 0))
+        if tally.judged < 3:
+            bar = "too few"
+        else:
+            bar = " / ".join("meets" if t.precision is not None and t.precision >= BARS[level] else "**below**"
+                             for t in (tally, net))
+        row = decisions.get(rule_id, {})
+        out.append(f"| {rule_id} | {state} | {tally.tp} / {tally.fp} / {tally.unsure} | {pct(tally.precision)} | "
+                   f"{net.fp} | {pct(net.precision)} | {bar} | {row.get('decision', '')} |")
+    out.append("")
+    return out
 
 
 def tuning_section() -> list[str]:
