@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gleak_sarif.facts.base import Asker, Env, Fact, binds, reads
-from gleak_sarif.gopackage.summary import norm
+from gleak_sarif.gopackage.summary import lock_name, norm
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +61,10 @@ def _run(asker: Asker, spec: LockOrderInverted, env: Env) -> Iterator[Env]:
             where = f"{owner}.{name}" if owner and not name.startswith("func@") else name
             if name.startswith("func@"):
                 where = "a function literal"
-            text = f"{where} takes {canon.removeprefix('pkg.')} then {outer.removeprefix('pkg.')}"
+            text = f"{where} takes {lock_name(canon)} then {lock_name(outer)}"
             merged = asker.bind(env, spec.other, asker.evidence(text, edge.trace[0]))
             if merged is not None and len(edge.trace) > 1:  # (a direct lock: `other` is that call)
-                lock_text = f"{canon.removeprefix('pkg.')}: {edge.trace[-1].text}"
+                lock_text = f"{lock_name(canon)}: {edge.trace[-1].text}"
                 merged = asker.bind(merged, spec.other_lock, asker.evidence(lock_text, edge.trace[-1]))
             if merged is not None:
                 yield merged

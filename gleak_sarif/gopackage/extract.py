@@ -350,13 +350,19 @@ class _Extractor:
         return None
 
     # ---- references ----
-    def ref(self, node: Node, env: FuncEnv, recv_type: str | None, calls: bool = False) -> Ref | None:
+    def ref(self, node: Node, env: FuncEnv, recv_type: str | None, calls: bool = False,
+            elements: bool = False) -> Ref | None:
         """``calls``: a method call without arguments is a step of the path too (`s.events()`, written
-        `events()` in ``rest``): the channel an accessor returns (see gopackage/channels.py)."""
+        `events()` in ``rest``): the channel an accessor returns (see gopackage/channels.py). ``elements``:
+        an element of a map, slice or array field is a step too (`t.locks[k].Lock()`, `t.rows[i].mu`), its
+        identity the field's element type (`@elem(T/locks)`, as for a local `l := t.locks[k]`): only lock
+        operands ask for it (a per-key lock), channel paths keep their own rules."""
         rest: list[str] = []
         current = node
         while True:
             kind = current.type
+            if elements and kind == "index_expression":
+                return self._element_ref(node, current, rest, env, recv_type)
             if calls and kind == "call_expression":
                 function = current.child_by_field_name("function")
                 arguments = current.child_by_field_name("arguments")
@@ -411,6 +417,19 @@ class _Extractor:
         # a package-level variable (declared in any file of the package: checked when the model is built)
         return Ref("g", tuple(rest), text, f"pkg.{name}" + (f".{chain}" if chain else ""))
 
+    def _element_ref(self, node: Node, index: Node, rest: list[str], env: FuncEnv,
+                     recv_type: str | None) -> Ref | None:
+        """``node`` reaches ``index`` (`x.f[k]`) through the fields in ``rest`` (outermost first): a path
+        rooted where `x.f` is, through the element (`[]` in ``rest``), canon `@elem(<x.f's identity>)...`
+        (None when `x.f` has no known identity: nothing to name the lock by)."""
+        operand = index.child_by_field_name("operand")
+        base = self.ref(operand, env, recv_type) if operand is not None else None
+        if base is None or not base.canon or base.root == "?":
+            return None
+        chain = list(reversed(rest))
+        canon = ".".join([f"@elem({encode_canon(base.canon)})", *chain])
+        return Ref(base.root, (*base.rest, "[]", *chain), norm(self.text(node)).lstrip("&*"), canon)
+
     def _context(self, node: Node) -> tuple[FunctionSummary, FuncEnv] | None:
         index = self._innermost(node.start_byte, node.end_byte)
         if index is None:
@@ -442,6 +461,8 @@ class _Extractor:
                 return  # pkg.F(): another package
             target = self.ref(operand, env, func.recv_type)
             if not args and (name in LOCK_MODES or name in UNLOCKS):
+                if target is None:  # a per-key lock: `t.locks[k].Lock()`
+                    target = self.ref(operand, env, func.recv_type, elements=True)
                 self._lock_op(func, env, call, name, target, deferred)
                 return
             if not args and name == "Wait":

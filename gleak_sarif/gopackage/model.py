@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gleak_sarif.gopackage import dispatch
+from gleak_sarif.gopackage import dispatch, held_after
 from gleak_sarif.gopackage.channels import ChannelField, ChannelIndex
 from gleak_sarif.gopackage.index import PackageIndex
 from gleak_sarif.gopackage.ops_before import locked_before, released_before, unlocked_before
@@ -403,7 +403,7 @@ class PackageModel:
         identity), as (function, op) in file and source order. Only the files naming the lock's last field
         (or variable) are read."""
         wanted = self.identity(canon)
-        token = canon.rsplit(".", 1)[-1].encode()
+        token = lock_token(canon)
         out: list[tuple[int, Op]] = []
         for index in self.functions_in_files_with(b"Lock()", token):
             for op in self.functions[index].ops:
@@ -662,7 +662,7 @@ class PackageModel:
         found = self._edges.get(key)
         if found is not None:
             return found
-        tokens = {name.rsplit(".", 1)[-1].encode() for name in (first, then)}
+        tokens = {lock_token(name) for name in (first, then)}
         out: list[OrderEdge] = []
         for index in self.functions_in_files_with(b"Lock()", *tokens):
             for edge in self._edges_of(index):
@@ -707,6 +707,10 @@ class PackageModel:
                     inner_id = ident(canon)
                     if inner_id and inner_id != outer and outer not in {ident(c) for c in released}:
                         edges.append(OrderEdge(outer, inner_id, held.mode, mode, func.key, trace, held_canons))
+        # a call that returns holding a lock (gopackage/held_after.py): the locks taken after it pair with it
+        for pair in held_after.kept_pairs(self, index):
+            edges.append(OrderEdge(pair.outer, pair.inner, pair.outer_mode, pair.inner_mode, func.key, pair.trace,
+                                   pair.held))
         return edges
 
     # ---- questions rules ask ----
@@ -788,6 +792,15 @@ class PackageModel:
                 if keep and guard is None:  # a lock still waiting on the caller's flag: not known to happen
                     out.append((target, effect, self.map_ref(effect.ref, self.call_view(index, position))))
         return out
+
+
+def lock_token(canon: str) -> bytes:
+    """A word every file naming the lock holds: its last field or variable (`Store.mu` -> `mu`); an element
+    of a field (`@elem(T/locks)`, a per-key lock) -> the field (`locks`)."""
+    last = canon.rsplit(".", 1)[-1]
+    if last.startswith("@elem(") and last.endswith(")"):
+        last = last[6:-1].rsplit("/", 1)[-1]
+    return last.encode()
 
 
 def _cond_lock_ref(op: Op) -> bool:

@@ -171,6 +171,15 @@ def element_type(text: str) -> str:
     return ""
 
 
+_ELEM = re.compile(r"@elem\(([^()]*)\)")
+
+
+def lock_name(canon: str) -> str:
+    """An identity as messages show it: `pkg.mu` -> `mu`, `@elem(Table/locks)` (an element of a map or
+    slice field) -> `Table.locks[]`."""
+    return _ELEM.sub(lambda match: decode_canon(match.group(1)) + "[]", canon.removeprefix("pkg."))
+
+
 def literal_key(path: str, start: int) -> tuple[str, str]:
     """The FunctionSummary key of the function literal at ``start``."""
     return ("", f"func@{path}:{start}")
