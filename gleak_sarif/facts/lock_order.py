@@ -9,12 +9,16 @@ from typing import Literal
 from gleak_sarif.facts.base import Asker, Env, Fact, binds, reads
 from gleak_sarif.gopackage.summary import lock_name, norm
 
+MAX_WRITERS = 10  # related locations: enough to show the writers, not a wall of them
+
 
 @dataclass(frozen=True, slots=True)
 class LockOrderInverted:
     held: str = field(metadata=reads("the lock held"))
     other: str | None = field(default=None, metadata=binds("the site that takes them in the other order"))
     other_lock: str | None = field(default=None, metadata=binds("the lock call at the end of that path"))
+    writers: str | None = field(default=None, metadata=binds(
+        "when both paths only read one of the two locks: the package's `Lock()` calls of it"))
     # `types`: only pairs of locks of objects of two different types (`Store.mu` and `Replica.mu`), or
     # only pairs of locks of one type's objects (`Server.mu`, `Server.stats.mu`; package variables are one)
     types: Literal["any", "same", "different"] = "any"
@@ -57,6 +61,15 @@ def _run(asker: Asker, spec: LockOrderInverted, env: Env) -> Iterator[Env]:
                 continue  # readers only: they do not exclude each other
             if (held_here & edge.held) - {canon, outer}:
                 continue  # both paths hold a third lock first: it lets one of them in at a time
+            # a lock both paths only read: the second RLock waits only behind a writer queued on it
+            # (sync.RWMutex lets no new reader in then), so the pair deadlocks only when the package
+            # takes that lock with Lock() somewhere
+            read_twice = [lock for lock, first, second in ((outer, outer_mode, edge.inner_mode),
+                                                            (canon, mode, edge.outer_mode))
+                          if first == "read" and second == "read"]
+            writers = [site for lock in read_twice for site in model.lock_sites(lock, "write")]
+            if read_twice and not writers:
+                continue
             owner, name = edge.function
             where = f"{owner}.{name}" if owner and not name.startswith("func@") else name
             if name.startswith("func@"):
@@ -66,6 +79,10 @@ def _run(asker: Asker, spec: LockOrderInverted, env: Env) -> Iterator[Env]:
             if merged is not None and len(edge.trace) > 1:  # (a direct lock: `other` is that call)
                 lock_text = f"{lock_name(canon)}: {edge.trace[-1].text}"
                 merged = asker.bind(merged, spec.other_lock, asker.evidence(lock_text, edge.trace[-1]))
+            if merged is not None and writers:
+                found = [asker.evidence(f"{asker.function_name(index)}: {op.site.text}", op.site)
+                         for index, op in writers[:MAX_WRITERS]]
+                merged = asker.bind(merged, spec.writers, asker.with_more(found[0], found[1:]))
             if merged is not None:
                 yield merged
                 return
@@ -77,11 +94,13 @@ FACT = Fact(
     usage="`lock-order-inverted: {held: $A, other: NAME, other-lock: NAME, types: any\\|same\\|different}`",
     holds="the node takes a lock (a `Lock()` call, or a call of a package function that locks) while `$A` is "
           "held, and some function of the package takes the two in the other order; pairs where every side only "
-          "reads are left out; `types`: only locks of objects of two different types (`Store.mu`, `Replica.mu`; a "
-          "field reached through a pointer is another object), or of one type (`Server.mu`, `Server.stats.mu` "
+          "reads are left out, and so are pairs where both paths only read one of the two locks and the package "
+          "never takes that one with `Lock()` (a read lock waits only behind a queued writer); `types`: only "
+          "locks of objects of two different types (`Store.mu`, `Replica.mu`; a field reached through a pointer is another object), or of one type (`Server.mu`, `Server.stats.mu` "
           "for a struct held by value; package variables are one)",
     binds_doc="`other` the site of the other order (where that function takes the inner lock, or the call "
-              "that leads to it), `other-lock` the lock call at the end of that path (when it is another call)",
+              "that leads to it), `other-lock` the lock call at the end of that path (when it is another call), "
+              "`writers` the `Lock()` calls of a lock both paths only read (up to 10)",
     run=_run,
     file_tokens=frozenset({b"Lock()"}),  # a held lock: this file calls Lock() or RLock()
     needs=lambda asker: asker.local_function is not None,
