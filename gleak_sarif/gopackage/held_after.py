@@ -32,8 +32,8 @@ def returns_holding(model: PackageModel, index: int) -> list[Op]:
     """The locks function ``index`` takes and still holds when it returns: a lock (not deferred, not under
     a parameter guard, not in a loop) in the function's outermost statement list (its list holds every
     operation of the function), and no unlock of the same text or identity anywhere in the function,
-    deferred or not (a lock released on some path is GL406's question, not a lock handed to the caller).
-    Literals are not called by name: none."""
+    deferred or not, also in a function literal written in it (a lock released on some path is GL406's
+    question, not a lock handed to the caller). Literals are not called by name: none."""
     memo = model.fact_memo
     key = ("held-after:returns", index)
     known = memo.get(key)
@@ -42,9 +42,14 @@ def returns_holding(model: PackageModel, index: int) -> list[Op]:
     func = model.functions[index]
     out: list[Op] = []
     if not func.is_literal:
-        unlocked_texts = {op.ref.text for op in func.ops if op.kind == "unlock" and op.ref is not None}
-        unlocked_ids = {model.identity(op.ref.canon) for op in func.ops
-                        if op.kind == "unlock" and op.ref is not None and op.ref.canon}
+        # its own unlocks and those of the literals written in it (`release := func() { mu.Unlock() }`;
+        # `defer release()`): a lock one of them releases is not handed to the caller
+        unlocks = [op for other in model.by_path.get(func.path, ())
+                   if other == index or (model.functions[other].is_literal and
+                                         func.start < model.functions[other].start < func.end)
+                   for op in model.functions[other].ops if op.kind == "unlock" and op.ref is not None]
+        unlocked_texts = {op.ref.text for op in unlocks if op.ref is not None}
+        unlocked_ids = {model.identity(op.ref.canon) for op in unlocks if op.ref is not None and op.ref.canon}
         for lock in func.ops:
             if lock.kind != "lock" or lock.deferred or lock.ref is None or not lock.ref.canon or \
                     lock.guard is not None or lock.loop is not None or lock.block == (0, 0):

@@ -130,3 +130,27 @@ def test_names_and_tokens_of_element_locks() -> None:
     assert lock_token("@elem(Table/locks)") == b"locks"
     assert lock_token("@elem(Table/slots).mu") == b"mu"
     assert lock_token("Store.mu") == b"mu"
+
+
+RELEASER = textwrap.dedent("""
+    package keys
+
+    import "sync"
+
+    type Pool struct {
+        mu sync.Mutex
+    }
+
+    func (p *Pool) Use() {
+        p.mu.Lock()
+        release := func() { p.mu.Unlock() }
+        defer release()
+    }
+""").encode()
+
+
+def test_a_lock_a_literal_of_the_function_releases_is_not_returned_held() -> None:
+    root = parser().parse(RELEASER).root_node
+    model = PackageModel([summarize(Queries(), "pool.go", RELEASER, root, "keys", {"sync"})])
+    use = next(i for i, f in enumerate(model.functions) if f.key == ("Pool", "Use"))
+    assert held_after.returns_holding(model, use) == []
