@@ -300,7 +300,9 @@ def fresh_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]], sizes:
     scans = labels()
     notes = {row["rule"]: row["note"] for row in read_tsv(CORPUS / f"{which}-notes.tsv")} \
         if (CORPUS / f"{which}-notes.tsv").exists() else {}
-    last = labs[-1]
+    # the verdict line speaks for the last scan of every default rule (a `--select` scan re-checks a few)
+    full = {row["label"] for row in read_tsv(CORPUS / "scans.tsv") if row["rules"].startswith("default rules")}
+    last = ([lab for lab in labs if lab in full] or labs)[-1]
     title, picked, intro = FRESH_INTROS[which]
     out = [
         f"### {title}",
@@ -409,30 +411,37 @@ def levels_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]],
 
     A finding is first seen in the first scan (scans.tsv order) whose sample holds it; verdicts are kept per
     finding, so its verdict is the one it got then. Every sampled finding of every scan is therefore a
-    first-seen judgment, whatever was tuned later; `still reported` looks at the last default-rules scan of
+    first-seen judgment, whatever was tuned later; `still reported` looks at the last scan that ran the rule on
     the finding's set (its sample), to tell the false shapes a general fix removed since from the ones left.
     """
     set_of = {m["name"]: m["set"] for m in mods}
     scans = read_tsv(CORPUS / "scans.tsv")
     seen: dict[tuple[str, str, str, int], str] = {}
-    last_default: dict[str, str] = {}
+    # (set, rule) -> the last scan that ran the rule on the set: a default-rules scan runs every rule on by
+    # default, a `--select` scan the rules it names
+    last_run: dict[tuple[str, str], str] = {}
     for row in scans:
         label = row["label"]
         path = CORPUS / f"{label}.sample.tsv"
         if not path.exists():
             continue
         sample = read_tsv(path)
-        sets = {set_of.get(r["corpus"], "") for r in sample}
+        scanned = next((name for name in ("heldout", "fresh2", "fresh3", "fresh4", "fresh")
+                        if label.startswith(f"{name}-")), "precision")
         if row["rules"].startswith("default rules"):
-            for name in sets:
-                last_default[name] = label
+            ran = {m.id for m in metas.values() if m.enabled_by_default}
+        else:  # "--select GL206,GL210, --no-config"
+            ran = {part.strip() for part in row["rules"].removeprefix("--select ").split(",")
+                   if part.strip().startswith("GL")}
+        for rule_id in ran:
+            last_run[(scanned, rule_id)] = label
         for r in sample:
             if set_of.get(r["corpus"]) in FIRST_SEEN_SETS:
                 seen.setdefault((r["rule"], r["corpus"], r["path"], int(r["line"])), label)
     latest: set[tuple[str, str, str, int]] = set()
-    for label in set(last_default.values()):
+    for label in set(last_run.values()):
         for r in read_tsv(CORPUS / f"{label}.sample.tsv"):
-            if last_default.get(set_of.get(r["corpus"], "")) == label:
+            if last_run.get((set_of.get(r["corpus"], ""), r["rule"])) == label:
                 latest.add((r["rule"], r["corpus"], r["path"], int(r["line"])))
     decisions = {row["rule"]: row for row in read_tsv(CORPUS / "levels.tsv")} \
         if (CORPUS / "levels.tsv").exists() else {}
@@ -455,7 +464,7 @@ def levels_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]],
         "Each rule's level checked against the verdicts its findings got the first time they were read, before",
         "anyone tuned on them: every sampled finding of the sets " + ", ".join(f"`{s}`" for s in FIRST_SEEN_SETS),
         "(the first scan whose sample holds a finding is when it was first seen; a verdict is kept per finding).",
-        "`fp still reported`: first-seen false findings that the last default-rules scan of their set still",
+        "`fp still reported`: first-seen false findings that the last scan running the rule on their set still",
         "reports (the others were removed by a general shape fix with a fixture). Bars: error 90%, warning 75%,",
         "note on by default 50%, over rules with at least 3 judged findings; `bar` checks the rule's level now",
         "against the first-seen precision, then against `without fixed shapes` (tp / (tp + fp still",
