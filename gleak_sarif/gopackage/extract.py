@@ -19,6 +19,7 @@ from gleak_sarif.gopackage.summary import (
     Op,
     Ref,
     Site,
+    element_type,
     encode_canon,
     literal_key,
     named_type,
@@ -310,6 +311,11 @@ class _Extractor:
                         env.params[pname] = index
                         env.types[pname] = type_text
                         env.locals.discard(pname)
+                        if type_node is not None:
+                            elem = named_type(self.text(type_node)) if decl.type == \
+                                "variadic_parameter_declaration" else element_type(self.text(type_node))
+                            if elem:
+                                env.elems[pname] = elem
                         if type_node is not None and self.text(type_node).lstrip("<-").strip().startswith("chan"):
                             env.chans.add(pname)
                     index += 1
@@ -685,6 +691,11 @@ class _Extractor:
                     env.types[name] = type_name
                 elif defining:
                     env.types.pop(name, None)
+                elem = self._elem_type(value, env) if value is not None else ""
+                if elem:
+                    env.elems[name] = elem
+                elif defining:
+                    env.elems.pop(name, None)
                 if value is not None and is_chan_make(self, value):
                     env.chans.add(name)
         if defining:  # after the types above: a paired local context takes its cancel field's identity
@@ -751,8 +762,16 @@ class _Extractor:
                 env.types[name] = named_type(self.text(type_node))
                 if self.text(type_node).lstrip("<-").startswith("chan"):
                     env.chans.add(name)
+                elem = element_type(self.text(type_node))
             elif value is not None and value.named_children:
                 env.types[name] = self._type_of(value.named_children[0], 0, env, func.recv_type)
+                elem = self._elem_type(value.named_children[0], env)
+            else:
+                elem = ""
+            if elem:
+                env.elems[name] = elem
+            else:
+                env.elems.pop(name, None)
 
     def _type_of(self, value: Node, result_index: int, env: FuncEnv | None = None,
                  recv_type: str | None = None) -> str:
@@ -771,6 +790,8 @@ class _Extractor:
             return named_type(self.text(type_node)) if type_node is not None and result_index == 0 else ""
         if node.type == "index_expression" and env is not None and result_index == 0:
             operand = node.child_by_field_name("operand")
+            if operand is not None and operand.type == "identifier" and self.text(operand) in env.elems:
+                return env.elems[self.text(operand)]  # `ss[i]` of a local or parameter `ss []*T`
             ref = self.ref(operand, env, recv_type) if operand is not None else None
             return f"@elem({encode_canon(ref.canon)})" if ref is not None and ref.canon else ""
         if node.type == "call_expression" and env is not None:
@@ -801,6 +822,27 @@ class _Extractor:
                 return f"@{name}#{result_index}"  # a constructor: resolved when the model is built
         return ""
 
+    def _elem_type(self, value: Node, env: FuncEnv) -> str:
+        """The same-package element type of a slice, array or map value (`[]*T{...}`, `make(map[K]*T)`,
+        `append(ss, ...)`, another such variable), "" when unknown."""
+        if value.type == "composite_literal":
+            type_node = value.child_by_field_name("type")
+            return element_type(self.text(type_node)) if type_node is not None else ""
+        if value.type == "identifier":
+            return env.elems.get(self.text(value), "")
+        if value.type == "call_expression":
+            function = value.child_by_field_name("function")
+            arguments = value.child_by_field_name("arguments")
+            args = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+            name = self.text(function) if function is not None and function.type == "identifier" else ""
+            if not args:
+                return ""
+            if name == "make":
+                return element_type(self.text(args[0]))
+            if name == "append":
+                return self._elem_type(args[0], env)
+        return ""
+
     def _range_value(self, clause: Node, over: Node) -> None:
         """`for _, v := range x.f`: v has the element type of the map or slice field `x.f`."""
         left = clause.child_by_field_name("left")
@@ -811,6 +853,10 @@ class _Extractor:
         func, env = context
         name = self.text(names[1])
         env.locals.add(name)
+        env.elems.pop(name, None)
+        if over.type == "identifier" and self.text(over) in env.elems:
+            env.types[name] = env.elems[self.text(over)]  # `range ss` of a local or parameter `ss []*T`
+            return
         ref = self.ref(over, env, func.recv_type)
         if ref is not None and ref.canon:
             env.types[name] = f"@elem({encode_canon(ref.canon)})"

@@ -50,6 +50,9 @@ class FuncEnv:
     chans: set[str] = field(default_factory=Names)
     # locals holding a half of a `context.WithCancel` result (extract_cancel.Pending; shared with literals)
     cancels: dict[str, Any] = field(default_factory=dict)
+    # variable of a slice, array or map type -> its same-package element type (`var ss []*Stopper` ->
+    # `Stopper`): what `range ss` and `ss[i]` give; a literal's chains to its enclosing function's
+    elems: MutableMapping[str, str] = field(default_factory=dict)
 
     def nested(self) -> FuncEnv:
         """The environment of a function literal inside this function: writes stay in the literal's own
@@ -57,7 +60,7 @@ class FuncEnv:
         captured = Names(self.locals)
         captured |= set(self.params)
         return FuncEnv(self.receiver, {}, ChainMap({}, self.types), captured, Names(self.chans),
-                       cancels=self.cancels)
+                       cancels=self.cancels, elems=ChainMap({}, self.elems))
 
 
 class Texts(Protocol):

@@ -10,8 +10,11 @@ The goroutine is the function the operation is in when it is started by a `go` s
 callers (up to MAX_DEPTH calls up) that is, or the `go func() {...}()` of a package function that runs a
 function literal passed to it (`RunWorker(func() {...})`: FunctionSummary.spawned_params; then only that
 goroutine's deferred signals count, since where it calls the literal is not recorded). A deferred function
-literal's signals (`defer func() { close(done) }()`) are the goroutine's deferred signals. Signals are matched to waits by identity (`Type.wg`,
-`Type.done`; the field name when the owner's type is not known) or, for locals, by their text within one
+literal's signals (`defer func() { close(done) }()`) are the goroutine's deferred signals. A function on
+the way from the goroutine body to the operation never returns either: its own later signals (`close(s.stopped)`
+after a stuck `s.drain.Wait()`) and deferred ones count too, whichever goroutine runs it. Signals are matched to waits by identity (`Type.wg`,
+`Type.done`; the field name when the owner's type is not known; an accessor `s.Stopped()` that returns
+the field) or, for locals, by their text within one
 top-level function (the goroutine literals that capture them).
 """
 
@@ -44,8 +47,11 @@ class _Signal:
     function: int  # the goroutine body
 
 
-def _goroutines(model: PackageModel, index: int, position: int) -> list[tuple[int, int]]:
-    """(goroutine body, position in it where the operation is reached) for the function ``index``."""
+def _goroutines(model: PackageModel, index: int, position: int,
+                path: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+    """(goroutine body, position in it where the operation is reached) for the function ``index``;
+    ``path`` gets the functions on the way that are no goroutine body, with the position of the operation
+    or of the call that reaches it."""
     out: list[tuple[int, int]] = []
     frontier = [(index, position)]
     seen = {index}
@@ -54,6 +60,8 @@ def _goroutines(model: PackageModel, index: int, position: int) -> list[tuple[in
         for current, at in frontier:
             if model.starters_of(current):
                 out.append((current, at))
+            elif path is not None:
+                path.append((current, at))
             out.extend((body, len(model.functions[body].ops)) for body in _spawned_bodies(model, current))
             for caller in model.callers_of(current):
                 if caller in seen:
@@ -121,7 +129,7 @@ def _same(model: PackageModel, ref: Ref | None, canon: str | None, kind: str, sc
     if op.ref is None or (ref is None and canon is None):
         return False
     if canon is not None and op.ref.canon is not None:
-        return canon == op.ref.canon
+        return canon == op.ref.canon or (kind != "wake" and _accessor_of(model, canon, op))
     if ref is not None and not ref.rest and not op.ref.rest:  # locals of one top-level function
         return ref.text == op.ref.text and model.top_level(waiter) == model.top_level(scope)
     if kind != "wake" and op.ref.rest and ref is not None and ref.rest:  # fields, owners not both known
@@ -134,10 +142,24 @@ def _same(model: PackageModel, ref: Ref | None, canon: str | None, kind: str, sc
     return False
 
 
+def _accessor_of(model: PackageModel, canon: str, op: Op) -> bool:
+    """Is ``op`` on an accessor call (`<-s.Stopped()`) that returns the channel field ``canon`` names?"""
+    record = field_ref(model, op)
+    if record is None or not record[0].endswith("()"):
+        return False
+    owner_path, _, name = canon.rpartition(".")
+    owner = model.type_of(owner_path) if owner_path else ""
+    return bool(owner) and (owner, name) in resolve(model, *record)
+
+
 def waiters(model: PackageModel, index: int, position: int) -> list[Waiter]:
     """The places that wait for the goroutine(s) running the operation at ``position`` of function ``index``."""
     found: list[Waiter] = []
-    for body, at in _goroutines(model, index, position):
+    path: list[tuple[int, int]] = []
+    bodies = _goroutines(model, index, position, path)
+    # a function on the way that never returns never reaches its own later signals either (`close(s.done)`
+    # after the stuck `Wait`): their waiters are downstream too, whichever goroutine runs the function
+    for body, at in [*bodies, *path]:
         starts = model.starters_of(body)
         for signal in _signals(model, body, at):
             # the signal as the goroutine names it, and as each `go` statement that starts it does (a

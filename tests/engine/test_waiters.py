@@ -175,3 +175,59 @@ def test_the_waiter_of_a_goroutine_blocked_at_another_place(tmp_path: Path) -> N
         }
     """)]
     assert found == [(7, [("wait", 14)]), (19, [("wait", 14)])]
+
+
+def test_a_range_variable_over_a_local_slice_and_a_close_after_the_stuck_operation(tmp_path: Path) -> None:
+    """The goroutine calls `push` on a range variable over a local `[]*w` (the model gives slice locals and
+    parameters their element type, so the call resolves): its `close(done)` never comes, so `<-done` waits
+    for ever. A method that blocks before its own `close(x.stopped)` never reaches that close either,
+    whoever runs it: the receive through the accessor `x.Stopped()` of an element `ws[0]` waits for ever too.
+    A slice of another package's type is not followed."""
+    found = related(tmp_path, """
+        package q
+        import "io"
+        type w struct {
+            out     chan int
+            stopped chan struct{}
+        }
+        func (x *w) Stopped() <-chan struct{} { return x.stopped }
+        func (x *w) push() {
+            x.out <- 1
+        }
+        func (x *w) stop() {
+            x.out <- 5
+            close(x.stopped)
+        }
+        func fan() {
+            var ws []*w
+            ws = append(ws, &w{out: make(chan int), stopped: make(chan struct{})})
+            done := make(chan struct{})
+            go func() {
+                for _, x := range ws {
+                    x.push()
+                }
+                close(done)
+            }()
+            <-done
+        }
+        func watch(ws []*w) {
+            x := ws[0]
+            <-x.Stopped()
+        }
+        func other(rs []io.Reader, ch chan int) {
+            done := make(chan struct{})
+            go func() {
+                for _, r := range rs {
+                    r.Read(nil)
+                }
+                close(done)
+            }()
+            ch <- 2
+            <-done
+        }
+    """)
+    assert found == [
+        (9, [("wait", 25), ("signal", 23)]),
+        (12, [("wait", 29), ("signal", 13)]),
+        (39, []),
+    ]
