@@ -23,6 +23,7 @@ from gleak_sarif.facts import (
     lock_sites,
     no_counterpart,
     no_waker,
+    param_alias,
     passes,
     receiver_dropped,
     receivers_exit,
@@ -36,7 +37,8 @@ FACTS: tuple[Fact[Any], ...] = (held.FACT, lock_partner.FACT, calls_locking.FACT
                                 cond_wait.FACT, calls_starting.FACT, lock_order.FACT, passes.FACT, buffered.FACT,
                                 no_waker.FACT, no_counterpart.FACT, consumer_starts_after.FACT, receivers_exit.FACT,
                                 waiters.FACT, drops.FACT, lock_sites.FACT, caller_keeps_locked.FACT,
-                                runs_on_goroutine.FACT, receiver_dropped.FACT, starved.FACT)
+                                runs_on_goroutine.FACT, receiver_dropped.FACT, starved.FACT,
+                                param_alias.FACT)
 BY_KEY: dict[str, Fact[Any]] = {fact.key: fact for fact in FACTS}
 
 # A compiled `model:` query: (fact key, its options) in FACTS order.

@@ -211,6 +211,7 @@ class _Extractor:
                 self.fields.field_assignment(captures["eleft"][0], captures["eright"][0])
                 self._cancel_assignment(captures["eleft"][0], captures["eright"][0])
                 self._cond_assignment(captures["eleft"][0], captures["eright"][0])
+                self._param_store(captures["eleft"][0], captures["eright"][0])
             elif "ekeyed" in captures:
                 self.fields.keyed_field(captures["ekey"][0], captures["evalue"][0])
                 self.cancels.keyed(captures["ekey"][0], captures["evalue"][0])
@@ -295,6 +296,7 @@ class _Extractor:
             key = (recv_type or "", name)
         params = node.child_by_field_name("parameters")
         unused: list[int] = []  # channel parameters the body never mentions
+        recv_only_params: list[int] = []
         if params is not None:
             index = 0
             for decl in params.named_children:
@@ -303,9 +305,12 @@ class _Extractor:
                 names: list[Node | None] = [
                     c for i, c in enumerate(decl.children) if decl.field_name_for_child(i) == "name"]
                 is_chan = type_node is not None and self.text(type_node).lstrip("<-").strip().startswith("chan")
+                recv_only = type_node is not None and self.text(type_node).startswith("<-")
                 for name_node in names or [None]:
                     if is_chan and (name_node is None or self.text(name_node) == "_"):
                         unused.append(index)
+                    if recv_only:
+                        recv_only_params.append(index)
                     if name_node is not None:
                         pname = self.text(name_node)
                         env.params[pname] = index
@@ -336,8 +341,8 @@ class _Extractor:
             b"go " in self.source[body.start_byte : body.end_byte] and fresh_result(body, self.source)
         made = not literal and bool(results) and returns_made(body, self.source, results[0])
         summary = FunctionSummary(key, self.path, node.start_byte, node.end_byte, self.site(node), recv_type,
-                                  literal, results, unused_params=tuple(sorted(unused)), fresh_result=fresh,
-                                  returns_new=made)
+                                  literal, results, unused_params=tuple(sorted(unused)),
+                                  recv_only_params=tuple(recv_only_params), fresh_result=fresh, returns_new=made)
         self.result_texts.append(self.text(result) if result is not None else "")
         # functions are visited in start order, so the lists stay sorted by start byte
         self.funcs.append(summary)
@@ -502,6 +507,13 @@ class _Extractor:
         index = self._innermost(call.start_byte, call.end_byte)
         if index is None or (name not in self.envs[index].params and name not in self.envs[index].locals):
             return
+        own = self.envs[index].params
+        if name in own:  # `wait(done)`: which of its own parameters the function hands to the one it calls
+            arguments = call.child_by_field_name("arguments")
+            args = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+            entry = (own[name], tuple(own.get(self.text(a), -1) if a.type == "identifier" else -1 for a in args))
+            if entry not in self.funcs[index].param_calls:
+                self.funcs[index].param_calls = (*self.funcs[index].param_calls, entry)
         spawner: Node | None = None
         while index is not None:  # out through the enclosing functions, by byte range
             func = self.funcs[index]
@@ -700,6 +712,27 @@ class _Extractor:
                     env.chans.add(name)
         if defining:  # after the types above: a paired local context takes its cancel field's identity
             self.cancels.assignment(captures["left"][0], captures["right"][0])
+
+    def _param_store(self, left_list: Node, right_list: Node) -> None:
+        """`seen = done` in a function literal: an enclosing function's local takes the literal's parameter
+        (FunctionSummary.param_stores, read by gopackage/aliases.py)."""
+        left = [c for c in left_list.named_children if c.type != "comment"]
+        right = [c for c in right_list.named_children if c.type != "comment"]
+        context = self._context(left_list)
+        if len(left) != 1 or len(right) != 1 or context is None or not context[0].is_literal:
+            return
+        func, env = context
+        target, value = left[0], right[0]
+        if target.type != "identifier" or value.type != "identifier" or self.text(value) not in env.params:
+            return
+        name = self.text(target)
+        # a captured local: not the literal's own parameter or local (the literal's own names are the set's
+        # own members; the enclosing function's are seen through it)
+        if name in env.params or set.__contains__(env.locals, name) or name not in env.locals:
+            return
+        entry = (env.params[self.text(value)], name)
+        if entry not in func.param_stores:
+            func.param_stores = (*func.param_stores, entry)
 
     def _cancel_assignment(self, left_list: Node, right_list: Node) -> None:
         left = [c for c in left_list.named_children if c.type != "comment"]
