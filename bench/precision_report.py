@@ -263,7 +263,9 @@ FRESH_INTROS = {
         "GL222). `fresh-final` is main after the issue-16 fixes written against the false shapes of this set",
         "(notes column): precision after tuning on it, an upper bound like the precision set's `current`.",
         "`fresh-prec2` is main after the third session's fixes of the false shapes left in `fresh-end` (GL104,",
-        "GL212 and GL406 narrowed, GL404 demoted to warning): tuned on this set too.",
+        "GL212 and GL406 narrowed, GL404 demoted to warning): tuned on this set too. `fresh-prec4-0` is main",
+        "at the fourth session's start (cac8d3b), `fresh-prec4-1` re-runs the rules that session's prec4 round",
+        "changed (`--select`, the level table's section above), after it.",
     ]),
     "fresh2": ("fresh2 (untuned)", "picked in the third session of 2026-12-07", [
         "`fresh2-base` is the held-out measurement: main's rules at the session's start, judged before anyone",
@@ -272,13 +274,17 @@ FRESH_INTROS = {
         "GL104's counted accept loop; GL401, GL504 and GL507 demoted to note; notes column): `fresh2-prec3-1`",
         "is main after that round and `fresh2-end` main at the session's end. Both are precision after tuning",
         "on this set, an upper bound like `fresh-final`; `fresh3` is the held-out check of that round.",
+        "`fresh2-prec4-0` is main at the fourth session's start (cac8d3b); `fresh2-prec4-1` re-runs the rules",
+        "the prec4 round changed (`--select`) after that round, tuned on this set's false shapes (GL214, GL404).",
     ]),
     "fresh3": ("fresh3 (untuned)", "picked in the third session of 2026-12-07 to re-check the tuning round done on "
                "`fresh2`", [
         "Judged before anyone tuned on it: `fresh3-base` is main's rules when the set was added (before the",
         "`fresh2` tuning round landed), `fresh3-end` main at the session's end, after it. Nobody tunes on this",
         "set: the change between the two columns is how the rules tuned on `fresh2` (and the recall work of",
-        "the session) fare on code nobody read while writing them.",
+        "the session) fare on code nobody read while writing them. `fresh3-prec4-0` is main at the fourth",
+        "session's start (cac8d3b), `fresh3-prec4-1` main after that session's prec4 round, which was tuned on",
+        "this set's false shapes (GL211, GL301, GL402, GL505; GL401 off): precision after tuning from then on.",
     ]),
     "fresh4": ("fresh4 (untuned)", "picked in the fourth session of 2026-12-07 as its untuned measurement", [
         "Nobody but the helper who built it fetched, scanned or read this set, and no rule was tuned on it:",
