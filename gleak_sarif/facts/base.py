@@ -181,7 +181,9 @@ class Asker:
         if function is None:
             return False
         if function.type == "identifier":
-            return self.models.declares(self.file, self.ev.text(function), False, token)
+            name_text = self.ev.text(function)
+            return self.models.declares(self.file, name_text, False, token) or _own_parameter(node, name_text,
+                                                                                              self.ev.text)
         name = function.child_by_field_name("field") if function.type == "selector_expression" else None
         return name is not None and self.models.declares(self.file, self.ev.text(name), True, token)
 
@@ -203,3 +205,19 @@ class Asker:
         if name.startswith("func@"):
             return "a function literal"
         return f"{owner}.{name}" if owner else name
+
+
+def _own_parameter(node: Node, name: str, text: Callable[[Node], str]) -> bool:
+    """Is ``name`` a parameter of the function (or literal) the node is written in? A call of it runs the
+    function values the callers pass (gopackage/model.py, PackageModel.targets_of)."""
+    current = node.parent
+    while current is not None and current.type not in ("function_declaration", "method_declaration", "func_literal"):
+        current = current.parent
+    parameters = current.child_by_field_name("parameters") if current is not None else None
+    if parameters is None:
+        return False
+    for declaration in parameters.named_children:
+        for index, child in enumerate(declaration.children):
+            if declaration.field_name_for_child(index) == "name" and text(child) == name:
+                return True
+    return False

@@ -3,7 +3,11 @@
 - `x.m()` where x's type is an interface declared in the package with at least two methods: every type of
   the package whose methods include all of the interface's (by name, embedded interfaces of the package
   included; at most 8 types) is a target, with its method `m`. Types of other packages that implement it
-  are not known; a one-method interface (io.Writer-like) would match unrelated types by a common name.
+  are not known; a one-method interface (io.Writer-like) would match unrelated types by a common name, so
+  it is followed only when exactly one type of the package has the method.
+- `f(...)` where f is a function-valued parameter of the function it is written in: the function values
+  the callers pass there (literals, package functions, method values, function-valued fields, through a
+  conversion to a func type of the package; PackageModel.targets_of).
 - `x.f()` where `f` is a function-valued field of x's type: whatever the package assigns to that field
   (`x.f = func() {...}`, `= g`, `= y.m`, `T{f: ...}`; see extract._func_value) is a target. A value passed
   in through a parameter (`x.f = cb`) or held by a local is not followed.
@@ -66,12 +70,13 @@ def implementations(model: PackageModel, interface: str, method: str) -> list[in
         return known
     out: list[int] = []
     methods = method_set(model, interface)
-    # one-method interfaces (io.Writer-like adapters) match unrelated types by a common name (a connection's
-    # Write for a hash's): not followed
-    if methods and len(methods) >= 2 and method in methods and model.index is not None:
+    # a one-method interface (io.Writer-like adapters) matches unrelated types by a common name (a
+    # connection's Write for a hash's): followed only when exactly one type of the package has that method
+    # (the package's own handler behind its own interface)
+    if methods and method in methods and model.index is not None:
         functions = model.index.functions
         types = [t for t in model.index.receivers if all((t, m) in functions for m in methods)]
-        if len(types) <= MAX_IMPLEMENTATIONS:
+        if len(types) <= (MAX_IMPLEMENTATIONS if len(methods) >= 2 else 1):
             for type_name in sorted(types):
                 out.extend(model.ensure_function((type_name, method)))
     model.dispatch_memo[key] = out

@@ -455,6 +455,8 @@ class _Extractor:
         name = self.text(captures["fname"][0])
         if "operand" not in captures:
             self._param_call(call, name)
+            if self._own_param_call(call, name, captures):
+                return
         if "operand" in captures and not any(a.type != "comment" for a in captures["args"][0].named_children):
             self._field_call(call)  # `x.cancel()`: maybe a stored context.CancelFunc
         if self.names is not None and name not in self.names and name not in OP_NAMES:
@@ -485,7 +487,8 @@ class _Extractor:
             func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("?", name), recv=target,
                                args=tuple(self.ref(a, env, func.recv_type) for a in args),
                                bools=self._bools(args), guard=self._guard(call, env), looped=self.looped(call),
-                               loop=self.outer_loop(call), recv_call=self._recv_call(operand, env)))
+                               loop=self.outer_loop(call), recv_call=self._recv_call(operand, env),
+                               funcs=self._funcs(args, env, func.recv_type)))
             return
         if name == "close" and len(args) == 1:
             owner = self._once_owner(func)  # `once.Do(func() { close(c.quit) })` closes in the caller
@@ -498,7 +501,50 @@ class _Extractor:
         func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("", name),
                            args=tuple(self.ref(a, env, func.recv_type) for a in args), bools=self._bools(args),
                            guard=self._guard(call, env), looped=self.looped(call),
-                           loop=self.outer_loop(call)))
+                           loop=self.outer_loop(call), funcs=self._funcs(args, env, func.recv_type)))
+
+    def _own_param_call(self, call: Node, name: str, captures: dict[str, list[Node]]) -> bool:
+        """`f(...)` where f is a parameter of the function it is written in (not of an enclosing one): a call
+        op whose callee is the parameter's position; the model resolves it to the function values the
+        callers pass there. True when recorded."""
+        context = self._context(call)
+        if context is None:
+            return False
+        func, env = context
+        position = env.params.get(name)
+        if position is None or name in env.locals:
+            return False
+        args = [a for a in captures["args"][0].named_children if a.type != "comment"]
+        func.ops.append(Op("call", self.site(call), deferred=call.parent is not None and
+                           call.parent.type == "defer_statement", callee=("@param", str(position)),
+                           args=tuple(self.ref(a, env, func.recv_type) for a in args), bools=self._bools(args),
+                           guard=self._guard(call, env), looped=self.looped(call), loop=self.outer_loop(call),
+                           funcs=self._funcs(args, env, func.recv_type)))
+        return True
+
+    def _funcs(self, args: list[Node], env: FuncEnv, recv_type: str | None) -> tuple[str, ...]:
+        """Op.funcs: the function value each argument passes ("" none or unknown); () when none does."""
+        out = tuple(self._func_arg(a, env, recv_type) for a in args)
+        return out if any(out) else ()
+
+    def _func_arg(self, node: Node, env: FuncEnv, recv_type: str | None, depth: int = 0) -> str:
+        if node.type == "func_literal":
+            return "lit:" + literal_key(self.path, node.start_byte)[1]
+        if node.type == "identifier":
+            name = self.text(node)
+            local = name in env.params or name in env.locals or name in env.types or name in self.imports
+            return "" if local else "fn:" + name
+        if node.type == "selector_expression":
+            ref = self.ref(node, env, recv_type)
+            return "val:" + encode_canon(ref.canon) if ref is not None and ref.canon and ref.rest else ""
+        if node.type == "call_expression" and depth == 0:  # `Handler(x.f)`: maybe a conversion
+            function = node.child_by_field_name("function")
+            arguments = node.child_by_field_name("arguments")
+            inner = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+            if function is not None and function.type == "identifier" and len(inner) == 1:
+                value = self._func_arg(inner[0], env, recv_type, depth + 1)
+                return f"conv:{self.text(function)}|{value}" if value else ""
+        return ""
 
     def _param_call(self, call: Node, name: str) -> None:
         """`f(...)` of a function-valued parameter of an enclosing function, inside a `go func() {...}()`

@@ -495,6 +495,14 @@ class PackageModel:
 
     def targets_of(self, index: int, position: int) -> list[int]:
         targets = self.targets[index].get(position)
+        if targets is None and (callee := self.functions[index].ops[position].callee) is not None and \
+                callee[0] == "@param":
+            self.targets[index][position] = []  # a cycle through the callers sees none
+            targets = self.targets[index][position] = self._param_targets(index, int(callee[1]))
+            self.value_calls.add((index, position))  # the receiver is not the call's
+            if len(targets) > 1:
+                self.multi_calls.add((index, position))
+            return targets
         if targets is None:  # per call: resolving reads the callee's file
             self._value_call = self._dispatch_call = False
             targets = self.targets[index][position] = self._resolve(self.functions[index].ops[position])
@@ -503,6 +511,38 @@ class PackageModel:
             if self._dispatch_call and len(targets) > 1:
                 self.multi_calls.add((index, position))
         return targets
+
+    def _param_targets(self, index: int, position: int) -> list[int]:
+        """What a call of function ``index``'s function-valued parameter ``position`` runs: the function
+        values its callers pass there (Op.funcs), read through the files that call it."""
+        out: set[int] = set()
+        for caller, at in self.callers(index):
+            call = self.functions[caller].ops[at]
+            if call.kind == "call" and position < len(call.funcs):
+                out.update(self._func_value_targets(call.funcs[position]))
+        return sorted(out)
+
+    def _func_value_targets(self, value: str) -> list[int]:
+        """The functions an Op.funcs descriptor stands for (see gopackage/summary.py)."""
+        kind, _, rest = value.partition(":")
+        if kind == "lit":
+            return list(self.by_key.get(("", rest), []))
+        if kind == "fn":
+            return list(self._ensure_function(("", rest)))
+        if kind == "conv":
+            name, _, inner = rest.partition("|")
+            self._ensure_type(name)
+            return self._func_value_targets(inner) if name in self.func_types else []
+        if kind == "val":
+            owner, _, name = decode_canon(rest).rpartition(".")
+            type_name = self.type_of(owner) if "." in owner or owner.startswith("@") else owner
+            if not type_name or self._ensure_type(type_name) is None:
+                return []
+            field_type = self.field_text(type_name, name) or ""
+            if field_type.startswith("func") or named_type(field_type) in self.func_types:
+                return dispatch.field_values(self, self.field_owner(type_name, name) or type_name, name)[0]
+            return list(self._ensure_function((type_name, name)))  # a method value
+        return []
 
     def call_view(self, index: int, position: int) -> Op:
         """The call at ``position`` as its callees' references map through it (map_ref): a call through a

@@ -57,6 +57,11 @@ class Op:
     # call: a method called on the result of a call of a same-package function (`newConn(c).read()`): that
     # function's name (the receiver has no name in the caller: recv is None)
     recv_call: str = ""
+    # call: per argument, the function value it passes ("" none): `lit:<literal key name>`, `fn:<package
+    # function>`, `val:<encoded identity>` (a field or a method value, `x.onDone`), `conv:<name>|<inner>`
+    # (`Handler(x.f)`, a conversion when <name> is a func type of the package). A call of a function-valued
+    # parameter (callee ("@param", "<position>")) runs what the callers pass there (PackageModel.targets_of)
+    funcs: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
