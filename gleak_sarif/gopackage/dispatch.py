@@ -4,7 +4,8 @@
   the package whose methods include all of the interface's (by name, embedded interfaces of the package
   included; at most 8 types) is a target, with its method `m`. Types of other packages that implement it
   are not known; a one-method interface (io.Writer-like) would match unrelated types by a common name, so
-  it is followed only when exactly one type of the package has the method.
+  it is followed only when exactly one type of the package has the method and the method is not one of a
+  standard library one-method interface (`Close`, `Write`, `String`, `ServeHTTP`...: STANDARD_METHODS).
 - `f(...)` where f is a function-valued parameter of the function it is written in: the function values
   the callers pass there (literals, package functions, method values, function-valued fields, through a
   conversion to a func type of the package; PackageModel.targets_of).
@@ -41,6 +42,15 @@ class PackageModel(Protocol):
     def type_of(self, canon: str | None) -> str: ...
 
 MAX_IMPLEMENTATIONS = 8  # an interface every type implements (Stringer-like) is not a call graph edge
+# Methods of the standard library's one-method interfaces (io, fmt, sync, net/http, sort, encoding): a
+# package's one-method interface with such a method (`type closer interface{ Close() }`) is shaped to take
+# other packages' values (files, connections, buffers), so its one package implementation is no evidence
+STANDARD_METHODS = frozenset({
+    "Read", "Write", "Close", "Seek", "ReadAt", "WriteAt", "ReadFrom", "WriteTo", "ReadByte", "WriteByte",
+    "ReadRune", "WriteString", "String", "GoString", "Format", "Error", "Unwrap", "Lock", "Unlock", "RLock",
+    "RUnlock", "ServeHTTP", "RoundTrip", "Flush", "Hijack", "Len", "Less", "Swap", "MarshalJSON",
+    "UnmarshalJSON", "MarshalText", "UnmarshalText", "MarshalBinary", "UnmarshalBinary", "Scan", "Value",
+})
 
 
 def method_set(model: PackageModel, interface: str, seen: frozenset[str] = frozenset()) -> set[str] | None:
@@ -72,8 +82,9 @@ def implementations(model: PackageModel, interface: str, method: str) -> list[in
     methods = method_set(model, interface)
     # a one-method interface (io.Writer-like adapters) matches unrelated types by a common name (a
     # connection's Write for a hash's): followed only when exactly one type of the package has that method
-    # (the package's own handler behind its own interface)
-    if methods and method in methods and model.index is not None:
+    # (the package's own handler behind its own interface) and the method is not a standard interface's
+    single = methods is not None and len(methods) == 1
+    if methods and method in methods and model.index is not None and not (single and method in STANDARD_METHODS):
         functions = model.index.functions
         types = [t for t in model.index.receivers if all((t, m) in functions for m in methods)]
         if len(types) <= (MAX_IMPLEMENTATIONS if len(methods) >= 2 else 1):

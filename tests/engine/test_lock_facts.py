@@ -390,7 +390,8 @@ def test_calls_through_interfaces_and_function_valued_fields(tmp_path: Path) -> 
 def test_lock_order_through_an_interface(tmp_path: Path) -> None:
     """`j.out.Put()` on a field of a package interface type runs file.Put (the only implementation):
     journal.mu then file.mu, against Rotate's file.mu then journal.mu. `c.Close()` on a one-method
-    interface is not followed, though file.Close would lock file.mu."""
+    interface shaped like io.Closer is not followed, though file.Close would lock file.mu (a package's own
+    one-method handler interface is: test_lock_order_through_a_one_method_handler)."""
     source = """
     package logs
 
@@ -645,3 +646,44 @@ def test_receiver_dropped(tmp_path: Path) -> None:
     findings = run_rule(tmp_path, DROPPED, DROPPED_GO)
     assert lines(findings) == [33]
     assert findings[0].related[0].span.start_line == 57  # newFrame(b).decode() in use
+
+
+def test_lock_order_through_a_one_method_handler(tmp_path: Path) -> None:
+    """A one-method interface of the package whose method only one package type has (and is not a standard
+    interface's) is dispatched: `h.Changed()` runs panel.Changed, which locks panel.mu under model.mu."""
+    source = """
+    package views
+
+    import "sync"
+
+    type listener interface{ Changed() }
+
+    type model struct {
+        mu sync.Mutex
+        h  listener
+    }
+
+    type panel struct {
+        mu sync.Mutex
+        m  *model
+    }
+
+    func (p *panel) Changed() {
+        p.mu.Lock()
+        defer p.mu.Unlock()
+    }
+
+    func (m *model) Set() {
+        m.mu.Lock()
+        defer m.mu.Unlock()
+        m.h.Changed()
+    }
+
+    func (p *panel) Redraw() {
+        p.mu.Lock()
+        defer p.mu.Unlock()
+        p.m.mu.Lock()
+        p.m.mu.Unlock()
+    }
+    """
+    assert lines(run_rule(tmp_path, ORDER, source)) == [25, 31]
