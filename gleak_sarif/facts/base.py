@@ -17,7 +17,8 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 
 from tree_sitter import Node
 
-from gleak_sarif.gopackage.model import Effect, PackageModel
+from gleak_sarif.gopackage.effect import Effect
+from gleak_sarif.gopackage.model import PackageModel
 from gleak_sarif.gopackage.store import ModelFile, PackageModels
 from gleak_sarif.gopackage.summary import Evidence, Op, Site, norm
 from gleak_sarif.gosource import Imports

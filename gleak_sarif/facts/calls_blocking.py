@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gleak_sarif.facts.base import Asker, Env, Fact, binds, reads
-from gleak_sarif.gopackage.model import Effect, PackageModel
+from gleak_sarif.gopackage.effect import Effect
+from gleak_sarif.gopackage.model import PackageModel
 
 # what unblocks a goroutine blocked on each operation
 PARTNERS = {"send": ("recv", "range"), "recv": ("send", "close"), "range": ("send", "close"),

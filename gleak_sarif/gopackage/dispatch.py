@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from gleak_sarif.gopackage.index import PackageIndex
-from gleak_sarif.gopackage.summary import decode_canon
+from gleak_sarif.gopackage.summary import FunctionSummary, decode_canon, named_type
 
 
 class PackageModel(Protocol):
@@ -31,7 +31,16 @@ class PackageModel(Protocol):
     dispatch_memo: dict[tuple[str, str], list[int]]
     by_key: dict[tuple[str, str], list[int]]
 
+    func_types: set[str]
+    functions: list[FunctionSummary]
+
     def ensure_function(self, key: tuple[str, str]) -> list[int]: ...
+
+    def callers(self, index: int) -> list[tuple[int, int]]: ...
+
+    def field_text(self, type_name: str, name: str) -> str | None: ...
+
+    def field_owner(self, type_name: str, name: str, depth: int = 0) -> str | None: ...
 
     def ensure_type(self, name: str) -> dict[str, str] | None: ...
 
@@ -126,3 +135,37 @@ def field_values(model: PackageModel, type_name: str, name: str) -> tuple[list[i
     if same:
         model.dispatch_memo[(type_name, "=" + name)] = out
     return out, same
+
+
+def param_targets(model: PackageModel, index: int, position: int) -> list[int]:
+    """What a call of function ``index``'s function-valued parameter ``position`` runs: the function values
+    its callers pass there (Op.funcs), read through the files that call it."""
+    out: set[int] = set()
+    for caller, at in model.callers(index):
+        call = model.functions[caller].ops[at]
+        if call.kind == "call" and position < len(call.funcs):
+            out.update(func_value_targets(model, call.funcs[position]))
+    return sorted(out)
+
+
+def func_value_targets(model: PackageModel, value: str) -> list[int]:
+    """The functions an Op.funcs descriptor stands for (see gopackage/summary.py)."""
+    kind, _, rest = value.partition(":")
+    if kind == "lit":
+        return list(model.by_key.get(("", rest), []))
+    if kind == "fn":
+        return list(model.ensure_function(("", rest)))
+    if kind == "conv":
+        name, _, inner = rest.partition("|")
+        model.ensure_type(name)
+        return func_value_targets(model, inner) if name in model.func_types else []
+    if kind == "val":
+        owner, _, name = decode_canon(rest).rpartition(".")
+        type_name = model.type_of(owner) if "." in owner or owner.startswith("@") else owner
+        if not type_name or model.ensure_type(type_name) is None:
+            return []
+        field_type = model.field_text(type_name, name) or ""
+        if field_type.startswith("func") or named_type(field_type) in model.func_types:
+            return field_values(model, model.field_owner(type_name, name) or type_name, name)[0]
+        return list(model.ensure_function((type_name, name)))  # a method value
+    return []

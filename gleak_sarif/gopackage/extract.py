@@ -6,6 +6,7 @@ import bisect
 
 from tree_sitter import Node, Query, QueryCursor
 
+from gleak_sarif.gopackage import extract_funcs
 from gleak_sarif.gopackage.extract_cancel import CancelPairs
 from gleak_sarif.gopackage.extract_fields import ChannelFields, FuncEnv, is_chan_make
 from gleak_sarif.gopackage.extract_fresh import fresh_result, returns_made
@@ -226,7 +227,7 @@ class _Extractor:
             elif "escsend" in captures:
                 self.fields.escape(captures["escsend"][0])
             elif "fassign" in captures or "fkeyed" in captures:
-                self._func_value(captures)
+                extract_funcs.func_value(self, captures)
         self.summary.functions = self.funcs
         return self.summary
 
@@ -373,7 +374,7 @@ class _Extractor:
         while True:
             kind = current.type
             if elements and kind == "index_expression":
-                return self._element_ref(node, current, rest, env, recv_type)
+                return extract_funcs.element_ref(self, node, current, rest, env, recv_type)
             if calls and kind == "call_expression":
                 function = current.child_by_field_name("function")
                 arguments = current.child_by_field_name("arguments")
@@ -428,19 +429,6 @@ class _Extractor:
         # a package-level variable (declared in any file of the package: checked when the model is built)
         return Ref("g", tuple(rest), text, f"pkg.{name}" + (f".{chain}" if chain else ""))
 
-    def _element_ref(self, node: Node, index: Node, rest: list[str], env: FuncEnv,
-                     recv_type: str | None) -> Ref | None:
-        """``node`` reaches ``index`` (`x.f[k]`) through the fields in ``rest`` (outermost first): a path
-        rooted where `x.f` is, through the element (`[]` in ``rest``), canon `@elem(<x.f's identity>)...`
-        (None when `x.f` has no known identity: nothing to name the lock by)."""
-        operand = index.child_by_field_name("operand")
-        base = self.ref(operand, env, recv_type) if operand is not None else None
-        if base is None or not base.canon or base.root == "?":
-            return None
-        chain = list(reversed(rest))
-        canon = ".".join([f"@elem({encode_canon(base.canon)})", *chain])
-        return Ref(base.root, (*base.rest, "[]", *chain), norm(self.text(node)).lstrip("&*"), canon)
-
     def _context(self, node: Node) -> tuple[FunctionSummary, FuncEnv] | None:
         index = self._innermost(node.start_byte, node.end_byte)
         if index is None:
@@ -454,8 +442,8 @@ class _Extractor:
             return  # the go statement's own op
         name = self.text(captures["fname"][0])
         if "operand" not in captures:
-            self._param_call(call, name)
-            if self._own_param_call(call, name, captures):
+            extract_funcs.param_call(self, call, name)
+            if extract_funcs.own_param_call(self, call, name, captures):
                 return
         if "operand" in captures and not any(a.type != "comment" for a in captures["args"][0].named_children):
             self._field_call(call)  # `x.cancel()`: maybe a stored context.CancelFunc
@@ -488,10 +476,10 @@ class _Extractor:
                                args=tuple(self.ref(a, env, func.recv_type) for a in args),
                                bools=self._bools(args), guard=self._guard(call, env), looped=self.looped(call),
                                loop=self.outer_loop(call), recv_call=self._recv_call(operand, env),
-                               funcs=self._funcs(args, env, func.recv_type)))
+                               funcs=extract_funcs.funcs(self, args, env, func.recv_type)))
             return
         if name == "close" and len(args) == 1:
-            owner = self._once_owner(func)  # `once.Do(func() { close(c.quit) })` closes in the caller
+            owner = extract_funcs.once_owner(self, func)  # `once.Do(func() { close(c.quit) })` closes in the caller
             owner.ops.append(Op("close", self.site(call), self.ref(args[0], env, func.recv_type),
                                 deferred=deferred, field=self.fields.field_mention(args[0]),
                                 loop=self.outer_loop(call) if owner is func else None))
@@ -501,80 +489,7 @@ class _Extractor:
         func.ops.append(Op("call", self.site(call), deferred=deferred, callee=("", name),
                            args=tuple(self.ref(a, env, func.recv_type) for a in args), bools=self._bools(args),
                            guard=self._guard(call, env), looped=self.looped(call),
-                           loop=self.outer_loop(call), funcs=self._funcs(args, env, func.recv_type)))
-
-    def _own_param_call(self, call: Node, name: str, captures: dict[str, list[Node]]) -> bool:
-        """`f(...)` where f is a parameter of the function it is written in (not of an enclosing one): a call
-        op whose callee is the parameter's position; the model resolves it to the function values the
-        callers pass there. True when recorded."""
-        context = self._context(call)
-        if context is None:
-            return False
-        func, env = context
-        position = env.params.get(name)
-        if position is None or name in env.locals:
-            return False
-        args = [a for a in captures["args"][0].named_children if a.type != "comment"]
-        func.ops.append(Op("call", self.site(call), deferred=call.parent is not None and
-                           call.parent.type == "defer_statement", callee=("@param", str(position)),
-                           args=tuple(self.ref(a, env, func.recv_type) for a in args), bools=self._bools(args),
-                           guard=self._guard(call, env), looped=self.looped(call), loop=self.outer_loop(call),
-                           funcs=self._funcs(args, env, func.recv_type)))
-        return True
-
-    def _funcs(self, args: list[Node], env: FuncEnv, recv_type: str | None) -> tuple[str, ...]:
-        """Op.funcs: the function value each argument passes ("" none or unknown); () when none does."""
-        out = tuple(self._func_arg(a, env, recv_type) for a in args)
-        return out if any(out) else ()
-
-    def _func_arg(self, node: Node, env: FuncEnv, recv_type: str | None, depth: int = 0) -> str:
-        if node.type == "func_literal":
-            return "lit:" + literal_key(self.path, node.start_byte)[1]
-        if node.type == "identifier":
-            name = self.text(node)
-            local = name in env.params or name in env.locals or name in env.types or name in self.imports
-            return "" if local else "fn:" + name
-        if node.type == "selector_expression":
-            ref = self.ref(node, env, recv_type)
-            return "val:" + encode_canon(ref.canon) if ref is not None and ref.canon and ref.rest else ""
-        if node.type == "call_expression" and depth == 0:  # `Handler(x.f)`: maybe a conversion
-            function = node.child_by_field_name("function")
-            arguments = node.child_by_field_name("arguments")
-            inner = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
-            if function is not None and function.type == "identifier" and len(inner) == 1:
-                value = self._func_arg(inner[0], env, recv_type, depth + 1)
-                return f"conv:{self.text(function)}|{value}" if value else ""
-        return ""
-
-    def _param_call(self, call: Node, name: str) -> None:
-        """`f(...)` of a function-valued parameter of an enclosing function, inside a `go func() {...}()`
-        written in that function: the function runs its argument on a goroutine of its own (Op.spawned_params;
-        a function literal passed there runs on another goroutine than its caller's)."""
-        index = self._innermost(call.start_byte, call.end_byte)
-        if index is None or (name not in self.envs[index].params and name not in self.envs[index].locals):
-            return
-        own = self.envs[index].params
-        if name in own:  # `wait(done)`: which of its own parameters the function hands to the one it calls
-            arguments = call.child_by_field_name("arguments")
-            args = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
-            entry = (own[name], tuple(own.get(self.text(a), -1) if a.type == "identifier" else -1 for a in args))
-            if entry not in self.funcs[index].param_calls:
-                self.funcs[index].param_calls = (*self.funcs[index].param_calls, entry)
-        spawner: Node | None = None
-        while index is not None:  # out through the enclosing functions, by byte range
-            func = self.funcs[index]
-            if name in self.envs[index].params:
-                if spawner is not None:
-                    self._spawned(func, self.envs[index].params[name], spawner)
-                return
-            if func.is_literal and spawner is None:
-                spawner = self.go_literals.get(func.start)  # a literal started by `go` (read before: _go)
-            index = self._innermost(func.start)
-
-    def _spawned(self, func: FunctionSummary, position: int, go: Node) -> None:
-        entry = (position, self.site(go))
-        if entry not in func.spawned_params:
-            func.spawned_params = (*func.spawned_params, entry)
+                           loop=self.outer_loop(call), funcs=extract_funcs.funcs(self, args, env, func.recv_type)))
 
     def _recv_call(self, operand: Node, env: FuncEnv) -> str:
         """`newConn(c).read()`: the same-package function whose result the method is called on, else ""."""
@@ -593,7 +508,7 @@ class _Extractor:
         func, env = context
         target = self.ref(function, env, func.recv_type)
         if target is not None and target.canon and target.rest and target.root != "?":
-            owner = self._once_owner(func)
+            owner = extract_funcs.once_owner(self, func)
             owner.ops.append(Op("cancel", self.site(call), target, deferred=call.parent is not None and
                                 call.parent.type == "defer_statement"))
 
@@ -617,7 +532,7 @@ class _Extractor:
         elif not deferred:
             return  # `if mu.TryLock()`-like shapes and locks inside expressions: not tracked
         owner = func
-        if func.is_literal and unlock and self._deferred_literal(func) and not any(
+        if func.is_literal and unlock and extract_funcs.deferred_literal(self, func) and not any(
                 op.kind == "lock" and op.ref is not None and target is not None and op.ref.text == target.text
                 for op in func.ops):
             # `defer func() { mu.Unlock() }()`: the enclosing function's deferred unlock
@@ -649,32 +564,6 @@ class _Extractor:
             return None
         position = env.params.get(self.text(condition))
         return None if position is None else (position, wanted)
-
-    def _once_owner(self, func: FunctionSummary) -> FunctionSummary:
-        """The function a literal runs in when it is passed to a `.Do(...)` call (sync.Once), else itself."""
-        if not func.is_literal:
-            return func
-        node = self.root.descendant_for_byte_range(func.start, func.end)
-        while node is not None and node.type != "func_literal":
-            node = node.parent
-        args = node.parent if node is not None else None
-        call = args.parent if args is not None and args.type == "argument_list" else None
-        function = call.child_by_field_name("function") if call is not None else None
-        name = function.child_by_field_name("field") if function is not None and \
-            function.type == "selector_expression" else None
-        if name is not None and self.text(name) == "Do":
-            outer = self._innermost(func.start, func.end)
-            if outer is not None:
-                return self.funcs[outer]
-        return func
-
-    def _deferred_literal(self, func: FunctionSummary) -> bool:
-        node = self.root.descendant_for_byte_range(func.start, func.end)
-        while node is not None and node.type != "func_literal":
-            node = node.parent
-        call = node.parent if node is not None else None
-        return call is not None and call.type == "call_expression" and call.parent is not None and \
-            call.parent.type == "defer_statement"
 
     def _channel_op(self, kind: str, node: Node, channel: Node) -> None:
         context = self._context(node)
@@ -710,7 +599,7 @@ class _Extractor:
                                args=args, looped=self.looped(node)))
         elif function.type == "identifier":
             if self.text(function) in env.params:
-                self._spawned(func, env.params[self.text(function)], node)  # `go f()` of a parameter f
+                extract_funcs.spawned(self, func, env.params[self.text(function)], node)  # `go f()` of a parameter f
             func.ops.append(Op("go", self.site(node), callee=("", self.text(function)), args=args,
                                looped=self.looped(node)))
         elif function.type == "selector_expression":
@@ -941,49 +830,6 @@ class _Extractor:
             env.types[name] = f"@elem({encode_canon(ref.canon)})"
         else:
             env.types.pop(name, None)
-
-    def _func_value(self, captures: dict[str, list[Node]]) -> None:
-        """`x.f = func() {...}` / `= g` / `= y.m`, `T{f: ...}`: what a function-valued field may hold (the
-        model resolves a call `x.f()` to it). Only literals, package functions and method values."""
-        node = captures["fassign"][0] if "fassign" in captures else captures["fkeyed"][0]
-        value = captures["fright"][0]
-        context = self._context(node)
-        func, env = context if context is not None else (None, FuncEnv())
-        recv_type = func.recv_type if func is not None else None
-        owner = ""  # the expression that owns the field (`g` in `g.onDone = ...`)
-        if "fleft" in captures:
-            ref = self.ref(captures["fleft"][0], env, recv_type)
-            field_id = ref.canon if ref is not None and ref.rest else None
-            operand = captures["fleft"][0].child_by_field_name("operand")
-            owner = norm(self.text(operand)) if operand is not None else ""
-        else:
-            literal = node.parent.parent if node.parent is not None else None
-            type_node = literal.child_by_field_name("type") if literal is not None and \
-                literal.type == "composite_literal" else None
-            type_name = named_type(self.text(type_node)) if type_node is not None else ""
-            field_id = f"{type_name}.{self.text(captures['fkey'][0])}" if type_name else None
-        if field_id is None:
-            return
-        # `=`: the target's receiver is the field's owner (`g.onDone = g.finish`, or a literal whose
-        # receiver is g: `g.onDone = func() { g.finish() }` in a method of g), so a call `x.onDone()` runs
-        # it on x
-        target = ""
-        if value.type == "func_literal":
-            same = "=" if owner and owner == env.receiver else ""
-            target = f"lit{same}:" + literal_key(self.path, value.start_byte)[1]
-        elif value.type == "identifier":
-            name = self.text(value)
-            if name not in env.params and name not in env.locals and name not in env.types:
-                target = "fn:" + name  # a package function (a local holding a function is not followed)
-        else:
-            operand = value.child_by_field_name("operand")
-            method = value.child_by_field_name("field")
-            holder = self.ref(operand, env, recv_type) if operand is not None else None
-            if holder is not None and holder.canon and method is not None:
-                same = "=" if owner and owner == holder.text else ""
-                target = f"m{same}:{encode_canon(holder.canon)}/{self.text(method)}"
-        if target:
-            self.summary.func_values.setdefault(field_id, []).append(target)
 
     def _keyed(self, node: Node) -> None:
         children = node.named_children

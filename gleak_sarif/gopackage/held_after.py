@@ -6,12 +6,32 @@ its later locks, and those of its deferred function literals, while the kept loc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from gleak_sarif.gopackage.summary import Op, Ref, Site
+from gleak_sarif.gopackage.effect import Effect, through_guard
+from gleak_sarif.gopackage.summary import FunctionSummary, Op, Ref, Site
 
-if TYPE_CHECKING:
-    from gleak_sarif.gopackage.model import PackageModel
+
+class PackageModel(Protocol):
+    """What this module reads of the package model (gopackage/model.py, which calls it: no import back)."""
+
+    functions: list[FunctionSummary]
+    fact_memo: dict[tuple[object, ...], object]
+    by_path: dict[str, list[int]]
+    held: list[list[list[Op]]]
+
+    def identity(self, canon: str | None) -> str | None: ...
+
+    def function_at(self, path: str, start: int, end: int) -> int | None: ...
+
+    def targets_of(self, index: int, position: int) -> list[int]: ...
+
+    def effects_of(self, index: int, depth: int = 0) -> dict[tuple[object, ...], Effect]: ...
+
+    def call_view(self, index: int, position: int) -> Op: ...
+
+    @staticmethod
+    def map_ref(ref: Ref | None, call: Op) -> Ref | None: ...
 
 MAX_DEPTH = 6  # unlocks are looked for this many calls down
 
@@ -103,8 +123,6 @@ def _inner_locks(model: PackageModel, index: int, position: int) -> list[tuple[s
                                                                                frozenset[str]]]:
     """What the op at ``position`` of function ``index`` locks: (canon, mode, trace, identities released on
     the way), as PackageModel._edges_of reads it."""
-    from gleak_sarif.gopackage.model import _through_guard  # (model imports this module)
-
     op = model.functions[index].ops[position]
     if op.kind == "lock" and not op.deferred and op.ref is not None and op.ref.canon:
         return [(op.ref.canon, op.mode, (op.site,), frozenset())]
@@ -114,7 +132,7 @@ def _inner_locks(model: PackageModel, index: int, position: int) -> list[tuple[s
             if target == index:
                 continue
             for effect in model.effects_of(target).values():
-                if effect.kind in ("lock", "relock") and _through_guard(effect, op) == (True, None):
+                if effect.kind in ("lock", "relock") and through_guard(effect, op) == (True, None):
                     mapped = model.map_ref(effect.ref, model.call_view(index, position))
                     canon = effect.canon or (mapped.canon if mapped else None)
                     if canon:

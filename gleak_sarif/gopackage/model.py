@@ -5,10 +5,10 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from gleak_sarif.gopackage import dispatch, held_after
 from gleak_sarif.gopackage.channels import ChannelField, ChannelIndex
+from gleak_sarif.gopackage.effect import Effect, OrderEdge, Trace, through_guard
 from gleak_sarif.gopackage.index import PackageIndex
 from gleak_sarif.gopackage.ops_before import locked_before, released_before, unlocked_before
 from gleak_sarif.gopackage.summary import (
@@ -19,47 +19,11 @@ from gleak_sarif.gopackage.summary import (
     Site,
     decode_canon,
     element_type,
+    lock_token,
     named_type,
 )
 
 MAX_DEPTH = 12  # call chains deeper than this are cut
-
-Trace = tuple[Site, ...]  # call sites from the asking function down to the operation, then the operation
-
-
-@dataclass(frozen=True, slots=True)
-class Effect:
-    """An operation a function performs itself or through its callees, in that function's terms."""
-
-    kind: str  # lock | relock (a lock the function released first) | send | recv | range | close | wait | wake
-    ref: Ref | None  # None: not expressible in the function's terms (a callee's local), canon still known
-    canon: str | None
-    mode: str
-    bare: bool
-    # identities of locks taken earlier on the way to it (held or released since), over every path that
-    # reaches it: one effect per operation, not one per path (paths multiply through call chains)
-    before: frozenset[str]
-    trace: Trace
-    guard: tuple[int, bool] | None = None  # lock: taken only for this value of a parameter (see Op.guard)
-    # identities of locks released earlier on the way (a helper "called with the lock held" that unlocks
-    # first): a lock the caller holds and the path releases is not held when this happens
-    released: frozenset[str] = frozenset()
-    looped: bool = False  # param_ops: the operation or a call on the way to it is inside a loop
-    # every way to it goes through a call with several possible callees (an interface method with several
-    # implementations, a function-valued field set to several functions): it happens only for one of them
-    dispatched: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class OrderEdge:
-    outer: str  # identity of the lock held
-    inner: str  # identity of the lock taken while holding it
-    outer_mode: str
-    inner_mode: str
-    function: tuple[str, str]
-    trace: Trace  # where the inner lock is taken (through calls)
-    held: frozenset[str] = frozenset()  # every lock held there (a common outer lock serializes both)
-
 
 class PackageModel:
     """Functions of one package, loaded on demand.
@@ -498,7 +462,7 @@ class PackageModel:
         if targets is None and (callee := self.functions[index].ops[position].callee) is not None and \
                 callee[0] == "@param":
             self.targets[index][position] = []  # a cycle through the callers sees none
-            targets = self.targets[index][position] = self._param_targets(index, int(callee[1]))
+            targets = self.targets[index][position] = dispatch.param_targets(self, index, int(callee[1]))
             self.value_calls.add((index, position))  # the receiver is not the call's
             if len(targets) > 1:
                 self.multi_calls.add((index, position))
@@ -511,38 +475,6 @@ class PackageModel:
             if self._dispatch_call and len(targets) > 1:
                 self.multi_calls.add((index, position))
         return targets
-
-    def _param_targets(self, index: int, position: int) -> list[int]:
-        """What a call of function ``index``'s function-valued parameter ``position`` runs: the function
-        values its callers pass there (Op.funcs), read through the files that call it."""
-        out: set[int] = set()
-        for caller, at in self.callers(index):
-            call = self.functions[caller].ops[at]
-            if call.kind == "call" and position < len(call.funcs):
-                out.update(self._func_value_targets(call.funcs[position]))
-        return sorted(out)
-
-    def _func_value_targets(self, value: str) -> list[int]:
-        """The functions an Op.funcs descriptor stands for (see gopackage/summary.py)."""
-        kind, _, rest = value.partition(":")
-        if kind == "lit":
-            return list(self.by_key.get(("", rest), []))
-        if kind == "fn":
-            return list(self._ensure_function(("", rest)))
-        if kind == "conv":
-            name, _, inner = rest.partition("|")
-            self._ensure_type(name)
-            return self._func_value_targets(inner) if name in self.func_types else []
-        if kind == "val":
-            owner, _, name = decode_canon(rest).rpartition(".")
-            type_name = self.type_of(owner) if "." in owner or owner.startswith("@") else owner
-            if not type_name or self._ensure_type(type_name) is None:
-                return []
-            field_type = self.field_text(type_name, name) or ""
-            if field_type.startswith("func") or named_type(field_type) in self.func_types:
-                return dispatch.field_values(self, self.field_owner(type_name, name) or type_name, name)[0]
-            return list(self._ensure_function((type_name, name)))  # a method value
-        return []
 
     def call_view(self, index: int, position: int) -> Op:
         """The call at ``position`` as its callees' references map through it (map_ref): a call through a
@@ -669,7 +601,7 @@ class PackageModel:
                 for effect in list(self.effects_of(target, depth + 1).values()):
                     if len(effect.trace) > MAX_DEPTH:
                         continue
-                    keep, guard = _through_guard(effect, op)
+                    keep, guard = through_guard(effect, op)
                     if not keep:
                         continue
                     if effect.kind == "lock" and guard is None:
@@ -731,7 +663,7 @@ class PackageModel:
                     if target == index:
                         continue
                     for effect in self.effects_of(target).values():
-                        if effect.kind in ("lock", "relock") and _through_guard(effect, op) == (True, None):
+                        if effect.kind in ("lock", "relock") and through_guard(effect, op) == (True, None):
                             mapped = self.map_ref(effect.ref, self.call_view(index, position))
                             canon = effect.canon or (mapped.canon if mapped else None)
                             if canon:
@@ -828,19 +760,10 @@ class PackageModel:
             if target == index:
                 continue
             for effect in self.effects_of(target).values():
-                keep, guard = _through_guard(effect, op)
+                keep, guard = through_guard(effect, op)
                 if keep and guard is None:  # a lock still waiting on the caller's flag: not known to happen
                     out.append((target, effect, self.map_ref(effect.ref, self.call_view(index, position))))
         return out
-
-
-def lock_token(canon: str) -> bytes:
-    """A word every file naming the lock holds: its last field or variable (`Store.mu` -> `mu`); an element
-    of a field (`@elem(T/locks)`, a per-key lock) -> the field (`locks`)."""
-    last = canon.rsplit(".", 1)[-1]
-    if last.startswith("@elem(") and last.endswith(")"):
-        last = last[6:-1].rsplit("/", 1)[-1]
-    return last.encode()
 
 
 def _cond_lock_ref(op: Op) -> bool:
@@ -858,22 +781,6 @@ def _done_ref(cancel: Ref, done: str) -> Ref | None:
     rest = (*cancel.rest[:-1], field_name, "Done()")
     base = cancel.text.rpartition(".")[0]
     return Ref(cancel.root, rest, f"{base}.{field_name}.Done()", done)
-
-
-def _through_guard(effect: Effect, call: Op) -> tuple[bool, tuple[int, bool] | None]:
-    """Does a guarded lock happen through this call? (keep it, its guard in the caller's terms). A
-    literal `true`/`false` decides it; the caller's own parameter passes the guard on; anything else
-    leaves it unknown, and unknown is not counted (precision first)."""
-    if effect.guard is None:
-        return True, None
-    position, wanted = effect.guard
-    value = call.bools[position] if position < len(call.bools) else None
-    if value is not None:
-        return value == wanted, None
-    arg = call.args[position] if position < len(call.args) else None
-    if arg is not None and not arg.rest and arg.root.startswith("p") and arg.root[1:].isdigit():
-        return True, (int(arg.root[1:]), wanted)
-    return False, None
 
 
 def _add(effects: dict[tuple[object, ...], Effect], effect: Effect) -> bool:

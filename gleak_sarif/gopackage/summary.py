@@ -209,3 +209,12 @@ class Evidence:
     # more places the same binding stands for (every other lock site of a mutex): a `related:` entry of
     # this capture gives one related location per place, this one first
     more: tuple[Evidence, ...] = ()
+
+
+def lock_token(canon: str) -> bytes:
+    """A word every file naming the lock holds: its last field or variable (`Store.mu` -> `mu`); an element
+    of a field (`@elem(T/locks)`, a per-key lock) -> the field (`locks`)."""
+    last = canon.rsplit(".", 1)[-1]
+    if last.startswith("@elem(") and last.endswith(")"):
+        last = last[6:-1].rsplit("/", 1)[-1]
+    return last.encode()

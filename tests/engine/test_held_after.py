@@ -7,8 +7,8 @@ import textwrap
 
 from gleak_sarif.gopackage import held_after
 from gleak_sarif.gopackage.extract import Queries, summarize
-from gleak_sarif.gopackage.model import PackageModel, lock_token
-from gleak_sarif.gopackage.summary import lock_name
+from gleak_sarif.gopackage.model import PackageModel
+from gleak_sarif.gopackage.summary import lock_name, lock_token
 from gleak_sarif.gosource import parser
 
 SOURCE = textwrap.dedent("""
