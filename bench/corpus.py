@@ -4,6 +4,7 @@
     .venv/bin/python bench/corpus.py scan --label current  # default rules over every module of the set
     .venv/bin/python bench/corpus.py sample --label current   # deterministic sample per rule -> triage rows
     .venv/bin/python bench/corpus.py show GL206 --label current   # code of each sampled finding, to judge it
+    .venv/bin/python bench/corpus.py sample --label tests4-1 --tests-only   # only findings in *_test.go files
     .venv/bin/python bench/corpus.py --list-paths          # folders of the fetched precision-set modules
 
 The module list is bench/corpus.tsv. Set `precision` is the corpus rules are measured (and tuned) on;
@@ -220,7 +221,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 "--no-cache", "--no-config", "-j", str(args.jobs)]
         if args.select:
             argv += ["--select", args.select]
-        proc = subprocess.run(["nice", "-n", "10", *argv], cwd=fetch(mod), capture_output=True, text=True,
+        root = fetch(mod)
+        if args.tests_only:
+            # only the *_test.go files are scanned (their package's other files are still read by the
+            # package model): half the work when only the findings in tests are wanted (issue 15 section 4)
+            argv.remove(".")
+            argv += [str(path.relative_to(root)) for path in go_files(root) if is_test_file(path.name)]
+        proc = subprocess.run(["nice", "-n", "10", *argv], cwd=root, capture_output=True, text=True,
                               check=False)
         # exit 1 is "findings", but a crash before the scan (a stale venv's entry point) also exits 1
         if proc.returncode not in (0, 1) or not out.is_file():
@@ -235,6 +242,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     scans_file = TRIAGE / "scans.tsv"
     scans = [r for r in read_tsv(scans_file) if r["label"] != label] if scans_file.exists() else []
     rules = f"--select {args.select}, --no-config" if args.select else "default rules (no --select), --no-config"
+    if args.tests_only:
+        rules += ", *_test.go files only"
     scans.append({"label": label, "commit": _commit(), "rules": rules})
     write_tsv(scans_file, ["label", "commit", "rules"], scans)
     for rule in sorted({f.rule for f in findings}):
@@ -255,9 +264,22 @@ SAMPLE_COLUMNS = ["rule", "corpus", "path", "line", "severity", "message"]
 VERDICT_COLUMNS = ["corpus", "path", "line", "verdict", "reason"]
 
 
+def is_test_file(path: str) -> bool:
+    return path.endswith("_test.go")
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     label = scan_label(args)
-    chosen = sample(load_findings(label, modules(args.set)), args.set)
+    found = load_findings(label, modules(args.set))
+    if args.tests_only:
+        # issue 15 section 4: the findings in test files only, counted and sampled on their own (the same
+        # lowest-hash order per rule), so that their precision is read apart from the rest of the scan
+        found = [f for f in found if is_test_file(f.path)]
+        label = f"{label}.tests"
+        counts = Counter((f.rule, f.corpus) for f in found)
+        write_tsv(TRIAGE / f"{label}.counts.tsv", ["rule", "corpus", "findings"],
+                  [{"rule": r, "corpus": c, "findings": str(n)} for (r, c), n in sorted(counts.items())])
+    chosen = sample(found, args.set)
     write_tsv(TRIAGE / f"{label}.sample.tsv", SAMPLE_COLUMNS,
               [{"rule": f.rule, "corpus": f.corpus, "path": f.path, "line": str(f.line), "severity": f.severity,
                 "message": f.message[:200]} for f in chosen])
@@ -283,7 +305,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     if (TRIAGE / f"{args.rule}.tsv").exists():
         verdicts = {(r["corpus"], r["path"], int(r["line"])): r for r in read_tsv(TRIAGE / f"{args.rule}.tsv")}
     data = {name: json.loads((RESULTS / label / f"{name}.json").read_text(encoding="utf-8")) for name in mods}
-    chosen = [f for f in sample(load_findings(label, list(mods.values())), args.set) if f.rule == args.rule]
+    found = load_findings(label, list(mods.values()))
+    if args.tests_only:
+        found = [f for f in found if is_test_file(f.path)]
+    chosen = [f for f in sample(found, args.set) if f.rule == args.rule]
     for f in chosen:
         row = verdicts.get(f.key)
         if args.todo and row and row["verdict"] != "todo":
@@ -320,6 +345,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--select", default="",
                            help="rules to run (gleak-sarif scan --select: IDs or names, comma-separated, "
                                 "disabled ones included); default: the default rules")
+        if name in ("scan", "sample", "show"):
+            p.add_argument("--tests-only", action="store_true",
+                           help="scan: only the *_test.go files; sample, show: only the findings in *_test.go "
+                                "files (sample writes <label>.tests.sample.tsv and .tests.counts.tsv)")
         if name == "show":
             p.add_argument("rule")
             p.add_argument("--before", type=int, default=12)
