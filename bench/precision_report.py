@@ -253,7 +253,45 @@ def corpus_section() -> list[str]:
     return (out + levels_section(metas, mods, judged) + fresh_section(metas, mods, sizes, lines_of["fresh"], judged)
             + fresh_section(metas, mods, sizes, lines_of["fresh2"], judged, "fresh2")
             + fresh_section(metas, mods, sizes, lines_of["fresh3"], judged, "fresh3")
-            + fresh_section(metas, mods, sizes, lines_of["fresh4"], judged, "fresh4"))
+            + fresh_section(metas, mods, sizes, lines_of["fresh4"], judged, "fresh4")
+            + tests_section(metas, judged))
+
+
+def tests_section(metas: dict[str, RuleMeta], judged: dict[tuple[str, str, str, int], str]) -> list[str]:
+    """Findings in *_test.go files, counted and sampled apart (bench/corpus.py sample --tests-only)."""
+    labs = [lab for lab in labels() if (CORPUS / f"{lab}.tests.sample.tsv").exists()]
+    if not labs:
+        return []
+    scans = labels()
+    what = {row["label"]: row["rules"] for row in read_tsv(CORPUS / "scans.tsv")}
+    out = [
+        "### Test files (issue 15 section 4)",
+        "",
+        "The rules used to skip `*_test.go` files wholesale; they no longer do (exemptions are by shape: see",
+        "docs/recall.md, \"Test files\"). These scans count and judge only the findings in test files, per set:",
+        "; ".join(f"`{lab}` at {scans[lab]} ({what.get(lab, '')})" for lab in labs) + ". Each cell: level,",
+        "findings in test files, tp / fp / unsure of the sampled ones (up to 30 per rule, notes 10 in the fresh",
+        "sets), precision. A verdict whose reason says \"silent since\" is a finding the final rules no longer",
+        "report (an exemption by shape written against it).",
+        "",
+        "| rule | now | " + " | ".join(labs) + " |",
+        "|---|---|" + "---|" * len(labs),
+    ]
+    tables = {lab: tallies(f"{lab}.tests", judged) for lab in labs}
+    for rule_id in sorted(set().union(*tables.values())):
+        meta = metas.get(rule_id)
+        state = f"{meta.severity.value}, {'on' if meta.enabled_by_default else 'off'}" if meta else "removed"
+        cells = []
+        for lab in labs:
+            tally = tables[lab].get(rule_id)
+            if tally is None or not tally.findings:
+                cells.append("0")
+                continue
+            cells.append(" · ".join([tally.level, str(tally.findings), f"{tally.tp} / {tally.fp} / {tally.unsure}",
+                                     pct(tally.precision)]))
+        out.append(f"| {rule_id} | {state} | " + " | ".join(cells) + " |")
+    out.append("")
+    return out
 
 
 FRESH_INTROS = {
