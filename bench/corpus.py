@@ -226,7 +226,19 @@ def cmd_scan(args: argparse.Namespace) -> int:
             # only the *_test.go files are scanned (their package's other files are still read by the
             # package model): half the work when only the findings in tests are wanted (issue 15 section 4)
             argv.remove(".")
-            argv += [str(path.relative_to(root)) for path in go_files(root) if is_test_file(path.name)]
+            paths = [str(path.relative_to(root)) for path in go_files(root) if is_test_file(path.name)]
+            if args.files_of:
+                # a re-check after rules were narrowed: only the test files where the earlier scan found
+                # something (a narrowed rule cannot report in any other file)
+                before = args.files_of if args.set == "precision" else f"{args.set}-{args.files_of}"
+                earlier = json.loads((RESULTS / before / f"{mod.name}.json").read_text(encoding="utf-8"))
+                had = {item["primary"]["path"] for item in earlier["findings"]}
+                paths = [path for path in paths if path in had]
+            if not paths:
+                out.write_text(json.dumps({"findings": []}), encoding="utf-8")
+                print(f"scanned {mod.name} (no file)", file=sys.stderr)
+                continue
+            argv += paths
         proc = subprocess.run(["nice", "-n", "10", *argv], cwd=root, capture_output=True, text=True,
                               check=False)
         # exit 1 is "findings", but a crash before the scan (a stale venv's entry point) also exits 1
@@ -244,6 +256,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     rules = f"--select {args.select}, --no-config" if args.select else "default rules (no --select), --no-config"
     if args.tests_only:
         rules += ", *_test.go files only"
+    if args.files_of:
+        rules += f" holding a finding in {args.files_of}"
     scans.append({"label": label, "commit": _commit(), "rules": rules})
     write_tsv(scans_file, ["label", "commit", "rules"], scans)
     for rule in sorted({f.rule for f in findings}):
@@ -345,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--select", default="",
                            help="rules to run (gleak-sarif scan --select: IDs or names, comma-separated, "
                                 "disabled ones included); default: the default rules")
+        if name == "scan":
+            p.add_argument("--files-of", default="",
+                           help="with --tests-only: only the test files that hold a finding in this earlier "
+                                "label of the set (a re-check after rules were narrowed)")
         if name in ("scan", "sample", "show"):
             p.add_argument("--tests-only", action="store_true",
                            help="scan: only the *_test.go files; sample, show: only the findings in *_test.go "
