@@ -259,7 +259,14 @@ def corpus_section() -> list[str]:
 
 def tests_section(metas: dict[str, RuleMeta], judged: dict[tuple[str, str, str, int], str]) -> list[str]:
     """Findings in *_test.go files, counted and sampled apart (bench/corpus.py sample --tests-only)."""
-    labs = [lab for lab in labels() if (CORPUS / f"{lab}.tests.sample.tsv").exists()]
+    sets = ["precision", "heldout", "fresh", "fresh2", "fresh3", "fresh4"]
+
+    def order(lab: str) -> tuple[int, str]:
+        # per set (the precision set's labels have no prefix), then in label order (tests4-1 before tests4-2)
+        prefix = lab.split("-", 1)[0]
+        return (sets.index(prefix) if prefix in sets else 0, lab)
+
+    labs = sorted((lab for lab in labels() if (CORPUS / f"{lab}.tests.sample.tsv").exists()), key=order)
     if not labs:
         return []
     scans = labels()
