@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gleak_sarif.errors import UsageError
+from gleak_sarif.gopackage import shared
 from gleak_sarif.gosource import go_version_for
 from gleak_sarif.model import Finding, Notification, RuleMeta
 from gleak_sarif.usercache import machine_key, scan_cache_dir, sign, verify
@@ -135,6 +136,14 @@ def _code_signature() -> str:
             with contextlib.suppress(OSError), open(path, "rb") as handle:
                 digest.update(f"{folder}/{os.path.basename(path)}\0".encode() + handle.read())
     return digest.hexdigest()
+
+
+def summaries_salt() -> str:
+    """What a package-model summary depends on besides its file and package names: the engine's version
+    and code (gopackage/shared.py)."""
+    from gleak_sarif import __version__
+
+    return f"{__version__}\0{_code_signature()}"
 
 
 def inputs_salt(rule_paths: Sequence[str], config_path: str | None, options: dict[str, Any]) -> str | None:
@@ -415,6 +424,7 @@ class ScanCache:
         """Close the database; every PRUNE_EVERY counted runs, prune it first (after this run's writes)."""
         if self._db is not None and self._claimed and self._run % PRUNE_EVERY == 0:
             self.prune()
+            shared.prune(self.directory)
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -468,7 +478,9 @@ def clean_cache(path: str) -> str:
     if not os.path.isdir(directory):
         lines.append(f"no cache at {directory}")
         return "\n".join(lines)
-    removed, others = _remove_ours(directory)
+    removed = shared.remove(directory)
+    removed_db, others = _remove_ours(directory)
+    removed += removed_db
     if not others:
         with contextlib.suppress(OSError):
             os.rmdir(directory)

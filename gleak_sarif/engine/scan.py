@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gleak_sarif.config import ScanOptions
-from gleak_sarif.engine.cache import FileHashes, ScanCache, cache_dir_for, inputs_salt
+from gleak_sarif.engine.cache import FileHashes, ScanCache, cache_dir_for, inputs_salt, summaries_salt
 from gleak_sarif.engine.discover import Discovery, discover, display_path, find_source_root
 from gleak_sarif.engine.progress import FilesDone, Watcher
 from gleak_sarif.errors import ConfigError
@@ -25,6 +25,7 @@ from gleak_sarif.model import Finding, Notification, NotificationKind, RuleMeta,
 if TYPE_CHECKING:
     from gleak_sarif.engine.context import ScanContext
     from gleak_sarif.engine.worker import FileResult
+    from gleak_sarif.gopackage.shared import SharedSummaries
 
 # Below this much source, a process pool costs more than it saves.
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
@@ -241,7 +242,8 @@ class Engine:
                 if own is not None and own in hits:
                     partial.add(path)
                 misses.append(path)
-            fresh = self.scan_files(misses, progress, partial=frozenset(partial), only=package_rules)
+            fresh = self.scan_files(misses, progress, partial=frozenset(partial), only=package_rules,
+                                    cache_dir=cache.directory)
             transient = (NotificationKind.timeout, NotificationKind.worker_crash, NotificationKind.read_error)
             entries: list[tuple[str, list[Finding], list[Notification]]] = []
             for result in fresh:
@@ -267,8 +269,10 @@ class Engine:
             cache.close()
 
     def scan_files(self, files: list[str], progress: Progress | None = None, *,
-                   partial: frozenset[str] = frozenset(), only: frozenset[str] = frozenset()) -> list[FileResult]:
-        """Scan ``files``; those in ``partial`` with the rules in ``only`` alone."""
+                   partial: frozenset[str] = frozenset(), only: frozenset[str] = frozenset(),
+                   cache_dir: str | None = None) -> list[FileResult]:
+        """Scan ``files``; those in ``partial`` with the rules in ``only`` alone. ``cache_dir``: the scan
+        cache's folder, where the package model's sibling summaries are shared with later scans."""
         total_bytes = 0
         for path in files:
             try:
@@ -282,15 +286,21 @@ class Engine:
         jobs = min(self.jobs(), max(1, len(files)))
         if progress is not None:
             progress(0, len(files))  # the total is known now: `0/N`, not `0/?`, while the first file runs
-        if jobs == 1 or len(files) < PARALLEL_MIN_FILES or total_bytes < PARALLEL_MIN_BYTES:
-            prepare_pack(self.pack, self._sources(files) if total_bytes < PARALLEL_MIN_BYTES else None)
-            out = []
-            for index, path in enumerate(files):
-                out.append(scan_path(context, path, only if path in partial else None))
-                if progress is not None:
-                    progress(index + 1, len(files))
-            return out
-        return self._scan_parallel(context, files, jobs, progress, partial, only)
+        serial = jobs == 1 or len(files) < PARALLEL_MIN_FILES or total_bytes < PARALLEL_MIN_BYTES
+        context.models.shared = _shared_summaries(cache_dir, serial)
+        try:
+            if serial:
+                prepare_pack(self.pack, self._sources(files) if total_bytes < PARALLEL_MIN_BYTES else None)
+                out = []
+                for index, path in enumerate(files):
+                    out.append(scan_path(context, path, only if path in partial else None))
+                    if progress is not None:
+                        progress(index + 1, len(files))
+                return out
+            return self._scan_parallel(context, files, jobs, progress, partial, only)
+        finally:
+            if context.models.shared is not None:
+                context.models.shared.close()
 
     def _scan_parallel(self, context: ScanContext, files: list[str], jobs: int, progress: Progress | None,
                        partial: frozenset[str], only: frozenset[str]) -> list[FileResult]:
@@ -359,6 +369,21 @@ class Engine:
                 kind=NotificationKind.worker_crash, level=Severity.error, path=path,
                 message=f"the scanner crashed on this file ({type(err).__name__}); file skipped"))
             return failed
+
+
+def _shared_summaries(cache_dir: str | None, serial: bool) -> SharedSummaries | None:
+    """Where the package model's sibling summaries are shared (gopackage/shared.py): the scan cache's
+    folder; without a cache, a private folder for this scan's workers (a serial scan keeps them in memory)."""
+    from gleak_sarif.gopackage.shared import SharedSummaries
+    from gleak_sarif.usercache import machine_key
+
+    salt = summaries_salt()
+    secret = machine_key() if cache_dir is not None else None
+    if cache_dir is not None and secret is not None:
+        shared = SharedSummaries.in_cache(cache_dir, secret, salt)
+        if shared is not None:
+            return shared
+    return None if serial else SharedSummaries.for_one_scan(salt)
 
 
 def _worker_signals() -> None:

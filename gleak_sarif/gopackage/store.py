@@ -15,6 +15,7 @@ from gleak_sarif.gopackage.extract import Queries, summarize
 from gleak_sarif.gopackage.folders import MAX_SIBLING_BYTES, PACKAGE_LINE, Folders, Listing, read_sibling
 from gleak_sarif.gopackage.index import PackageIndex
 from gleak_sarif.gopackage.model import PackageModel
+from gleak_sarif.gopackage.shared import SharedSummaries
 from gleak_sarif.gopackage.summary import FileSummary
 from gleak_sarif.gosource import Imports, file_imports, parser, too_wide, utf8_safe
 
@@ -28,6 +29,13 @@ PACKAGE_LIMIT_FACTOR = 10
 
 def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _names_digest(names: frozenset[str] | None) -> bytes:
+    """A summary depends on the package's call names (calls of other names are left out)."""
+    if names is None:
+        return b"locks-only"
+    return hashlib.blake2b("\n".join(sorted(names)).encode(), digest_size=16).digest()
 
 
 def _package_key(listing: Listing | None, path: str, package: str) -> tuple[tuple[object, ...], Listing]:
@@ -66,6 +74,9 @@ class PackageModels:
         # seconds spent reading packages (indexes, sibling summaries) in this process: a file's deadline
         # moves by what this grew while the file ran (package work done for it)
         self.package_seconds = 0.0
+        # summaries shared with the scan's other workers and later scans (gopackage/shared.py); set by the scan
+        self.shared: SharedSummaries | None = None
+        self._names_digests: dict[int, tuple[frozenset[str], bytes]] = {}
 
     def _key(self, path: str, package: str) -> tuple[tuple[object, ...], Listing]:
         listing = self.folders.listing_for(path, path.endswith("_test.go")) if package else None
@@ -119,6 +130,44 @@ class PackageModels:
             return True  # a function-valued field: what it holds may be declared anywhere (gopackage/dispatch)
         return any(token in index.files[path] for path in paths)
 
+    def _names_digest(self, names: frozenset[str] | None) -> bytes:
+        if names is None:
+            return _names_digest(None)
+        known = self._names_digests.get(id(names))
+        if known is None or known[0] is not names:
+            if len(self._names_digests) > MAX_MODELS:
+                self._names_digests.clear()
+            known = self._names_digests[id(names)] = (names, _names_digest(names))
+        return known[1]
+
+    def _summarize(self, path: str, source: bytes, root: Node | None, package: str, locks_only: bool,
+                   names: frozenset[str] | None, imports: set[str] | None = None) -> FileSummary | None:
+        """``source``'s summary: from the shared store when one holds it, else extracted (``root``, or a parse
+        of ``source`` when None) and stored there. None: the file is too wide to query."""
+        digest = _digest(source)
+        shared = self.shared
+        key = shared.key(path, package, self._names_digest(names), digest) if shared is not None else ""
+        if shared is not None:
+            found = shared.get(key)
+            if found is None and not shared.claim(key):
+                found = shared.wait(key)  # another worker is extracting it right now
+            if found is not None:
+                return found
+        try:
+            if root is None:
+                root = parser().parse(source).root_node
+                if too_wide(root) is not None:  # its queries would take minutes: reported when it is scanned
+                    return None
+            summary = summarize(self.queries, path, source, root, package,
+                                imports if imports is not None else _imports_of(root, source), locks_only, names)
+            summary.digest = digest
+            if shared is not None:
+                shared.put(key, summary)
+        finally:
+            if shared is not None:
+                shared.release(key)
+        return summary
+
     def _from_disk(self, path: str, package: str, mtime: int, size: int, names: frozenset[str]) -> FileSummary | None:
         key = (path, mtime, size, hash(names))
         if key in self._summaries:
@@ -130,14 +179,7 @@ class PackageModels:
         found = PACKAGE_LINE.search(data)
         if data and len(data) <= MAX_FILE_BYTES and b"\0" not in data and found is not None and \
                 found.group(1).decode() == package:
-            data = utf8_safe(data)[0]
-            root = parser().parse(data).root_node
-            if too_wide(root) is not None:  # its queries would take minutes: the file is reported when scanned
-                self._summaries[key] = None
-                self.package_seconds += time.monotonic() - started
-                return None
-            summary = summarize(self.queries, path, data, root, package, _imports_of(root, data), names=names)
-            summary.digest = _digest(data)
+            summary = self._summarize(path, utf8_safe(data)[0], None, package, False, names)
         self._summaries[key] = summary
         while len(self._summaries) > MAX_FILE_SUMMARIES:
             self._summaries.popitem(last=False)
@@ -148,10 +190,10 @@ class PackageModels:
         cached = file.summaries.get(locks_only)
         if cached is None:
             names = None if locks_only else self.index(file.path, file.package, file.source).names()
-            cached = summarize(self.queries, file.path, file.source, file.root, file.package,
-                               set(file.imports.by_name), locks_only, names)
-            cached.digest = _digest(file.source)
-            file.summaries[locks_only] = cached
+            made = self._summarize(file.path, file.source, file.root, file.package, locks_only, names,
+                                   set(file.imports.by_name))
+            assert made is not None  # from the file's own tree: never dropped
+            cached = file.summaries[locks_only] = made
         return cached
 
     def in_locking_function(self, file: ModelFile, start: int) -> bool:
