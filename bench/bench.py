@@ -246,7 +246,7 @@ def bench_corpus(name: str, source: Path, args: argparse.Namespace) -> dict[str,
     fill = run([*gleak, *everything, str(out / "fill.sarif"), "-j2", "."], work, out / "fill.stdout") if warm \
         else Sample(0.0, 0.0, 0, 0)
     print(f"   cache fill (cold, writing the cache, -j2): {fill.wall:.2f} s wall", flush=True)
-    if args.before and warm:
+    if any(c.prepare is not None and c.env is not None for c in configs):  # a warm row of --before remains
         run([*gleak, *everything, str(out / "fill-before.sarif"), "-j2", "."], work, out / "fill-before.stdout",
             {"PYTHONPATH": str(Path(args.before).resolve())})
     try:

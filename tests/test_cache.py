@@ -95,21 +95,25 @@ def test_a_changed_file_is_rescanned_and_an_unchanged_folder_is_not(project: tup
     (root / "src" / "leak.go").write_text(LEAK.replace("time.Tick(time.Second)", "make(chan int)"))
     recorder.scanned = []
     result = recorder.engine.scan([str(root)])
-    # the changed file and its package siblings (rules may look into same-package functions); not other/
-    assert sorted(recorder.scanned) == ["clean.go", "leak.go"]
+    # the changed file only: its siblings' rules read nothing of the package (a one-file rule), so what
+    # they read (nothing) did not change (gopackage/reads.py); not other/ either
+    assert sorted(recorder.scanned) == ["leak.go"]
     assert result.findings == []
 
 
-def test_a_sibling_change_invalidates_even_with_the_same_size_and_mtime(project: tuple[Path, Path]) -> None:
-    root, rule = project
-    recorder = Recorder(root, rule)
-    recorder.scan()
-    sibling = root / "src" / "clean.go"
+def test_a_sibling_change_invalidates_even_with_the_same_size_and_mtime(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    write(root / "src" / "caller.go", "package p\n\nfunc Use() { Flush() }\n")
+    sibling = write(root / "src" / "flush.go", "package p\n\nfunc Flush() { x.Look() }\n")
+    rules = write(tmp_path / "rules" / "TST002.yml", PACKAGE_RULES)
+    recorder = Recorder(root, rules)
+    assert recorder.scan().findings == []
     before = sibling.stat()
-    sibling.write_text(CLEAN.replace("a + b", "b + a"))  # same size
+    sibling.write_text("package p\n\nfunc Flush() { x.Lock() }\n")  # same size
     os.utime(sibling, ns=(before.st_atime_ns, before.st_mtime_ns))  # as `cp -p`, tar or a fast edit leave it
-    recorder.scan()
-    assert "leak.go" in recorder.scanned
+    result = recorder.scan()
+    assert "caller.go" in recorder.scanned
+    assert [(f.rule_id, os.path.basename(f.primary.path)) for f in result.findings] == [("TST002", "caller.go")]
 
 
 def test_a_rule_change_invalidates(project: tuple[Path, Path]) -> None:

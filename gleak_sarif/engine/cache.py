@@ -31,6 +31,7 @@ import json
 import os
 import re
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,11 +193,11 @@ class ScanCache:
         self._run = 0  # this run's number (set on connect)
         self._claimed = False
         hashes = hashes if hashes is not None else FileHashes()
-        self._dir_memo = hashes.folders
         self._versions = hashes.versions
         self._digests = hashes.files  # each file read once
         self.hits = 0
         self.misses = 0
+        self.records_of: dict[str, str] = {}  # package entry key -> its record's digest (set by get_many)
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._db is not None:
@@ -243,6 +244,9 @@ class ScanCache:
             db.execute("CREATE TABLE IF NOT EXISTS rule_sets "
                        "(salt TEXT PRIMARY KEY, rules TEXT NOT NULL, mac BLOB NOT NULL, run INTEGER NOT NULL)")
             db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+            # records of package reads (gopackage/reads.py), shared by the package entries that name them
+            db.execute("CREATE TABLE IF NOT EXISTS records "
+                       "(digest TEXT PRIMARY KEY, value BLOB NOT NULL, mac BLOB NOT NULL, run INTEGER NOT NULL)")
         row = db.execute("SELECT value FROM state WHERE name = 'run'").fetchone()
         self._run = (row[0] if row else 0) + 1
         _remove_ours(self.directory, keep=f"scan-v{SCHEMA}.sqlite3", only_databases=True)  # earlier schemas
@@ -268,6 +272,7 @@ class ScanCache:
             with db:
                 deleted = db.execute("DELETE FROM entries WHERE run < ?", (oldest,)).rowcount
                 db.execute("DELETE FROM rule_sets WHERE run < ?", (oldest,))
+                db.execute("DELETE FROM records WHERE run < ?", (oldest,))
             free = db.execute("PRAGMA freelist_count").fetchone()[0]
             pages = db.execute("PRAGMA page_count").fetchone()[0]
             if free > 16 and free * 2 > pages:
@@ -290,28 +295,10 @@ class ScanCache:
         self._digests[absolute] = content
         return content
 
-    def _dir_signature(self, directory: str) -> str:
-        """The contents of the folder's other `.go` files (hashed, not size and mtime: a same-size edit
-        within one clock tick, `cp -p` or tar keep those). ``directory`` is absolute."""
-        cached = self._dir_memo.get(directory)
-        if cached is not None:
-            return cached
-        digest = hashlib.blake2b(digest_size=16)
-        try:
-            with os.scandir(directory) as entries:
-                found = sorted((e.name, e.path) for e in entries if e.name.endswith(".go") and e.is_file())
-        except OSError:
-            found = []
-        for name, path in found:
-            content = self._digest(path)
-            digest.update(os.fsencode(name) + b"\0" + (content or b"unreadable") + b"\n")
-        self._dir_memo[directory] = digest.hexdigest()
-        return self._dir_memo[directory]
-
     def key(self, path: str, package: bool = False) -> str | None:
         """The entry of the file's results from rules that read only the file, or (``package``) from
-        rules that read its package too (`calls:`, `model:`): those also depend on the folder's files, so
-        an edit re-runs only them on the edited file's siblings."""
+        rules that read its package too (`calls:`, `model:`): those also depend on what they read of the
+        folder's other files, recorded with the entry (`records_of`, `get_records`) and checked on use."""
         absolute = os.path.abspath(path)
         content = self._digest(absolute)
         if content is None:
@@ -323,8 +310,9 @@ class ScanCache:
         else:
             version = self._versions[directory] = go_version_for(absolute)
         digest = hashlib.blake2b(content, digest_size=20)
-        folder = self._dir_signature(directory) if package else "file"
-        digest.update(f"\0{self.salt}\0{path}\0{version}\0{folder}".encode("utf-8", "surrogateescape"))
+        # the package entry's other inputs are its record of reads (gopackage/reads.py), checked on use
+        kind = "package-reads" if package else "file"
+        digest.update(f"\0{self.salt}\0{path}\0{version}\0{kind}".encode("utf-8", "surrogateescape"))
         return digest.hexdigest()
 
     def holds_all(self, keys: list[str]) -> bool:
@@ -351,6 +339,8 @@ class ScanCache:
                 if not isinstance(mac, bytes) or not verify(_signed(key, value), mac, self._key):
                     continue  # not written by this user's gleak-sarif: a miss, rescanned and overwritten
                 data = json.loads(value)
+                if isinstance(data.get("record"), str):
+                    self.records_of[key] = data["record"]
                 found[key] = (
                     [Finding.model_validate(f) for f in data["findings"]],
                     [Notification.model_validate(n) for n in data["notifications"]],
@@ -359,7 +349,7 @@ class ScanCache:
             return {}  # a damaged cache is ignored, then overwritten
         return found
 
-    def touch(self, keys: list[str]) -> None:
+    def touch(self, keys: list[str], records: Iterable[str] = ()) -> None:
         """Mark entries and this salt's rule set as used by this run (for pruning); rows touched in the
         last KEEP_RUNS/2 runs are left alone, so a warm run rewrites few rows."""
         db = self._connect()
@@ -375,21 +365,71 @@ class ScanCache:
                     marks = ",".join("?" * len(chunk))
                     db.execute(f"UPDATE entries SET run = ? WHERE run < ? AND key IN ({marks})",
                                [self._run, recent, *chunk])
+                digests = sorted(set(records))
+                for start in range(0, len(digests), _CHUNK):
+                    chunk = digests[start : start + _CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    db.execute(f"UPDATE records SET run = ? WHERE run < ? AND digest IN ({marks})",
+                               [self._run, recent, *chunk])
 
-    def put_many(self, entries: Iterable[tuple[str, list[Finding], list[Notification]]]) -> None:
+    def put_many(self, entries: Iterable[tuple[str, list[Finding], list[Notification]]],
+                 records: dict[str, str] | None = None) -> None:
+        """Store entries; ``records``: entry key -> the digest of its record of package reads (`put_records`)."""
         db = self._connect()
         if db is None:
             return
         assert self._key is not None
         rows = []
         for key, findings, notes in entries:
-            value = json.dumps({"findings": [f.model_dump(mode="json") for f in findings],
-                                "notifications": [n.model_dump(mode="json") for n in notes]})
+            data: dict[str, Any] = {"findings": [f.model_dump(mode="json") for f in findings],
+                                    "notifications": [n.model_dump(mode="json") for n in notes]}
+            if records is not None and key in records:
+                data["record"] = records[key]
+            value = json.dumps(data)
             rows.append((key, value, sign(_signed(key, value), self._key), self._run))
         self._claim_run(db)
         with contextlib.suppress(sqlite3.Error):
             with db:
                 db.executemany("INSERT OR REPLACE INTO entries (key, value, mac, run) VALUES (?, ?, ?, ?)", rows)
+
+    def put_records(self, records: dict[str, list[list[str]]]) -> None:
+        """Store records of package reads by digest (`record_digest`), compressed."""
+        db = self._connect()
+        if db is None or not records:
+            return
+        assert self._key is not None
+        rows = []
+        for digest, record in records.items():
+            value = zlib.compress(json.dumps(record).encode("utf-8", "surrogateescape"), 6)
+            rows.append((digest, value, sign(_signed(digest, "") + value, self._key), self._run))
+        self._claim_run(db)
+        with contextlib.suppress(sqlite3.Error):
+            with db:
+                db.executemany("INSERT OR REPLACE INTO records (digest, value, mac, run) VALUES (?, ?, ?, ?)", rows)
+
+    def get_records(self, digests: Iterable[str]) -> dict[str, list[list[str]]]:
+        """The records stored under these digests (this user's, undamaged)."""
+        db = self._connect()
+        found: dict[str, list[list[str]]] = {}
+        wanted = sorted(set(digests))
+        if db is None or not wanted:
+            return found
+        assert self._key is not None
+        try:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for digest, value, mac in db.execute(
+                        f"SELECT digest, value, mac FROM records WHERE digest IN ({marks})", chunk):
+                    if not isinstance(mac, bytes) or not isinstance(value, bytes) or \
+                            not verify(_signed(digest, "") + value, mac, self._key):
+                        continue
+                    record = json.loads(zlib.decompress(value))
+                    if record_digest(record) == digest:
+                        found[digest] = record
+        except (sqlite3.Error, ValueError, zlib.error):
+            return {}
+        return found
 
     def get_rules(self) -> list[RuleMeta] | None:
         """The enabled rules' metadata stored for this salt by an earlier scan (None when there is none)."""
@@ -428,6 +468,10 @@ class ScanCache:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def record_digest(record: list[list[str]]) -> str:
+    return hashlib.blake2b(json.dumps(record).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
 
 
 def _signed(key: str, value: str) -> bytes:

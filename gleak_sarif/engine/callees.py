@@ -13,7 +13,6 @@ answer (rule object, kind, name) is cached per package for the scan (one `Callee
 from __future__ import annotations
 
 import os
-import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,14 @@ from tree_sitter import Node
 
 from gleak_sarif.engine.evaluate import FileEvaluator, PackageQuestions
 from gleak_sarif.gopackage.folders import MAX_SIBLING_BYTES, PACKAGE_LINE, Folders, read_sibling
+from gleak_sarif.gopackage.index import (
+    CALLEE_FUNC_LINE,
+    content_digest,
+    paths_digest,
+    skeleton_digest,
+    tokens_text,
+)
+from gleak_sarif.gopackage.reads import PackageReads
 from gleak_sarif.gosource import parser, too_wide, utf8_safe
 from gleak_sarif.rules.compiled import CNode, RulePack
 
@@ -31,7 +38,7 @@ METHOD = "method_declaration"
 MAX_PACKAGES = 512  # package scopes (names and cached answers) kept per scan
 MAX_PARSED = 48  # parsed sibling files kept per scan
 
-_FUNC_LINE = re.compile(rb"^func[ \t]*(\([^)\n]*\))?[ \t]*([A-Za-z_][A-Za-z0-9_]*)", re.M)
+_FUNC_LINE = CALLEE_FUNC_LINE
 
 Callee = tuple[str, str]  # (declaration kind, name)
 
@@ -108,9 +115,11 @@ class Callees:
     ``new_questions`` gives the package questions of a sibling file parsed here (a `calls:` inside R asks
     one level further down)."""
 
-    def __init__(self, pack: RulePack, folders: Folders, new_questions: Callable[[], PackageQuestions]) -> None:
+    def __init__(self, pack: RulePack, folders: Folders, new_questions: Callable[[], PackageQuestions],
+                 reads: PackageReads | None = None) -> None:
         self.pack = pack
         self.folders = folders
+        self.reads = reads  # where reads of sibling files are noted for the scan cache (gopackage/reads.py)
         self.new_questions = new_questions
         self._packages: OrderedDict[tuple[str, str, bool, int], _PackageScope] = OrderedDict()
         self._parsed: OrderedDict[str, _Parsed] = OrderedDict()
@@ -132,6 +141,7 @@ class Callees:
             return scope
         scope = _PackageScope(signature)
         wanted = evaluator.package.encode()
+        read: list[tuple[str, bytes]] = []
         for sibling, _, _ in listing:
             data = read_sibling(sibling)
             if data is None:
@@ -139,12 +149,19 @@ class Callees:
             package = PACKAGE_LINE.search(data)
             if package is None or package.group(1) != wanted:
                 continue
+            read.append((sibling, data))
             for match in _FUNC_LINE.finditer(data):
                 kind = METHOD if match.group(1) else FUNCTION
                 callee = (kind, match.group(2).decode())
                 paths = scope.names.setdefault(callee, [])
                 if sibling not in paths:
                     paths.append(sibling)
+        if self.reads is not None:
+            origin = (path, "1" if tests else "0", evaluator.package)
+            self.reads.note(path, ("listing", path, origin[1], paths_digest([p for p, _, _ in listing])))
+            # the same files as the package index of this file (gopackage/store.py index_files), when none is
+            # too large or unreadable; otherwise the check fails and the file is scanned again (safe)
+            self.reads.note(path, ("skeleton", *origin, skeleton_digest(read)))
         self._packages[key] = scope
         while len(self._packages) > MAX_PACKAGES:
             self._packages.popitem(last=False)
@@ -159,7 +176,7 @@ class Callees:
                 self._parsed.move_to_end(path)
                 return cached
             with open(path, "rb") as handle:
-                source = handle.read(MAX_SIBLING_BYTES + 1)
+                source = raw = handle.read(MAX_SIBLING_BYTES + 1)
         except OSError:
             return None
         source = utf8_safe(source)[0]  # predicates on invalid UTF-8 raised out of the scan
@@ -169,6 +186,8 @@ class Callees:
         sibling = FileEvaluator(self.pack, path, path, source, root, self.folders.go_version(path), deadline,
                                 questions=self.new_questions())
         sibling.lazy_atoms = True  # no collect() pass: only the callee's declaration is asked about
+        if self.reads is not None:
+            self.reads.note(path, ("bytes", path, content_digest(raw)))
         parsed = _Parsed(signature, sibling, declarations(source, root))
         self._parsed[path] = parsed
         while len(self._parsed) > MAX_PARSED:
@@ -196,6 +215,8 @@ class Callees:
             if data is not None and all(token in data for token in tokens):
                 found = True
                 break
+        if self.reads is not None:
+            self.reads.note(path, ("folder", directory, tokens_text(tokens), "1" if found else "0"))
         self._package_tokens[key] = ((), True) if found else (signature, False)
         while len(self._package_tokens) > 4 * MAX_PACKAGES:
             self._package_tokens.popitem(last=False)
@@ -234,7 +255,7 @@ class Callees:
             if answer is None:
                 # a declaration matching R lies in the file, so the file holds R's literal tokens: most
                 # siblings fail this byte check and are never parsed
-                parsed = self._parse(path, evaluator.deadline) if _may_hold(scope, rule, path) else None
+                parsed = self._parse(path, evaluator.deadline) if _may_hold(scope, rule, path, self.reads) else None
                 answer = False
                 if parsed is not None:
                     parsed.evaluator.deadline = evaluator.deadline
@@ -245,7 +266,7 @@ class Callees:
         return False
 
 
-def _may_hold(scope: _PackageScope, rule: CNode, path: str) -> bool:
+def _may_hold(scope: _PackageScope, rule: CNode, path: str, reads: PackageReads | None) -> bool:
     if not rule.tokens:
         return True
     key = (id(rule), path)
@@ -253,6 +274,8 @@ def _may_hold(scope: _PackageScope, rule: CNode, path: str) -> bool:
     if known is None:
         data = read_sibling(path) or b""
         known = scope.token_checks[key] = all(token in data for token in rule.tokens)
+        if reads is not None:
+            reads.note(path, ("has", path, tokens_text(rule.tokens), "1" if known else "0"))
     return known
 
 

@@ -22,6 +22,7 @@ from gleak_sarif.engine.callees import CalleeFile, Callees
 from gleak_sarif.engine.evaluate import Env, FileEvaluator
 from gleak_sarif.facts.base import Asker
 from gleak_sarif.gopackage.folders import Folders, package_clause
+from gleak_sarif.gopackage.reads import PackageReads
 from gleak_sarif.gopackage.store import ModelFile, PackageModels
 from gleak_sarif.rules.compiled import CNode, CompiledRule, RulePack
 
@@ -33,6 +34,11 @@ class ScanContext:
         self.folders = Folders()
         self.callees = Callees(pack, self.folders, self.file_questions)
         self.models = PackageModels(self.folders)
+        self.reads: PackageReads | None = None  # set by record_reads()
+
+    def record_reads(self) -> None:
+        """Note what the package rules read of each folder (gopackage/reads.py), for the scan cache."""
+        self.reads = self.models.reads = self.callees.reads = PackageReads()
 
     def __reduce__(self) -> tuple[type[ScanContext], tuple[RulePack, ScanOptions]]:
         # what a context caches (trees, evaluators) does not pickle and is rebuilt on demand: another

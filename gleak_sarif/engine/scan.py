@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gleak_sarif.config import ScanOptions
-from gleak_sarif.engine.cache import FileHashes, ScanCache, cache_dir_for, inputs_salt, summaries_salt
+from gleak_sarif.engine.cache import (
+    FileHashes,
+    ScanCache,
+    cache_dir_for,
+    inputs_salt,
+    record_digest,
+    summaries_salt,
+)
 from gleak_sarif.engine.discover import Discovery, discover, display_path, find_source_root
 from gleak_sarif.engine.progress import FilesDone, Watcher
 from gleak_sarif.errors import ConfigError
@@ -60,7 +67,23 @@ def _scan_chunk(paths: list[str]) -> list[FileResult]:
         out.append(scan_path(context, path, only if path in partial else None))
         if _FILES_DONE is not None:
             _FILES_DONE.note()
-    return out
+    return _with_reads(context, out)
+
+
+def _with_reads(context: ScanContext, results: list[FileResult]) -> list[FileResult]:
+    """Give each result its folder's record of reads as it stands now, after the files scanned so far: in a
+    process the folder's reads only grow, so this holds every read its file's rules made (and those of the
+    files before and after it here, on which it may rest through the shared package model). One record
+    (list) per folder: pickled once per chunk."""
+    if context.reads is None:
+        return results
+    records: dict[str, list[list[str]]] = {}
+    for result in results:
+        directory = os.path.dirname(os.path.abspath(result.path))
+        if directory not in records:
+            records[directory] = context.reads.record(result.path)
+        result.reads = records[directory]
+    return results
 
 
 def _chunks(paths: list[str], jobs: int) -> list[list[str]]:
@@ -230,12 +253,14 @@ class Engine:
             own_keys = {path: cache.key(path) for path in files}
             package_keys = {path: cache.key(path, package=True) for path in files}
             hits = cache.get_many([k for k in (*own_keys.values(), *package_keys.values()) if k is not None])
+            valid = _valid_package_entries(cache, [k for k in package_keys.values() if k is not None and k in hits],
+                                           extract=True)
             results: list[FileResult] = []
             misses: list[str] = []
             partial: set[str] = set()  # the file's own entry is cached, its package entry is not
             for path in files:
                 own, package = own_keys[path], package_keys[path]
-                if own is not None and own in hits and package is not None and package in hits:
+                if own is not None and own in hits and package is not None and package in valid:
                     findings = hits[own][0] + hits[package][0]
                     results.append(FileResult(path, findings=findings, notifications=hits[own][1], cached=True))
                     continue
@@ -246,6 +271,9 @@ class Engine:
                                     cache_dir=cache.directory)
             transient = (NotificationKind.timeout, NotificationKind.worker_crash, NotificationKind.read_error)
             entries: list[tuple[str, list[Finding], list[Notification]]] = []
+            records: dict[str, list[list[str]]] = {}  # digest -> record
+            record_of: dict[str, str] = {}  # package entry key -> its record's digest
+            digests: dict[int, str] = {}  # one digest per record list (shared by a chunk's files)
             for result in fresh:
                 own, package = own_keys.get(result.path), package_keys.get(result.path)
                 package_findings = [f for f in result.findings if f.rule_id in package_rules]
@@ -259,10 +287,17 @@ class Engine:
                 elif cacheable and own is not None:
                     own_findings = [f for f in result.findings if f.rule_id not in package_rules]
                     entries.append((own, own_findings, result.notifications))
-                if cacheable and package is not None:
+                if cacheable and package is not None and result.reads is not None:
+                    digest = digests.get(id(result.reads))
+                    if digest is None:
+                        digest = digests[id(result.reads)] = record_digest(result.reads)
+                        records[digest] = result.reads
+                    record_of[package] = digest
                     entries.append((package, package_findings, []))
-            cache.put_many(entries)
-            cache.touch(list(hits))
+            cache.put_records(records)
+            cache.put_many(entries, record_of)
+            cache.touch([k for k in hits if k in own_keys.values() or k in valid],
+                        [cache.records_of[k] for k in valid if k in cache.records_of])
             cache.put_rules(self.rules)  # lets the next all-hit scan answer without loading rules
             return results + fresh
         finally:
@@ -288,6 +323,8 @@ class Engine:
             progress(0, len(files))  # the total is known now: `0/N`, not `0/?`, while the first file runs
         serial = jobs == 1 or len(files) < PARALLEL_MIN_FILES or total_bytes < PARALLEL_MIN_BYTES
         context.models.shared = _shared_summaries(cache_dir, serial)
+        if cache_dir is not None:
+            context.record_reads()
         try:
             if serial:
                 prepare_pack(self.pack, self._sources(files) if total_bytes < PARALLEL_MIN_BYTES else None)
@@ -296,7 +333,7 @@ class Engine:
                     out.append(scan_path(context, path, only if path in partial else None))
                     if progress is not None:
                         progress(index + 1, len(files))
-                return out
+                return _with_reads(context, out)
             return self._scan_parallel(context, files, jobs, progress, partial, only)
         finally:
             if context.models.shared is not None:
@@ -369,6 +406,25 @@ class Engine:
                 kind=NotificationKind.worker_crash, level=Severity.error, path=path,
                 message=f"the scanner crashed on this file ({type(err).__name__}); file skipped"))
             return failed
+
+
+def _valid_package_entries(cache: ScanCache, keys: list[str], extract: bool) -> set[str]:
+    """The package entries among ``keys`` (read by `cache.get_many`) whose record of reads still holds on
+    disk (gopackage/reads.py). ``extract``: a sibling whose text changed is summarized again to see whether
+    the package model sees it the same (else such a record fails)."""
+    from gleak_sarif.gopackage.reads import Validator
+
+    records = cache.get_records(cache.records_of[k] for k in keys if k in cache.records_of)
+    validator = Validator(None)
+    if extract:
+        from gleak_sarif.gopackage.shared import SharedSummaries
+        from gleak_sarif.gopackage.store import summaries_then_and_now
+        from gleak_sarif.usercache import machine_key
+
+        secret = machine_key()
+        shared = SharedSummaries.in_cache(cache.directory, secret, summaries_salt()) if secret is not None else None
+        validator.summaries = summaries_then_and_now(validator, shared)
+    return {key for key in keys if validator.holds(records.get(cache.records_of.get(key, "")))}
 
 
 def _shared_summaries(cache_dir: str | None, serial: bool) -> SharedSummaries | None:
@@ -474,13 +530,18 @@ def scan_from_cache(options: ScanOptions, paths: Sequence[str], memo: ScanMemo |
         hits = cache.get_many(wanted)
         if any(k not in hits for k in wanted):
             return None
+        package_keys = [package for _, package in keys if package is not None]
+        # every file is unchanged: a record fails only when the folder changed otherwise (a sibling outside
+        # the scanned paths edited, a file added): the full scan then checks what that changed
+        if len(_valid_package_entries(cache, package_keys, extract=False)) < len(package_keys):
+            return None
         findings: list[Finding] = []
         notifications: list[Notification] = []
         for own, package in keys:
             assert own is not None and package is not None
             findings.extend(hits[own][0] + hits[package][0])
             notifications.extend(hits[own][1])
-        cache.touch(list(hits))
+        cache.touch(list(hits), [cache.records_of[k] for k in package_keys if k in cache.records_of])
         return _result(found, source_root, findings, notifications, len(found.files), rules, started, options)
     finally:
         cache.close()

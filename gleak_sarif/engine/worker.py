@@ -28,6 +28,9 @@ class FileResult:
     parsed: bool = False
     skipped: bool = False
     cached: bool = False  # taken from the scan cache
+    # what the scan read of the file's folder (gopackage/reads.py; when the context records reads): the
+    # checks its package entry in the scan cache is valid under
+    reads: list[list[str]] | None = None
 
 
 def is_generated(source: bytes) -> bool:

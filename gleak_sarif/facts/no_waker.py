@@ -73,7 +73,7 @@ def _decl_site(asker: Asker, type_name: str, name: str) -> Site | None:
         return None
     pattern = re.compile(rb"^[ \t]*" + re.escape(name.encode()) + rb"[ \t]+\*?sync\.(?:WaitGroup|Cond)\b", re.M)
     for path in index.types.get(type_name, ()):
-        data = index.files.get(path, b"")
+        data = index.data(path)
         found = pattern.search(data)
         if found is not None:
             start = found.start() + len(found.group(0)) - len(found.group(0).lstrip())
@@ -117,7 +117,7 @@ def _added(model: PackageModel, type_name: str, name: str) -> bool:
     add = re.compile(rb"(\w+)\s*\.\s*" + re.escape(name.encode()) + rb"\s*\.\s*Add\(")
     for number in model.functions_in_files_with(b"." + name.encode()):
         function = model.functions[number]
-        data = index.files.get(function.path, b"") if index is not None else b""
+        data = index.data(function.path) if index is not None else b""
         text = data[function.start:function.end]
         for found in add.finditer(text):
             owner = _root_type(text, found.group(1))
@@ -148,7 +148,7 @@ def _run(asker: Asker, spec: NoWaker, env: Env) -> Iterator[Env]:
     token = b"." + name.encode()
     method_value = _method_values(name)
     # every file that names the field: `T{f: wg}` hands one in without a `.f`
-    for data in [data for data in index.files.values() if name.encode() in data]:
+    for data in [index.data(path) for path in index.paths_with((name.encode(),))]:
         if method_value.search(data) or _escapes(data, name):
             return
     # the wakers the model records, by the type that owns the field (`r.b.pendingReaders.Done()` wakes

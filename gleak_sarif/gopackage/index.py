@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gleak_sarif.gopackage.reads import PackageReads
 
 _FUNC_LINE = re.compile(
     rb"^func[ \t]*(?:\([ \t]*(?:[A-Za-z_][A-Za-z0-9_]*[ \t]+)?\*?[ \t]*([A-Za-z_][A-Za-z0-9_]*)[^)\n]*\))?"
@@ -16,6 +22,46 @@ _FUNC_FIELD = re.compile(rb"^[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]+func[ \t]*\(", 
 _FUNC_TYPE = re.compile(rb"^type[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]+func[ \t]*\(", re.M)
 # a struct field of a named type: `cp Checkpointer` (kept when Checkpointer is a function type)
 _NAMED_FIELD = re.compile(rb"^[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]+\*?([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:$|//)", re.M)
+
+# the `calls:` scope's function lines (engine/callees.py)
+CALLEE_FUNC_LINE = re.compile(rb"^func[ \t]*(\([^)\n]*\))?[ \t]*([A-Za-z_][A-Za-z0-9_]*)", re.M)
+_PACKAGE = re.compile(rb"^package[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+_SKELETON = (_FUNC_LINE, _TYPE_LINE, _VAR_LINE, _BLOCK, _FUNC_FIELD, _FUNC_TYPE, _NAMED_FIELD, CALLEE_FUNC_LINE,
+             _PACKAGE)
+
+
+def fingerprint(data: bytes) -> bytes:
+    """A digest of everything the byte-level indexes (this one, the `calls:` scope) read of a file: its
+    package clause and the matches of their line patterns (gopackage/reads.py: an edit inside a function
+    body leaves it unchanged)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for pattern in _SKELETON:
+        for match in pattern.finditer(data):
+            digest.update(b"\1".join(group or b"" for group in match.groups()) + b"\2")
+        digest.update(b"\3")
+    return digest.digest()
+
+
+def skeleton_digest(files: Iterable[tuple[str, bytes]]) -> str:
+    """The declaration lines of these files (path, bytes), as one digest (gopackage/reads.py)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path, data in sorted(files):
+        digest.update(path.encode("utf-8", "surrogateescape") + b"\0" + fingerprint(data) + b"\n")
+    return digest.hexdigest()
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def tokens_text(tokens: Iterable[bytes]) -> str:
+    return "\0".join(sorted(t.decode("latin-1") for t in tokens))
+
+
+def paths_digest(paths: Iterable[str] | None) -> str:
+    if paths is None:
+        return "none"
+    return hashlib.blake2b("\n".join(paths).encode("utf-8", "surrogateescape"), digest_size=12).hexdigest()
 
 
 class PackageIndex:
@@ -35,10 +81,38 @@ class PackageIndex:
         self._paths_with: dict[tuple[bytes, ...], list[str]] = {}  # tokens -> the files holding all, sorted
         self._func_fields: set[str] = set()  # names of fields (and types) whose type is a function
         self._func_types: set[bytes] = set()
+        # where reads are noted (gopackage/reads.py), and this index's origin: (asking file, tests, package)
+        self.reads: PackageReads | None = None
+        self.origin: tuple[str, str, str] = ("", "0", "")
+        self._skeleton_noted = False
+
+    def watch(self, reads: PackageReads | None, path: str, tests: bool, package: str) -> None:
+        self.reads = reads
+        self.origin = (path, "1" if tests else "0", package)
+
+    def _note_skeleton(self) -> None:
+        if self.reads is not None and not self._skeleton_noted:
+            self._skeleton_noted = True
+            self.reads.note(self.origin[0], ("skeleton", *self.origin, skeleton_digest(self.files.items())))
+
+    def data(self, path: str) -> bytes:
+        """A file's bytes, for a search of its text (noted as a read of the whole text)."""
+        data = self.files.get(path, b"")
+        if self.reads is not None and path in self.files:
+            self.reads.note(self.origin[0], ("bytes", path, content_digest(data)))
+        return data
+
+    def has(self, path: str, tokens: tuple[bytes, ...]) -> bool:
+        """Does the file ``path`` hold every one of ``tokens``?"""
+        found = all(token in self.files.get(path, b"") for token in tokens)
+        if self.reads is not None:
+            self.reads.note(self.origin[0], ("has", path, tokens_text(tokens), "1" if found else "0"))
+        return found
 
     def add(self, path: str, data: bytes) -> None:
         self.files[path] = data
         self._parsed = False
+        self._skeleton_noted = False
         self.holds.clear()
         self._paths_with.clear()
 
@@ -49,9 +123,12 @@ class PackageIndex:
         if found is None:
             found = self._paths_with[tokens] = sorted(
                 path for path, data in self.files.items() if all(t in data for t in tokens))
+            if self.reads is not None:
+                self.reads.note(self.origin[0], ("with", *self.origin, tokens_text(tokens), paths_digest(found)))
         return found
 
     def _parse(self) -> None:
+        self._note_skeleton()
         if self._parsed:
             return
         self._parsed = True

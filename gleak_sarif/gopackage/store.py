@@ -7,14 +7,16 @@ import hashlib
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
 from gleak_sarif.gopackage.extract import Queries, summarize
 from gleak_sarif.gopackage.folders import MAX_SIBLING_BYTES, PACKAGE_LINE, Folders, Listing, read_sibling
-from gleak_sarif.gopackage.index import PackageIndex
+from gleak_sarif.gopackage.index import PackageIndex, content_digest, paths_digest
 from gleak_sarif.gopackage.model import PackageModel
+from gleak_sarif.gopackage.reads import Check, PackageReads, Validator, index_files
 from gleak_sarif.gopackage.shared import SharedSummaries
 from gleak_sarif.gopackage.summary import FileSummary
 from gleak_sarif.gosource import Imports, file_imports, parser, too_wide, utf8_safe
@@ -65,8 +67,9 @@ class PackageModels:
     """The package models of one scan: package indexes, file summaries read from disk, models (each an
     LRU). The evaluated file's own text (maybe unsaved) always comes from its tree."""
 
-    def __init__(self, folders: Folders) -> None:
+    def __init__(self, folders: Folders, reads: PackageReads | None = None) -> None:
         self.folders = folders
+        self.reads = reads  # where reads of sibling files are noted for the scan cache (gopackage/reads.py)
         self.queries = Queries()
         self._indexes: OrderedDict[tuple[object, ...], PackageIndex] = OrderedDict()
         self._summaries: OrderedDict[tuple[str, int, int, int], FileSummary | None] = OrderedDict()
@@ -90,17 +93,13 @@ class PackageModels:
             return index
         started = time.monotonic()
         index = PackageIndex()
-        wanted = package.encode()
-        for sibling, _, _ in listing:
-            if sibling == path:
-                index.add(path, source)
-                continue
-            data = read_sibling(sibling)
-            if data is None:
-                continue
-            found = PACKAGE_LINE.search(data)
-            if found is not None and found.group(1) == wanted and len(data) <= MAX_FILE_BYTES:
-                index.add(sibling, data)
+        for sibling, data in index_files(listing, path, package, read_sibling, source):
+            index.add(sibling, data)
+        tests = path.endswith("_test.go")
+        if self.reads is not None:
+            index.watch(self.reads, path, tests, package)
+            self.reads.note(path, ("listing", path, "1" if tests else "0",
+                                   paths_digest([p for p, _, _ in listing])))
         self._indexes[key] = index
         while len(self._indexes) > MAX_MODELS:
             self._indexes.popitem(last=False)
@@ -117,7 +116,7 @@ class PackageModels:
         # for every file, quadratic in the package's size)
         known = index.holds.get(tokens)
         if known is None:
-            known = index.holds[tokens] = any(all(token in data for token in tokens) for data in index.files.values())
+            known = index.holds[tokens] = bool(index.paths_with(tuple(sorted(tokens))))
         return known
 
     def declares(self, file: ModelFile, name: str, method: bool, token: bytes = b"") -> bool:
@@ -128,7 +127,7 @@ class PackageModels:
         paths = index.methods.get(name, []) if method else index.functions.get(("", name), [])
         if method and name in index.func_fields:
             return True  # a function-valued field: what it holds may be declared anywhere (gopackage/dispatch)
-        return any(token in index.files[path] for path in paths)
+        return any(index.has(path, (token,)) for path in paths)
 
     def _names_digest(self, names: frozenset[str] | None) -> bytes:
         if names is None:
@@ -229,19 +228,59 @@ class PackageModels:
             stats = {p: (mtime, size) for p, mtime, size in listing}
             package = file.package
 
+            origin = (path, "1" if path.endswith("_test.go") else "0", package)
+            reads = self.reads
+            names_hex = self._names_digest(names).hex()
+
             def loader(sibling: str) -> FileSummary | None:
                 if sibling not in index.files or sibling not in stats:
                     return None
-                return self._from_disk(sibling, package, *stats[sibling], names)
+                found = self._from_disk(sibling, package, *stats[sibling], names)
+                if reads is not None:
+                    reads.note(path, ("summary", *origin, sibling, names_hex, found.digest.hex()) if found is not None
+                               else ("bytes", sibling, content_digest(read_sibling(sibling) or b"")))
+                return found
 
             model = PackageModel([], index=index, loader=loader)
             self._models[key] = model
             while len(self._models) > MAX_MODELS:
                 self._models.popitem(last=False)
         if path not in model.loaded:  # this file's own text (maybe unsaved), from its tree: no second parse
-            model.add(self.summary(file))
+            own = self.summary(file)
+            model.add(own)
+            if self.reads is not None:
+                names = self.index(path, file.package, file.source).names()
+                self.reads.note(path, ("summary", path, "1" if path.endswith("_test.go") else "0", file.package,
+                                       path, self._names_digest(names).hex(), own.digest.hex()))
         file.model = model
         return model
+
+
+def summaries_then_and_now(validator: Validator, shared: SharedSummaries | None) -> Callable[
+        [Check], tuple[FileSummary | None, FileSummary | None]]:
+    """For a `summary` check whose file changed (gopackage/reads.py): the summary it recorded (from the shared
+    store) and the one the file's text gives now (extracted, and stored for the scan that follows)."""
+    models = PackageModels(Folders())
+    models.shared = shared
+
+    def answer(check: Check) -> tuple[FileSummary | None, FileSummary | None]:
+        _, asker, tests, package, path, names_hex, digest_hex = check
+        files = validator.package_files(asker, tests, package)
+        if files is None or shared is None:
+            return None, None
+        index = PackageIndex()
+        for sibling, data in files:
+            index.add(sibling, data)
+        names = index.names()
+        if _names_digest(names).hex() != names_hex:
+            return None, None  # another package view (the skeleton check says so too)
+        then = shared.get(shared.key(path, package, bytes.fromhex(names_hex), bytes.fromhex(digest_hex)))
+        text = dict(files).get(path)
+        if then is None or text is None or b"\0" in text:
+            return then, None
+        return then, models._summarize(path, utf8_safe(text)[0], None, package, False, names)
+
+    return answer
 
 
 def _imports_of(root: Node, source: bytes) -> set[str]:
