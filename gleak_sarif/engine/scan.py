@@ -241,8 +241,9 @@ class Engine:
     def _scan_cached(self, files: list[str], paths: list[str], progress: Progress | None,
                      hashes: FileHashes | None = None) -> list[FileResult]:
         """Two entries per file: results of the rules that read only the file (keyed by its content) and
-        of the rules that read its package (keyed by the folder's contents too). After an edit, the
-        edited file is scanned again, and its siblings with the package rules only."""
+        of the rules that read its package (keyed by its content, valid while its record of what they read
+        of the package still holds: gopackage/reads.py). After an edit, the edited file is scanned again,
+        and those siblings whose record fails, with the package rules only."""
         from gleak_sarif.engine.worker import FileResult
 
         if not self.options.use_cache or not files:

@@ -21,6 +21,8 @@ Modules, bottom up:
     index     which file declares which function, type or variable (byte-level, no parse)
     model     PackageModel: a package's summaries loaded on demand, effects through calls, lock order
     store     PackageModels: the indexes, summaries and models of one scan (held by the scan context)
+    shared    summaries shared between a scan's workers and later scans (content-addressed, signed, on disk)
+    reads     what the package rules read of a folder, as checks the scan cache validates on a warm run
 
 The facts rules ask (`model:` in the rule language) are answered from here by gleak_sarif/facts/.
 """

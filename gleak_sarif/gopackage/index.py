@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from gleak_sarif.gopackage.reads import PackageReads
+
+class Notes(Protocol):
+    """Where reads of the package's files are noted (gopackage/reads.py's PackageReads)."""
+
+    def note(self, path: str, check: tuple[str, ...]) -> None: ...
 
 _FUNC_LINE = re.compile(
     rb"^func[ \t]*(?:\([ \t]*(?:[A-Za-z_][A-Za-z0-9_]*[ \t]+)?\*?[ \t]*([A-Za-z_][A-Za-z0-9_]*)[^)\n]*\))?"
@@ -82,11 +85,11 @@ class PackageIndex:
         self._func_fields: set[str] = set()  # names of fields (and types) whose type is a function
         self._func_types: set[bytes] = set()
         # where reads are noted (gopackage/reads.py), and this index's origin: (asking file, tests, package)
-        self.reads: PackageReads | None = None
+        self.reads: Notes | None = None
         self.origin: tuple[str, str, str] = ("", "0", "")
         self._skeleton_noted = False
 
-    def watch(self, reads: PackageReads | None, path: str, tests: bool, package: str) -> None:
+    def watch(self, reads: Notes | None, path: str, tests: bool, package: str) -> None:
         self.reads = reads
         self.origin = (path, "1" if tests else "0", package)
 

@@ -11,8 +11,8 @@ a few percent of a parse and extraction).
 Where: `summaries-v1/` in the scan cache's folder (engine/cache.py decides which folder is ours, never the
 scanned tree's own unless this user's gleak-sarif made it); with `--no-cache`, a parallel scan shares them
 through a private temporary folder removed when the scan ends. Every entry is signed (usercache.py's key, or
-a per-scan random key for the temporary folder) and verified before it is unpickled: a planted or damaged file
-reads as a miss, never as code. Writes are atomic (a private temporary file renamed into place; two workers
+a per-scan random key for the temporary folder) and verified before it is unpickled, by an unpickler that
+builds the summary classes only: a planted or damaged file reads as a miss, never as code. Writes are atomic (a private temporary file renamed into place; two workers
 writing the same key write the same bytes). A worker about to extract a summary first claims its key (an
 `O_EXCL` file naming its process); another worker needing the same summary meanwhile waits for the entry
 instead of extracting it again (two workers starting on one package ask for its big files at the same time),
@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import pickle
 import shutil
 import tempfile
 import time
+from typing import Any
 
 from gleak_sarif.gopackage.summary import FileSummary
 from gleak_sarif.usercache import MAC_BYTES, sign, verify
@@ -98,7 +100,7 @@ class SharedSummaries:
             self.misses += 1  # not written by this user's gleak-sarif (or damaged): never unpickled
             return None
         try:
-            summary = pickle.loads(body)
+            summary = _Unpickler(io.BytesIO(body)).load()
         except Exception:  # a signed entry of an incompatible layout: a miss, overwritten by the next put
             self.misses += 1
             return None
@@ -223,6 +225,18 @@ def remove(cache_dir: str) -> int:
     with contextlib.suppress(OSError):
         os.rmdir(directory)
     return removed
+
+
+class _Unpickler(pickle.Unpickler):
+    """Builds summary classes and nothing else (a signed entry still cannot run code: as the rule packs,
+    rules/loader.py)."""
+
+    _ALLOWED = frozenset({"FileSummary", "FunctionSummary", "Site", "Ref", "Op"})
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module != "gleak_sarif.gopackage.summary" or name not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a package summary")
+        return super().find_class(module, name)
 
 
 def _alive(pid: int) -> bool:

@@ -315,7 +315,7 @@ def required_package_tokens(root: CNode) -> list[frozenset[bytes]]:
 
 def reads_package(root: CNode) -> bool:
     """Does a rule look beyond its file (`calls:` or `model:` anywhere in it)? Its results then depend on
-    the other files of the package, and the scan cache keys them with the folder's contents."""
+    the other files of the package, and the scan cache checks what they read of them (gopackage/reads.py)."""
     stack, seen = [root], set()
     while stack:
         node = stack.pop()

@@ -19,6 +19,7 @@ from gleak_sarif.gopackage import shared as shared_module
 from gleak_sarif.gopackage import store
 from gleak_sarif.gopackage.shared import FOLDER, SharedSummaries
 from gleak_sarif.gopackage.summary import FileSummary, FunctionSummary, Site
+from gleak_sarif.usercache import sign
 from tests.engine.test_parallel_shapes import _write
 
 
@@ -26,6 +27,25 @@ def _summary() -> FileSummary:
     site = Site("/x/a.go", 3, 1, 10, 20, "func f()")
     return FileSummary("/x/a.go", "p", functions=[FunctionSummary(("", "f"), "/x/a.go", 10, 20, site)],
                        globals={"g"}, digest=b"d")
+
+
+class _Spy:
+    """A file object that notes that someone read it (the unpickler)."""
+
+    def __init__(self, handle: Any, seen: list[bytes]) -> None:
+        self.handle, self.seen = handle, seen
+
+    def read(self, size: int = -1) -> bytes:
+        self.seen.append(b"read")
+        return bytes(self.handle.read(size))
+
+    def readline(self) -> bytes:
+        self.seen.append(b"read")
+        return bytes(self.handle.readline())
+
+    def readinto(self, buffer: Any) -> int:
+        self.seen.append(b"read")
+        return int(self.handle.readinto(buffer))
 
 
 def test_store_round_trip_and_unsigned_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,13 +60,8 @@ def test_store_round_trip_and_unsigned_entries(tmp_path: Path, monkeypatch: pyte
     # another user's key (a folder planted in the scanned tree): a miss, the bytes never reach pickle
     theirs = SharedSummaries(str(tmp_path / FOLDER), b"o" * 32, "salt")
     loads: list[bytes] = []
-    real_loads = pickle.loads
-
-    def spying(data: bytes, *args: Any, **kwargs: Any) -> Any:
-        loads.append(data)
-        return real_loads(data, *args, **kwargs)
-
-    monkeypatch.setattr(shared_module.pickle, "loads", spying)
+    monkeypatch.setattr(shared_module, "_Unpickler", lambda handle: pickle.Unpickler(
+        _Spy(handle, loads)))
     assert theirs.get(key) is None and loads == []
     entry = Path(mine._path(key))
     data = entry.read_bytes()
@@ -58,8 +73,20 @@ def test_store_round_trip_and_unsigned_entries(tmp_path: Path, monkeypatch: pyte
     assert mine.get(key) is None
     entry.unlink()
     mine.put(key, _summary())
-    assert mine.get(key) == _summary() and len(loads) == 1
+    assert mine.get(key) == _summary() and loads
     assert not [p for p in Path(mine.directory).rglob("*.tmp")]  # written through a renamed temporary file
+
+
+def test_a_signed_entry_builds_summary_classes_only(tmp_path: Path) -> None:
+    """Even an entry signed with the right key (a stolen key) cannot make the unpickler build anything but
+    the summary classes."""
+    mine = SharedSummaries(str(tmp_path / FOLDER), b"k" * 32, "salt")
+    key = mine.key("/x/a.go", "p", b"names", b"content")
+    body = pickle.dumps(os.system, protocol=pickle.HIGHEST_PROTOCOL)
+    entry = Path(mine._path(key))
+    entry.parent.mkdir(parents=True)
+    entry.write_bytes(sign(key.encode() + b"\0" + body, b"k" * 32) + body)
+    assert mine.get(key) is None
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
