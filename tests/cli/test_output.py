@@ -80,7 +80,7 @@ def test_rules_list_prints_one_line_per_rule() -> None:
     assert lines[0].split() == ["ID", "NAME", "SEVERITY", "PRECISION", "DEFAULT", "FIX", "SUMMARY"]
     assert [line.split()[0] for line in lines[1:]] == [rule["id"] for rule in rules]
     gl202 = next(line for line in lines if line.startswith("GL202 "))
-    assert gl202.split()[1:6] == ["send-abandoned-by-return", "error", "medium", "on", "fix"]
+    assert gl202.split()[1:6] == ["send-abandoned-by-return", "warning", "medium", "on", "fix"]
 
 
 def test_every_scan_flag_has_help_and_flags_show_no_type() -> None:
