@@ -38,6 +38,11 @@ LEVEL_ORDER = ["note", "warning", "error"]
 VERDICTS = ("tp", "fp", "unsure")
 
 
+def rule_state(meta: RuleMeta | None) -> str:
+    """A rule's level and default state as the tables print it ("warning, on"); "removed" for a gone rule."""
+    return f"{meta.severity.value}, {'on' if meta.enabled_by_default else 'off'}" if meta else "removed"
+
+
 def read_tsv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
@@ -173,7 +178,7 @@ def corpus_section() -> list[str]:
     below = []
     for rule_id in sorted(set(before) | set(after)):
         meta = metas.get(rule_id)
-        state = (f"{meta.severity.value}, {'on' if meta.enabled_by_default else 'off'}" if meta else "removed")
+        state = rule_state(meta)
         cells = []
         for tally, current in ((before.get(rule_id), False), (after.get(rule_id), True)):
             if current and meta is not None and not meta.enabled_by_default:
@@ -287,7 +292,7 @@ def tests_section(metas: dict[str, RuleMeta], judged: dict[tuple[str, str, str, 
     tables = {lab: tallies(f"{lab}.tests", judged) for lab in labs}
     for rule_id in sorted(set().union(*tables.values())):
         meta = metas.get(rule_id)
-        state = f"{meta.severity.value}, {'on' if meta.enabled_by_default else 'off'}" if meta else "removed"
+        state = rule_state(meta)
         cells = []
         for lab in labs:
             tally = tables[lab].get(rule_id)
@@ -374,7 +379,7 @@ def fresh_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]], sizes:
     below = []
     for rule_id in sorted(set().union(*tables.values())):
         meta = metas.get(rule_id)
-        state = f"{meta.severity.value}, {'on' if meta.enabled_by_default else 'off'}" if meta else "removed"
+        state = rule_state(meta)
         cells = []
         for lab in labs:
             tally = tables[lab].get(rule_id)
@@ -533,7 +538,7 @@ def levels_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]],
     for rule_id in sorted(set(first) | set(decisions)):
         meta = metas.get(rule_id)
         tally = first.get(rule_id, Tally())
-        state = f"{meta.severity.value}, {'on' if meta.enabled_by_default else 'off'}" if meta else "removed"
+        state = rule_state(meta)
         level = meta.severity.value if meta else "note"
         net = Tally(tp=tally.tp, fp=left.get(rule_id, 0))
         if tally.judged < 3:
