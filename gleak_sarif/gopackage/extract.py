@@ -438,9 +438,10 @@ class _Extractor:
     # ---- operations ----
     def _call(self, captures: dict[str, list[Node]]) -> None:
         call = captures["call"][0]
-        if call.parent is not None and call.parent.type == "go_statement":
-            return  # the go statement's own op
         name = self.text(captures["fname"][0])
+        if call.parent is not None and call.parent.type == "go_statement" and \
+                not (name == "close" and "operand" not in captures):
+            return  # the go statement's own op; `go close(c)` still closes c (later, on its own goroutine)
         if "operand" not in captures:
             extract_funcs.param_call(self, call, name)
             if extract_funcs.own_param_call(self, call, name, captures):

@@ -27,7 +27,7 @@ func FirstOrTimeout(d time.Duration) (int, error) {
 // GL202: the early return skips the receive.
 func FirstUnlessBad(bad bool) (int, error) {
 	ch := make(chan int)
-	go func() { // want `GL202 error: goroutine sends on unbuffered channel ch, but this function can return before receiving from it`
+	go func() { // want `GL202 warning: goroutine sends on unbuffered channel ch, but this function can return before receiving from it`
 		ch <- fetch()
 	}()
 	if bad {
