@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from tree_sitter import Node
+
 from gleak_sarif.facts.base import Asker, Env, Fact, binds, reads
-from gleak_sarif.gopackage.summary import norm
+from gleak_sarif.gopackage.summary import Evidence, norm
 
 MAX_SITES = 10  # related locations per finding: enough to show the victims, not a wall of them
 
@@ -17,6 +20,26 @@ class LockSites:
     lock: str = field(metadata=reads("the lock, e.g. $MU for `c.mu` (bound before)"))
     mode: Literal["write", "read", "any"] = "any"
     sites: str | None = field(default=None, metadata=binds("every other site (one related location each)"))
+    # leave out the sites another capture of the finding is bound to already (the lock taken before, the
+    # other path's lock): their own related locations show them; no site left: the fact fails
+    skip_bound: bool = False
+
+
+Place = tuple[str, int, int]  # file name, 1-based line and column: one spot of the package's folder
+
+
+def _bound_places(asker: Asker, env: Env) -> set[Place]:
+    """Where the captures bound so far point (a package is one folder, so a file's name is enough)."""
+    places: set[Place] = set()
+    for value in env.values():
+        item: object = value
+        if isinstance(item, Evidence):
+            for one in (item, *item.more):
+                places.add((os.path.basename(one.site.path), one.site.line, one.site.column))
+        elif isinstance(item, Node):
+            row, column = item.start_point
+            places.add((os.path.basename(asker.ev.path), row + 1, column + 1))
+    return places
 
 
 def _run(asker: Asker, spec: LockSites, env: Env) -> Iterator[Env]:
@@ -34,10 +57,13 @@ def _run(asker: Asker, spec: LockSites, env: Env) -> Iterator[Env]:
     if canon is None or asker.function is None:
         return
     found = []
+    shown = _bound_places(asker, env) if spec.skip_bound else set()
     for index, lock in model.lock_sites(canon, spec.mode):
         if op is not None and lock.site == op.site:
             continue  # the node's own lock (another goroutine running the same code blocks there too,
             # but that is the node itself)
+        if (os.path.basename(lock.site.path), lock.site.line, lock.site.column) in shown:
+            continue
         found.append(asker.evidence(f"{asker.function_name(index)}: {lock.site.text}", lock.site))
         if len(found) == MAX_SITES:
             break
@@ -52,10 +78,12 @@ def _run(asker: Asker, spec: LockSites, env: Env) -> Iterator[Env]:
 FACT = Fact(
     key="lock-sites",
     spec=LockSites,
-    usage="`lock-sites: {lock: $MU, mode: write\\|read\\|any, sites: NAME}`",
+    usage="`lock-sites: {lock: $MU, mode: write\\|read\\|any, sites: NAME, skip-bound: true}`",
     holds="some other place of the package locks the same mutex as `$MU` (its identity: `Type.field` "
           "whatever path reaches it, or the package variable): a `Lock()` (`mode: write`) or `RLock()` (`mode: "
-          "read`) call other than the node itself. `$MU` is the lock the node takes, or one held at the node",
+          "read`) call other than the node itself. `$MU` is the lock the node takes, or one held at the node. "
+          "`skip-bound: true`: a site another capture is bound to already does not count (a finding "
+          "lists it once)",
     binds_doc="`sites` every such call (up to 10; a `related:` entry gives one location per site)",
     run=_run,
     tokens=lambda spec: frozenset({b"Lock()"}),

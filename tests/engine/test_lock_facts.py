@@ -83,6 +83,61 @@ def test_lock_sites_by_mode(tmp_path: Path) -> None:
     assert _sites(tmp_path, "read") == {15: [21], 27: [21], 34: []}
 
 
+NESTED = """
+rule:
+  pattern: $B.Lock()
+  as: INNER
+  model: {held: {lock: $A, at: OUTER}}
+  all:
+    - any:
+        - model: {lock-sites: {lock: $A, sites: QUEUED$SKIP}}
+        - regex: ""
+primary: $INNER
+related:
+  - capture: $OUTER
+    message: "held since here"
+  - capture: $QUEUED
+    message: "also locked here"
+"""
+
+NESTED_GO = """
+package reg
+
+import "sync"
+
+type reg struct {
+    mu    sync.Mutex
+    subMu sync.Mutex
+}
+
+func (r *reg) add() {
+    r.mu.Lock()
+    r.subMu.Lock()
+    r.subMu.Unlock()
+    r.mu.Unlock()
+}
+
+func (r *reg) drop() {
+    r.mu.Lock()
+    r.mu.Unlock()
+}
+"""
+
+
+def test_lock_sites_skip_bound_leaves_out_the_places_other_captures_show(tmp_path: Path) -> None:
+    """The held lock's own Lock() (line 11, bound to OUTER) is one of its sites: listed again under QUEUED
+    unless `skip-bound`, which keeps only the sites no capture shows yet (drop's, line 18); no site left:
+    the optional branch binds nothing."""
+    def related(skip: str, go: str) -> dict[int, list[int]]:
+        findings = run_rule(tmp_path, NESTED.replace("$SKIP", skip), go)
+        return {f.primary.start_line: [r.span.start_line for r in f.related] for f in findings}
+
+    assert related("", NESTED_GO) == {12: [11, 11, 18]}
+    assert related(", skip-bound: true", NESTED_GO) == {12: [11, 18]}
+    alone = NESTED_GO.replace("    r.mu.Lock()\n    r.mu.Unlock()\n", "")
+    assert related(", skip-bound: true", alone) == {12: [11]}
+
+
 def test_a_related_capture_bound_in_one_branch_only_is_accepted_but_not_a_message_variable(
         tmp_path: Path) -> None:
     """A related location may come from one branch of `any` (shown when bound); the message may not use it."""
