@@ -13,6 +13,7 @@ answer (rule object, kind, name) is cached per package for the scan (one `Callee
 from __future__ import annotations
 
 import os
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from gleak_sarif.gopackage.index import (
     skeleton_digest,
     tokens_text,
 )
-from gleak_sarif.gopackage.reads import PackageReads
+from gleak_sarif.gopackage.reads import PackageReads, declaration_digest
 from gleak_sarif.gosource import parser, too_wide, utf8_safe
 from gleak_sarif.rules.compiled import CNode, RulePack
 
@@ -97,6 +98,38 @@ class _Parsed:
     decls: dict[Callee, list[Node]]
 
 
+# stops that keep an `inside` / `follows` / `precedes` below a node of a declaration inside that declaration
+_INNER_STOPS = ("function", "declaration")
+
+
+def decl_local(rule: CNode, *, at_root: bool = True, seen: set[int] | None = None) -> bool:
+    """Does matching ``rule`` on a top-level declaration look only inside it (and at the file's imports, for
+    names)? Then a `calls:` answer about a sibling rests on that declaration's text alone, not on the whole
+    file (gopackage/reads.py `declaration_digest`). ``at_root``: the node may be the declaration itself,
+    whose ancestors (the file) and neighbours (the other declarations) lie outside; below it, `inside` and
+    ordering relations stopped by the enclosing function or declaration stay inside. A nested `calls:`
+    notes its own reads; `model:` facts may read more of the file than its summary, so they are not local."""
+    seen = set() if seen is None else seen
+    key = id(rule) * 2 + at_root
+    if key in seen:  # a cycle through `matches:`: the other paths decide
+        return True
+    seen.add(key)
+    if rule.model is not None:  # facts may read the file's tree beyond the node (its summary is checked apart)
+        return False
+    for name, relation in rule.relations:
+        if name == "has":  # candidates strictly below the node
+            inner = decl_local(relation.rule, at_root=False, seen=seen)
+        elif at_root or relation.stop_by not in (*_INNER_STOPS, "neighbor"):
+            return False
+        else:  # `inside` may reach the declaration itself; ordering relations stay strictly within it
+            inner = decl_local(relation.rule, at_root=name == "inside", seen=seen)
+        if not inner:
+            return False
+    parts = [*(rule.all or []), *(rule.any or [])]
+    parts += [r for r in (rule.matches, rule.not_) if r is not None]
+    return all(decl_local(part, at_root=at_root, seen=seen) for part in parts)
+
+
 @dataclass
 class CalleeFile:
     """What `calls:` keeps for one evaluated file: its package scope (looked up once), its own declarations
@@ -123,6 +156,10 @@ class Callees:
         self.new_questions = new_questions
         self._packages: OrderedDict[tuple[str, str, bool, int], _PackageScope] = OrderedDict()
         self._parsed: OrderedDict[str, _Parsed] = OrderedDict()
+        # the evaluators of parsed siblings -> the digest of the file's bytes as read
+        self._siblings: weakref.WeakKeyDictionary[FileEvaluator, str] = weakref.WeakKeyDictionary()
+        self._local: dict[int, bool] = {}  # id(R) -> decl_local(R), for the rules of this pack
+        self._noted: set[tuple[str, str, str, str]] = set()  # (path, kind, name, bytes digest) noted as read
         self._package_tokens: OrderedDict[tuple[str, frozenset[bytes]],
                                           tuple[tuple[tuple[str, int, int], ...], bool]] = OrderedDict()
 
@@ -186,13 +223,30 @@ class Callees:
         sibling = FileEvaluator(self.pack, path, path, source, root, self.folders.go_version(path), deadline,
                                 questions=self.new_questions())
         sibling.lazy_atoms = True  # no collect() pass: only the callee's declaration is asked about
-        if self.reads is not None:
-            self.reads.note(path, ("bytes", path, content_digest(raw)))
         parsed = _Parsed(signature, sibling, declarations(source, root))
+        self._siblings[sibling] = content_digest(raw)
         self._parsed[path] = parsed
         while len(self._parsed) > MAX_PARSED:
             self._parsed.popitem(last=False)
         return parsed
+
+    def _note_read(self, rule: CNode, sibling: FileEvaluator, path: str, callee: Callee) -> None:
+        """Note what matching R on ``callee``'s declarations in the sibling ``path`` read of it: the
+        declarations (and the file's imports and types) when R looks only inside them, else its bytes."""
+        assert self.reads is not None
+        digest = self._siblings[sibling]
+        local = self._local.get(id(rule))
+        if local is None:
+            local = self._local[id(rule)] = decl_local(rule)
+        key = (path, *callee, digest) if local else (path, "", "", digest)
+        if key in self._noted:
+            return
+        self._noted.add(key)
+        if local:
+            self.reads.note(path, ("decl", path, *callee, declaration_digest(sibling.source, sibling.root, *callee),
+                                   digest))
+        else:
+            self.reads.note(path, ("bytes", path, digest))
 
     def package_may_hold(self, path: str, tokens: frozenset[bytes]) -> bool:
         """Might a `.go` file of ``path``'s folder hold all ``tokens``? False lets a rule whose every match
@@ -238,6 +292,8 @@ class Callees:
         if state.decls is None:
             state.decls = declarations(evaluator.source, evaluator.root)
         local_decls = state.decls.get(callee, [])
+        if self.reads is not None and evaluator in self._siblings:  # a `calls:` inside R, in a sibling
+            self._note_read(rule, evaluator, here, callee)
         siblings = [p for p in scope.names.get(callee, []) if p != here] if scope is not None else []
         # Most calls name nothing declared in the package (`fmt.Println`): answer before the costlier check
         # whether `x` of `x.f(...)` is an imported package's name (a scope walk).
@@ -260,6 +316,8 @@ class Callees:
                 if parsed is not None:
                     parsed.evaluator.deadline = evaluator.deadline
                     answer = any(_holds(parsed.evaluator, rule, decl) for decl in parsed.decls.get(callee, []))
+                    if self.reads is not None:
+                        self._note_read(rule, parsed.evaluator, path, callee)
                 scope.answers[answer_key] = answer
             if answer:
                 return True

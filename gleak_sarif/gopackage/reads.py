@@ -13,7 +13,12 @@ from the tree on disk, as a build system records a target's inputs:
     has        does one file hold every one of some tokens
     folder     does any `.go` file of a folder hold every one of some tokens (the `calls:` prefilter)
     summary    a sibling's package-model summary (gopackage/extract.py), for the package's call names
-    bytes      a file's exact bytes (what reads the text itself: a parsed `calls:` sibling, a search)
+    bytes      a file's exact bytes (what reads the text itself: a search, a `calls:` sibling whose rule may
+               look beyond the callee's declaration)
+    decl       a `calls:` sibling as a rule that looks only inside the callee's declaration saw it: the text of
+               the declarations of that name and of the file's other top-level declarations but functions and
+               methods (`declaration_digest`), so that an edit elsewhere in the sibling keeps the answer; with
+               the bytes' digest (the same bytes hold without a parse)
 
 The checks of a folder accumulate in a process (the package model is shared by the files a worker scans, so
 a file's answers may rest on what an earlier file loaded): a file's record is every check noted for its
@@ -24,12 +29,16 @@ gives an equal summary (a comment or blank lines at the end: the model sees the 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
+
+from tree_sitter import Node
 
 from gleak_sarif.gopackage.folders import MAX_SIBLING_BYTES, PACKAGE_LINE, Folders, Listing, read_sibling
 from gleak_sarif.gopackage.index import content_digest, paths_digest, skeleton_digest
 from gleak_sarif.gopackage.summary import FileSummary
+from gleak_sarif.gosource import parser, utf8_safe
 
 Check = tuple[str, ...]
 
@@ -56,6 +65,29 @@ def index_files(listing: Listing | None, path: str, package: str, read: Callable
         if found is not None and found.group(1) == wanted and len(data) <= MAX_SIBLING_BYTES:
             files.append((sibling, data))
     return files
+
+
+FUNCTION_KINDS = ("function_declaration", "method_declaration")
+
+
+def declaration_digest(source: bytes, root: Node, kind: str, name: str) -> str:
+    """What a rule matched on the declarations ``kind`` ``name`` of a file can see when it looks only inside
+    them (engine/callees.py `decl_local`): their text, and the text of every top-level declaration but
+    functions and methods (package clause, imports, types, variables, constants). A file with a syntax error
+    gets a digest of its whole text (the recovery of the error may reach into the declaration)."""
+    digest = hashlib.blake2b(digest_size=12)
+    if root.has_error:
+        digest.update(b"whole\0" + source)
+        return digest.hexdigest()
+    for child in root.named_children:
+        if child.type == "comment":
+            continue
+        if child.type in FUNCTION_KINDS:
+            named = child.child_by_field_name("name")
+            if child.type != kind or named is None or source[named.start_byte:named.end_byte] != name.encode():
+                continue
+        digest.update(child.type.encode() + b"\0" + source[child.start_byte:child.end_byte] + b"\0")
+    return digest.hexdigest()
 
 
 class PackageReads:
@@ -88,6 +120,7 @@ class Validator:
         self._answers: dict[Check, bool] = {}
         self._package_files: dict[tuple[str, str, str], list[tuple[str, bytes]] | None] = {}
         self._bytes: dict[str, bytes | None] = {}
+        self._trees: dict[str, tuple[bytes, Node] | None] = {}
 
     def holds(self, record: list[list[str]] | None) -> bool:
         if record is None:
@@ -113,6 +146,14 @@ class Validator:
         if path not in self._bytes:
             self._bytes[path] = read_sibling(path)
         return self._bytes[path]
+
+    def _tree(self, path: str) -> tuple[bytes, Node] | None:
+        """A sibling parsed as `calls:` parses it (engine/callees.py `_parse`), once per run."""
+        if path not in self._trees:
+            data = self._data(path)
+            source = None if data is None else utf8_safe(data)[0]
+            self._trees[path] = None if source is None else (source, parser().parse(source).root_node)
+        return self._trees[path]
 
     def package_files(self, asker: str, tests: str, package: str) -> list[tuple[str, bytes]] | None:
         """The files of the index a file ``asker`` builds for ``package`` (gopackage/store.py's rules)."""
@@ -153,6 +194,12 @@ class Validator:
         if kind == "bytes":
             _, path, digest = check
             return self.digest(path) == digest
+        if kind == "decl":
+            _, path, decl_kind, name, digest, whole = check
+            if self.digest(path) == whole:  # the same bytes: no parse
+                return True
+            tree = self._tree(path)
+            return tree is not None and declaration_digest(*tree, decl_kind, name) == digest
         if kind == "summary":
             path, digest = check[4], check[6]
             if self.digest(path) == digest:

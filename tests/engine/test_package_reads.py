@@ -110,3 +110,66 @@ def test_every_rule_after_a_comment_edit_equals_a_cold_scan(tmp_path: Path) -> N
     assert first == scans.cold()
     files[3].write_text(files[3].read_text() + "\n// edited\n")
     assert scans.warm() == first
+
+
+# a `calls:` rule whose R climbs to the file (`inside` with `stopBy: end`): it may see the whole sibling
+WIDE_CALLS_RULE = PACKAGE_RULES.replace("TST002", "TST003").replace(
+    "    has: {pattern: $M.Lock()}\n",
+    "    has: {pattern: $M.Lock()}\n    inside: {kind: source_file, stopBy: end}\n")
+
+FLUSH = """\
+package p
+
+import "sync"
+
+var mu sync.Mutex
+
+func Flush() { mu.Lock(); mu.Unlock() }
+
+func Other() int { return 1 }
+"""
+
+
+def test_calls_answer_rests_on_the_callee_declaration_not_the_whole_sibling(tmp_path: Path) -> None:
+    """A `calls:` answer about a sibling A is recorded as the text of A's declarations of the callee (and
+    A's imports and types), not A's whole bytes: an edit of another function of A serves B from the cache,
+    an edit of the callee that changes B's finding evaluates B again (results equal a cold scan)."""
+    root = tmp_path / "project"
+    write(root / "src" / "caller.go", "package p\n\nfunc Use() { Flush() }\n")
+    flush = write(root / "src" / "flush.go", FLUSH)
+    rules = tmp_path / "rules"
+    write(rules / "TST002.yml", PACKAGE_RULES)
+    scans = Scans(root, rules=[str(rules)], builtin_rules=False)
+    first = scans.warm()
+    assert first == scans.cold()
+    assert ("TST002", "caller.go") in {(rule, name) for rule, name, *_ in first}
+    # another function of flush.go changes (and the file's token check still holds): caller.go is not evaluated
+    flush.write_text(FLUSH.replace("return 1", "return 2 + len(\"Lock\")"))
+    assert scans.warm() == first
+    assert scans.scanned == ["flush.go"]
+    # Flush stops locking: caller.go is evaluated again and loses its finding
+    flush.write_text(FLUSH.replace("mu.Lock(); mu.Unlock()", "mu.TryLock(); mu.Unlock(); _ = \"Lock()\""))
+    after = scans.warm()
+    assert "caller.go" in scans.scanned
+    assert after == scans.cold()
+    assert ("TST002", "caller.go") not in {(rule, name) for rule, name, *_ in after}
+    # and locking again (the callee's text changes back): the finding returns
+    flush.write_text(FLUSH)
+    assert scans.warm() == first
+    assert "caller.go" in scans.scanned
+
+
+def test_calls_rule_that_may_look_beyond_the_callee_reads_the_whole_sibling(tmp_path: Path) -> None:
+    """R climbs to the file: its answer may rest on any of A's text, so any edit of A evaluates B again."""
+    root = tmp_path / "project"
+    write(root / "src" / "caller.go", "package p\n\nfunc Use() { Flush() }\n")
+    flush = write(root / "src" / "flush.go", FLUSH)
+    rules = tmp_path / "rules"
+    write(rules / "TST003.yml", WIDE_CALLS_RULE)
+    scans = Scans(root, rules=[str(rules)], builtin_rules=False)
+    first = scans.warm()
+    assert first == scans.cold()
+    assert ("TST003", "caller.go") in {(rule, name) for rule, name, *_ in first}
+    flush.write_text(FLUSH.replace("return 1", "return 2 + len(\"Lock\")"))
+    assert scans.warm() == first
+    assert sorted(scans.scanned) == ["caller.go", "flush.go"]
