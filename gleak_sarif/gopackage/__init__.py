@@ -17,7 +17,9 @@ is the caller's `c.mu` for a call `c.flush()`; a parameter is the argument).
 Modules, bottom up:
     folders   a package's folder: its `.go` files (listed once per scan), their bytes and package clause
     summary   the plain data (Site, Ref, Op, FunctionSummary, FileSummary): picklable, cacheable
-    extract   one file's tree -> its FileSummary (one query pass)
+    extract   one file's tree -> its FileSummary (one query pass); what each capture records is in
+              extract_decls, extract_ops, extract_locks, extract_locals, extract_funcs, extract_fields,
+              extract_cancel, extract_fresh
     index     which file declares which function, type or variable (byte-level, no parse)
     model     PackageModel: a package's summaries loaded on demand, effects through calls, lock order
     store     PackageModels: the indexes, summaries and models of one scan (held by the scan context)

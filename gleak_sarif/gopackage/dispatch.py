@@ -10,7 +10,7 @@
   the callers pass there (literals, package functions, method values, function-valued fields, through a
   conversion to a func type of the package; PackageModel.targets_of).
 - `x.f()` where `f` is a function-valued field of x's type: whatever the package assigns to that field
-  (`x.f = func() {...}`, `= g`, `= y.m`, `T{f: ...}`; see extract._func_value) is a target. A value passed
+  (`x.f = func() {...}`, `= g`, `= y.m`, `T{f: ...}`; see extract_funcs.func_value) is a target. A value passed
   in through a parameter (`x.f = cb`) or held by a local is not followed.
 """
 

@@ -43,7 +43,7 @@ class FuncEnv:
 
     receiver: str | None = None
     params: dict[str, int] = field(default_factory=dict)
-    # variable -> same-package type name (or a placeholder, see extract._type_of); a literal's chains to its
+    # variable -> same-package type name (or a placeholder, see extract_locals.type_of); a literal's chains to its
     # enclosing function's
     types: MutableMapping[str, str] = field(default_factory=dict)
     locals: set[str] = field(default_factory=Names)
@@ -68,20 +68,35 @@ class Texts(Protocol):
 
 
 class ExtractorView(Texts, Protocol):
-    """What ChannelFields reads of extract.py's _Extractor (which imports this module)."""
+    """What the extract_* helpers read of extract.py's _Extractor (which imports them): the file, the
+    functions read so far with their names, the loops and select cases, and the references."""
 
+    path: str
+    source: bytes
+    root: Node
+    imports: set[str]
+    names: frozenset[str] | None
     summary: FileSummary
     funcs: list[FunctionSummary]
+    func_starts: list[int]
     envs: list[FuncEnv]
     result_texts: list[str]
+    comm_ranges: list[tuple[int, int]]
+    go_literals: dict[int, Node]
+    fields: ChannelFields
 
     def site(self, node: Node) -> Site: ...
+
+    def looped(self, node: Node) -> bool: ...
+
+    def outer_loop(self, node: Node) -> tuple[int, int] | None: ...
 
     def _innermost(self, start: int, end: int | None = None) -> int | None: ...
 
     def _context(self, node: Node) -> tuple[FunctionSummary, FuncEnv] | None: ...
 
-    def ref(self, node: Node, env: FuncEnv, recv_type: str | None, calls: bool = False) -> Ref | None: ...
+    def ref(self, node: Node, env: FuncEnv, recv_type: str | None, calls: bool = False,
+            elements: bool = False) -> Ref | None: ...
 
 
 def is_chan_make(extractor: Texts, node: Node) -> bool:

@@ -5,10 +5,9 @@ function's own function-valued parameters, parameters run on a goroutine of thei
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from tree_sitter import Node
 
+from gleak_sarif.gopackage import extract_locks
 from gleak_sarif.gopackage.extract_fields import ExtractorView, FuncEnv
 from gleak_sarif.gopackage.summary import (
     FunctionSummary,
@@ -21,24 +20,7 @@ from gleak_sarif.gopackage.summary import (
 )
 
 
-class FuncsView(ExtractorView, Protocol):
-    """What these helpers read of extract.py's _Extractor (which imports this module)."""
-
-    path: str
-    root: Node
-    imports: set[str]
-    go_literals: dict[int, Node]
-
-    def looped(self, node: Node) -> bool: ...
-
-    def outer_loop(self, node: Node) -> tuple[int, int] | None: ...
-
-    def _bools(self, args: list[Node]) -> tuple[bool | None, ...]: ...
-
-    def _guard(self, node: Node, env: FuncEnv) -> tuple[int, bool] | None: ...
-
-
-def element_ref(ex: FuncsView, node: Node, index: Node, rest: list[str], env: FuncEnv,
+def element_ref(ex: ExtractorView, node: Node, index: Node, rest: list[str], env: FuncEnv,
                  recv_type: str | None) -> Ref | None:
     """``node`` reaches ``index`` (`x.f[k]`) through the fields in ``rest`` (outermost first): a path
     rooted where `x.f` is, through the element (`[]` in ``rest``), canon `@elem(<x.f's identity>)...`
@@ -52,7 +34,7 @@ def element_ref(ex: FuncsView, node: Node, index: Node, rest: list[str], env: Fu
     return Ref(base.root, (*base.rest, "[]", *chain), norm(ex.text(node)).lstrip("&*"), canon)
 
 
-def own_param_call(ex: FuncsView, call: Node, name: str, captures: dict[str, list[Node]]) -> bool:
+def own_param_call(ex: ExtractorView, call: Node, name: str, captures: dict[str, list[Node]]) -> bool:
     """`f(...)` where f is a parameter of the function it is written in (not of an enclosing one): a call
     op whose callee is the parameter's position; the model resolves it to the function values the
     callers pass there. True when recorded."""
@@ -66,19 +48,19 @@ def own_param_call(ex: FuncsView, call: Node, name: str, captures: dict[str, lis
     args = [a for a in captures["args"][0].named_children if a.type != "comment"]
     func.ops.append(Op("call", ex.site(call), deferred=call.parent is not None and
                        call.parent.type == "defer_statement", callee=("@param", str(position)),
-                       args=tuple(ex.ref(a, env, func.recv_type) for a in args), bools=ex._bools(args),
-                       guard=ex._guard(call, env), looped=ex.looped(call), loop=ex.outer_loop(call),
+                       args=tuple(ex.ref(a, env, func.recv_type) for a in args), bools=extract_locks.bools(args),
+                       guard=extract_locks.param_guard(ex, call, env), looped=ex.looped(call), loop=ex.outer_loop(call),
                        funcs=funcs(ex, args, env, func.recv_type)))
     return True
 
 
-def funcs(ex: FuncsView, args: list[Node], env: FuncEnv, recv_type: str | None) -> tuple[str, ...]:
+def funcs(ex: ExtractorView, args: list[Node], env: FuncEnv, recv_type: str | None) -> tuple[str, ...]:
     """Op.funcs: the function value each argument passes ("" none or unknown); () when none does."""
     out = tuple(func_arg(ex, a, env, recv_type) for a in args)
     return out if any(out) else ()
 
 
-def func_arg(ex: FuncsView, node: Node, env: FuncEnv, recv_type: str | None, depth: int = 0) -> str:
+def func_arg(ex: ExtractorView, node: Node, env: FuncEnv, recv_type: str | None, depth: int = 0) -> str:
     if node.type == "func_literal":
         return "lit:" + literal_key(ex.path, node.start_byte)[1]
     if node.type == "identifier":
@@ -98,7 +80,7 @@ def func_arg(ex: FuncsView, node: Node, env: FuncEnv, recv_type: str | None, dep
     return ""
 
 
-def param_call(ex: FuncsView, call: Node, name: str) -> None:
+def param_call(ex: ExtractorView, call: Node, name: str) -> None:
     """`f(...)` of a function-valued parameter of an enclosing function, inside a `go func() {...}()`
     written in that function: the function runs its argument on a goroutine of its own (Op.spawned_params;
     a function literal passed there runs on another goroutine than its caller's)."""
@@ -124,13 +106,13 @@ def param_call(ex: FuncsView, call: Node, name: str) -> None:
         index = ex._innermost(func.start)
 
 
-def spawned(ex: FuncsView, func: FunctionSummary, position: int, go: Node) -> None:
+def spawned(ex: ExtractorView, func: FunctionSummary, position: int, go: Node) -> None:
     entry = (position, ex.site(go))
     if entry not in func.spawned_params:
         func.spawned_params = (*func.spawned_params, entry)
 
 
-def func_value(ex: FuncsView, captures: dict[str, list[Node]]) -> None:
+def func_value(ex: ExtractorView, captures: dict[str, list[Node]]) -> None:
     """`x.f = func() {...}` / `= g` / `= y.m`, `T{f: ...}`: what a function-valued field may hold (the
     model resolves a call `x.f()` to it). Only literals, package functions and method values."""
     node = captures["fassign"][0] if "fassign" in captures else captures["fkeyed"][0]
@@ -174,7 +156,7 @@ def func_value(ex: FuncsView, captures: dict[str, list[Node]]) -> None:
         ex.summary.func_values.setdefault(field_id, []).append(target)
 
 
-def once_owner(ex: FuncsView, func: FunctionSummary) -> FunctionSummary:
+def once_owner(ex: ExtractorView, func: FunctionSummary) -> FunctionSummary:
     """The function a literal runs in when it is passed to a `.Do(...)` call (sync.Once), else itself."""
     if not func.is_literal:
         return func
@@ -192,11 +174,3 @@ def once_owner(ex: FuncsView, func: FunctionSummary) -> FunctionSummary:
             return ex.funcs[outer]
     return func
 
-
-def deferred_literal(ex: FuncsView, func: FunctionSummary) -> bool:
-    node = ex.root.descendant_for_byte_range(func.start, func.end)
-    while node is not None and node.type != "func_literal":
-        node = node.parent
-    call = node.parent if node is not None else None
-    return call is not None and call.type == "call_expression" and call.parent is not None and \
-        call.parent.type == "defer_statement"

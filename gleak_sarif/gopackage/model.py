@@ -246,7 +246,7 @@ class PackageModel:
         return ""
 
     def _placeholder_type(self, text: str) -> str:
-        """The type a placeholder of the extractor stands for (see extract._type_of), "" when unknown."""
+        """The type a placeholder of the extractor stands for (see extract_locals.type_of), "" when unknown."""
         depth = self._placeholder_depth
         if depth > 8:
             return ""  # a placeholder built from itself (x = x.next[0] in a loop): give up
