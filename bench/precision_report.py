@@ -122,7 +122,7 @@ def corpus_section() -> list[str]:
     scans = labels()
     judged = verdicts()
     lines_of = {s: sum(int(sizes[m["name"]]["go_lines"]) for m in mods if m["set"] == s)
-                for s in ("precision", "heldout", "fresh", "fresh2", "fresh3", "fresh4")}
+                for s in ("precision", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5")}
     out = [
         "## Precision corpus (issue 16): code the rules were not tuned on",
         "",
@@ -138,8 +138,9 @@ def corpus_section() -> list[str]:
         "scanned to re-check rules after they were tuned on the `precision` set; the `fresh` modules are a",
         "second, larger held-out set added after issue 15's recall rules landed, the `fresh2` modules a",
         "third one, judged before anyone tuned on it, the `fresh3` modules a fourth, added to re-check the",
-        "tuning round done on `fresh2`, and the `fresh4` modules a fifth, the untuned measurement of the fourth",
-        "session (see their sections below).",
+        "tuning round done on `fresh2`, the `fresh4` modules a fifth, the untuned measurement of the fourth",
+        "session, and the `fresh5` modules a sixth, the untuned measurement of the fifth session (see their",
+        "sections below).",
         "",
         "Read the `current` column with care: the issue-16 fixes were written against these findings, so it",
         "is precision after tuning on this set (the fixes are general shapes, each with a fixture, but an",
@@ -157,7 +158,8 @@ def corpus_section() -> list[str]:
                    f"{int(size['go_lines']):,} | {int(size['test_lines']):,} |")
     out += ["", f"Lines of Go: precision set {lines_of['precision']:,}, held-out set {lines_of['heldout']:,}, "
                 f"fresh set {lines_of['fresh']:,}, fresh2 set {lines_of['fresh2']:,}, "
-                f"fresh3 set {lines_of['fresh3']:,}, fresh4 set {lines_of['fresh4']:,} "
+                f"fresh3 set {lines_of['fresh3']:,}, fresh4 set {lines_of['fresh4']:,}, "
+                f"fresh5 set {lines_of['fresh5']:,} "
                 "(the files a default scan reads: no vendor/, testdata/, hidden or generated files).", ""]
     scan_line = ", ".join(f"`{label}` at {commit}" for label, commit in scans.items())
     out += [f"Scans (label and gleak-sarif commit): {scan_line}.", ""]
@@ -259,12 +261,13 @@ def corpus_section() -> list[str]:
             + fresh_section(metas, mods, sizes, lines_of["fresh2"], judged, "fresh2")
             + fresh_section(metas, mods, sizes, lines_of["fresh3"], judged, "fresh3")
             + fresh_section(metas, mods, sizes, lines_of["fresh4"], judged, "fresh4")
+            + fresh_section(metas, mods, sizes, lines_of["fresh5"], judged, "fresh5")
             + tests_section(metas, judged))
 
 
 def tests_section(metas: dict[str, RuleMeta], judged: dict[tuple[str, str, str, int], str]) -> list[str]:
     """Findings in *_test.go files, counted and sampled apart (bench/corpus.py sample --tests-only)."""
-    sets = ["precision", "heldout", "fresh", "fresh2", "fresh3", "fresh4"]
+    sets = ["precision", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5"]
 
     def order(lab: str) -> tuple[int, str]:
         # per set (the precision set's labels have no prefix), then in label order (tests4-1 before tests4-2)
@@ -344,6 +347,12 @@ FRESH_INTROS = {
         "tests). `fresh4-base`, `-end1` and `-end2` are held-out precision; every finding new in an end scan was",
         "judged too. `fresh4-end3` is NOT untuned: it is main after the lead re-decided the levels with fresh4's",
         "verdicts (GL202 and GL221 from error to warning) and fixed the `go close(c)` shape GL218 showed here.",
+    ]),
+    "fresh5": ("fresh5 (untuned)", "picked in the fifth session of 2026-12-07 as its untuned measurement", [
+        "Nobody but the helper who built it fetched, scanned or read this set, and no rule was tuned on it:",
+        "`fresh5-base` is main at the session's start (1c26718), before any rule change of that session;",
+        "`fresh5-end...` is main after the session's rule changes (prec5, locks5). Both are held-out precision",
+        "of the levels decided with fresh4; every finding new in an end scan was judged too.",
     ]),
 }
 
@@ -485,7 +494,7 @@ def levels_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]],
         if not path.exists():
             continue
         sample = read_tsv(path)
-        scanned = next((name for name in ("heldout", "fresh2", "fresh3", "fresh4", "fresh")
+        scanned = next((name for name in ("heldout", "fresh2", "fresh3", "fresh4", "fresh5", "fresh")
                         if label.startswith(f"{name}-")), "precision")
         if row["rules"].startswith("default rules"):
             ran = {m.id for m in metas.values() if m.enabled_by_default}
