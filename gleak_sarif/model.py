@@ -131,6 +131,8 @@ class RuleMeta(BaseModel):
     use_instead: str = ""
     references: list[str] = Field(default_factory=list)
     enabled_by_default: bool = True
+    # other linters that report the same problem: `//nolint:<one of them>` silences this rule on its lines too
+    equivalent_linters: list[str] = Field(default_factory=list)
     has_fix: bool = False
     source_path: str | None = None
 

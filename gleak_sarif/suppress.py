@@ -11,6 +11,11 @@ Syntax (golangci-lint's, so one comment serves both tools):
   (``//nolint:errcheck``) leave gleak alone. No spaces around ``:``; an explanation may follow after
   ``//``: ``//nolint:gleak // closed by Stop``. golangci-lint trims leading slashes and spaces before it
   matches, so ``// nolint:gleak`` works there (its docs still ask for ``//nolint``), and here too.
+- ``//nolint:govet`` (any list of other linters' names) silences the rules that list one of those names as
+  ``equivalent-linters`` in their YAML: GL301 is go vet's lostcancel check, so a line whose lost cancel is
+  already excused for vet (``//nolint:govet // cancels itself at the deadline``) is excused for it too.
+  golangci-lint does not apply such a directive to gleak's issues, so the golangci-lint bridge drops these
+  findings itself (`golangci_applies`).
 - ``//gleak:ignore GL201 reason`` or ``//gleak:ignore GL201,GL202 -- reason`` suppresses the listed rules.
   Each entry is an exact rule id (case-insensitive) or a rule name (``send-abandoned-by-select``).
   Prefixes (``GL2``) are deliberately *not* accepted: a prefix would also silence rules added later, which
@@ -31,7 +36,8 @@ A finding is covered when the line of its primary location is.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
@@ -57,12 +63,15 @@ class Directive:
     justification: str
     first_line: int  # 1-based, inclusive
     last_line: int
+    linters: frozenset[str] = field(default_factory=frozenset)  # //nolint:<other linters>, lower-cased
 
-    def covers(self, finding: Finding) -> bool:
+    def covers(self, finding: Finding, equivalents: Mapping[str, frozenset[str]] | None = None) -> bool:
+        """``equivalents``: rule id -> the other linters' names that report the same problem."""
         if not self.first_line <= finding.primary.start_line <= self.last_line:
             return False
         return (
             self.all_rules or finding.rule_id.lower() in self.rules or finding.rule_name.lower() in self.rules
+            or bool(self.linters and equivalents and self.linters & equivalents.get(finding.rule_id, frozenset()))
         )
 
 
@@ -95,6 +104,25 @@ def parse_directive(comment: str) -> tuple[bool, frozenset[str], str] | None:
                 break
         return False, rules, reason
     return None
+
+
+def nolint_linters(comment: str) -> frozenset[str]:
+    """The linter names a `//nolint:a,b` comment lists (lower-cased); empty for any other comment."""
+    if not comment.startswith("//"):
+        return frozenset()
+    stripped = comment[2:].lstrip("/ ")
+    if not _NOLINT.match(stripped):
+        return frozenset()
+    directive = stripped[len("nolint") :].partition("//")[0]
+    if not directive.startswith(":"):
+        return frozenset()
+    return frozenset(n for n in (n.strip().lower() for n in directive[1:].split(",")) if n)
+
+
+def golangci_applies(directive: str) -> bool:
+    """Whether golangci-lint itself applies this directive to gleak's issues (`//nolint`, `:all`, `:gleak`)."""
+    parsed = parse_directive(directive)
+    return parsed is not None and parsed[0]  # only a nolint directive sets "all gleak rules"
 
 
 def _line_start(source: bytes, offset: int) -> int:
@@ -136,8 +164,13 @@ def find_directives(source: bytes, root: Node) -> list[Directive]:
             continue
         text = source[node.start_byte : node.end_byte].decode("utf-8", errors="replace").rstrip()
         parsed = parse_directive(text)
+        linters = frozenset[str]()
         if parsed is None:
-            continue
+            # `//nolint:govet`: kept for the rules that name an equivalent linter
+            linters = nolint_linters(text)
+            if not linters:
+                continue
+            parsed = (False, frozenset(), text.partition("//")[2].partition("//")[2].strip())
         all_rules, rules, reason = parsed
         line = node.start_point[0] + 1
         first, last = line, line
@@ -150,12 +183,16 @@ def find_directives(source: bytes, root: Node) -> list[Directive]:
                     first = 1
                 else:
                     last = scope.end_point[0] + 1
-        out.append(Directive(text, all_rules, rules, reason, first, last))
+        out.append(Directive(text, all_rules, rules, reason, first, last, linters))
     return out
 
 
-def apply_suppressions(source: bytes, root: Node, findings: list[Finding]) -> None:
-    """Set ``finding.suppression`` on every finding that an in-source directive covers."""
+def apply_suppressions(source: bytes, root: Node, findings: list[Finding],
+                       equivalents: Mapping[str, frozenset[str]] | None = None) -> None:
+    """Set ``finding.suppression`` on every finding that an in-source directive covers.
+
+    ``equivalents``: rule id -> names of other linters whose `//nolint:<name>` silences that rule too.
+    """
     if not findings or (b"nolint" not in source and b"gleak:ignore" not in source):
         return
     directives = find_directives(source, root)
@@ -167,6 +204,6 @@ def apply_suppressions(source: bytes, root: Node, findings: list[Finding]) -> No
         if finding.suppression is not None:
             continue
         for d in directives:
-            if d.covers(finding):
+            if d.covers(finding, equivalents):
                 finding.suppression = Suppression(directive=d.text, justification=d.justification)
                 break

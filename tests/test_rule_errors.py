@@ -40,6 +40,7 @@ CASES = [
      ["cycle in utils"]),
     (RULE_HEADER + "rule:\n  inside:\n    kind: go_statement\n", 7, ["no pattern, kind or query"]),
     (RULE_HEADER.replace("severity: warning", "severity: fatal") + GOOD_RULE, 3, ["severity"]),
+    (RULE_HEADER + "equivalent-linters: [govet, gleak]\n" + GOOD_RULE, 7, ["'gleak' is not another linter"]),
     ("a: &a [1,2]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
      "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
      "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"

@@ -25,6 +25,7 @@ from gleak_sarif.config import FailLevel, ScanOptions
 from gleak_sarif.errors import ConfigError, GleakError
 from gleak_sarif.model import Finding, Notification
 from gleak_sarif.report.printable import escape_lone_surrogates
+from gleak_sarif.suppress import golangci_applies
 
 PROTOCOL_VERSION = 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -174,14 +175,17 @@ class Server:
 
 
 def _drop(f: Finding) -> bool:
-    """Drop findings silenced by `//gleak:ignore`; keep those under a `//nolint` directive.
+    """Drop findings silenced by `//gleak:ignore` or an equivalent linter's `//nolint:govet`; keep those under
+    a `//nolint` directive that golangci-lint applies to gleak itself (`//nolint`, `:all`, `:gleak`).
 
     golangci-lint applies `//nolint:gleak` itself. Were the engine to drop those findings too, the directive
-    would look unused to golangci-lint, and its nolintlint linter would report it.
+    would look unused to golangci-lint, and its nolintlint linter would report it. It does not apply
+    `//nolint:govet` to gleak's issues, so a finding that directive silences (a rule's `equivalent-linters`)
+    is dropped here.
     """
     if f.suppression is None:
         return False
-    return not f.suppression.directive.lstrip("/ ").startswith("nolint")
+    return not golangci_applies(f.suppression.directive)
 
 
 def _fails(f: Finding, fail_level: FailLevel) -> bool:

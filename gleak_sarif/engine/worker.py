@@ -166,7 +166,8 @@ def scan_source(context: ScanContext, path: str, source: bytes, go_version: tupl
                         + " are missing for this file" + _package_time(clock)))
             break
     if result.findings:
-        apply_suppressions(source, root, result.findings)
+        apply_suppressions(source, root, result.findings,
+                           {r.meta.id: frozenset(r.meta.equivalent_linters) for r in active if r.meta.equivalent_linters})
         # the SARIF writer would read and hash the file again (a `model:` binding may place one elsewhere)
         set_line_hashes(original, [f for f in result.findings if f.primary.path == path])
         _stamp_fixes(original, path, result.findings)

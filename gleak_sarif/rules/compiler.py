@@ -485,6 +485,7 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
         use_instead=docs.use_instead.strip("\n"),
         references=docs.references,
         enabled_by_default=spec.enabled,
+        equivalent_linters=spec.equivalent_linters,
         has_fix=bool(fixes),
         source_path=path,
     )

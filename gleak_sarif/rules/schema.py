@@ -31,6 +31,7 @@ from gleak_sarif.rules.regex import RegexError, check_regex
 METAVAR_NAME = re.compile(r"^\$?([A-Z_][A-Z0-9_]*)$")
 RULE_ID = re.compile(r"^[A-Z]{2,5}[0-9]{3,4}$")
 RULE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+LINTER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
 class _Strict(BaseModel):
@@ -243,6 +244,9 @@ class RuleFile(_Strict):
     message: str
     tags: list[str] = Field(default_factory=list)
     enabled: bool = True  # false: only runs when selected explicitly (e.g. the GL101 inventory)
+    # names of other linters reporting the same problem (go vet's analyzer, golangci-lint's linter):
+    # `//nolint:<name>` on a line silences this rule there too
+    equivalent_linters: list[str] = Field(default_factory=list, alias="equivalent-linters")
     files: list[str] = Field(default_factory=list)
     ignores: list[str] = Field(default_factory=list)
     go_version: str | None = Field(default=None, alias="go-version")
@@ -273,6 +277,14 @@ class RuleFile(_Strict):
         if not RULE_NAME.match(value):
             raise ValueError("rule name must be kebab-case, e.g. send-abandoned-by-select")
         return value
+
+    @field_validator("equivalent_linters")
+    @classmethod
+    def _linter_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not LINTER_NAME.match(name) or name.lower() in ("gleak", "all"):
+                raise ValueError(f"{name!r} is not another linter's name (letters, digits, '-', '_')")
+        return [name.lower() for name in value]
 
     @field_validator("tags")
     @classmethod

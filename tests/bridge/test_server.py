@@ -288,3 +288,21 @@ def test_cli_serve_exits_zero_on_eof(leaky: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     (answer,) = [json.loads(line) for line in proc.stdout.splitlines()]
     assert answer["ok"] is True and answer["fingerprint"]
+
+
+def test_scan_drops_findings_an_equivalent_linter_directive_silences(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """golangci-lint does not apply `//nolint:govet` to gleak's issues: a GL301 finding it silences (GL301
+    lists go vet's names as `equivalent-linters`) is dropped by the server, the unexcused one comes back."""
+    (tmp_path / ".gleak.yml").write_text("{}\n")
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "ctx.go"
+    path.write_text(
+        'package p\n\nimport (\n\t"context"\n\t"time"\n)\n\n'
+        "func Contexts() []context.Context {\n"
+        "\ta, _ := context.WithTimeout(context.Background(), time.Second) //nolint:govet // expires by itself\n"
+        "\tb, _ := context.WithTimeout(context.Background(), time.Second)\n"
+        "\treturn []context.Context{a, b}\n}\n")
+    answer = Server().handle_line(_req("scan", 1, files=[str(path)], select=["GL301"]))
+    assert answer["ok"] is True, answer
+    assert [(f["rule_id"], f["line"]) for f in answer["findings"]] == [("GL301", 10)]

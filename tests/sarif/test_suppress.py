@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 from tree_sitter import Language, Parser
 
 from gleak_sarif.model import Finding, Severity, Span
-from gleak_sarif.suppress import apply_suppressions, find_directives, parse_directive
+from gleak_sarif.suppress import (
+    apply_suppressions,
+    find_directives,
+    golangci_applies,
+    nolint_linters,
+    parse_directive,
+)
 
 PARSER = Parser(Language(tree_sitter_go.language()))
 
@@ -190,3 +196,66 @@ def test_any_bytes_never_crash(noise: bytes, line: int) -> None:
     data = b"package p\n//nolint:gleak\n" + noise + b"\n//gleak:ignore GL201 x\nfunc f() {}\n"
     fs = [finding("GL201", line)]
     apply_suppressions(data, PARSER.parse(data).root_node, fs)
+
+
+EQUIVALENT_SOURCE = textwrap.dedent(
+    """\
+    package p
+
+    import "context"
+
+    func f() {
+    \ta, _ := context.WithCancel(context.Background()) //nolint:govet // cancels itself
+    \tb, _ := context.WithCancel(context.Background()) //nolint:errcheck,LostCancel
+    \tc, _ := context.WithCancel(context.Background()) //nolint:errcheck
+    \t//nolint:govet // the statement below
+    \td, _ := context.WithCancel(context.Background())
+    \t_, _, _, _ = a, b, c, d
+    }
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("comment", "expected"),
+    [
+        ("//nolint:govet", {"govet"}),
+        ("//nolint:errcheck, LostCancel // why", {"errcheck", "lostcancel"}),
+        ("// nolint:govet", {"govet"}),
+        ("//nolint", set()),
+        ("//nolint // reason: govet", set()),
+        ("//gleak:ignore GL301", set()),
+        ("/* nolint:govet */", set()),
+        ("//nolintx:govet", set()),
+    ],
+)
+def test_nolint_linters(comment: str, expected: set[str]) -> None:
+    assert nolint_linters(comment) == frozenset(expected)
+
+
+def test_equivalent_linter_silences_only_the_rules_that_name_it() -> None:
+    lines = [line_of(f"{v}, _ :=", EQUIVALENT_SOURCE) for v in "abcd"]
+    equivalents = {"GL301": frozenset({"govet", "vet", "lostcancel"})}
+    fs = [finding("GL301", line) for line in lines] + [finding("GL201", lines[0])]
+    data = EQUIVALENT_SOURCE.encode()
+    apply_suppressions(data, PARSER.parse(data).root_node, fs, equivalents)
+    assert [f.suppression.justification if f.suppression else None for f in fs] == [
+        "cancels itself", "", None, "the statement below", None]
+    # without the rule's equivalents nothing is silenced: //nolint:govet is not //nolint:gleak
+    fs = [finding("GL301", line) for line in lines]
+    apply_suppressions(data, PARSER.parse(data).root_node, fs)
+    assert [f.suppression for f in fs] == [None] * 4
+
+
+@pytest.mark.parametrize(
+    ("directive", "applies"),
+    [
+        ("//nolint", True),
+        ("//nolint:all", True),
+        ("//nolint:errcheck,gleak // x", True),
+        ("//nolint:govet // x", False),  # golangci-lint keeps gleak's issue: the bridge drops it
+        ("//gleak:ignore GL301 x", False),
+    ],
+)
+def test_golangci_applies(directive: str, applies: bool) -> None:
+    assert golangci_applies(directive) is applies
