@@ -25,20 +25,20 @@ class LockSites:
     skip_bound: bool = False
 
 
-Place = tuple[str, int, int]  # file name, 1-based line and column: one spot of the package's folder
+Place = tuple[str, int, int]  # file name, start and end byte: one expression of the package's folder
 
 
 def _bound_places(asker: Asker, env: Env) -> set[Place]:
-    """Where the captures bound so far point (a package is one folder, so a file's name is enough)."""
+    """The expressions the captures bound so far stand for (a package is one folder, so a file's name is
+    enough); whole spans, so a lock call's operand (`$MU`) does not stand for the call."""
     places: set[Place] = set()
     for value in env.values():
         item: object = value
         if isinstance(item, Evidence):
             for one in (item, *item.more):
-                places.add((os.path.basename(one.site.path), one.site.line, one.site.column))
+                places.add((os.path.basename(one.site.path), one.site.start, one.site.end))
         elif isinstance(item, Node):
-            row, column = item.start_point
-            places.add((os.path.basename(asker.ev.path), row + 1, column + 1))
+            places.add((os.path.basename(asker.ev.path), item.start_byte, item.end_byte))
     return places
 
 
@@ -62,7 +62,7 @@ def _run(asker: Asker, spec: LockSites, env: Env) -> Iterator[Env]:
         if op is not None and lock.site == op.site:
             continue  # the node's own lock (another goroutine running the same code blocks there too,
             # but that is the node itself)
-        if (os.path.basename(lock.site.path), lock.site.line, lock.site.column) in shown:
+        if (os.path.basename(lock.site.path), lock.site.start, lock.site.end) in shown:
             continue
         found.append(asker.evidence(f"{asker.function_name(index)}: {lock.site.text}", lock.site))
         if len(found) == MAX_SITES:
