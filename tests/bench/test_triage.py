@@ -151,3 +151,27 @@ def test_precision_doc_is_generated_from_the_triage() -> None:
     assert (REPO / "docs" / "precision.md").read_text(encoding="utf-8") == report.render(), (
         "docs/precision.md disagrees with bench/triage/: run `.venv/bin/python bench/precision_report.py --write`"
     )
+
+
+def test_levels_by_file_kind_splits_test_files_and_counts_fixed_shapes() -> None:
+    """The per-level table of the level section: first-seen verdicts of the rules on by default, summed per
+    level now, `*_test.go` apart; an fp the last scan no longer reports counts only in the first column."""
+    report = _load("precision_report")
+    from gleak_sarif.model import Precision, RuleMeta, Severity
+
+    def meta(rule_id: str, severity: Severity, on: bool = True) -> RuleMeta:
+        return RuleMeta(id=rule_id, name="r", severity=severity, precision=Precision.high, summary="s", what="w",
+                        why="y", enabled_by_default=on)
+
+    metas = {"GL1": meta("GL1", Severity.warning), "GL2": meta("GL2", Severity.warning, on=False)}
+    keys = {
+        ("GL1", "c", "a_test.go", 1): "tp", ("GL1", "c", "a_test.go", 2): "fp", ("GL1", "c", "a_test.go", 3): "fp",
+        ("GL1", "c", "a.go", 4): "tp", ("GL1", "c", "a.go", 5): "unsure", ("GL2", "c", "b.go", 6): "fp",
+    }
+    seen = dict.fromkeys(keys, "scan")
+    latest = {("GL1", "c", "a_test.go", 2)}
+    rows = [line for line in report.levels_by_file_kind(metas, seen, latest, keys) if line.startswith("| warning")]
+    assert rows == [
+        "| warning | test files | 1 / 2 / 0 | 33% | 1 | 50% | **below** / **below** |",
+        "| warning | other files | 1 / 0 / 1 | 100% | 0 | 100% | meets / meets |",
+    ]
