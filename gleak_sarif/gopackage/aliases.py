@@ -2,9 +2,10 @@
 
 `F(func(done <-chan struct{}) { seen = done }, stop)` with `func F(wait func(<-chan struct{}), done <-chan
 struct{}) { wait(done) }`: F calls the literal with its own parameter `done`, which is the caller's `stop`, so
-after the call the enclosing local `seen` is `stop` (when F calls the literal at all). The extractor records
-what each function hands its function-valued parameters (FunctionSummary.param_calls) and which enclosing
-locals a literal sets from its parameters (FunctionSummary.param_stores). Only receive-only parameters
+after the call the enclosing local `seen` is `stop` (when F calls the literal at all). What each function hands
+its function-valued parameters is read from its calls of them (the call ops with callee ("@param", "<N>"),
+which the call graph follows too: param_calls below), which enclosing locals a literal sets from its
+parameters from FunctionSummary.param_stores. Only receive-only parameters
 count (`done <-chan T` in the callee and in the literal): through them nobody can send on the channel or
 close it, so the hand-over changes nothing about who can end a receive on it.
 """
@@ -12,6 +13,21 @@ close it, so the hand-over changes nothing about who can end a receive on it.
 from __future__ import annotations
 
 from gleak_sarif.gopackage.model import PackageModel
+from gleak_sarif.gopackage.summary import FunctionSummary, Ref
+
+
+def param_calls(func: FunctionSummary) -> list[tuple[int, tuple[int, ...]]]:
+    """The function's calls of its own function-valued parameters with its own parameters as arguments:
+    `wait(done)` is (the position of `wait`, (the position of `done`,)); -1 for an argument that is not a
+    parameter as written (a field of one, an expression)."""
+    return [(int(op.callee[1]), tuple(_param_position(ref) for ref in op.args)) for op in func.ops
+            if op.kind == "call" and op.callee is not None and op.callee[0] == "@param"]
+
+
+def _param_position(ref: Ref | None) -> int:
+    if ref is None or not ref.root.startswith("p") or ref.rest or not ref.text.isidentifier():
+        return -1
+    return int(ref.root[1:])
 
 
 def param_aliases(model: PackageModel, index: int, name: str) -> list[tuple[int, int, int]]:
@@ -36,7 +52,7 @@ def param_aliases(model: PackageModel, index: int, name: str) -> list[tuple[int,
                     continue
                 for target in model.targets_of(outer, position):
                     callee = model.functions[target]
-                    for called, args in callee.param_calls:
+                    for called, args in param_calls(callee):
                         # both ends receive-only: neither the callee nor the literal can send on it or close it
                         if called == argument and param < len(args) and args[param] >= 0 and \
                                 args[param] in callee.recv_only_params and param in func.recv_only_params and \

@@ -37,13 +37,16 @@ def element_ref(ex: ExtractorView, node: Node, index: Node, rest: list[str], env
 def own_param_call(ex: ExtractorView, call: Node, name: str, captures: dict[str, list[Node]]) -> bool:
     """`f(...)` where f is a parameter of the function it is written in (not of an enclosing one): a call
     op whose callee is the parameter's position; the model resolves it to the function values the
-    callers pass there. True when recorded."""
+    callers pass there (dispatch.param_targets), and gopackage/aliases.py reads which of its own parameters
+    the function hands over (`wait(done)`). True when recorded."""
     context = ex._context(call)
     if context is None:
         return False
     func, env = context
     position = env.params.get(name)
-    if position is None or name in env.locals:
+    # a local of the function's own named like the parameter hides it; a literal's captured names do not
+    # (its own parameter hides them): its own names only, not the Names view of the enclosing function's
+    if position is None or set.__contains__(env.locals, name):
         return False
     args = [a for a in captures["args"][0].named_children if a.type != "comment"]
     func.ops.append(Op("call", ex.site(call), deferred=call.parent is not None and
@@ -87,13 +90,6 @@ def param_call(ex: ExtractorView, call: Node, name: str) -> None:
     index = ex._innermost(call.start_byte, call.end_byte)
     if index is None or (name not in ex.envs[index].params and name not in ex.envs[index].locals):
         return
-    own = ex.envs[index].params
-    if name in own:  # `wait(done)`: which of its own parameters the function hands to the one it calls
-        arguments = call.child_by_field_name("arguments")
-        args = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
-        entry = (own[name], tuple(own.get(ex.text(a), -1) if a.type == "identifier" else -1 for a in args))
-        if entry not in ex.funcs[index].param_calls:
-            ex.funcs[index].param_calls = (*ex.funcs[index].param_calls, entry)
     spawner: Node | None = None
     while index is not None:  # out through the enclosing functions, by byte range
         func = ex.funcs[index]

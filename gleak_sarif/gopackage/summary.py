@@ -86,9 +86,6 @@ class FunctionSummary:
     deferred: bool = False
     # literals: an argument of a call, as (the call's start byte, the argument's position)
     argument: tuple[int, int] | None = None
-    # function-valued parameters this function calls with its own parameters as arguments: `wait(done)`
-    # is (the position of `wait`, (the position of `done`,)); -1 for an argument that is no parameter
-    param_calls: tuple[tuple[int, tuple[int, ...]], ...] = ()
     # positions of the parameters declared receive-only (`done <-chan T`): nothing can send on them or close them
     recv_only_params: tuple[int, ...] = ()
     # literals: an enclosing function's local set from a parameter of the literal (`seen = done`), as (the
