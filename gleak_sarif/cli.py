@@ -12,11 +12,11 @@ import shutil
 import signal
 import sys
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
-from gleak_sarif import __version__
+from gleak_sarif import __version__, interrupts
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM killed
@@ -744,6 +744,7 @@ def main() -> None:
     # report being written is left as it was, and the exit status says so (143).
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
+        interrupts.watch()  # Ctrl-C was held while console_script imported this (one that came: raised here)
         code = app(standalone_mode=False)
     except ConfigError as err:
         text = str(err)
@@ -761,13 +762,11 @@ def main() -> None:
     except Terminated:
         typer.echo("gleak-sarif: terminated", err=True)
         sys.exit(EXIT_TERMINATED)
-    except KeyboardInterrupt:
-        typer.echo("gleak-sarif: interrupted", err=True)
-        sys.exit(130)
-    except typer.Abort:  # click turns Ctrl-C inside a command into Abort
-        typer.echo("gleak-sarif: interrupted", err=True)
-        sys.exit(130)
+    except (KeyboardInterrupt, typer.Abort):  # click turns Ctrl-C inside a command into Abort
+        _interrupted()
     except Exception as err:
+        if interrupts.interrupted():  # a library turned the KeyboardInterrupt into its own error
+            _interrupted()
         # typer ships its own copy of click: recognise its usage errors by shape, not by import
         show = getattr(err, "show", None)
         if callable(show) and isinstance(getattr(err, "exit_code", None), int):
@@ -785,8 +784,15 @@ def main() -> None:
         sys.exit(EXIT_INTERNAL)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        interrupts.unwatch()
         if paused:
             gc.enable()
     if code == 130:  # typer turns Ctrl-C inside a command into the return value 130
-        typer.echo("gleak-sarif: interrupted", err=True)
+        _interrupted()
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _interrupted() -> NoReturn:
+    typer.echo("gleak-sarif: interrupted", err=True)
+    interrupts.handled()
+    sys.exit(130)

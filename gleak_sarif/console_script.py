@@ -12,6 +12,9 @@ def main() -> None:
 
         sys.stdout.write(f"gleak-sarif {__version__}\n")  # the same line as the CLI's --version
         return
+    from gleak_sarif import interrupts
+
+    interrupts.hold()  # Ctrl-C during the imports is raised once the CLI's handlers are in place
     from gleak_sarif.cli import main as cli_main
 
     cli_main()

@@ -8,7 +8,9 @@ import re
 from dataclasses import dataclass, field
 
 import tree_sitter_go
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Language, Node, Parser, Query
+
+from gleak_sarif import interrupts
 
 GO = Language(tree_sitter_go.language())
 
@@ -67,6 +69,13 @@ BUILTIN_IMPORTS: dict[str, str] = {
 @functools.cache
 def parser() -> Parser:
     return Parser(GO)
+
+
+def compile_query(text: str) -> Query:
+    """A Go query, compiled with Ctrl-C held: tree-sitter turns a KeyboardInterrupt raised while it compiles
+    a `#match?` regex into a QueryError (gleak_sarif/interrupts.py)."""
+    with interrupts.held():
+        return Query(GO, text)
 
 
 # A tree-sitter query walks the children of a node in time quadratic in their number (a flat literal of 600k

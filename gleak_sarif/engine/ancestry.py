@@ -14,12 +14,12 @@ import functools
 
 from tree_sitter import Node, Query, QueryCursor
 
-from gleak_sarif.gosource import GO
+from gleak_sarif.gosource import compile_query
 
 
 @functools.cache
 def _kinds_query(kinds: frozenset[str]) -> Query:
-    return Query(GO, "[" + " ".join(f"({kind})" for kind in sorted(kinds)) + "] @node")
+    return compile_query("[" + " ".join(f"({kind})" for kind in sorted(kinds)) + "] @node")
 
 
 class StopIndex:

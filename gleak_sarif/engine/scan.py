@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from gleak_sarif import interrupts
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine.cache import (
     FileHashes,
@@ -360,8 +361,13 @@ class Engine:
             fork = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=jobs, mp_context=fork, initializer=_worker_signals) as pool, \
                     _stopping_workers(pool):
-                for chunk_results in pool.map(_scan_chunk, pending):
-                    results.extend(chunk_results)
+                # the first submit forks the workers: a KeyboardInterrupt raised in an at-fork callback
+                # (logging's) is ignored by CPython, and the scan went on after Ctrl-C (interrupts.py)
+                with interrupts.held():
+                    futures = [pool.submit(_scan_chunk, chunk) for chunk in pending]
+                interrupts.check()  # the start-up is over: a Ctrl-C lost in it stops the scan here
+                for future in futures:
+                    results.extend(future.result())
         except BrokenProcessPool:
             # A worker died (e.g. a crash in native code). Redo the unfinished files one per process so
             # that the culprit is named and every other file still gets scanned.
@@ -400,7 +406,9 @@ class Engine:
         try:
             with ProcessPoolExecutor(max_workers=1, mp_context=fork, initializer=_worker_signals) as pool, \
                     _stopping_workers(pool):
-                return pool.submit(_scan_chunk, [path]).result(timeout=self.options.file_timeout_seconds * 2)[0]
+                with interrupts.held():  # the submit forks the worker (see _scan_parallel)
+                    future = pool.submit(_scan_chunk, [path])
+                return future.result(timeout=self.options.file_timeout_seconds * 2)[0]
         except Exception as err:  # the worker crashed or hung on this file: report it, go on
             failed = FileResult(path)
             failed.notifications.append(Notification(
@@ -444,10 +452,12 @@ def _shared_summaries(cache_dir: str | None, serial: bool) -> SharedSummaries | 
 
 
 def _worker_signals() -> None:
-    """In a worker: SIGTERM ends it at once (the parent's handler, inherited by fork, would raise)."""
+    """In a worker: SIGTERM ends it at once (the parent's handler, inherited by fork, would raise); Ctrl-C
+    raises as Python's default does (the fork happened while the parent held it)."""
     import signal
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    interrupts.unwatch()
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from gleak_sarif.gopackage import extract_decls, extract_funcs, extract_locals, 
 from gleak_sarif.gopackage.extract_cancel import CancelPairs
 from gleak_sarif.gopackage.extract_fields import ChannelFields, FuncEnv
 from gleak_sarif.gopackage.summary import FileSummary, FunctionSummary, Ref, Site, norm, one_line
-from gleak_sarif.gosource import GO
+from gleak_sarif.gosource import compile_query
 
 _QUERY_TEXT = """
 (function_declaration name: (identifier) @name) @func
@@ -71,7 +71,7 @@ class Queries:
     def get(self, locks_only: bool) -> Query:
         query = self._compiled.get(locks_only)
         if query is None:
-            query = self._compiled[locks_only] = Query(GO, _LOCKS_QUERY_TEXT if locks_only else _QUERY_TEXT)
+            query = self._compiled[locks_only] = compile_query(_LOCKS_QUERY_TEXT if locks_only else _QUERY_TEXT)
         return query
 
 

@@ -13,7 +13,7 @@ from typing import ClassVar
 from tree_sitter import Query
 
 from gleak_sarif import facts
-from gleak_sarif.gosource import GO
+from gleak_sarif.gosource import compile_query
 from gleak_sarif.model import RuleMeta, Severity
 from gleak_sarif.rules.regex import Regex
 
@@ -46,7 +46,7 @@ class Atom:
     def query_object(self) -> Query:
         """The atom's own query, compiled on first use (tree-sitter takes ~5-10 ms per pattern)."""
         if self.compiled is None:
-            self.compiled = Query(GO, self.query)
+            self.compiled = compile_query(self.query)
         return self.compiled
 
     def __getstate__(self) -> dict[str, object]:
@@ -155,7 +155,7 @@ class RulePack:
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         if self.pattern_atoms:
-            self.query = Query(GO, "\n".join(self.atoms[atoms[0]].query for atoms in self.pattern_atoms))
+            self.query = compile_query("\n".join(self.atoms[atoms[0]].query for atoms in self.pattern_atoms))
 
 
 # ---- the evaluation plan: a rule object's checks as typed steps, in order --------------------------

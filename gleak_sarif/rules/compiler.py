@@ -15,11 +15,11 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from tree_sitter import Query, QueryError
+from tree_sitter import QueryError
 
 from gleak_sarif import __version__, facts
 from gleak_sarif.errors import ConfigError
-from gleak_sarif.gosource import BUILTIN_IMPORTS, GO, parse_version_condition
+from gleak_sarif.gosource import BUILTIN_IMPORTS, GO, compile_query, parse_version_condition
 from gleak_sarif.model import RuleMeta
 from gleak_sarif.rules.compiled import (
     Atom,
@@ -333,7 +333,7 @@ class _RuleCompiler:
             except RegexError as err:
                 raise self.error(f"invalid regular expression in a #match? predicate: {err}", loc) from None
         try:
-            standalone = Query(GO, text)
+            standalone = compile_query(text)
         except (QueryError, ValueError) as err:
             raise self.error(f"the query does not compile: {err}", loc) from None
         if standalone.pattern_count != 1:

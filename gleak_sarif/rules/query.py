@@ -7,11 +7,11 @@ from __future__ import annotations
 import hashlib
 import os
 
-from tree_sitter import Query, QueryError
+from tree_sitter import QueryError
 
 from gleak_sarif import __version__
 from gleak_sarif.errors import ConfigError
-from gleak_sarif.gosource import GO
+from gleak_sarif.gosource import compile_query
 from gleak_sarif.rules.compiled import Atom, RulePack
 from gleak_sarif.rules.compiler import engine_code_signature
 
@@ -49,7 +49,7 @@ def prepare_pack(pack: RulePack, sources: list[bytes] | None = None) -> None:
             pattern_atoms.append([])
         pattern_atoms[pattern_index].append(atom_index)
         pack.atoms[atom_index].root_pattern = pattern_index
-    pack.query = Query(GO, "\n".join(patterns)) if roots else None
+    pack.query = compile_query("\n".join(patterns)) if roots else None
     if pack.query is not None and pack.query.pattern_count != len(pattern_atoms):
         raise ConfigError(f"internal: {pack.query.pattern_count} query patterns for {len(pattern_atoms)} anchors")
     pack.root_atoms = roots

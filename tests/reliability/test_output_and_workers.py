@@ -106,25 +106,37 @@ def _big_tree(root: Path, files: int) -> None:
         (root / f"pkg{index // 50}" / f"f{index}.go").write_bytes(seed)
 
 
-@pytest.mark.parametrize("group", [False, True], ids=["pid", "process-group"])
-def test_ctrl_c_during_a_real_scan(tmp_path: Path, group: bool) -> None:
-    """SIGINT to a running `gleak-sarif scan` (to the process, or to its group as a terminal does): exit
-    130, no traceback (workers included), the old report intact, no temp file left."""
-    _big_tree(tmp_path, 1500)
-    out = tmp_path / "report.sarif"
-    out.write_text(OLD)
-    proc = subprocess.Popen(
+def _start_scan(root: Path, out: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [sys.executable, "-m", "gleak_sarif", "scan", ".", "--no-cache", "--no-config", "-j", "2",
          "--format", "sarif", "-o", str(out)],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
-    time.sleep(4)  # imports, rule loading, and into the scan
-    assert proc.poll() is None, "the scan finished before the signal: make the tree larger"
-    if group:
-        os.killpg(proc.pid, signal.SIGINT)
-    else:
-        proc.send_signal(signal.SIGINT)
+
+
+def _wait_until(ready: Callable[[], bool], proc: subprocess.Popen[str], what: str) -> None:
+    """Readiness, not a sleep: the interpreter's own start-up (before any gleak-sarif code runs) took
+    seconds under load, and a SIGINT there ends Python with "Could not import runpy module" (exit 1)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not ready():
+        time.sleep(0.05)
+    if not ready():
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError(f"{what} never happened (exit {proc.poll()})")
+
+
+def _handles_sigterm(pid: int) -> bool:
+    """The CLI's main() is running: it installs the SIGTERM handler first (/proc's caught-signals mask)."""
+    try:
+        status = Path("/proc", str(pid), "status").read_text()
+    except OSError:
+        return False
+    caught = next((line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), "0")
+    return bool(int(caught, 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def _stopped_by_ctrl_c(proc: subprocess.Popen[str], out: Path, root: Path) -> None:
     try:
         _, err = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:
@@ -134,7 +146,60 @@ def test_ctrl_c_during_a_real_scan(tmp_path: Path, group: bool) -> None:
     assert "Traceback" not in err, err
     assert "interrupted" in err
     assert out.read_text() == OLD
-    assert _temp_files(tmp_path) == []
+    assert _temp_files(root) == []
+
+
+@pytest.mark.parametrize("group", [False, True], ids=["pid", "process-group"])
+def test_ctrl_c_during_a_real_scan(tmp_path: Path, group: bool) -> None:
+    """SIGINT to a running `gleak-sarif scan` (to the process, or to its group as a terminal does): exit
+    130, no traceback (workers included), the old report intact, no temp file left."""
+    _big_tree(tmp_path, 1500)
+    out = tmp_path / "report.sarif"
+    out.write_text(OLD)
+    proc = _start_scan(tmp_path, out)
+    _wait_until(lambda: len(_group(proc.pid)) >= 3, proc, "the workers' start")  # the main process and 2 workers
+    if group:
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGINT)
+    _stopped_by_ctrl_c(proc, out, tmp_path)
+
+
+def test_ctrl_c_during_the_scans_start_up(tmp_path: Path) -> None:
+    """SIGINT at points of a scan's start-up (the engine's lazy imports, rule compilation, the combined query,
+    the pool's start): each exits 130. Seen before: `QueryError: ... regular expression error` and pydantic's
+    `SchemaError` (exit 3: the libraries turned the KeyboardInterrupt into errors of their own), and death
+    by SIGINT after "interrupted" (CPython marks a KeyboardInterrupt raised inside exec() of a string, as
+    dataclasses do, as unhandled)."""
+    _big_tree(tmp_path, 1500)
+    out = tmp_path / "report.sarif"
+    out.write_text(OLD)
+    for delay in (0.0, 0.1, 0.2, 0.35, 0.5, 0.8, 1.2):
+        proc = _start_scan(tmp_path, out)
+        _wait_until(lambda: _handles_sigterm(proc.pid), proc, "the CLI's start")  # noqa: B023 (used at once)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _stopped_by_ctrl_c(proc, out, tmp_path)
+
+
+def test_an_error_a_library_makes_of_ctrl_c_is_an_interruption(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A KeyboardInterrupt that a library turns into an error of its own (tree-sitter's QueryError, pydantic's
+    SchemaError) exits 130 "interrupted", not 3 "internal error"."""
+
+    def converted(*_: Any, **__: Any) -> Any:
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            raise RuntimeError("regular expression error") from None
+
+    monkeypatch.setattr(Engine, "scan", converted)
+    status = _main(monkeypatch, "scan", "leak.go", "--no-cache", "--format", "sarif", "-o", "out/report.sarif")
+    err = capsys.readouterr().err
+    assert status == 130, err
+    assert "interrupted" in err and "internal error" not in err
+    assert (project / "out" / "report.sarif").read_text() == OLD
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the CLI gave Python's handler back
 
 
 def test_sigterm_stops_the_workers(tmp_path: Path) -> None:
