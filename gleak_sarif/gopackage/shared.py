@@ -39,6 +39,8 @@ FOLDER = "summaries-v1"
 KEEP_SECONDS = 14 * 24 * 3600  # an entry no scan read for this long is deleted when the cache prunes
 TOUCH_SECONDS = 24 * 3600  # a read refreshes the entry's mtime when it is older than this (for pruning)
 CLAIM_SECONDS = 60.0  # a claim older than this is taken over (its owner may be stuck on a huge file)
+SCAN_PREFIX = "gleak-summaries-"  # + "<pid>-<random>": a scan's private folder (for_one_scan)
+STALE_SECONDS = 600.0  # a dead scan's folder is removed once it is this old (see remove_stale_scan_folders)
 _NAME_CHARS = frozenset("0123456789abcdef")
 
 
@@ -67,10 +69,12 @@ class SharedSummaries:
 
     @classmethod
     def for_one_scan(cls, salt: str) -> SharedSummaries:
-        """A private folder shared by this scan's workers only, with a key that dies with the scan."""
+        """A private folder shared by this scan's workers only, with a key that dies with the scan. Its name
+        carries the scan's pid, so that a later scan removes it when a SIGKILL left it behind."""
         import secrets
 
-        directory = tempfile.mkdtemp(prefix="gleak-summaries-")
+        remove_stale_scan_folders(tempfile.gettempdir())
+        directory = tempfile.mkdtemp(prefix=f"{SCAN_PREFIX}{os.getpid()}-")
         return cls(directory, secrets.token_bytes(32), salt, temporary=True)
 
     def key(self, path: str, package: str, names_digest: bytes, content_digest: bytes) -> str:
@@ -237,6 +241,31 @@ class _Unpickler(pickle.Unpickler):
         if module != "gleak_sarif.gopackage.summary" or name not in self._ALLOWED:
             raise pickle.UnpicklingError(f"{module}.{name} is not part of a package summary")
         return super().find_class(module, name)
+
+
+def remove_stale_scan_folders(temp_dir: str) -> int:
+    """Remove the private folders of scans that were killed (SIGKILL runs no cleanup): only folders named as
+    for_one_scan names them, owned by this user, not links, whose pid is not a running process and that were
+    last changed STALE_SECONDS ago (a pid of another pid namespace sharing /tmp looks dead here: its scan is
+    given that long). A reused pid keeps its folder: the next scan after that process ends takes it.
+    Returns the number removed."""
+    removed = 0
+    now = time.time()
+    with contextlib.suppress(OSError), os.scandir(temp_dir) as entries:
+        for entry in entries:
+            pid_text = entry.name[len(SCAN_PREFIX):].partition("-")[0]
+            if not entry.name.startswith(SCAN_PREFIX) or not pid_text.isdigit() or int(pid_text) == os.getpid():
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if entry.is_symlink() or not entry.is_dir(follow_symlinks=False) or info.st_uid != os.getuid() or \
+                    now - info.st_mtime < STALE_SECONDS or _alive(int(pid_text)):
+                continue
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def _alive(pid: int) -> bool:

@@ -179,3 +179,41 @@ def test_claims(tmp_path: Path) -> None:
     claim.write_text(str(child.pid))
     assert mine.wait(other) is None
     assert claim.read_text() == str(os.getpid())
+
+
+def test_a_killed_scans_private_folder_is_removed_by_the_next_scan(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGKILL runs no cleanup: the next scan without a cache removes the private folders of scans whose
+    process is gone (and only those: a live pid's, a recent one, a link, another name stay)."""
+    import subprocess
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    child = subprocess.Popen(["true"])
+    child.wait()  # its pid is now a process that is gone
+    old = os.path.getmtime(temp) - 2 * shared_module.STALE_SECONDS
+    folders = {
+        "dead": f"{shared_module.SCAN_PREFIX}{child.pid}-abc",
+        "dead-recent": f"{shared_module.SCAN_PREFIX}{child.pid}-def",
+        "live": f"{shared_module.SCAN_PREFIX}{os.getppid()}-ghi",
+        "other-name": "gleak-summaries-xyz",
+    }
+    for kind, name in folders.items():
+        (temp / name / "ab").mkdir(parents=True)
+        (temp / name / "ab" / "entry").write_bytes(b"x")
+        if kind != "dead-recent":
+            os.utime(temp / name, (old, old))
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (temp / f"{shared_module.SCAN_PREFIX}{child.pid}-lnk").symlink_to(target)
+    shared = SharedSummaries.for_one_scan("salt")
+    try:
+        left = sorted(p.name for p in temp.iterdir())
+        assert folders["dead"] not in left
+        assert {folders["dead-recent"], folders["live"], folders["other-name"],
+                f"{shared_module.SCAN_PREFIX}{child.pid}-lnk", os.path.basename(shared.directory)} == set(left)
+        assert os.path.basename(shared.directory).startswith(f"{shared_module.SCAN_PREFIX}{os.getpid()}-")
+        assert target.is_dir()
+    finally:
+        shared.close()
