@@ -351,6 +351,9 @@ class Engine:
 
         global _WORKER_STATE, _FILES_DONE
         prepare_pack(self.pack)  # before the fork: every worker inherits the compiled query
+        if not _AT_FORK:
+            os.register_at_fork(after_in_child=_worker_signals)
+            _AT_FORK.append(True)
         _WORKER_STATE = (context, partial, only)  # inherited by forked workers: no pickling
         # files as they finish in any worker, not chunk by chunk (one package can be one chunk)
         _FILES_DONE = FilesDone() if progress is not None else None
@@ -452,12 +455,16 @@ def _shared_summaries(cache_dir: str | None, serial: bool) -> SharedSummaries | 
 
 
 def _worker_signals() -> None:
-    """In a worker: SIGTERM ends it at once (the parent's handler, inherited by fork, would raise); Ctrl-C
-    raises as Python's default does (the fork happened while the parent held it)."""
+    """In a worker, right after the fork (os.register_at_fork: the pool's initializer runs later, and a
+    worker the parent stopped in between raised the parent's Terminated and printed a traceback): SIGTERM
+    ends it at once; Ctrl-C raises as Python's default does (the fork happened while the parent held it)."""
     import signal
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     interrupts.unwatch()
+
+
+_AT_FORK: list[bool] = []  # _worker_signals is registered to run in forked children (once per process)
 
 
 @contextlib.contextmanager
