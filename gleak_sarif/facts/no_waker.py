@@ -9,7 +9,7 @@ it (names without types: a field of another type with the same name counts too, 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from gleak_sarif.facts.base import Asker, Env, Fact, binds
@@ -113,17 +113,95 @@ def _added(model: PackageModel, type_name: str, name: str) -> bool:
     `x.f.Add(...)` where the function's text makes `x` another package type with a WaitGroup field of that
     name (its receiver, `x := &T{...}`, `var x T`): `nmgr.refCount.Add(1)` on a natManager does not add to
     `BasicHost.refCount`."""
-    index = model.index
-    add = re.compile(rb"(\w+)\s*\.\s*" + re.escape(name.encode()) + rb"\s*\.\s*Add\(")
-    for number in model.functions_in_files_with(b"." + name.encode()):
-        function = model.functions[number]
-        data = index.data(function.path) if index is not None else b""
-        text = data[function.start:function.end]
-        for found in add.finditer(text):
-            owner = _root_type(text, found.group(1))
+    adders = _adders(model, name)
+    seen = 0
+    while True:
+        for owner in adders.owners[seen:]:
             if not owner or owner == type_name or _WAITABLE.match(model.field_type(owner, name)) is None:
                 return True
-    return False
+        seen = len(adders.owners)
+        if not adders.more(model):
+            return False
+
+
+@dataclass(slots=True)
+class _Adders:
+    """The operand types (`_root_type`, "" when unknown) of the package's `x.f.Add(...)` calls on a field
+    name, in the order of its functions, read as far as a question needs (the function texts are read, and
+    noted, in the order the walk per question read them)."""
+
+    add: re.Pattern[bytes]
+    functions: Sequence[int]
+    read: int = 0  # functions read so far
+    owners: list[str] = field(default_factory=list)
+
+    def more(self, model: PackageModel) -> bool:
+        """Read the next function that calls `Add` on the name (False: none left)."""
+        index = model.index
+        while self.read < len(self.functions):
+            function = model.functions[self.functions[self.read]]
+            self.read += 1
+            data = index.data(function.path) if index is not None else b""
+            text = data[function.start:function.end]
+            found = [_root_type(text, match.group(1)) for match in self.add.finditer(text)]
+            if found:
+                self.owners.extend(found)
+                return True
+        return False
+
+
+def _adders(model: PackageModel, name: str) -> _Adders:
+    """The `Add` calls on field ``name``, once per model (every `Wait()` on a field of that name asked: a
+    search of every function's text of the files naming it, per question)."""
+    key = ("no-waker", "adders", name)
+    known = model.fact_memo.get(key)
+    if not isinstance(known, _Adders):
+        add = re.compile(rb"(\w+)\s*\.\s*" + re.escape(name.encode()) + rb"\s*\.\s*Add\(")
+        known = model.fact_memo[key] = _Adders(add, model.functions_in_files_with(b"." + name.encode()))
+    return known
+
+
+@dataclass(slots=True)
+class _Wakers:
+    """The identities of the package's wakers (`Done`, `Signal`, `Broadcast`) of a field name, in the order of
+    its functions, and the owner types of the first ``resolved`` of them."""
+
+    canons: list[str | None]
+    resolved: int = 0
+    owners: set[str] = field(default_factory=set)
+
+
+def _woken(model: PackageModel, type_name: str, name: str) -> bool:
+    """Does a waker the model records wake the field ``name`` of ``type_name``: one on that type's field, or on
+    an expression whose type is unknown? The wakers of a name are listed once per model; their owner types
+    are resolved in order, only as far as a question needs (as the walk over every waker per question did,
+    which resolved up to its first hit)."""
+    key = ("no-waker", "wakers", name)
+    wakers = model.fact_memo.get(key)
+    if not isinstance(wakers, _Wakers):
+        suffix = "." + name
+        wakers = model.fact_memo[key] = _Wakers([
+            other.ref.canon for number in model.functions_in_files_with(suffix.encode())
+            for other in model.functions[number].ops
+            if other.kind == "wake" and other.ref is not None and other.ref.text.endswith(suffix)])
+    while type_name not in wakers.owners and "" not in wakers.owners and wakers.resolved < len(wakers.canons):
+        wakers.owners.add(_owner_type(model, wakers.canons[wakers.resolved]))
+        wakers.resolved += 1
+    return type_name in wakers.owners or "" in wakers.owners
+
+
+def _escaped(model: PackageModel, name: str) -> bool:
+    """Does a file of the package that names the field take a waker of it as a method value, or hand it on
+    (`_escapes`)? Once per model and field name (was: every file naming it searched per question)."""
+    key = ("no-waker", "escaped", name)
+    known = model.fact_memo.get(key)
+    if known is None:
+        index = model.index
+        method_value = _method_values(name)
+        # every file that names the field: `T{f: wg}` hands one in without a `.f`
+        files = [index.data(path) for path in index.paths_with((name.encode(),))] if index is not None else []
+        known = model.fact_memo[key] = any(method_value.search(data) or _escapes(data, name) for data in files)
+    return bool(known)
 
 
 def _run(asker: Asker, spec: NoWaker, env: Env) -> Iterator[Env]:
@@ -145,20 +223,13 @@ def _run(asker: Asker, spec: NoWaker, env: Env) -> Iterator[Env]:
     index = model.index
     if index is None:
         return
-    token = b"." + name.encode()
-    method_value = _method_values(name)
-    # every file that names the field: `T{f: wg}` hands one in without a `.f`
-    for data in [index.data(path) for path in index.paths_with((name.encode(),))]:
-        if method_value.search(data) or _escapes(data, name):
-            return
+    if _escaped(model, name):
+        return
     # the wakers the model records, by the type that owns the field (`r.b.pendingReaders.Done()` wakes
     # `Block.pendingReaders` when r.b is a *Block): a waker of another type's field of that name does not
     # count, one on an expression whose type is unknown does
-    for waker_function in model.functions_in_files_with(token):
-        for other in model.functions[waker_function].ops:
-            if other.kind == "wake" and other.ref is not None and other.ref.text.endswith("." + name) and \
-                    _owner_type(model, other.ref.canon) in (type_name, ""):
-                return
+    if _woken(model, type_name, name):
+        return
     if model.field_type(type_name, name).endswith("WaitGroup") and not _added(model, type_name, name):
         return  # nothing ever added: Wait returns at once
     merged: Env | None = env

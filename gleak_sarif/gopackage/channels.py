@@ -16,6 +16,7 @@ accessor lets outsiders receive, not send or close.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -79,6 +80,11 @@ class ChannelIndex:
     resolved: dict[str, int] = field(default_factory=dict)  # ".f" -> how many of uses[".f"] are in by_field
     # resolve()'s answers, by (key, identity)
     resolutions: dict[tuple[str, str | None], list[tuple[str | None, str]]] = field(default_factory=dict)
+    # the makes of ".f" in the files a question has read: identity -> (file's place, position, site, buffer
+    # class), and field name -> owner (None: unknown) -> the identities resolve puts there (as by_field)
+    make_sites: dict[str, dict[str | None, list[tuple[int, int, Site, str]]]] = field(default_factory=dict)
+    make_owners: dict[str, dict[str, dict[str | None, list[str | None]]]] = field(default_factory=dict)
+    makes_read: set[tuple[str, str]] = field(default_factory=set)  # (".f", path) read into the two above
 
 
 class PackageModel(Protocol):
@@ -90,7 +96,7 @@ class PackageModel(Protocol):
     channel_fields: dict[tuple[str | None, str], ChannelField]
     channel_index: ChannelIndex
 
-    def functions_in_files_with(self, *tokens: bytes) -> list[int]: ...
+    def functions_in_files_with(self, *tokens: bytes) -> Sequence[int]: ...
 
     def type_of(self, canon: str | None) -> str: ...
 
@@ -212,10 +218,13 @@ def channel_field(model: PackageModel, owner: str | None, name: str) -> ChannelF
         paths.update(index.escapes.get(each, ()))
     for path in sorted(paths, key=index.order.__getitem__):
         summary = model.files[path]
-        found.makes.extend((site, size) for site, size, canon in summary.chan_makes.get(key, ())
-                           if _same(model, owner, name, key, canon))
+        _read_makes(model, summary, key)
         if found.escape is None:
             found.escape = _escape(model, summary, keys, owner, name)
+    sites = index.make_sites.get(key, {})
+    found.makes.extend((site, size) for _, _, site, size in sorted(
+        (made for canon in _grouped(index.make_owners.get(key, {}), owner, name) for made in sites[canon]),
+        key=lambda made: (made[0], made[1])))
     walked = 0  # functions walked; the ones _same loads on the way are walked after them, as a walk over
     while walked < len(model.functions):  # the growing list of functions did
         index = indexed(model)
@@ -249,10 +258,37 @@ def _identities(model: PackageModel, key: str, owner: str | None, name: str) -> 
                 identities = by_name.setdefault(found, {}).setdefault(other, [])
                 if canon not in identities:
                     identities.append(canon)
+    return _grouped(by_name, owner, name)
+
+
+def _grouped(by_name: dict[str, dict[str | None, list[str | None]]], owner: str | None,
+             name: str) -> list[str | None]:
+    """The identities grouped under field ``name`` of ``owner`` (None: any owner): those that stand for it
+    (_same), an identity whose owner is not known counting for every owner."""
     owners = by_name.get(name, {})
     if owner is None:
         return list(dict.fromkeys(canon for identities in owners.values() for canon in identities))
     return list(dict.fromkeys([*owners.get(owner, ()), *owners.get(None, ())]))
+
+
+def _read_makes(model: PackageModel, summary: FileSummary, key: str) -> None:
+    """Index the makes of ``key`` in ``summary``'s file by identity and by the fields they resolve to, once
+    per model (a question used to check every make of the package against its field: quadratic). Resolving
+    in the order the check did keeps the files it loads, and when."""
+    index = model.channel_index
+    if (key, summary.path) in index.makes_read:
+        return
+    index.makes_read.add((key, summary.path))
+    sites = index.make_sites.setdefault(key, {})
+    by_name = index.make_owners.setdefault(key, {})
+    place = index.order[summary.path]
+    for position, (site, size, canon) in enumerate(summary.chan_makes.get(key, ())):
+        if canon not in sites:
+            for other, found in resolve(model, key, canon):
+                identities = by_name.setdefault(found, {}).setdefault(other, [])
+                if canon not in identities:
+                    identities.append(canon)
+        sites.setdefault(canon, []).append((place, position, site, size))
 
 
 def _escape(model: PackageModel, summary: FileSummary, keys: set[str], owner: str | None,

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from gleak_sarif.gopackage.index import PackageIndex
@@ -44,7 +45,7 @@ class PackageModel(Protocol):
 
     def ensure_type(self, name: str) -> dict[str, str] | None: ...
 
-    def functions_in_files_with(self, *tokens: bytes) -> list[int]: ...
+    def functions_in_files_with(self, *tokens: bytes) -> Sequence[int]: ...
 
     def identity(self, canon: str | None) -> str | None: ...
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from gleak_sarif.gopackage import dispatch, held_after
 from gleak_sarif.gopackage.channels import ChannelField, ChannelIndex
@@ -77,6 +77,7 @@ class PackageModel:
         self.channel_fields: dict[tuple[str | None, str], ChannelField] = {}  # channels.py's, by (owner, field)
         self.channel_index = ChannelIndex()  # their raw material, by field
         self.fact_memo: dict[tuple[object, ...], object] = {}  # facts' per-package answers (fact name first)
+        self._functions_with: dict[tuple[bytes, ...], list[int]] = {}  # functions_in_files_with's answers
         self._cancel_pairs: dict[str, list[tuple[str, str, tuple[str, str]]]] = {}
         self._context_parents: dict[str, list[tuple[str, tuple[str, str]]]] = {}
         for summary in files:
@@ -174,14 +175,20 @@ class PackageModel:
                 self.load(path)
         return [i for i, f in enumerate(self.functions) if f.recv_type == type_name and not f.is_literal]
 
-    def functions_in_files_with(self, *tokens: bytes) -> list[int]:
-        """Every function of the files that hold all ``tokens`` (loaded now if needed)."""
+    def functions_in_files_with(self, *tokens: bytes) -> Sequence[int]:
+        """Every function of the files that hold all ``tokens`` (loaded now if needed); a shared answer, not to
+        be changed."""
         if self.index is None:
             return list(range(len(self.functions)))
-        paths = self.index.paths_with(tokens)
-        for path in paths:
-            self.load(path)
-        return [i for path in paths for i in self.by_path.get(path, ())]
+        known = self._functions_with.get(tokens)
+        if known is None:
+            paths = self.index.paths_with(tokens)
+            for path in paths:
+                self.load(path)
+            # once per token set: the files are loaded now and their functions stay as they are (every
+            # question on a channel or WaitGroup field listed every function of the files naming it)
+            known = self._functions_with[tokens] = [i for path in paths for i in self.by_path.get(path, ())]
+        return known
 
     def is_buffered(self, canon: str) -> bool:
         """Is the channel ``canon`` made with a buffer somewhere in the package? Reads the files that make a

@@ -259,3 +259,38 @@ def test_drops_a_channel_the_callee_never_mentions(tmp_path: Path) -> None:
         }
     """)
     assert lines(findings) == [10, 11]
+
+
+def test_made_binds_the_owners_first_make_among_others_of_the_same_name(tmp_path: Path) -> None:
+    """The makes of a field name many types share are told apart by owner (indexed once per package, not
+    checked per question): each unmatched send binds its own type's first make, in the package's file order,
+    whatever the other types' makes around it."""
+    files = {
+        "a.go": """
+            package q
+            type a struct{ jobs chan int }
+            type b struct{ jobs chan int }
+            type c struct{ jobs chan int }
+            func newB() *b { return &b{jobs: make(chan int)} }
+            func newA() *a { return &a{jobs: make(chan int)} }
+        """,
+        "b.go": """
+            package q
+            func newC() *c { return &c{jobs: make(chan int)} }
+            func (x *a) again() { x.jobs = make(chan int) }
+            func (y *b) again() { y.jobs = make(chan int) }
+        """,
+        "send.go": """
+            package q
+            func (x *a) push(n int) { x.jobs <- n }
+            func (y *b) push(n int) { y.jobs <- n }
+            func (z *c) push(n int) { z.jobs <- n }
+        """,
+    }
+    rule = write(tmp_path / "rules" / "TST001.yml", RULE_HEADER + NO_COUNTERPART)
+    for name, text in files.items():
+        write(tmp_path / "src" / name, text)
+    engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
+    found = engine.scan([str(tmp_path / "src" / "send.go")]).findings
+    made = [(f.primary.start_line, [(Path(r.span.path).name, r.span.start_line) for r in f.related]) for f in found]
+    assert made == [(2, [("a.go", 6)]), (3, [("a.go", 5)]), (4, [("b.go", 2)])]
