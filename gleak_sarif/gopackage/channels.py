@@ -85,6 +85,10 @@ class ChannelIndex:
     make_sites: dict[str, dict[str | None, list[tuple[int, int, Site, str]]]] = field(default_factory=dict)
     make_owners: dict[str, dict[str, dict[str | None, list[str | None]]]] = field(default_factory=dict)
     makes_read: set[tuple[str, str]] = field(default_factory=set)  # (".f", path) read into the two above
+    # path -> (its summary, local name -> (start, end, ".f" / ".m()", identity) of the locals standing for a
+    # field, last first): field_ref's lookup
+    aliases: dict[str, tuple[FileSummary, dict[str, list[tuple[int, int, str, str | None]]]]] = field(
+        default_factory=dict)
 
 
 class PackageModel(Protocol):
@@ -175,10 +179,22 @@ def field_ref(model: PackageModel, op: Op) -> tuple[str, str | None] | None:
     summary = model.files.get(op.site.path)
     if summary is None:
         return None
-    for start, end, name, key, canon, _ in reversed(summary.aliases):
-        if name == ref.text and start <= op.site.start < end:
+    for start, end, key, canon in _aliases(model, summary).get(ref.text, ()):
+        if start <= op.site.start < end:
             return key, canon
     return None
+
+
+def _aliases(model: PackageModel, summary: FileSummary) -> dict[str, list[tuple[int, int, str, str | None]]]:
+    """The file's locals standing for a field, by name, last first (field_ref looks up the name of each
+    operation on a local: was a scan of the file's whole list per operation)."""
+    by_file = model.channel_index.aliases
+    known = by_file.get(summary.path)
+    if known is None or known[0] is not summary:  # (a path's summary is loaded once per model)
+        known = by_file[summary.path] = (summary, {})
+        for start, end, name, key, canon, _ in reversed(summary.aliases):
+            known[1].setdefault(name, []).append((start, end, key, canon))
+    return known[1]
 
 
 def _same(model: PackageModel, owner: str | None, name: str, key: str, canon: str | None) -> bool:

@@ -21,7 +21,6 @@ top-level function (the goroutine literals that capture them).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 from gleak_sarif.gopackage.channels import field_ref, resolve
 from gleak_sarif.gopackage.model import PackageModel
@@ -169,11 +168,7 @@ def waiters(model: PackageModel, index: int, position: int) -> list[Waiter]:
                 mapped = model.map_ref(signal.ref, model.functions[starter].ops[go_position])
                 if mapped is not None:
                     names.append((mapped, signal.canon or mapped.canon, starter))
-            candidates: dict[int, list[Op]] = {}
-            for ref, canon, _ in names:
-                token = _token(ref, canon)
-                if token:
-                    candidates.update(_waiting_in(model, token.encode(), signal.kind))
+            candidates = _candidates(model, names, signal.kind)
             for waiter in sorted(candidates):
                 if waiter == body:
                     continue
@@ -185,18 +180,68 @@ def waiters(model: PackageModel, index: int, position: int) -> list[Waiter]:
     return found
 
 
-def _waiting_in(model: PackageModel, token: bytes, kind: str) -> dict[int, list[Op]]:
+@dataclass(slots=True)
+class _Waiting:
+    """The functions of the files holding a token that may wait for a signal of a kind, indexed by what
+    `_same` can match their waiting operations on."""
+
+    ops: dict[int, list[Op]]  # function -> its bare waits, receives or ranges, in order
+    by_canon: dict[str, list[int]]  # identity -> the functions with such an operation on it
+    by_local: dict[str, list[int]]  # a local's text -> the functions with such an operation on it
+    # the functions with an operation `_same` may match on something else than its identity or its local's
+    # text: a field whose owner is not known, or an accessor call
+    other: list[int]
+
+
+def _waiting_in(model: PackageModel, token: bytes, kind: str) -> _Waiting:
     """The functions of the files holding ``token`` that may wait for a signal of ``kind`` (a bare `Wait()`,
     receive or `range`), with those operations in order; once per model, token and kind (every signal of
     every goroutine asks: a walk over every operation of those files)."""
     key = ("waiters", token, kind)
     known = model.fact_memo.get(key)
-    if known is None:
+    if not isinstance(known, _Waiting):
         wanted = WAITS[kind]
-        known = model.fact_memo[key] = {
+        known = model.fact_memo[key] = _Waiting({
             index: ops for index in model.functions_in_files_with(token)
-            if (ops := [op for op in model.functions[index].ops if op.kind in wanted and op.bare])}
-    return cast(dict[int, list[Op]], known)
+            if (ops := [op for op in model.functions[index].ops if op.kind in wanted and op.bare])}, {}, {}, [])
+        for index, ops in known.ops.items():
+            for op in ops:
+                ref = op.ref
+                if ref is None:
+                    continue  # `_same` is False
+                if ref.canon is not None:
+                    known.by_canon.setdefault(ref.canon, []).append(index)
+                    record = field_ref(model, op) if kind != "wake" else None
+                    if record is not None and record[0].endswith("()"):
+                        known.other.append(index)  # `_accessor_of`
+                elif ref.rest:
+                    known.other.append(index)  # a field, owner not known
+                else:
+                    known.by_local.setdefault(ref.text, []).append(index)
+    return known
+
+
+def _candidates(model: PackageModel, names: list[tuple[Ref | None, str | None, int]],
+                kind: str) -> dict[int, list[Op]]:
+    """The functions that may wait on one of ``names`` (ref, identity, function), with their waiting
+    operations in order. By lookup when every name has an identity: the functions left out have no
+    operation `_same` could match (and `_same` reads nothing for them); else every function of the files
+    holding the names' tokens."""
+    waitings = [_waiting_in(model, token.encode(), kind) for ref, canon, _ in names if (token := _token(ref, canon))]
+    candidates: dict[int, list[Op]] = {}
+    if any(canon is None for _, canon, _ in names):
+        for waiting in waitings:
+            candidates.update(waiting.ops)
+        return candidates
+    for waiting in waitings:
+        chosen = [*waiting.other]
+        for ref, canon, _ in names:
+            chosen += waiting.by_canon.get(canon or "", ())
+            if ref is not None and not ref.rest:
+                chosen += waiting.by_local.get(ref.text, ())
+        for index in chosen:
+            candidates[index] = waiting.ops[index]
+    return candidates
 
 
 def _token(ref: Ref | None, canon: str | None) -> str:

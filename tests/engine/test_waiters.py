@@ -231,3 +231,38 @@ def test_a_range_variable_over_a_local_slice_and_a_close_after_the_stuck_operati
         (12, [("wait", 29), ("signal", 13)]),
         (39, []),
     ]
+
+
+
+WITH_DONE_FIELDS = """
+    package q
+    type a struct {
+        out  chan int
+        done chan struct{}
+    }
+    type b struct{ done chan struct{} }
+    func (x *a) Done() <-chan struct{} { return x.done }
+    func (x *a) work() {
+        go func() {
+            defer close(x.done)
+            x.out <- 1
+        }()
+    }
+    func (y *b) wait() { <-y.done }
+"""
+
+
+def test_waiters_looked_up_by_identity_among_fields_of_the_same_name(tmp_path: Path) -> None:
+    """Many types with a `done` field: the waiters of x.done are found by identity (looked up, not by a
+    walk over every function waiting on a `done`); another type's `<-y.done` is not one, a receive through
+    the accessor still is; a field of a type the package does not declare, or a local of the same name, is not."""
+    waits = {
+        "func (x *a) wait() { <-x.done }": [("wait", 15), ("signal", 10)],
+        "func viaAccessor(x *a) { <-x.Done() }": [("wait", 15), ("signal", 10)],
+        "func unknown(s *notHere) { <-s.done }": [],
+        "func local(done chan struct{}) { <-done }": [],
+        "": [],
+    }
+    for number, (wait, expected) in enumerate(waits.items()):
+        found = related(tmp_path / str(number), WITH_DONE_FIELDS + "    " + wait + "\n")
+        assert found == [(11, expected)], wait
