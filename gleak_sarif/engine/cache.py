@@ -198,6 +198,9 @@ class ScanCache:
         self.hits = 0
         self.misses = 0
         self.records_of: dict[str, str] = {}  # package entry key -> its record's digest (set by get_many)
+        # entry key -> the rules whose results it lacks: they did not finish within the per-file limit when
+        # it was stored (set by get_many; absent: the entry is complete). A scan runs them again.
+        self.missing_of: dict[str, frozenset[str]] = {}
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._db is not None:
@@ -341,6 +344,9 @@ class ScanCache:
                 data = json.loads(value)
                 if isinstance(data.get("record"), str):
                     self.records_of[key] = data["record"]
+                missing = data.get("missing")
+                if isinstance(missing, list) and missing:
+                    self.missing_of[key] = frozenset(str(rule) for rule in missing)
                 found[key] = (
                     [Finding.model_validate(f) for f in data["findings"]],
                     [Notification.model_validate(n) for n in data["notifications"]],
@@ -373,8 +379,9 @@ class ScanCache:
                                [self._run, recent, *chunk])
 
     def put_many(self, entries: Iterable[tuple[str, list[Finding], list[Notification]]],
-                 records: dict[str, str] | None = None) -> None:
-        """Store entries; ``records``: entry key -> the digest of its record of package reads (`put_records`)."""
+                 records: dict[str, str] | None = None, missing: dict[str, list[str]] | None = None) -> None:
+        """Store entries; ``records``: entry key -> the digest of its record of package reads (`put_records`);
+        ``missing``: entry key -> the rules whose results the entry lacks (cut off by the per-file limit)."""
         db = self._connect()
         if db is None:
             return
@@ -385,6 +392,8 @@ class ScanCache:
                                     "notifications": [n.model_dump(mode="json") for n in notes]}
             if records is not None and key in records:
                 data["record"] = records[key]
+            if missing is not None and missing.get(key):
+                data["missing"] = sorted(missing[key])
             value = json.dumps(data)
             rows.append((key, value, sign(_signed(key, value), self._key), self._run))
         self._claim_run(db)

@@ -8,7 +8,7 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -40,8 +40,8 @@ PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 PARALLEL_MIN_FILES = 16
 MIN_CHUNK_BYTES = 64 * 1024  # a pool task below this costs more in dispatch than it balances
 
-# (the scan's context, files to scan with some rules only, those rules): inherited by forked workers
-_WORKER_STATE: tuple[ScanContext, frozenset[str], frozenset[str]] | None = None
+# (the scan's context, files to scan with some rules only -> those rules): inherited by forked workers
+_WORKER_STATE: tuple[ScanContext, Mapping[str, frozenset[str]]] | None = None
 # where workers note each finished file for the parent's progress display (None: nobody is watching)
 _FILES_DONE: FilesDone | None = None
 
@@ -62,10 +62,10 @@ def scan_path(context: ScanContext, path: str, only: frozenset[str] | None = Non
 
 def _scan_chunk(paths: list[str]) -> list[FileResult]:
     assert _WORKER_STATE is not None, "worker started without a scan context"
-    context, partial, only = _WORKER_STATE
+    context, partial = _WORKER_STATE
     out = []
     for path in paths:
-        out.append(scan_path(context, path, only if path in partial else None))
+        out.append(scan_path(context, path, partial.get(path)))
         if _FILES_DONE is not None:
             _FILES_DONE.note()
     return _with_reads(context, out)
@@ -244,7 +244,9 @@ class Engine:
         """Two entries per file: results of the rules that read only the file (keyed by its content) and
         of the rules that read its package (keyed by its content, valid while its record of what they read
         of the package still holds: gopackage/reads.py). After an edit, the edited file is scanned again,
-        and those siblings whose record fails, with the package rules only."""
+        and those siblings whose record fails, with the package rules only. A file cut off by the per-file
+        limit stores the results of the rules that finished, its entries marking the others missing: the
+        next scan runs those alone (and reports the timeout again if they overrun again)."""
         from gleak_sarif.engine.worker import FileResult
 
         if not self.options.use_cache or not files:
@@ -252,6 +254,7 @@ class Engine:
         cache = ScanCache(cache_dir_for(paths, self.options.cache_dir), self._cache_salt(), hashes)
         try:
             package_rules = self._package_rules()
+            own_rules = frozenset(rule.meta.id for rule in self.pack.rules) - package_rules
             own_keys = {path: cache.key(path) for path in files}
             package_keys = {path: cache.key(path, package=True) for path in files}
             hits = cache.get_many([k for k in (*own_keys.values(), *package_keys.values()) if k is not None])
@@ -259,45 +262,76 @@ class Engine:
                                            extract=True)
             results: list[FileResult] = []
             misses: list[str] = []
-            partial: set[str] = set()  # the file's own entry is cached, its package entry is not
+            # files with part of their results cached -> the rules to run: the package rules when only the
+            # file's own entry holds, and the rules an entry lacks (cut off by the per-file limit last time)
+            partial: dict[str, frozenset[str]] = {}
             for path in files:
                 own, package = own_keys[path], package_keys[path]
-                if own is not None and own in hits and package is not None and package in valid:
+                own_hit = own is not None and own in hits
+                package_hit = package is not None and package in valid
+                todo = (cache.missing_of.get(own, frozenset()) if own is not None and own_hit else own_rules) | \
+                    (cache.missing_of.get(package, frozenset()) if package is not None and package_hit
+                     else package_rules)
+                if not todo and own is not None and package is not None:
                     findings = hits[own][0] + hits[package][0]
                     results.append(FileResult(path, findings=findings, notifications=hits[own][1], cached=True))
                     continue
-                if own is not None and own in hits:
-                    partial.add(path)
+                if own_hit or package_hit:
+                    partial[path] = todo
                 misses.append(path)
-            fresh = self.scan_files(misses, progress, partial=frozenset(partial), only=package_rules,
-                                    cache_dir=cache.directory)
+            fresh = self.scan_files(misses, progress, partial=partial, cache_dir=cache.directory)
             transient = (NotificationKind.timeout, NotificationKind.worker_crash, NotificationKind.read_error)
             entries: list[tuple[str, list[Finding], list[Notification]]] = []
             records: dict[str, list[list[str]]] = {}  # digest -> record
             record_of: dict[str, str] = {}  # package entry key -> its record's digest
+            missing: dict[str, list[str]] = {}  # entry key -> the rules it lacks (cut off by the per-file limit)
             digests: dict[int, str] = {}  # one digest per record list (shared by a chunk's files)
             for result in fresh:
                 own, package = own_keys.get(result.path), package_keys.get(result.path)
+                own_hit = own is not None and own in hits
+                package_hit = package is not None and package in valid
+                passing = [n for n in result.notifications if n.kind in transient]
+                # a rule cut off by the per-file limit (a timeout naming it and the rules after it) leaves the
+                # other rules' results whole: those are stored, and the cut ones marked missing (run again by
+                # the next scan); any other transient problem (a parse cut off, a crash, a read error) stores
+                # nothing
+                storable = own is not None and package is not None and (not passing or (
+                    result.unfinished is not None and all(n.kind is NotificationKind.timeout for n in passing)))
+                unfinished = frozenset(result.unfinished or ())
+                own_findings = [f for f in result.findings if f.rule_id not in package_rules]
                 package_findings = [f for f in result.findings if f.rule_id in package_rules]
-                cacheable = own is not None and package is not None and \
-                    not any(n.kind in transient for n in result.notifications)
-                if result.path in partial and own is not None:
-                    # the file's own results come from the cache; this scan ran the package rules only (its
-                    # parse notifications repeat the cached ones; a transient one is kept, uncached)
-                    result.findings = hits[own][0] + package_findings
-                    result.notifications = hits[own][1] + [n for n in result.notifications if n.kind in transient]
-                elif cacheable and own is not None:
-                    own_findings = [f for f in result.findings if f.rule_id not in package_rules]
-                    entries.append((own, own_findings, result.notifications))
-                if cacheable and package is not None and result.reads is not None:
-                    digest = digests.get(id(result.reads))
+                if own is not None and own_hit:
+                    # the file's own results come from the cache (its parse notifications repeat the cached
+                    # ones; a transient one is kept, uncached)
+                    own_findings = hits[own][0] + own_findings
+                    result.notifications = hits[own][1] + passing
+                if package is not None and package_hit:
+                    package_findings = hits[package][0] + package_findings
+                if own_hit or package_hit:
+                    result.findings = own_findings + package_findings
+                if not storable or own is None or package is None:
+                    continue
+                if not own_hit or own in cache.missing_of:
+                    entries.append((own, own_findings, [n for n in result.notifications if n.kind not in transient]))
+                    missing[own] = sorted(unfinished & own_rules)
+                if (not package_hit or package in cache.missing_of) and result.reads is not None:
+                    record = result.reads
+                    if package_hit:  # the cached findings rest on the old record, the new ones on this one
+                        old = cache.get_records([cache.records_of.get(package, "")]).get(
+                            cache.records_of.get(package, ""))
+                        if old is None:
+                            continue
+                        seen = {tuple(check) for check in old}
+                        record = old + [check for check in result.reads if tuple(check) not in seen]
+                    digest = digests.get(id(record))
                     if digest is None:
-                        digest = digests[id(result.reads)] = record_digest(result.reads)
-                        records[digest] = result.reads
+                        digest = digests[id(record)] = record_digest(record)
+                        records[digest] = record
                     record_of[package] = digest
                     entries.append((package, package_findings, []))
+                    missing[package] = sorted(unfinished & package_rules)
             cache.put_records(records)
-            cache.put_many(entries, record_of)
+            cache.put_many(entries, record_of, missing)
             cache.touch([k for k in hits if k in own_keys.values() or k in valid],
                         [cache.records_of[k] for k in valid if k in cache.records_of])
             cache.put_rules(self.rules)  # lets the next all-hit scan answer without loading rules
@@ -306,10 +340,11 @@ class Engine:
             cache.close()
 
     def scan_files(self, files: list[str], progress: Progress | None = None, *,
-                   partial: frozenset[str] = frozenset(), only: frozenset[str] = frozenset(),
+                   partial: Mapping[str, frozenset[str]] | None = None,
                    cache_dir: str | None = None) -> list[FileResult]:
-        """Scan ``files``; those in ``partial`` with the rules in ``only`` alone. ``cache_dir``: the scan
+        """Scan ``files``; those in ``partial`` with the rules it gives them alone. ``cache_dir``: the scan
         cache's folder, where the package model's sibling summaries are shared with later scans."""
+        partial = partial if partial is not None else {}
         total_bytes = 0
         for path in files:
             try:
@@ -332,17 +367,17 @@ class Engine:
                 prepare_pack(self.pack, self._sources(files) if total_bytes < PARALLEL_MIN_BYTES else None)
                 out = []
                 for index, path in enumerate(files):
-                    out.append(scan_path(context, path, only if path in partial else None))
+                    out.append(scan_path(context, path, partial.get(path)))
                     if progress is not None:
                         progress(index + 1, len(files))
                 return _with_reads(context, out)
-            return self._scan_parallel(context, files, jobs, progress, partial, only)
+            return self._scan_parallel(context, files, jobs, progress, partial)
         finally:
             if context.models.shared is not None:
                 context.models.shared.close()
 
     def _scan_parallel(self, context: ScanContext, files: list[str], jobs: int, progress: Progress | None,
-                       partial: frozenset[str], only: frozenset[str]) -> list[FileResult]:
+                       partial: Mapping[str, frozenset[str]]) -> list[FileResult]:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
@@ -354,7 +389,7 @@ class Engine:
         if not _AT_FORK:
             os.register_at_fork(after_in_child=_worker_signals)
             _AT_FORK.append(True)
-        _WORKER_STATE = (context, partial, only)  # inherited by forked workers: no pickling
+        _WORKER_STATE = (context, partial)  # inherited by forked workers: no pickling
         # files as they finish in any worker, not chunk by chunk (one package can be one chunk)
         _FILES_DONE = FilesDone() if progress is not None else None
         watcher = Watcher(_FILES_DONE, progress, len(files)) if progress and _FILES_DONE else None
@@ -546,7 +581,7 @@ def scan_from_cache(options: ScanOptions, paths: Sequence[str], memo: ScanMemo |
         if len(wanted) < 2 * len(keys) or not cache.holds_all(wanted):
             return None
         hits = cache.get_many(wanted)
-        if any(k not in hits for k in wanted):
+        if any(k not in hits or k in cache.missing_of for k in wanted):  # a miss, or rules cut off last time
             return None
         package_keys = [package for _, package in keys if package is not None]
         # every file is unchanged: a record fails only when the folder changed otherwise (a sibling outside

@@ -31,6 +31,10 @@ class FileResult:
     # what the scan read of the file's folder (gopackage/reads.py; when the context records reads): the
     # checks its package entry in the scan cache is valid under
     reads: list[list[str]] | None = None
+    # the rules that did not run to the end because the file hit the per-file limit (the one that overran it
+    # and those after it); None when no rule was cut off. The scan cache stores the other rules' results and
+    # runs these again on the next scan (engine/scan.py)
+    unfinished: list[str] | None = None
 
 
 def is_generated(source: bytes) -> bool:
@@ -157,6 +161,7 @@ def scan_source(context: ScanContext, path: str, source: bytes, go_version: tupl
         except FileTimeoutError:
             # keep what the rules before it found; say which rule ran out of time and what was not run
             left = [r.meta.id for r in active[position + 1 :]]
+            result.unfinished = [rule.meta.id, *left]
             result.notifications.append(Notification(
                 kind=NotificationKind.timeout, level=Severity.warning, path=path,
                 message=f"rule {rule.meta.id} took the file past the per-file limit of "
