@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import OrderedDict
 
 from gleak_sarif.gopackage.buildtags import Platforms, compatible, platforms
 from gleak_sarif.gosource import go_version_for
@@ -20,6 +21,10 @@ MAX_SIBLING_FILES = 500  # a directory with more .go files is scanned file by fi
 MAX_SIBLING_BYTES = 2 * 1024 * 1024  # larger siblings are not read
 MAX_LISTINGS = 1024  # folder listings kept per scan
 MAX_PLATFORMS = 65536  # files whose build constraints are kept per scan
+# Sibling bytes kept per scan (`Folders.read`): every package index of a folder holds its files' bytes, and a
+# folder with many platform variants has as many indexes (GOROOT's runtime: 143 package views, up to 64
+# indexes of ~2 MB each held 150 MB of copies of the same bytes); reading through one store shares them.
+MAX_READ_BYTES = 32 * 1024 * 1024
 
 PACKAGE_LINE = re.compile(rb"^package[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 
@@ -71,6 +76,23 @@ class Folders:
         self._listings: dict[tuple[str, bool], tuple[int, Listing | None]] = {}
         self._gomods: dict[str, str | None] = {}
         self._platforms: dict[tuple[str, int, int], Platforms] = {}
+        self._bytes: OrderedDict[tuple[str, int, int], bytes | None] = OrderedDict()  # LRU, MAX_READ_BYTES
+        self._bytes_total = 0
+
+    def read(self, path: str, mtime: int, size: int) -> bytes | None:
+        """``read_sibling(path)`` for the listing entry (path, mtime, size): one bytes object per file version
+        in this scan while the store's budget holds it, so that the package indexes of one folder share it."""
+        key = (path, mtime, size)
+        if key in self._bytes:
+            self._bytes.move_to_end(key)
+            return self._bytes[key]
+        data = read_sibling(path)
+        self._bytes[key] = data
+        self._bytes_total += len(data or b"")
+        while self._bytes_total > MAX_READ_BYTES and len(self._bytes) > 1:
+            _, dropped = self._bytes.popitem(last=False)
+            self._bytes_total -= len(dropped or b"")
+        return data
 
     def go_version(self, path: str) -> tuple[int, int] | None:
         """The `go` directive of the go.mod that governs ``path`` (gosource.go_version_for, looked up once
@@ -98,7 +120,7 @@ class Folders:
         """The platforms that build the file (gopackage/buildtags), read once per file version in this scan."""
         key = (path, mtime, size)
         if key not in self._platforms:
-            data = read_sibling(path) or b""
+            data = self.read(path, mtime, size) or b""
             if len(self._platforms) >= MAX_PLATFORMS:
                 self._platforms.clear()
             self._platforms[key] = platforms(os.path.basename(path), data)

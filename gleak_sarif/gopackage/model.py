@@ -37,6 +37,9 @@ class PackageModel:
                  loader: Callable[[str], FileSummary | None] | None = None) -> None:
         self.index = index
         self.loader = loader
+        # runs the adding of a loaded sibling's summary (PackageModels times it: the package's work, which
+        # stops the asking file's clock, engine/worker.PackageClock)
+        self.build: Callable[[Callable[[], None]], None] | None = None
         self.loaded: set[str] = set()
         self.types: dict[str, dict[str, str]] = {}
         self.globals: set[str] = set(index.globals) if index is not None else set()
@@ -99,7 +102,10 @@ class PackageModel:
         summary = self.loader(path)
         if summary is not None:
             self._pending.append(summary)
-            self._flush()
+            if self.build is not None:
+                self.build(self._flush)
+            else:
+                self._flush()
 
     def _flush(self) -> None:
         """Add pending summaries: declarations first, then their functions (whose names may need them)."""

@@ -23,7 +23,12 @@ from gleak_sarif.gosource import Imports, file_imports, parser, too_wide, utf8_s
 
 MAX_FILE_BYTES = MAX_SIBLING_BYTES  # larger siblings are not read
 MAX_MODELS = 64
-MAX_FILE_SUMMARIES = 2048
+# Models kept per process, by weight: their functions in all. A folder may have many package views (one per
+# set of platform files: GOROOT's runtime has 143), each with its own model; 64 of them held ~30,000 function
+# copies and most of a worker's 1.2 GB on GOROOT/src. A model past the budget is built again if asked (its
+# siblings' summaries come from the summary LRU or the shared store).
+MAX_MODEL_FUNCTIONS = 10_000
+MAX_FILE_SUMMARIES = 512
 # Reading the package (its index, its sibling files' summaries) is the package's work, not the evaluated
 # file's: it stops the file's clock (engine/worker.py), up to this many times the per-file limit per file.
 PACKAGE_LIMIT_FACTOR = 10
@@ -93,7 +98,13 @@ class PackageModels:
             return index
         started = time.monotonic()
         index = PackageIndex()
-        for sibling, data in index_files(listing, path, package, read_sibling, source):
+        stats = {entry[0]: entry for entry in listing}
+
+        def read(sibling: str) -> bytes | None:  # through the scan's store: the folder's indexes share the bytes
+            entry = stats.get(sibling)
+            return self.folders.read(*entry) if entry is not None else read_sibling(sibling)
+
+        for sibling, data in index_files(listing, path, package, read, source):
             index.add(sibling, data)
         tests = path.endswith("_test.go")
         if self.reads is not None:
@@ -105,6 +116,15 @@ class PackageModels:
             self._indexes.popitem(last=False)
         self.package_seconds += time.monotonic() - started
         return index
+
+    def _build(self, add: Callable[[], None]) -> None:
+        """Add loaded summaries to a model (``add``), counted as package time: with the summaries read for it
+        (counted inside, and not twice), the package's build, not the asking file's work."""
+        started, counted = time.monotonic(), self.package_seconds
+        try:
+            add()
+        finally:
+            self.package_seconds = counted + (time.monotonic() - started)
 
     def may_hold(self, path: str, package: str, source: bytes, tokens: frozenset[bytes]) -> bool:
         """Might a file of the package hold every one of ``tokens``? (the worker's prefilter for rules whose
@@ -242,9 +262,12 @@ class PackageModels:
                 return found
 
             model = PackageModel([], index=index, loader=loader)
+            model.build = self._build
             self._models[key] = model
-            while len(self._models) > MAX_MODELS:
-                self._models.popitem(last=False)
+            weight = sum(len(kept.functions) for kept in self._models.values())
+            while len(self._models) > 1 and (len(self._models) > MAX_MODELS or weight > MAX_MODEL_FUNCTIONS):
+                _, dropped = self._models.popitem(last=False)
+                weight -= len(dropped.functions)
         if path not in model.loaded:  # this file's own text (maybe unsaved), from its tree: no second parse
             own = self.summary(file)
             model.add(own)

@@ -5,6 +5,7 @@ per-file limit. engine/worker.PackageClock moves the deadline by the package tim
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from gleak_sarif.gopackage.folders import Folders
 from gleak_sarif.gopackage.store import PackageModels
 from gleak_sarif.gosource import parser
 from gleak_sarif.rules.loader import load_pack
+from gleak_sarif.rules.query import prepare_pack
 
 SOURCE = b"package p\n\nfunc f() {}\n"
 
@@ -63,3 +65,38 @@ def test_reading_the_package_is_counted_in_package_seconds(tmp_path: Path) -> No
     path = str(tmp_path / "a.go")
     scan_source(context, path, (tmp_path / "a.go").read_bytes(), None)
     assert context.models.package_seconds > 0.0
+
+
+def test_adding_a_loaded_sibling_to_the_model_is_package_time() -> None:
+    """The model's build (adding a loaded sibling's summary: names resolved, locks held per operation) is
+    the package's work too; a nested load (a summary read while adding another) is counted once."""
+    models = PackageModels(Folders())
+    started = time.monotonic()
+    models._build(lambda: models._build(lambda: time.sleep(0.05)))
+    elapsed = time.monotonic() - started
+    assert 0.05 <= models.package_seconds <= elapsed
+
+
+def test_a_real_scan_adds_siblings_through_the_timed_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lock taken again through a call into a sibling file (GL408): the sibling's summary is loaded into
+    the model through PackageModels._build, and the time counts as package time."""
+    (tmp_path / "go.mod").write_text("module example.com/p\n\ngo 1.22\n")
+    (tmp_path / "a.go").write_text("package p\n\nimport \"sync\"\n\nvar mu sync.Mutex\n\n"
+                                   "func run() {\n\tmu.Lock()\n\thelper()\n\tmu.Unlock()\n}\n")
+    (tmp_path / "b.go").write_text("package p\n\nfunc helper() {\n\tmu.Lock()\n\tmu.Unlock()\n}\n")
+    built: list[float] = []
+    real = PackageModels._build
+
+    def recording(self: PackageModels, add: Callable[[], None]) -> None:
+        before = self.package_seconds
+        real(self, add)
+        built.append(self.package_seconds - before)
+
+    monkeypatch.setattr(PackageModels, "_build", recording)
+    pack = load_pack(select=["GL408"])
+    prepare_pack(pack)
+    context = ScanContext(pack, ScanOptions(jobs=1, use_cache=False, config_path=None))
+    path = str(tmp_path / "a.go")
+    result = scan_source(context, path, (tmp_path / "a.go").read_bytes(), None)
+    assert [f.rule_id for f in result.findings] == ["GL408"]
+    assert len(built) == 1 and built[0] > 0.0  # b.go's summary, added once
