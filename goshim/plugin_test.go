@@ -97,7 +97,7 @@ func TestBuiltinRules(t *testing.T) {
 	_, analyzers := build(t, map[string]any{
 		"engine": realEngine(t),
 		// pinned, so that rules added later cannot break the fixtures
-		"select": []any{"GL201", "GL202", "GL301", "GL402", "GL501"},
+		"select": []any{"GL201", "GL202", "GL402", "GL501", "GL506"},
 	})
 	analysistest.Run(t, testdata(t), analyzers[0], "leaks", "oldgo")
 }

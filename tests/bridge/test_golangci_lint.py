@@ -147,7 +147,7 @@ def _locate(module: Path, needle: str, *, line_has: str = "") -> tuple[str, int,
 
 
 # Rules are pinned with select so that rules added later cannot change these tests' expectations.
-PINNED = ["GL201", "GL301", "GL402"]
+PINNED = ["GL201", "GL402", "GL506"]
 
 
 def test_findings_positions_and_nolint(golangci_lint: Path, module: Path, tmp_path: Path) -> None:
@@ -161,7 +161,7 @@ def test_findings_positions_and_nolint(golangci_lint: Path, module: Path, tmp_pa
     assert got == {
         (go_stmt, "GL201"),  # the goroutine's go statement
         (_locate(module, "wg.Add(1)"), "GL402"),
-        # GL301 on the Lookup line is silenced by //nolint:gleak
+        # GL506 on the Launch line is silenced by //nolint:gleak
     }, issues
     gl201 = next(i for i in issues if i["Text"].startswith("GL201 warning: "))
     assert "the send then blocks forever" in gl201["Text"]
@@ -221,12 +221,12 @@ def test_fail_level_note_keeps_the_most_severe_per_line(golangci_lint: Path, mod
         _key(f) for f in _scan(module, "--fail-level", "note")}
 
 
-def test_nolint_is_what_silences_gl301(golangci_lint: Path, module: Path, tmp_path: Path) -> None:
+def test_nolint_is_what_silences_gl506(golangci_lint: Path, module: Path, tmp_path: Path) -> None:
     source = module / "leaky.go"
-    source.write_text(source.read_text().replace(" //nolint:gleak // bounded by the caller's deadline", ""))
+    source.write_text(source.read_text().replace(" //nolint:gleak // the helper detaches and reaps itself", ""))
     _write_config(module, {"engine": _engine(), "select": PINNED})
     _, issues, stderr = _run(golangci_lint, module, tmp_path / "cache")
-    assert (_locate(module, "_", line_has="context.WithTimeout"), "GL301") in {
+    assert (_locate(module, "exec.CommandContext", line_has=".Start()"), "GL506") in {
         (_where(i), _rule(i)) for i in issues
     }, stderr
 

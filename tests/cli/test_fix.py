@@ -19,7 +19,10 @@ from tests.helpers import require_tool, write
 LEAKY = """\
 package p
 
-import "context"
+import (
+	"context"
+	"os/exec"
+)
 
 func fetch(ctx context.Context, get func() int) (int, error) {
 	ch := make(chan int)
@@ -34,9 +37,9 @@ func fetch(ctx context.Context, get func() int) (int, error) {
 	}
 }
 
-func lost(ctx context.Context) context.Context {
-	ctx, _ = context.WithCancel(ctx)
-	return ctx
+func launch(ctx context.Context, bin string) error {
+	cmd := exec.CommandContext(ctx, bin)
+	return cmd.Start()
 }
 """
 
@@ -46,7 +49,7 @@ def test_diff_prints_a_patch_and_changes_nothing(tmp_path: Path) -> None:
     before = src.read_bytes()
     done = run_cli("scan", "leak.go", "--diff", "--no-cache", cwd=tmp_path)
     assert done.returncode == 1, done.stderr
-    assert done.stdout.startswith("--- a/leak.go\n+++ b/leak.go\n@@ -3,7 +3,7 @@"), done.stdout
+    assert done.stdout.startswith("--- a/leak.go\n+++ b/leak.go\n@@ -6,7 +6,7 @@"), done.stdout
     assert "-\tch := make(chan int)\n+\tch := make(chan int, 1)\n" in done.stdout
     assert "Would fix 1 finding in 1 file." in done.stderr
     assert src.read_bytes() == before
@@ -61,17 +64,17 @@ def test_diff_exits_0_when_nothing_can_be_fixed(tmp_path: Path) -> None:
     write(tmp_path / "leak.go", LEAKY.replace("make(chan int)", "make(chan int, 1)"))
     done = run_cli("scan", "leak.go", "--diff", "--no-cache", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout == ""  # GL301 has no fix: nothing to show
+    assert done.stdout == ""  # GL506 has no fix: nothing to show
 
 
 def test_fix_writes_the_fix_and_reports_what_is_left(tmp_path: Path) -> None:
     src = write(tmp_path / "leak.go", LEAKY)
     os.chmod(src, 0o640)
     done = run_cli("scan", "leak.go", "--fix", "--no-cache", cwd=tmp_path)
-    assert done.returncode == 1, done.stderr  # GL301 (no fix) is left and fails the run
+    assert done.returncode == 1, done.stderr  # GL506 (no fix) is left and fails the run
     assert "Fixed 1 finding in 1 file." in done.stderr
-    assert "GL201" not in done.stdout and "leak.go:19:7: GL301" in done.stdout, done.stdout
-    assert "Found 1 finding in 1 file (GL301: 1)." in done.stdout
+    assert "GL201" not in done.stdout and "leak.go:23:9: GL506" in done.stdout, done.stdout
+    assert "Found 1 finding in 1 file (GL506: 1)." in done.stdout
     assert src.read_text(encoding="utf-8") == LEAKY.replace("make(chan int)", "make(chan int, 1)")
     assert stat.S_IMODE(os.stat(src).st_mode) == 0o640  # the permission bits are kept
     assert [p.name for p in tmp_path.iterdir()] == ["leak.go"]  # no temporary file left behind
@@ -107,7 +110,7 @@ def _scan(path: Path) -> list[Finding]:
 def test_a_file_changed_since_the_scan_is_not_fixed(tmp_path: Path) -> None:
     src = write(tmp_path / "leak.go", LEAKY)
     findings = _scan(src)
-    src.write_text(LEAKY.replace("func lost", "// edited\nfunc lost"), encoding="utf-8")
+    src.write_text(LEAKY.replace("func launch", "// edited\nfunc launch"), encoding="utf-8")
     edited = src.read_bytes()
     plan = plan_fixes(findings)
     assert plan.files == [] and plan.refused == [(str(src), "changed since it was scanned; not fixed (scan again)")]

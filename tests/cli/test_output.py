@@ -36,11 +36,11 @@ def test_statistics_one_line_per_rule_most_frequent_first(tmp_path: Path) -> Non
     done = run_cli("scan", "a.go", "--statistics", "--no-cache", cwd=tmp_path)
     assert done.returncode == 1
     assert done.stdout.splitlines() == ["2\tGL201\t[*] send-abandoned-by-select",
-                                        "1\tGL301\t    lost-cancel"], done.stdout
+                                        "1\tGL506\t    cmd-start-without-wait"], done.stdout
     done = run_cli("scan", "a.go", "--statistics", "--format", "json", "--no-cache", cwd=tmp_path)
     assert json.loads(done.stdout) == [
         {"code": "GL201", "name": "send-abandoned-by-select", "count": 2, "fixable": 2},
-        {"code": "GL301", "name": "lost-cancel", "count": 1, "fixable": 0}]
+        {"code": "GL506", "name": "cmd-start-without-wait", "count": 1, "fixable": 0}]
     done = run_cli("scan", "a.go", "--statistics", "--format", "sarif", cwd=tmp_path)
     assert done.returncode == 2 and "--statistics prints text or json" in done.stderr
 
@@ -48,10 +48,10 @@ def test_statistics_one_line_per_rule_most_frequent_first(tmp_path: Path) -> Non
 def test_counts_are_singular_for_one(tmp_path: Path) -> None:
     write(tmp_path / "a.go", LEAKY.replace("make(chan int)", "make(chan int, 1)"))
     done = run_cli("scan", "a.go", "--no-cache", cwd=tmp_path)
-    assert done.stdout.rstrip().endswith("Found 1 finding in 1 file (GL301: 1)."), done.stdout
+    assert done.stdout.rstrip().endswith("Found 1 finding in 1 file (GL506: 1)."), done.stdout
     write(tmp_path / "b.go", "package p\n")
     done = run_cli("scan", ".", "--no-cache", cwd=tmp_path)
-    assert done.stdout.rstrip().endswith("Found 1 finding in 2 files (GL301: 1)."), done.stdout
+    assert done.stdout.rstrip().endswith("Found 1 finding in 2 files (GL506: 1)."), done.stdout
 
 
 def _finding(path: str, line: int, start: int, end_line: int, end: int) -> Finding:
@@ -118,7 +118,7 @@ def test_fail_on_new_lists_only_new_findings(tmp_path: Path) -> None:
     done = run_cli("scan", "a.go", "--baseline", "base.sarif", "--fail-on", "new", "--no-cache", cwd=tmp_path)
     assert done.returncode == 1
     listed = re.findall(r"^a\.go:(\d+):\d+: (GL\d+)", done.stdout, re.M)
-    assert listed == [("26", "GL201")], done.stdout
+    assert listed == [("29", "GL201")], done.stdout
     assert "Found 1 new finding in 1 file (GL201: 1); 2 in the baseline (--show-unchanged lists them)." \
         in done.stdout
     shown = run_cli("scan", "a.go", "--baseline", "base.sarif", "--fail-on", "new", "--show-unchanged",
@@ -133,5 +133,5 @@ def test_fail_on_new_lists_only_new_findings(tmp_path: Path) -> None:
     assert "Found 0 new findings in 1 file; 1 in the baseline (--show-unchanged lists them); " \
            "1 fixed since the baseline." in gone.stdout, gone.stdout
     plain = run_cli("scan", "a.go", "--baseline", "base.sarif", "--no-cache", cwd=tmp_path)
-    assert "Found 1 finding in 1 file (GL301: 1); 1 fixed since the baseline." in plain.stdout, plain.stdout
+    assert "Found 1 finding in 1 file (GL506: 1); 1 fixed since the baseline." in plain.stdout, plain.stdout
     assert os.path.exists(tmp_path / "base.sarif")

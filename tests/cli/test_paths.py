@@ -65,7 +65,7 @@ def test_stdin_fix_writes_the_fixed_source_to_stdout(tmp_path: Path) -> None:
     done = run_cli("scan", "-", "--stdin-filename", "leak.go", "--fix", "--no-cache", cwd=tmp_path,
                    stdin=LEAKY.encode())
     assert done.stdout == BUFFERED
-    assert "Fixed 1 finding." in done.stderr and "leak.go:19:7: GL301" in done.stderr
+    assert "Fixed 1 finding." in done.stderr and "leak.go:23:9: GL506" in done.stderr
     assert not (tmp_path / "leak.go").exists()
     diff = run_cli("scan", "-", "--stdin-filename", "leak.go", "--diff", "--no-cache", cwd=tmp_path,
                    stdin=LEAKY.encode())
@@ -84,18 +84,18 @@ def test_stdin_usage_errors(tmp_path: Path) -> None:
 def test_new_from_rev_reports_only_changed_lines(tmp_path: Path) -> None:
     repo = make_git_repo(tmp_path / "repo", {"old.go": LEAKY})
     # a new leak in the committed file (uncommitted edit), and a file git does not track yet
-    (repo / "old.go").write_text(LEAKY.replace("func lost", "func fetch2(ctx context.Context) {\n"
+    (repo / "old.go").write_text(LEAKY.replace("func launch", "func fetch2(ctx context.Context) {\n"
                                                "\tc := make(chan int)\n\tgo func() { c <- 1 }()\n"
                                                "\tselect {\n\tcase <-c:\n\tcase <-ctx.Done():\n\t}\n}\n\n"
-                                               "func lost"), encoding="utf-8")
+                                               "func launch"), encoding="utf-8")
     write(repo / "new.go", LEAKY.replace("package p", "package p\n"))
     everything = _places(scan_json(".", cwd=repo))
     assert len(everything) == 5
     changed = _places(scan_json(".", "--new-from-rev", "HEAD", cwd=repo))
-    assert changed == {("old.go", 20, "GL201"), ("new.go", 8, "GL201"), ("new.go", 20, "GL301")}, changed
-    # what fails the run is what is reported: old.go's GL301 is not on a changed line
-    done = run_cli("scan", ".", "--new-from-rev", "HEAD~0", "--no-cache", "--select", "GL301", cwd=repo)
-    assert done.returncode == 1 and "new.go:20" in done.stdout and "old.go" not in done.stdout
+    assert changed == {("old.go", 23, "GL201"), ("new.go", 11, "GL201"), ("new.go", 24, "GL506")}, changed
+    # what fails the run is what is reported: old.go's GL506 is not on a changed line
+    done = run_cli("scan", ".", "--new-from-rev", "HEAD~0", "--no-cache", "--select", "GL506", cwd=repo)
+    assert done.returncode == 1 and "new.go:24" in done.stdout and "old.go" not in done.stdout
 
 
 def test_new_from_merge_base(tmp_path: Path) -> None:
@@ -111,8 +111,8 @@ def test_new_from_merge_base(tmp_path: Path) -> None:
     git("add", "a.go", cwd=repo)
     git("commit", "-q", "-m", "main gets it too", cwd=repo)
     git("checkout", "-q", "feature", cwd=repo)
-    assert _places(scan_json(".", "--new-from-merge-base", "main", cwd=repo)) == {("a.go", 7, "GL201"),
-                                                                                  ("a.go", 19, "GL301")}
+    assert _places(scan_json(".", "--new-from-merge-base", "main", cwd=repo)) == {("a.go", 10, "GL201"),
+                                                                                  ("a.go", 23, "GL506")}
     assert _places(scan_json(".", "--new-from-rev", "main", cwd=repo)) == set()
     assert _places(scan_json(".", "--new-from-rev", "HEAD", cwd=repo)) == set()
 
@@ -156,13 +156,13 @@ def test_gitignore_outside_a_work_tree_changes_nothing(tmp_path: Path) -> None:
 # ---- item 7: per-file ignores, tests: false ----
 
 def test_per_file_ignores(tmp_path: Path) -> None:
-    write(tmp_path / "proj" / ".gleak.yml", 'per-file-ignores:\n  "legacy/*": [GL2]\n  "*_old.go": [GL301]\n'
+    write(tmp_path / "proj" / ".gleak.yml", 'per-file-ignores:\n  "legacy/*": [GL2]\n  "*_old.go": [GL506]\n'
                                               '  "cmd/": [ALL]\n')
     for name in ("a.go", "legacy/b.go", "c_old.go", "cmd/tool.go"):
         write(tmp_path / "proj" / name, LEAKY)
     places = _places(scan_json("proj", cwd=tmp_path))
-    assert places == {("proj/a.go", 7, "GL201"), ("proj/a.go", 19, "GL301"), ("proj/legacy/b.go", 19, "GL301"),
-                      ("proj/c_old.go", 7, "GL201")}, places
+    assert places == {("proj/a.go", 10, "GL201"), ("proj/a.go", 23, "GL506"), ("proj/legacy/b.go", 23, "GL506"),
+                      ("proj/c_old.go", 10, "GL201")}, places
     # globs are relative to the config's folder, whatever the working directory
     inside = _places(scan_json(".", cwd=tmp_path / "proj"))
     assert inside == {(p.removeprefix("proj/"), line, rule) for p, line, rule in places}
@@ -178,7 +178,7 @@ def test_per_file_ignores_are_validated(tmp_path: Path) -> None:
 
 def test_tests_false_skips_test_files(tmp_path: Path) -> None:
     write(tmp_path / "a.go", LEAKY)
-    write(tmp_path / "a_test.go", LEAKY.replace("func fetch", "func fetchT").replace("func lost", "func lostT"))
+    write(tmp_path / "a_test.go", LEAKY.replace("func fetch", "func fetchT").replace("func launch", "func launchT"))
     assert {p for p, _, _ in _places(scan_json(".", cwd=tmp_path))} == {"a.go", "a_test.go"}
     write(tmp_path / ".gleak.yml", "tests: false\n")
     assert {p for p, _, _ in _places(scan_json(".", cwd=tmp_path))} == {"a.go"}

@@ -41,7 +41,7 @@ def test_with_static_confirms_blocked_lines_and_keeps_to_the_leaking_files(go: s
         ("GL408", "leak.go", marker("CALL", "relock")): "blocked-stack",  # GL408 on the call that relocks
         # GL204's primary is the first send; the second send, where the goroutine blocks, is related
         ("GL204", "leak.go", marker("GO", "double") + 6): "blocked-line",
-    }, static  # other.go's GL301 is not about any leaked goroutine: left out
+    }, static  # other.go's GL219 (and GL301) are not about any leaked goroutine: left out
     for f in findings:
         if f["rule_id"] in ("GL208", "GL408"):
             assert "Runtime-confirmed: 1 goroutine(s) leaked blocked" in f["message"]

@@ -4,6 +4,7 @@ package leaks
 import (
 	"context"
 	"errors"
+	"os/exec"
 	"sync"
 	"time"
 )
@@ -36,10 +37,9 @@ func FirstUnlessBad(bad bool) (int, error) {
 	return <-ch, nil
 }
 
-// GL301: the cancel function is thrown away.
-func Lookup(parent context.Context) context.Context {
-	ctx, _ := context.WithTimeout(parent, time.Second) // want `GL301 warning: the cancel function from context\.WithTimeout is discarded or never used`
-	return ctx
+// GL506: the command is started and never waited for.
+func Launch(ctx context.Context, bin string) error {
+	return exec.CommandContext(ctx, bin).Start() // want `GL506 warning: the command started here is never waited for`
 }
 
 // GL402: Add inside the goroutine it counts.
