@@ -83,7 +83,7 @@ def test_escaping_levels_suppression_and_baseline(tmp_path: Path) -> None:
         source_root=str(tmp_path),
         findings=[
             _finding(message="100% sure:\nline two, really", primary=_span(str(tmp_path / "d,ir" / "a:b.go"))),
-            _finding(rule_id="GL505", rule_name="response-body-not-closed", severity=Severity.warning),
+            _finding(rule_id="GL506", rule_name="cmd-start-without-wait", severity=Severity.warning),
             _finding(rule_id="GL103", rule_name="fire-and-forget", severity=Severity.note),
             _finding(suppression=Suppression(directive="//nolint:gleak")),
             _finding(baseline_state=BaselineState.absent),
@@ -99,7 +99,7 @@ def test_escaping_levels_suppression_and_baseline(tmp_path: Path) -> None:
     assert lines == [
         "::error file=d%2Cir/a%3Ab.go,line=3,endLine=4,col=2,endColumn=5,"
         "title=GL201 send-abandoned-by-select::100%25 sure:%0Aline two, really",
-        "::warning file=a.go,line=3,endLine=4,col=2,endColumn=5,title=GL505 response-body-not-closed::m",
+        "::warning file=a.go,line=3,endLine=4,col=2,endColumn=5,title=GL506 cmd-start-without-wait::m",
         "::notice file=a.go,line=3,endLine=4,col=2,endColumn=5,title=GL103 fire-and-forget::m",
         # suppressed and absent findings are not annotated; baseline ones say so in the title
         "::error file=a.go,line=3,endLine=4,col=2,endColumn=5,title=GL201 send-abandoned-by-select "
