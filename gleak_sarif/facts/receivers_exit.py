@@ -52,7 +52,8 @@ def _dead(model: PackageModel, exit: Site) -> bool:
 def _run(asker: Asker, spec: ReceiversExit, env: Env) -> Iterator[Env]:
     """The node is a bare send on a channel field that the package makes without a buffer and that does not
     escape (see `no-counterpart`), and every receive of it is a case of a `select` without `default`, inside
-    a loop, whose other case is a stop signal that returns (or breaks out to a label): `case <-s.quit:`,
+    a loop, whose other case is a stop signal that returns (or breaks out to a label no outer loop brings back
+    to the select): `case <-s.quit:`,
     `case <-ctx.Done():`, not a timer, nor a message case, nor a stop channel nothing closes. Once that case
     is taken, nothing receives again and the send blocks forever."""
     model = asker.model
@@ -85,7 +86,8 @@ FACT = Fact(
     usage="`receivers-exit: {receiver: NAME, exit: NAME}` (or `receivers-exit: {}`)",
     holds="the node is a bare send on a channel field the package makes without a buffer and that does not "
           "escape (as for `no-counterpart`), and every receive of it in the package is a case of a `select` "
-          "without `default`, inside a loop, with another case that returns or breaks out to a label on a stop "
+          "without `default`, inside a loop, with another case that returns or breaks out to a label (of a loop no "
+          "other loop of the function encloses) on a stop "
           "signal: a receive that takes no value (`case <-s.quit:`, `case <-ctx.Done():`), not a timer, on a "
           "channel something closes or sends on; after that case nothing receives again",
     binds_doc="`receiver` a receive of the channel, `exit` the case that leaves the loop",

@@ -339,9 +339,34 @@ def _leaves(case: Node) -> bool:
         current = stack.pop()
         if current.type == "return_statement":
             return True
-        if current.type in ("break_statement", "goto_statement") and current.named_children:
+        if current.type == "goto_statement" and current.named_children:
+            return True
+        if current.type == "break_statement" and current.named_children and _breaks_for_good(current):
             return True  # `break Loop`: a plain `break` only leaves the select
         if current.type != "func_literal":
             stack.extend(current.named_children)
     return False
 
+
+_FUNCTION_BOUNDARY = ("function_declaration", "method_declaration", "func_literal")
+
+
+def _breaks_for_good(statement: Node) -> bool:
+    """Does `break L` leave every loop around the select? Not when another loop of the function encloses
+    the statement labeled L: that loop comes back to the select (`for { ...; L: for { select { case <-t:
+    break L } } }` ends one round, not the receiving)."""
+    label = statement.named_children[0].text
+    labeled = statement.parent
+    while labeled is not None and labeled.type not in _FUNCTION_BOUNDARY:
+        if labeled.type == "labeled_statement" and labeled.named_children and \
+                labeled.named_children[0].text == label:
+            break
+        labeled = labeled.parent
+    if labeled is None or labeled.type != "labeled_statement":
+        return True  # no label found around it: keep the old reading (it leaves)
+    outer = labeled.parent
+    while outer is not None and outer.type not in _FUNCTION_BOUNDARY:
+        if outer.type == "for_statement":
+            return False
+        outer = outer.parent
+    return True
