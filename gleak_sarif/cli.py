@@ -141,6 +141,12 @@ TestsOpt = Annotated[
     bool | None,
     typer.Option("--tests/--no-tests", help="Scan `_test.go` files (default: yes, or `tests:` in .gleak.yml)."),
 ]
+StrictTestsOpt = Annotated[
+    bool | None,
+    typer.Option("--strict-tests/--no-strict-tests",
+                 help="Report findings in `_test.go` files at the rule's own level, not at its lower "
+                      "`severity-in-tests` level (default: no, or `strict-tests:` in .gleak.yml)."),
+]
 GitignoreOpt = Annotated[
     bool,
     typer.Option("--respect-gitignore/--no-respect-gitignore",
@@ -235,6 +241,7 @@ def scan(
     exclude: ExcludeOpt = None,
     respect_gitignore: GitignoreOpt = True,
     tests: TestsOpt = None,
+    strict_tests: StrictTestsOpt = None,
     include_vendor: IncludeVendorOpt = False,
     include_testdata: IncludeTestdataOpt = False,
     include_generated: IncludeGeneratedOpt = False,
@@ -304,6 +311,7 @@ def scan(
         use_cache=not no_cache,
         max_file_size_mib=max_file_size,
         tests=tests,
+        strict_tests=strict_tests,
         respect_gitignore=respect_gitignore,
         file_timeout_seconds=file_timeout,
         shard=shard_spec,

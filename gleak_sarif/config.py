@@ -32,6 +32,8 @@ class ScanOptions(BaseModel):
     exclude: list[str] = Field(default_factory=list)  # glob patterns of paths to skip
     config_path: str | None = None  # .gleak.yml; None = search upward from the first path
     severity_overrides: dict[str, Severity] = Field(default_factory=dict)
+    # report findings in `_test.go` files at the rule's own level, ignoring rules' `severity-in-tests`
+    strict_tests: bool = False
     use_cache: bool = True
     cache_dir: str | None = None
     max_file_bytes: int = 20 * 1024 * 1024
@@ -81,6 +83,8 @@ class ProjectConfig(BaseModel):
     include_generated: bool = Field(default=False, alias="include-generated")
     fail_level: FailLevel | None = Field(default=None, alias="fail-level")
     tests: bool = True  # false: skip `_test.go` files (golangci-lint's `run.tests`)
+    # true: findings in `_test.go` files keep the rule's own level (rules' `severity-in-tests` not applied)
+    strict_tests: bool = Field(default=False, alias="strict-tests")
     # ruff's per-file-ignores: path glob (relative to this file's folder) -> rule IDs or prefixes
     per_file_ignores: dict[str, list[str]] = Field(default_factory=dict, alias="per-file-ignores")
     # GL507 resource-contract: constructor -> release methods; merged with the built-in table.

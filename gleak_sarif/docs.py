@@ -31,13 +31,21 @@ def _indent(code: str) -> str:
     return "\n".join(("    " + line) if line.strip() else "" for line in code.strip("\n").splitlines())
 
 
+def level_text(meta: RuleMeta) -> str:
+    """The rule's level as docs and `rules list` show it: "warning", or "warning, note in tests" when its
+    `severity-in-tests` lowers it in `_test.go` files."""
+    if meta.severity_in_tests is None or meta.severity_in_tests == meta.severity:
+        return meta.severity.value
+    return f"{meta.severity.value}, {meta.severity_in_tests.value} in tests"
+
+
 def rule_help_markdown(meta: RuleMeta) -> str:
     """The rule's docs as Markdown: SARIF `help.markdown`, `gleak-sarif explain`, docs/rules.md.
 
     `example` and `use_instead` are Go code (fenced as `go`) unless they already contain a ``` fence.
     """
     parts = [
-        f"**{meta.id} {meta.name}** ({meta.severity.value}, precision {meta.precision.value})",
+        f"**{meta.id} {meta.name}** ({level_text(meta)}, precision {meta.precision.value})",
         "",
         meta.what.strip(),
     ]
@@ -65,7 +73,7 @@ def rule_help_markdown(meta: RuleMeta) -> str:
 def rule_help_text(meta: RuleMeta) -> str:
     """The rule's docs as plain text: SARIF `help.text` and terminals without Markdown."""
     parts = [
-        f"{meta.id} {meta.name} ({meta.severity.value}, precision {meta.precision.value})",
+        f"{meta.id} {meta.name} ({level_text(meta)}, precision {meta.precision.value})",
         "",
         meta.what.strip(),
     ]
@@ -100,7 +108,7 @@ def rules_markdown(metas: list[RuleMeta]) -> str:
     for meta in metas:
         summary = meta.summary.replace("|", "\\|")
         default = "on" if meta.enabled_by_default else "off"
-        lines.append(f"| [{meta.id}](#{rule_doc_anchor(meta)}) | {meta.name} | {meta.severity.value} | "
+        lines.append(f"| [{meta.id}](#{rule_doc_anchor(meta)}) | {meta.name} | {level_text(meta)} | "
                      f"{meta.precision.value} | {default} | {summary} |")
     lines.append("")
     for meta in metas:
@@ -118,7 +126,7 @@ def rules_lines(metas: list[RuleMeta], width: int | None = None) -> str:
     `fix` when the rule offers fixes, summary). ``width``: cut summaries to fit (a terminal); the full
     text stays in `explain`."""
     rows = [("ID", "NAME", "SEVERITY", "PRECISION", "DEFAULT", "FIX", "SUMMARY")]
-    rows += [(m.id, m.name, m.severity.value, m.precision.value, "on" if m.enabled_by_default else "off",
+    rows += [(m.id, m.name, level_text(m), m.precision.value, "on" if m.enabled_by_default else "off",
               "fix" if m.has_fix else "-", " ".join(m.summary.split())) for m in metas]
     widths = [max(len(row[i]) for row in rows) for i in range(6)]
     out = []

@@ -122,6 +122,8 @@ class RuleMeta(BaseModel):
     id: str
     name: str
     severity: Severity
+    # `severity-in-tests`: the highest level of its findings in `_test.go` files (None: `severity` there too)
+    severity_in_tests: Severity | None = None
     precision: Precision
     tags: list[str] = Field(default_factory=list)
     summary: str  # one sentence: SARIF shortDescription

@@ -8,6 +8,7 @@ the same in each of them. The rules of combination are the table in docs/configu
 - `ignore`, `rules`, `exclude`: both lists apply (the file's rule folders first);
 - `include-*`: either side turns it on;
 - `tests`: the caller's `--tests`/`--no-tests`, else the file's, else true; `per-file-ignores`: the file's;
+- `strict-tests`: the caller's `--strict-tests`/`--no-strict-tests`, else the file's, else false;
   `respect_gitignore`: the caller's (default true);
 - `severity`, `resources`: from the file (resources reach the rules through `config_path`);
 - `fail-level`: the caller's, else the file's, else `warning`.
@@ -51,6 +52,8 @@ class Flags(BaseModel):
     use_cache: bool = True
     max_file_size_mib: int = 20
     tests: bool | None = None  # scan `_test.go` files; None: `.gleak.yml` `tests:` (default true)
+    # test-file findings at the rule's own level (no `severity-in-tests`); None: `.gleak.yml` `strict-tests:`
+    strict_tests: bool | None = None
     respect_gitignore: bool = True
     file_timeout_seconds: float = 60.0
     shard: tuple[int, int] | None = None  # `--shard K/N` (engine/shard.py)
@@ -79,6 +82,7 @@ def resolve(flags: Flags, *, search_from: str) -> ScanOptions:
         use_cache=flags.use_cache,
         max_file_bytes=flags.max_file_size_mib * 1024 * 1024,
         include_tests=flags.tests if flags.tests is not None else project.tests,
+        strict_tests=flags.strict_tests if flags.strict_tests is not None else project.strict_tests,
         respect_gitignore=flags.respect_gitignore,
         per_file_ignores=list(zip(config_excludes(list(project.per_file_ignores), config_path),
                                   project.per_file_ignores.values(), strict=True)) if config_path else [],

@@ -780,6 +780,16 @@ class FileEvaluator:
                     return severity
         return rule.meta.severity
 
+    def level_of(self, rule: CompiledRule) -> tuple[Severity, dict[str, str]]:
+        """A finding's level here and, when a test file lowered it, why (for result.properties): the level
+        from `severity`/`severity-by-go-version`, capped in `_test.go` files by `severity-in-tests` (a leak in
+        a test ends with the test binary; false findings there are what new users meet first)."""
+        severity = self.severity_of(rule)
+        in_tests = rule.meta.severity_in_tests
+        if in_tests is None or in_tests.rank >= severity.rank or not self.path.endswith("_test.go"):
+            return severity, {}
+        return in_tests, {"severityReason": "test file", "severityOutsideTests": severity.value}
+
     def _constraints_ok(self, rule: CompiledRule, env: Env) -> bool:
         for name, (regex, not_regex) in rule.constraints.items():
             node = env.get(name)
@@ -820,10 +830,12 @@ class FileEvaluator:
             places = [bound, *cast(tuple[Node, ...], value.more)] if isinstance(value, Evidence) else [bound]
             related.extend(RelatedLocation(span=self.span(place, one_line=True), message=text) for place in places)
         fix = self._fix(rule, primary_node, env)
+        severity, why = self.level_of(rule)
         return Finding(
             rule_id=rule.meta.id,
             rule_name=rule.meta.name,
-            severity=self.severity_of(rule),
+            severity=severity,
+            properties=dict(why),
             message=self.substitute(output.message, env, for_message=True).strip(),
             primary=self.span(primary_node, one_line=True),
             related=related,

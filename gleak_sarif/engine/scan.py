@@ -156,6 +156,9 @@ class Engine:
             if override is not None:
                 rule.meta.severity = override
                 rule.severity_by_version = []  # the user's severity wins over the go.mod-based one
+                rule.meta.severity_in_tests = None  # and over the test-file one
+            if self.options.strict_tests:
+                rule.meta.severity_in_tests = None  # test files at the rule's own level
 
     @property
     def rules(self) -> list[RuleMeta]:
@@ -536,7 +539,7 @@ def _quiet_cancelled_futures(
 def _salted_options(options: ScanOptions) -> dict[str, Any]:
     """The options that change a file's results (besides the rules and the config file)."""
     return options.model_dump(include={
-        "include_generated", "max_file_bytes", "severity_overrides", "select", "ignore"})
+        "include_generated", "max_file_bytes", "severity_overrides", "strict_tests", "select", "ignore"})
 
 
 def cache_salt(options: ScanOptions) -> str | None:

@@ -15,7 +15,9 @@ def render_json(result: ScanResult) -> str:
         "format_version": JSON_FORMAT_VERSION,
         "tool": {"name": "gleak-sarif", "version": __version__},
         **result.model_dump(mode="json", exclude={"rules": True, "findings": {"__all__": {"line_hash"}}}),
-        "rules": [{"id": r.id, "name": r.name, "severity": r.severity.value} for r in result.rules],
+        "rules": [{"id": r.id, "name": r.name, "severity": r.severity.value,
+                   **({"severity_in_tests": r.severity_in_tests.value} if r.severity_in_tests else {})}
+                  for r in result.rules],
     }
     from gleak_sarif.report.printable import escape_lone_surrogates
 

@@ -191,6 +191,8 @@ def _rule_descriptor(meta: RuleMeta, limits: SarifLimits, notes: list[Notificati
             "tags": tags,
             "precision": meta.precision.value,
             "problem.severity": problem_severity(meta.severity),
+            # `severity-in-tests`: the level its results in `_test.go` files get (they say so themselves too)
+            **({"severityInTests": meta.severity_in_tests.value} if meta.severity_in_tests else {}),
         },
     )
 

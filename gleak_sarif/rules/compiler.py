@@ -471,11 +471,16 @@ def compile_rule(spec: RuleFile, data: Any, path: str, atoms: list[Atom]) -> Com
             severity_by_version.append((parse_version_condition(row.go_version), row.severity))
         except ValueError as err:
             raise compiler.error(str(err), ("severity-by-go-version", index, "go-version")) from None
+    if spec.severity_in_tests is not None and spec.severity_in_tests.rank > spec.severity.rank:
+        raise compiler.error(f"severity-in-tests ({spec.severity_in_tests.value}) is higher than the rule's "
+                             f"severity ({spec.severity.value})", ("severity-in-tests",),
+                             hint="it lowers a rule's level in test files; it cannot raise it")
     docs = spec.docs
     meta = RuleMeta(
         id=spec.id,
         name=spec.name,
         severity=spec.severity,
+        severity_in_tests=spec.severity_in_tests,
         precision=spec.precision,
         tags=spec.tags,
         summary=docs.summary or first_sentence(docs.what),
@@ -566,6 +571,7 @@ def engine_code_signature() -> str:
     files = [os.path.join(folder, name) for folder in (here, facts_dir) for name in sorted(os.listdir(folder))
              if name.endswith(".py")]
     files.append(os.path.join(os.path.dirname(here), "gosource.py"))
+    files.append(os.path.join(os.path.dirname(here), "model.py"))  # packs hold RuleMeta objects
     parts = []
     for path in files:
         try:

@@ -253,6 +253,9 @@ class RuleFile(_Strict):
     go_version_unknown: Literal["match", "skip"] = Field(default="match", alias="go-version-unknown")
     # first matching row wins; no match (or no go.mod): `severity`
     severity_by_go_version: list[VersionSeverity] = Field(default_factory=list, alias="severity-by-go-version")
+    # the level of findings whose primary location is in a `_test.go` file, when lower than the level decided
+    # above (a cap): set per rule from its test-file evidence (docs/precision.md); at most `severity`
+    severity_in_tests: Severity | None = Field(default=None, alias="severity-in-tests")
     package: PackageCondition | None = None
     imports: dict[str, str] = Field(default_factory=dict)
     utils: dict[str, RuleObject] = Field(default_factory=dict)
