@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -582,22 +583,37 @@ def levels_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]],
         out.append(f"| {rule_id} | {state} | {tally.tp} / {tally.fp} / {tally.unsure} | {pct(tally.precision)} | "
                    f"{net.fp} | {pct(net.precision)} | {bar} | {row.get('decision', '')} |")
     out.append("")
-    return [*out, *levels_by_file_kind(metas, seen, latest, judged)]
+    return [*out, *rules_by_file_kind(metas, seen, latest, judged, decisions),
+            *levels_by_file_kind(metas, seen, latest, judged)]
 
 
-def levels_by_file_kind(metas: dict[str, RuleMeta], seen: dict[tuple[str, str, str, int], str],
-                        latest: set[tuple[str, str, str, int]],
-                        judged: dict[tuple[str, str, str, int], str]) -> list[str]:
-    """The level table's first-seen findings summed per level now, test files (`*_test.go`) apart."""
+def file_kind(path: str) -> str:
+    return "test files" if path.endswith("_test.go") else "other files"
+
+
+def effective_level(meta: RuleMeta, path: str) -> str:
+    """The level a finding of the rule gets now in that file: `severity-in-tests` caps it in `*_test.go`."""
+    level = meta.severity
+    if meta.severity_in_tests is not None and path.endswith("_test.go") \
+            and meta.severity_in_tests.rank < level.rank:
+        level = meta.severity_in_tests
+    return level.value
+
+
+def first_seen_by(group_of: Callable[[tuple[str, str, str, int]], tuple[str, str] | None],
+                  seen: dict[tuple[str, str, str, int], str], latest: set[tuple[str, str, str, int]],
+                  judged: dict[tuple[str, str, str, int], str]) -> tuple[dict[tuple[str, str], Tally],
+                                                                          dict[tuple[str, str], int]]:
+    """First-seen verdicts summed per group (None: left out), and per group the fps still reported."""
     first: dict[tuple[str, str], Tally] = defaultdict(Tally)
     left: dict[tuple[str, str], int] = defaultdict(int)
     for key in seen:
-        meta = metas.get(key[0])
-        if meta is None or not meta.enabled_by_default:
+        group = group_of(key)
+        if group is None:
             continue
-        group = (meta.severity.value, "test files" if key[2].endswith("_test.go") else "other files")
         verdict = judged.get(key, "todo")
         tally = first[group]
+        tally.findings += 1
         if verdict == "tp":
             tally.tp += 1
         elif verdict == "fp":
@@ -605,24 +621,86 @@ def levels_by_file_kind(metas: dict[str, RuleMeta], seen: dict[tuple[str, str, s
             left[group] += key in latest
         elif verdict == "unsure":
             tally.unsure += 1
+    return first, left
+
+
+def rules_by_file_kind(metas: dict[str, RuleMeta], seen: dict[tuple[str, str, str, int], str],
+                       latest: set[tuple[str, str, str, int]],
+                       judged: dict[tuple[str, str, str, int], str],
+                       decisions: dict[str, dict[str, str]]) -> list[str]:
+    """The level table's first-seen verdicts per rule, test files (`*_test.go`) apart from the other files:
+    the evidence a rule's `severity-in-tests` is decided on (bench/triage/corpus/levels.tsv)."""
+    first, left = first_seen_by(lambda key: (key[0], file_kind(key[2])), seen, latest, judged)
+    out = [
+        "Per rule, test files (`*_test.go`) apart from the other files: the same first-seen verdicts. `now` is",
+        "the rule's level (and its `severity-in-tests` level, \"note in tests\", where set). A rule on at",
+        "warning (or error) whose test-file precision is below its level's bar while its other files' is",
+        "clearly better reports test-file findings one level lower (an error rule only below 90% with at least",
+        "5 judged test-file findings); not with fewer than 3 judged test-file findings (\"too few\").",
+        "`in tests` is the decision (bench/triage/corpus/levels.tsv, column `in tests`).",
+        "",
+        "| rule | now | test files: tp / fp / unsure | precision | fp still reported | without fixed shapes "
+        "| other files: tp / fp / unsure | precision | fp still reported | without fixed shapes | in tests |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for rule_id in sorted({rule for rule, _ in first}):
+        meta = metas.get(rule_id)
+        state = rule_state(meta)
+        if meta is not None and meta.severity_in_tests is not None and meta.severity_in_tests != meta.severity:
+            state += f", {meta.severity_in_tests.value} in tests"
+        cells = []
+        for kind in ("test files", "other files"):
+            tally = first.get((rule_id, kind), Tally())
+            net = Tally(tp=tally.tp, fp=left.get((rule_id, kind), 0))
+            cells += [f"{tally.tp} / {tally.fp} / {tally.unsure}", pct(tally.precision), str(net.fp),
+                      pct(net.precision)]
+        decision = decisions.get(rule_id, {}).get("in tests") or ""
+        out.append(f"| {rule_id} | {state} | " + " | ".join(cells) + f" | {decision} |")
+    out.append("")
+    return out
+
+
+def levels_by_file_kind(metas: dict[str, RuleMeta], seen: dict[tuple[str, str, str, int], str],
+                        latest: set[tuple[str, str, str, int]],
+                        judged: dict[tuple[str, str, str, int], str]) -> list[str]:
+    """The level table's first-seen findings summed per level now, test files (`*_test.go`) apart: with the
+    rules' own levels, then with each finding's effective level (`severity-in-tests` in test files)."""
+
+    def own(key: tuple[str, str, str, int]) -> tuple[str, str] | None:
+        meta = metas.get(key[0])
+        return (meta.severity.value, file_kind(key[2])) if meta and meta.enabled_by_default else None
+
+    def effective(key: tuple[str, str, str, int]) -> tuple[str, str] | None:
+        meta = metas.get(key[0])
+        return (effective_level(meta, key[2]), file_kind(key[2])) if meta and meta.enabled_by_default else None
+
+    before = first_seen_by(own, seen, latest, judged)
+    after = first_seen_by(effective, seen, latest, judged)
     out = [
         "Per level now (rules on by default), test files (`*_test.go`) apart from the other files: the same",
-        "first-seen verdicts, summed over the rules at that level. A policy reporting test-file findings one",
-        "level lower by default is for when test files stay clearly below their level's bar while the other",
-        "files meet it (issue 16); leakbench programs are not test files, so it would cost no leakbench group.",
+        "first-seen verdicts, summed over the rules at that level, first with each rule's own level",
+        "(`severity`), then with each finding's effective level (a rule's `severity-in-tests` level in test",
+        "files, where set). Leakbench programs are not test files, so a test-file level costs no leakbench group.",
         "",
-        "| level | files | first-seen tp / fp / unsure | precision | fp still reported | without fixed shapes | bar |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for level in reversed(LEVEL_ORDER):
-        for kind in ("test files", "other files"):
-            tally = first.get((level, kind), Tally())
-            net = Tally(tp=tally.tp, fp=left.get((level, kind), 0))
-            bar = " / ".join("meets" if t.precision is not None and t.precision >= BARS[level] else "**below**"
-                             for t in (tally, net))
-            out.append(f"| {level} | {kind} | {tally.tp} / {tally.fp} / {tally.unsure} | {pct(tally.precision)} | "
-                       f"{net.fp} | {pct(net.precision)} | {bar} |")
-    out.append("")
+    for title, (first, left) in (("rule's own level", before), ("effective level", after)):
+        out += [f"| level ({title}) | files | first-seen tp / fp / unsure | precision | fp still reported "
+                "| without fixed shapes | bar |",
+                "|---|---|---|---|---|---|---|"]
+        for level in reversed(LEVEL_ORDER):
+            for kind in ("test files", "other files", "all files"):
+                kinds = ("test files", "other files") if kind == "all files" else (kind,)
+                tally, net = Tally(), Tally()
+                for k in kinds:
+                    part = first.get((level, k), Tally())
+                    tally.tp, tally.fp, tally.unsure = tally.tp + part.tp, tally.fp + part.fp, \
+                        tally.unsure + part.unsure
+                    net.tp, net.fp = net.tp + part.tp, net.fp + left.get((level, k), 0)
+                bar = " / ".join("meets" if t.precision is not None and t.precision >= BARS[level] else "**below**"
+                                 for t in (tally, net))
+                out.append(f"| {level} | {kind} | {tally.tp} / {tally.fp} / {tally.unsure} | "
+                           f"{pct(tally.precision)} | {net.fp} | {pct(net.precision)} | {bar} |")
+        out.append("")
     return out
 
 

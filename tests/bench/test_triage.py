@@ -154,24 +154,50 @@ def test_precision_doc_is_generated_from_the_triage() -> None:
 
 
 def test_levels_by_file_kind_splits_test_files_and_counts_fixed_shapes() -> None:
-    """The per-level table of the level section: first-seen verdicts of the rules on by default, summed per
-    level now, `*_test.go` apart; an fp the last scan no longer reports counts only in the first column."""
+    """The per-level tables of the level section: first-seen verdicts of the rules on by default, summed per
+    level now, `*_test.go` apart; an fp the last scan no longer reports counts only in the first column. The
+    second table puts a finding at its effective level: GL3's `severity-in-tests: note` moves its test-file
+    findings (not its other ones) to the note rows."""
     report = _load("precision_report")
     from gleak_sarif.model import Precision, RuleMeta, Severity
 
-    def meta(rule_id: str, severity: Severity, on: bool = True) -> RuleMeta:
+    def meta(rule_id: str, severity: Severity, on: bool = True, in_tests: Severity | None = None) -> RuleMeta:
         return RuleMeta(id=rule_id, name="r", severity=severity, precision=Precision.high, summary="s", what="w",
-                        why="y", enabled_by_default=on)
+                        why="y", enabled_by_default=on, severity_in_tests=in_tests)
 
-    metas = {"GL1": meta("GL1", Severity.warning), "GL2": meta("GL2", Severity.warning, on=False)}
+    metas = {"GL1": meta("GL1", Severity.warning), "GL2": meta("GL2", Severity.warning, on=False),
+             "GL3": meta("GL3", Severity.warning, in_tests=Severity.note)}
     keys = {
         ("GL1", "c", "a_test.go", 1): "tp", ("GL1", "c", "a_test.go", 2): "fp", ("GL1", "c", "a_test.go", 3): "fp",
         ("GL1", "c", "a.go", 4): "tp", ("GL1", "c", "a.go", 5): "unsure", ("GL2", "c", "b.go", 6): "fp",
+        ("GL3", "c", "d_test.go", 7): "fp", ("GL3", "c", "d.go", 8): "tp",
     }
     seen = dict.fromkeys(keys, "scan")
-    latest = {("GL1", "c", "a_test.go", 2)}
-    rows = [line for line in report.levels_by_file_kind(metas, seen, latest, keys) if line.startswith("| warning")]
-    assert rows == [
+    latest = {("GL1", "c", "a_test.go", 2), ("GL3", "c", "d_test.go", 7)}
+    lines = report.levels_by_file_kind(metas, seen, latest, keys)
+    own = lines[:lines.index("| level (effective level) | files | first-seen tp / fp / unsure | precision "
+                             "| fp still reported | without fixed shapes | bar |")]
+    effective = lines[len(own):]
+    assert [line for line in own if line.startswith(("| warning", "| note"))] == [
+        "| warning | test files | 1 / 3 / 0 | 25% | 2 | 33% | **below** / **below** |",
+        "| warning | other files | 2 / 0 / 1 | 100% | 0 | 100% | meets / meets |",
+        "| warning | all files | 3 / 3 / 1 | 50% | 2 | 60% | **below** / **below** |",
+        "| note | test files | 0 / 0 / 0 | n/a | 0 | n/a | **below** / **below** |",
+        "| note | other files | 0 / 0 / 0 | n/a | 0 | n/a | **below** / **below** |",
+        "| note | all files | 0 / 0 / 0 | n/a | 0 | n/a | **below** / **below** |",
+    ]
+    assert [line for line in effective if line.startswith(("| warning", "| note"))] == [
         "| warning | test files | 1 / 2 / 0 | 33% | 1 | 50% | **below** / **below** |",
-        "| warning | other files | 1 / 0 / 1 | 100% | 0 | 100% | meets / meets |",
+        "| warning | other files | 2 / 0 / 1 | 100% | 0 | 100% | meets / meets |",
+        "| warning | all files | 3 / 2 / 1 | 60% | 1 | 75% | **below** / meets |",
+        "| note | test files | 0 / 1 / 0 | 0% | 1 | 0% | **below** / **below** |",
+        "| note | other files | 0 / 0 / 0 | n/a | 0 | n/a | **below** / **below** |",
+        "| note | all files | 0 / 1 / 0 | 0% | 1 | 0% | **below** / **below** |",
+    ]
+    rows = [line for line in report.rules_by_file_kind(metas, seen, latest, keys, {"GL3": {"in tests": "note"}})
+            if line.startswith("| GL")]
+    assert rows == [
+        "| GL1 | warning, on | 1 / 2 / 0 | 33% | 1 | 50% | 1 / 0 / 1 | 100% | 0 | 100% |  |",
+        "| GL2 | warning, off | 0 / 0 / 0 | n/a | 0 | n/a | 0 / 1 / 0 | 0% | 0 | n/a |  |",
+        "| GL3 | warning, on, note in tests | 0 / 1 / 0 | 0% | 1 | 0% | 1 / 0 / 0 | 100% | 0 | 100% | note |",
     ]
