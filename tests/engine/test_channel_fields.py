@@ -232,6 +232,43 @@ def test_receivers_exit_on_a_stop_signal_only(tmp_path: Path) -> None:
     assert [(f.primary.start_line, [r.span.start_line for r in f.related]) for f in found] == [(34, [13]), (35, [18])]
 
 
+def test_receivers_exit_not_when_a_deferred_function_drains(tmp_path: Path) -> None:
+    """A receiving function whose deferred function receives from the channel again (a literal calling a
+    drain method, or `defer x.drain()`) has not stopped receiving when its loop returns; a deferred function
+    that only closes something else does not count."""
+    rule = write(tmp_path / "rules" / "TST001.yml", RULE_HEADER + RECEIVERS_EXIT)
+    source = write(tmp_path / "src" / "a.go", """
+        package q
+        type n struct{ a, b, c chan int; stop, done chan struct{} }
+        func newN() *n {
+            return &n{a: make(chan int), b: make(chan int), c: make(chan int), stop: make(chan struct{}),
+                done: make(chan struct{})}
+        }
+        func (x *n) halt() { close(x.stop) }
+        func (x *n) drainA() { for { select { case <-x.a: case <-x.stop: return } } }
+        func (x *n) drainB() { for { select { case <-x.b: case <-x.stop: return } } }
+        func (x *n) runA() {
+            defer func() { x.drainA() }()
+            for { select { case <-x.a: case <-x.stop: return } }
+        }
+        func (x *n) runB() {
+            defer x.drainB()
+            for { select { case <-x.b: case <-x.stop: return } }
+        }
+        func (x *n) runC() {
+            defer func() { close(x.done) }()
+            for { select { case <-x.c: case <-x.stop: return } }
+        }
+        func (x *n) send() {
+            x.a <- 1
+            x.b <- 1
+            x.c <- 1
+        }
+    """)
+    engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
+    assert lines(engine.scan([str(source)]).findings) == [25]  # x.c <- 1 only
+
+
 def test_drops_a_channel_the_callee_never_mentions(tmp_path: Path) -> None:
     """`drops: $CH`: every function the call may run leaves that channel parameter unused (or unnamed); a
     callee that mentions it (closes it, passes it on) or a function value does not drop it."""
