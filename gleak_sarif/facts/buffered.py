@@ -17,7 +17,8 @@ class Buffered:
 def _run(asker: Asker, spec: Buffered, env: Env) -> Iterator[Env]:
     """The send or receive at this node is on the bound channel, and the package makes that channel (by
     its identity: a field of a type, a package variable) with a buffer somewhere: in a constructor of
-    another file (`&T{result: make(chan R, 1)}`), an assignment `x.f = make(chan R, n)`, ..."""
+    another file (`&T{result: make(chan R, 1)}`), an assignment `x.f = make(chan R, n)`, a local made with a
+    buffer and stored in the field (`c := make(chan R, 1); x.f = c`), ..."""
     bound = env.get(spec.chan)
     if bound is None:
         return
@@ -35,7 +36,9 @@ FACT = Fact(
     usage="`buffered: $CH` (or `{chan: $CH}`)",
     holds="the node is a send or receive on `$CH` and the package makes that channel (a field of a type, a "
           "package variable) with a buffer somewhere: a constructor in another file (`&T{result: make(chan R, "
-          "1)}`), `x.f = make(chan R, n)`; the files that make a channel and name the field are read for it",
+          "1)}`), `x.f = make(chan R, n)`, or a local made with a buffer in the function that stores it (`c := make(chan "
+          "R, 1); x.f = c`: a reply channel a setter installs); the files that make a channel and name the field "
+          "are read for it",
     binds_doc="(compares with `$CH`, bound before)",
     run=_run,
     shorthand="chan",

@@ -198,6 +198,7 @@ class _Extractor:
                 extract_locals.cancel_assignment(self, captures["eleft"][0], captures["eright"][0])
                 extract_locks.cond_assignment(self, captures["eleft"][0], captures["eright"][0])
                 extract_locals.param_store(self, captures["eleft"][0], captures["eright"][0])
+                extract_locals.buffered_store(self, captures["eleft"][0], captures["eright"][0])
             elif "ekeyed" in captures:
                 self.fields.keyed_field(captures["ekey"][0], captures["evalue"][0])
                 self.cancels.keyed(captures["ekey"][0], captures["evalue"][0])

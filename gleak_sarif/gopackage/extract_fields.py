@@ -48,6 +48,9 @@ class FuncEnv:
     types: MutableMapping[str, str] = field(default_factory=dict)
     locals: set[str] = field(default_factory=Names)
     chans: set[str] = field(default_factory=Names)
+    # locals made with a buffer (`c := make(chan T, 1)`): a field set from one (`x.f = c`) is a buffered
+    # channel field, as if made there (FileSummary.buffered)
+    buffered: set[str] = field(default_factory=Names)
     # locals holding a half of a `context.WithCancel` result (extract_cancel.Pending; shared with literals)
     cancels: dict[str, Any] = field(default_factory=dict)
     # variable of a slice, array or map type -> its same-package element type (`var ss []*Stopper` ->
@@ -60,7 +63,7 @@ class FuncEnv:
         captured = Names(self.locals)
         captured |= set(self.params)
         return FuncEnv(self.receiver, {}, ChainMap({}, self.types), captured, Names(self.chans),
-                       cancels=self.cancels, elems=ChainMap({}, self.elems))
+                       Names(self.buffered), cancels=self.cancels, elems=ChainMap({}, self.elems))
 
 
 class Texts(Protocol):
@@ -107,6 +110,15 @@ def is_chan_make(extractor: Texts, node: Node) -> bool:
     return function is not None and extractor.text(function) == "make" and arguments is not None and \
         bool(arguments.named_children) and arguments.named_children[0].type == "channel_type"
 
+
+def is_buffered_make(extractor: Texts, node: Node) -> bool:
+    """`make(chan T, n)` with a size other than a literal 0."""
+    if not is_chan_make(extractor, node):
+        return False
+    arguments = node.child_by_field_name("arguments")
+    assert arguments is not None
+    sizes = arguments.named_children[1:]
+    return bool(sizes) and extractor.text(sizes[0]).strip() != "0"
 
 
 class ChannelFields:

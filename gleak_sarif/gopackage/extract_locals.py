@@ -10,7 +10,7 @@ from typing import Protocol
 from tree_sitter import Node
 
 from gleak_sarif.gopackage.extract_cancel import CancelPairs
-from gleak_sarif.gopackage.extract_fields import ExtractorView, FuncEnv, Texts, is_chan_make
+from gleak_sarif.gopackage.extract_fields import ExtractorView, FuncEnv, is_buffered_make, is_chan_make
 from gleak_sarif.gopackage.summary import element_type, encode_canon, named_type, norm
 
 # builtins whose result is never a value of a package type
@@ -36,7 +36,7 @@ def assignment(ex: LocalsView, captures: dict[str, list[Node]]) -> None:
     for index, target in enumerate(left):
         value = right[index] if len(right) == len(left) else (right[0] if len(right) == 1 else None)
         result_index = index if len(right) == 1 and len(left) > 1 else 0
-        if value is not None and _is_buffered_make(ex, value):
+        if value is not None and is_buffered_make(ex, value):
             ref = ex.ref(target, env, func.recv_type)
             if ref is not None and ref.canon is not None and ref.rest:
                 ex.summary.buffered.add(ref.canon)
@@ -59,8 +59,28 @@ def assignment(ex: LocalsView, captures: dict[str, list[Node]]) -> None:
                 env.elems.pop(name, None)
             if value is not None and is_chan_make(ex, value):
                 env.chans.add(name)
+            if value is not None and is_buffered_make(ex, value):
+                env.buffered.add(name)
+            else:
+                env.buffered.discard(name)  # set again from something else (a literal's own write only)
     if defining:  # after the types above: a paired local context takes its cancel field's identity
         ex.cancels.assignment(captures["left"][0], captures["right"][0])
+
+
+def buffered_store(ex: LocalsView, left_list: Node, right_list: Node) -> None:
+    """`x.f = c` where `c` is a local the function made with a buffer (`c := make(chan T, 1)`): the field is
+    a buffered channel, as if `x.f = make(chan T, 1)` were written (a reply channel installed by a setter)."""
+    left = [c for c in left_list.named_children if c.type != "comment"]
+    right = [c for c in right_list.named_children if c.type != "comment"]
+    context = ex._context(left_list)
+    if len(left) != len(right) or context is None:
+        return
+    func, env = context
+    for target, value in zip(left, right, strict=True):
+        if value.type == "identifier" and ex.text(value) in env.buffered:
+            ref = ex.ref(target, env, func.recv_type)
+            if ref is not None and ref.canon is not None and ref.rest:
+                ex.summary.buffered.add(ref.canon)
 
 
 def param_store(ex: LocalsView, left_list: Node, right_list: Node) -> None:
@@ -227,7 +247,7 @@ def keyed_make(ex: LocalsView, node: Node) -> None:
         return
     key, value = children
     inner = value.named_children[0] if value.type == "literal_element" and value.named_children else value
-    if not _is_buffered_make(ex, inner):
+    if not is_buffered_make(ex, inner):
         return
     literal = node.parent.parent if node.parent is not None else None
     if literal is None or literal.type != "composite_literal":
@@ -238,12 +258,5 @@ def keyed_make(ex: LocalsView, node: Node) -> None:
         ex.summary.buffered.add(f"{type_name}.{norm(ex.text(key))}")
 
 
-def _is_buffered_make(extractor: Texts, node: Node) -> bool:
-    if not is_chan_make(extractor, node):
-        return False
-    arguments = node.child_by_field_name("arguments")
-    assert arguments is not None
-    sizes = arguments.named_children[1:]
-    return bool(sizes) and extractor.text(sizes[0]).strip() != "0"
 
 

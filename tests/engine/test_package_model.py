@@ -441,6 +441,42 @@ def test_buffered_channel_made_in_another_file(tmp_path: Path) -> None:
     assert lines(engine.scan([str(send)]).findings) == [11, 12]
 
 
+def test_buffered_channel_set_from_a_buffered_local(tmp_path: Path) -> None:
+    """`buffered: $CH`: a setter in a sibling file installs a local it made with a buffer (`c := make(chan
+    int, 1); w.reply = c`); a local made without one, or set again from something else first, is not."""
+    rule = write(tmp_path / "rules" / "TST001.yml", RULE_HEADER + BUFFERED)
+    write(tmp_path / "src" / "set.go", """
+        package pool
+
+        func (w *want) install() {
+            c := make(chan int, 1)
+            w.reply = c
+            d := make(chan int)
+            w.events = d
+            e := make(chan int, 1)
+            e = make(chan int)
+            w.other = e
+        }
+    """)
+    send = write(tmp_path / "src" / "want.go", """
+        package pool
+
+        type want struct {
+            reply  chan int
+            events chan int
+            other  chan int
+        }
+
+        func (w *want) deliver(n int) {
+            w.reply <- n
+            w.events <- n
+            w.other <- n
+        }
+    """)
+    engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
+    assert lines(engine.scan([str(send)]).findings) == [11, 12]
+
+
 BLOCKING = """
 rule:
   kind: call_expression
