@@ -9,7 +9,7 @@ import bisect
 from tree_sitter import Node
 
 from gleak_sarif.gopackage import extract_funcs, extract_locks
-from gleak_sarif.gopackage.extract_fields import ExtractorView, FuncEnv
+from gleak_sarif.gopackage.extract_fields import ExtractorView, FuncEnv, is_buffered_make
 from gleak_sarif.gopackage.summary import LOCK_MODES, OP_NAMES, UNLOCKS, WAKERS, Op, literal_key
 
 
@@ -104,9 +104,12 @@ def channel_op(ex: ExtractorView, kind: str, node: Node, channel: Node) -> None:
         return  # a local or parameter not known as a channel; fields are checked against field types later
     index = bisect.bisect_right(ex.comm_ranges, (node.start_byte, 1 << 62)) - 1
     in_select = index >= 0 and ex.comm_ranges[index][0] <= node.start_byte < ex.comm_ranges[index][1]
+    value = node.child_by_field_name("value") if kind == "send" else None
+    value_buffered = value is not None and (
+        (value.type == "identifier" and ex.text(value) in env.buffered) or is_buffered_make(ex, value))
     func.ops.append(Op(kind, ex.site(node), target, bare=not in_select, looped=ex.looped(node),
                        loop=ex.outer_loop(node), field=ex.fields.field_mention(channel),
-                       exit=ex.fields.select_exit(node) if in_select else None))
+                       exit=ex.fields.select_exit(node) if in_select else None, value_buffered=value_buffered))
 
 
 def go_statement(ex: ExtractorView, node: Node) -> None:

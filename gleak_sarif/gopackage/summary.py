@@ -62,6 +62,9 @@ class Op:
     # (`Handler(x.f)`, a conversion when <name> is a func type of the package). A call of a function-valued
     # parameter (callee ("@param", "<position>")) runs what the callers pass there (PackageModel.targets_of)
     funcs: tuple[str, ...] = ()
+    # send: the value sent is a channel made with a buffer (`make(chan T, n)` written there, or a local this
+    # function made with one: `reply := make(chan T, 1); s.requests <- reply`), for a channel of channels
+    value_buffered: bool = False
 
 
 @dataclass(slots=True)

@@ -269,6 +269,57 @@ def test_receivers_exit_not_when_a_deferred_function_drains(tmp_path: Path) -> N
     assert lines(engine.scan([str(source)]).findings) == [25]  # x.c <- 1 only
 
 
+def test_replies_buffered_when_every_sender_sends_a_buffered_channel(tmp_path: Path) -> None:
+    """`replies-buffered`: a receive on a channel of channels whose every send (in any file of the package)
+    sends a channel made with a buffer there (a local made with one, or `make(chan T, n)` in the send); one
+    sender of an unbuffered channel, or a close of the field, and it does not hold."""
+    files = {
+        "a.go": """
+            package q
+            type s struct{ a, b, c, d chan chan int }
+            func newS() *s {
+                return &s{a: make(chan chan int), b: make(chan chan int), c: make(chan chan int),
+                    d: make(chan chan int)}
+            }
+            func (x *s) serve() {
+                r := <-x.a
+                r <- 1
+                r = <-x.b
+                r <- 1
+                r = <-x.c
+                r <- 1
+                r = <-x.d
+                r <- 1
+            }
+        """,
+        "b.go": """
+            package q
+            func (x *s) ask() {
+                ra := make(chan int, 1)
+                x.a <- ra
+                x.b <- make(chan int, 1)
+                rc := make(chan int, 1)
+                x.c <- rc
+                x.d <- make(chan int, 1)
+            }
+            func (x *s) askAgain() {
+                rc := make(chan int)
+                x.c <- rc
+                close(x.d)
+            }
+        """,
+    }
+    rule = write(tmp_path / "rules" / "TST001.yml", RULE_HEADER + """
+rule:
+  pattern: <-$CH
+  model: {replies-buffered: {}}
+""")
+    for name, text in files.items():
+        write(tmp_path / "src" / name, text)
+    engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
+    assert lines(engine.scan([str(tmp_path / "src" / "a.go")]).findings) == [8, 10]
+
+
 def test_drops_a_channel_the_callee_never_mentions(tmp_path: Path) -> None:
     """`drops: $CH`: every function the call may run leaves that channel parameter unused (or unnamed); a
     callee that mentions it (closes it, passes it on) or a function value does not drop it."""
