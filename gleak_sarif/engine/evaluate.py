@@ -155,6 +155,8 @@ class FileEvaluator:
         self._range_cache: dict[tuple[int, int, int], list[Node]] = {}
         self._range_queries: dict[int, int] = {}  # atom -> range queries run so far in this file
         self._whole_file: dict[int, tuple[list[int], list[Node]]] = {}  # atom -> (starts, nodes) sorted
+        self._in_declaration: dict[tuple[int, int], tuple[list[int], list[Node]]] = {}  # (atom, decl start) -> same
+        self._top_level: tuple[list[int], list[Node]] | None = None  # the root's children and their starts
         self._text_queries: dict[bytes, int] = {}  # the same for `same_as` text searches
         self._text_index: dict[bytes, tuple[list[int], list[list[Node]]]] = {}
         self._steps_taken = 0
@@ -260,7 +262,17 @@ class FileEvaluator:
             return out
         whole = self._whole_file.get(atom_index)
         if whole is None and self._range_queries.get(atom_index, 0) >= WHOLE_FILE_AFTER:
-            whole = self._whole_file[atom_index] = self._collect_whole_file(atom_index)
+            # asked often in this file: collected once per top-level declaration holding the range (rules
+            # ask inside the functions they look at, and a file of 10,000 lines has hundreds of them), or
+            # from the whole file for a range no declaration holds
+            decl = self._declaration_around(start, end)
+            if decl is None:
+                whole = self._whole_file[atom_index] = self._collect(atom_index, 0, len(self.source))
+            else:
+                whole = self._in_declaration.get((atom_index, decl.start_byte))
+                if whole is None:
+                    whole = self._in_declaration[atom_index, decl.start_byte] = self._collect(
+                        atom_index, decl.start_byte, decl.end_byte)
         if whole is not None:
             starts, found_nodes = whole
             out = []
@@ -289,14 +301,31 @@ class FileEvaluator:
             self._range_cache[cache_key] = cached
         return cached
 
-    def _collect_whole_file(self, atom_index: int) -> tuple[list[int], list[Node]]:
-        """Every match of one atom in the file, sorted by (start, -end); fills the per-node cache too."""
+    def _declaration_around(self, start: int, end: int) -> Node | None:
+        """The top-level declaration (a child of the file's root) holding [start, end), if one does."""
+        if self._top_level is None:
+            children = self.root.children
+            self._top_level = ([child.start_byte for child in children], children)
+        starts, children = self._top_level
+        at = bisect.bisect_right(starts, start) - 1
+        if at < 0:
+            return None
+        child = children[at]
+        return child if child.end_byte >= end else None
+
+    def _collect(self, atom_index: int, start: int, end: int) -> tuple[list[int], list[Node]]:
+        """Every match of one atom inside [start, end) (the whole file, or one top-level declaration), sorted
+        by (start, -end); fills the per-node cache too."""
         by_node: dict[NodeKey, list[AtomMatch]] = {}
         nodes: dict[NodeKey, Node] = {}
-        for _, captures in QueryCursor(self.pack.atoms[atom_index].query_object()).matches(self.root, query_predicate):
+        cursor = QueryCursor(self.pack.atoms[atom_index].query_object())
+        whole = start == 0 and end >= self.root.end_byte
+        if not whole:
+            cursor.set_byte_range(start, end)
+        for _, captures in cursor.matches(self.root, query_predicate):
             self.tick()
             found = self._record(atom_index, captures)
-            if found is not None:
+            if found is not None and (whole or (found.node.start_byte >= start and found.node.end_byte <= end)):
                 key = _key(found.node)
                 nodes.setdefault(key, found.node)
                 by_node.setdefault(key, []).append(found)
