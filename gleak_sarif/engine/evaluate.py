@@ -154,8 +154,7 @@ class FileEvaluator:
         self._at_cursors: dict[int, QueryCursor] = {}
         self._range_cache: dict[tuple[int, int, int], list[Node]] = {}
         self._range_queries: dict[int, int] = {}  # atom -> range queries run so far in this file
-        self._whole_file: dict[int, tuple[list[int], list[Node]]] = {}  # atom -> (starts, nodes) sorted
-        self._in_declaration: dict[tuple[int, int], tuple[list[int], list[Node]]] = {}  # (atom, decl start) -> same
+        self._collected: dict[tuple[int, int, int], tuple[list[int], list[Node]]] = {}  # (atom, range) -> sorted
         self._top_level: tuple[list[int], list[Node]] | None = None  # the root's children and their starts
         self._text_queries: dict[bytes, int] = {}  # the same for `same_as` text searches
         self._text_index: dict[bytes, tuple[list[int], list[list[Node]]]] = {}
@@ -260,19 +259,16 @@ class FileEvaluator:
                 if match.node.end_byte <= end:
                     out.append(match.node)
             return out
-        whole = self._whole_file.get(atom_index)
-        if whole is None and self._range_queries.get(atom_index, 0) >= WHOLE_FILE_AFTER:
+        whole = None
+        if self._range_queries.get(atom_index, 0) >= WHOLE_FILE_AFTER:
             # asked often in this file: collected once per top-level declaration holding the range (rules
             # ask inside the functions they look at, and a file of 10,000 lines has hundreds of them), or
             # from the whole file for a range no declaration holds
             decl = self._declaration_around(start, end)
-            if decl is None:
-                whole = self._whole_file[atom_index] = self._collect(atom_index, 0, len(self.source))
-            else:
-                whole = self._in_declaration.get((atom_index, decl.start_byte))
-                if whole is None:
-                    whole = self._in_declaration[atom_index, decl.start_byte] = self._collect(
-                        atom_index, decl.start_byte, decl.end_byte)
+            first, last = (decl.start_byte, decl.end_byte) if decl is not None else (0, len(self.source))
+            whole = self._collected.get((atom_index, first, last))
+            if whole is None:
+                whole = self._collected[atom_index, first, last] = self._collect(atom_index, first, last)
         if whole is not None:
             starts, found_nodes = whole
             out = []
