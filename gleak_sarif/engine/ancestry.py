@@ -89,3 +89,16 @@ def path_down(top: Node, node: Node) -> list[Node] | None:
             path.append(cursor.node)  # type: ignore[arg-type]
     path.reverse()
     return path
+
+
+class TopLevel:
+    """A file's top-level declarations (the root's children) by position: the one holding a byte range."""
+
+    def __init__(self, root: Node) -> None:
+        self.children = root.children
+        self.starts = [child.start_byte for child in self.children]
+
+    def around(self, start: int, end: int) -> Node | None:
+        at = bisect.bisect_right(self.starts, start) - 1
+        child = self.children[at] if at >= 0 else None
+        return child if child is not None and child.end_byte >= end else None

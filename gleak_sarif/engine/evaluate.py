@@ -17,7 +17,7 @@ from typing import Protocol, cast
 
 from tree_sitter import Node, QueryCursor
 
-from gleak_sarif.engine.ancestry import StopIndex, contains_strictly, path_down
+from gleak_sarif.engine.ancestry import StopIndex, TopLevel, contains_strictly, path_down
 from gleak_sarif.gopackage.summary import Evidence
 from gleak_sarif.gosource import (
     DECLARATION_KINDS,
@@ -155,7 +155,7 @@ class FileEvaluator:
         self._range_cache: dict[tuple[int, int, int], list[Node]] = {}
         self._range_queries: dict[int, int] = {}  # atom -> range queries run so far in this file
         self._collected: dict[tuple[int, int, int], tuple[list[int], list[Node]]] = {}  # (atom, range) -> sorted
-        self._top_level: tuple[list[int], list[Node]] | None = None  # the root's children and their starts
+        self._top_level: TopLevel | None = None
         self._text_queries: dict[bytes, int] = {}  # the same for `same_as` text searches
         self._text_index: dict[bytes, tuple[list[int], list[list[Node]]]] = {}
         self._steps_taken = 0
@@ -261,10 +261,10 @@ class FileEvaluator:
             return out
         whole = None
         if self._range_queries.get(atom_index, 0) >= WHOLE_FILE_AFTER:
-            # asked often in this file: collected once per top-level declaration holding the range (rules
-            # ask inside the functions they look at, and a file of 10,000 lines has hundreds of them), or
-            # from the whole file for a range no declaration holds
-            decl = self._declaration_around(start, end)
+            # asked often in this file: collected once per top-level declaration holding the range (rules ask
+            # inside the functions they look at), or once from the whole file for a range none holds
+            self._top_level = self._top_level or TopLevel(self.root)
+            decl = self._top_level.around(start, end)
             first, last = (decl.start_byte, decl.end_byte) if decl is not None else (0, len(self.source))
             whole = self._collected.get((atom_index, first, last))
             if whole is None:
@@ -296,18 +296,6 @@ class FileEvaluator:
             cached = sorted(nodes.values(), key=lambda n: (n.start_byte, -n.end_byte))
             self._range_cache[cache_key] = cached
         return cached
-
-    def _declaration_around(self, start: int, end: int) -> Node | None:
-        """The top-level declaration (a child of the file's root) holding [start, end), if one does."""
-        if self._top_level is None:
-            children = self.root.children
-            self._top_level = ([child.start_byte for child in children], children)
-        starts, children = self._top_level
-        at = bisect.bisect_right(starts, start) - 1
-        if at < 0:
-            return None
-        child = children[at]
-        return child if child.end_byte >= end else None
 
     def _collect(self, atom_index: int, start: int, end: int) -> tuple[list[int], list[Node]]:
         """Every match of one atom inside [start, end) (the whole file, or one top-level declaration), sorted
