@@ -39,6 +39,8 @@ def _run(asker: Asker, spec: CallsStarting, env: Env) -> Iterator[Env]:
                 if not owner:
                     continue
                 waited = _waited(model, owner, body, trace)
+                if _ends_by_itself(model, owner, body, trace):
+                    continue  # the goroutine may leave its loop and end without any stop method
                 if not _contexts_never_cancelled(asker, model, target, waited):
                     continue
                 stops = _stop_methods(model, owner, (target, body), waited)
@@ -74,6 +76,35 @@ def _waited(model: PackageModel, type_name: str, body: int, trace: tuple[Site, .
         if canon and canon.startswith(type_name + "."):
             waited.add(canon)
     return waited
+
+
+def _ends_by_itself(model: PackageModel, type_name: str, body: int, trace: tuple[Site, ...]) -> bool:
+    """Does the goroutine wait on the type's channels only in its own loops that all have a condition (`for
+    s.it.Next() { select { ...; case <-closed: return } }`)? It ends when that condition turns false (a
+    finite source read to its end), without the stop method: not a goroutine that only the stop ends. A
+    wait reached only through a call with several possible callees (`s.it.Next()` on an interface one of
+    whose implementations waits) is left out: which one runs is not known (it costs the finding where the
+    source is the blocking implementation)."""
+    found = model.op_at(trace[-1].path, trace[-1].start, trace[-1].end)
+    go = model.functions[found[0]].ops[found[1]] if found is not None else None
+    waits = 0
+    for effect in model.effects_of(body).values():
+        if effect.kind not in ("recv", "range"):
+            continue
+        canon = effect.canon
+        if canon is None and go is not None and go.kind == "go":
+            mapped = model.map_ref(effect.ref, go)
+            canon = mapped.canon if mapped is not None else None
+        if not canon or not canon.startswith(type_name + "."):
+            continue
+        if effect.dispatched:
+            continue  # reached only through a call of several possible callees (an interface's Next): a guess
+        site = effect.trace[-1]
+        at = model.op_at(site.path, site.start, site.end)
+        if len(effect.trace) != 1 or at is None or at[0] != body or not model.functions[at[0]].ops[at[1]].loop_ends:
+            return False  # a wait through a call, or outside such loops
+        waits += 1
+    return waits > 0
 
 
 def _contexts_never_cancelled(asker: Asker, model: PackageModel, starter: int, waited: set[str]) -> bool:
@@ -152,7 +183,10 @@ FACT = Fact(
           "of the type holds its cancel (a call of that field is the close, see \"Context cancel pairs\"; "
           "the context the goroutine is handed counts too), and only when its parent is never cancelled: "
           "`context.Background()`/`TODO()`, or a parameter of the called method this call passes one of those "
-          "for; `unstopped-on`: and no such method is called on `$X` in the enclosing top-level function "
+          "for; not when every such wait is the goroutine body's own operation inside loops that all have a "
+          "condition (`for it.Next() {`, `for i := 0; i < n; i++ {`; not `for {` nor a `range`; waits reached only "
+          "through a call of several possible callees left out): the goroutine may end by itself, a finite "
+          "source read to its end; `unstopped-on`: and no such method is called on `$X` in the enclosing top-level function "
           "(deferred, in closures or not); `result-dropped`: the channel and the stopping method belong to the "
           "type the called function returns instead, a value it makes and hands out only as its result (no "
           "argument, store or capture of it in the function: gopackage/extract_fresh.py)",

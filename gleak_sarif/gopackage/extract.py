@@ -94,6 +94,7 @@ class _Extractor:
         # the `for` statements of the file (start, end), by start: looped()/outer_loop() look them up instead of
         # walking up the tree (a node's parent costs its depth in tree-sitter: deep nesting went cubic)
         self.loops: list[tuple[int, int]] = []
+        self.ending_loops: set[tuple[int, int]] = set()  # loops with a condition (see loop_ends)
         self.result_texts: list[str] = []  # per function: its declared result, as written
         # function literals by start byte, from query captures (no walk up the tree): deferred ones
         # (`defer func() {...}()`), call arguments (call start, position), `go func() {...}()` ones (the go)
@@ -123,6 +124,11 @@ class _Extractor:
         """Is the node inside a `for` of its own function (so it may run more than once per call)?"""
         return bool(self._loops_around(node))
 
+    def loop_ends(self, node: Node) -> bool:
+        """Is the node inside loops of its own function that all have a condition (Op.loop_ends)?"""
+        loops = self._loops_around(node)
+        return bool(loops) and all(loop in self.ending_loops for loop in loops)
+
     def outer_loop(self, node: Node) -> tuple[int, int] | None:
         """The byte range of the outermost `for` of the node's own function around it: two operations of
         one function share a loop body exactly when their outermost loops are the same."""
@@ -140,6 +146,8 @@ class _Extractor:
             if "loop" in captures:
                 loop = captures["loop"][0]
                 self.loops.append((loop.start_byte, loop.end_byte))
+                if _has_condition(loop):
+                    self.ending_loops.add((loop.start_byte, loop.end_byte))
                 continue
             anchor = next(iter(captures.values()))[0]
             if "dlit" in captures:
@@ -301,6 +309,16 @@ class _Extractor:
         if index is None:
             return None
         return self.funcs[index], self.envs[index]
+
+
+def _has_condition(loop: Node) -> bool:
+    """`for cond {` or `for init; cond; post {`: not `for {`, `for ;; {` or a `range` loop."""
+    for child in loop.named_children:
+        if child.type == "for_clause":
+            return child.child_by_field_name("condition") is not None
+        if child.type not in ("block", "comment", "range_clause"):
+            return True  # the condition expression
+    return False
 
 
 def summarize(queries: Queries, path: str, source: bytes, root: Node, package: str, imports: set[str],

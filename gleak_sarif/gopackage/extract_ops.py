@@ -109,7 +109,8 @@ def channel_op(ex: ExtractorView, kind: str, node: Node, channel: Node) -> None:
         (value.type == "identifier" and ex.text(value) in env.buffered) or is_buffered_make(ex, value))
     func.ops.append(Op(kind, ex.site(node), target, bare=not in_select, looped=ex.looped(node),
                        loop=ex.outer_loop(node), field=ex.fields.field_mention(channel),
-                       exit=ex.fields.select_exit(node) if in_select else None, value_buffered=value_buffered))
+                       exit=ex.fields.select_exit(node) if in_select else None, value_buffered=value_buffered,
+                       loop_ends=kind in ("recv", "range") and ex.loop_ends(node)))
 
 
 def go_statement(ex: ExtractorView, node: Node) -> None:

@@ -65,6 +65,10 @@ class Op:
     # send: the value sent is a channel made with a buffer (`make(chan T, n)` written there, or a local this
     # function made with one: `reply := make(chan T, 1); s.requests <- reply`), for a channel of channels
     value_buffered: bool = False
+    # recv/range: inside a loop of its function, and every loop around it has a condition that can turn false
+    # (`for it.Next() {`, `for i := 0; i < n; i++ {`; not `for {`, not a `range`, which over a channel ends
+    # only when it is closed): the function may leave the loop, and its wait, without any signal
+    loop_ends: bool = False
 
 
 @dataclass(slots=True)

@@ -305,6 +305,57 @@ def test_start_without_stop_needs_the_stop_method(tmp_path: Path) -> None:
     assert findings[0].message == "stopped only by Worker.Stop"
 
 
+def test_start_without_stop_not_when_the_loop_ends_by_itself(tmp_path: Path) -> None:
+    """A goroutine that waits on the stop channel only inside loops with a condition (`for it.Next() {`,
+    `for i := 0; i < n; i++ {`) may end without the stop method; `for {`, `for i := 0; ; i++ {` and a range
+    over the stop channel itself do not end by themselves."""
+    rule = """
+    rule:
+      pattern: $X.$START()
+      as: CALL
+      model:
+        calls-starting: {stoppable: true, unstopped-on: $X}
+    primary: $CALL
+    message: "unstopped"
+    """
+    source = """
+    package work
+
+    type it interface{ Next() bool }
+
+    type W struct {
+        quit chan struct{}
+        out  chan int
+        src  it
+        n    int
+    }
+
+    func New() *W { return &W{quit: make(chan struct{}), out: make(chan int)} }
+
+    func (w *W) Cond() { go w.cond() }
+    func (w *W) cond() { for w.src.Next() { select { case <-w.quit: return; case w.out <- 1: } } }
+    func (w *W) Counted() { go w.counted() }
+    func (w *W) counted() { for i := 0; i < w.n; i++ { select { case <-w.quit: return; case w.out <- i: } } }
+    func (w *W) Endless() { go w.endless() }
+    func (w *W) endless() { for i := 0; ; i++ { select { case <-w.quit: return; case w.out <- i: } } }
+    func (w *W) Ranged() { go w.ranged() }
+    func (w *W) ranged() { for range w.quit { } }
+    func (w *W) Stop() { close(w.quit) }
+
+    func Use() {
+        a := New()
+        a.Cond()
+        b := New()
+        b.Counted()
+        c := New()
+        c.Endless() // line 30
+        d := New()
+        d.Ranged() // line 32
+    }
+    """
+    assert lines(run_rule(tmp_path, rule, source, header=HEADER)) == [30, 32]
+
+
 def test_flag_guarded_locks_and_helpers_that_release_first(tmp_path: Path) -> None:
     """`if !hasLock { mu.Lock() }` follows the caller's literal; a callee that unlocks the held lock
     before re-taking it (directly or further down) is a "called with the lock held" helper."""
