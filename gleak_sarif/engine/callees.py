@@ -36,7 +36,10 @@ from gleak_sarif.rules.compiled import CNode, RulePack
 FUNCTION = "function_declaration"
 METHOD = "method_declaration"
 
-MAX_PACKAGES = 512  # package scopes (names and cached answers) kept per scan
+# package scopes (names and cached answers) kept per process: one per package view, and a worker takes a
+# folder's files one view after the other (Folders.view_order); 512 held a copy of every view's names
+MAX_PACKAGES = 16
+MAX_PACKAGE_TOKENS = 2048  # answers of package_may_hold kept per process
 MAX_PARSED = 48  # parsed sibling files kept per scan
 
 _FUNC_LINE = CALLEE_FUNC_LINE
@@ -272,7 +275,7 @@ class Callees:
         if self.reads is not None:
             self.reads.note(path, ("folder", directory, tokens_text(tokens), "1" if found else "0"))
         self._package_tokens[key] = ((), True) if found else (signature, False)
-        while len(self._package_tokens) > 4 * MAX_PACKAGES:
+        while len(self._package_tokens) > MAX_PACKAGE_TOKENS:
             self._package_tokens.popitem(last=False)
         return found
 

@@ -64,7 +64,7 @@ def _scan_chunk(paths: list[str]) -> list[FileResult]:
     assert _WORKER_STATE is not None, "worker started without a scan context"
     context, partial = _WORKER_STATE
     out = []
-    for path in paths:
+    for path in context.folders.view_order(paths):  # a package view's files together (gopackage/folders.py)
         out.append(scan_path(context, path, partial.get(path)))
         if _FILES_DONE is not None:
             _FILES_DONE.note()
@@ -369,7 +369,7 @@ class Engine:
             if serial:
                 prepare_pack(self.pack, self._sources(files) if total_bytes < PARALLEL_MIN_BYTES else None)
                 out = []
-                for index, path in enumerate(files):
+                for index, path in enumerate(context.folders.view_order(files)):
                     out.append(scan_path(context, path, partial.get(path)))
                     if progress is not None:
                         progress(index + 1, len(files))

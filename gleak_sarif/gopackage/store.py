@@ -22,13 +22,16 @@ from gleak_sarif.gopackage.summary import FileSummary
 from gleak_sarif.gosource import Imports, file_imports, parser, too_wide, utf8_safe
 
 MAX_FILE_BYTES = MAX_SIBLING_BYTES  # larger siblings are not read
-MAX_MODELS = 64
-# Models kept per process, by weight: their functions in all. A folder may have many package views (one per
-# set of platform files: GOROOT's runtime has 143), each with its own model; 64 of them held ~30,000 function
-# copies and most of a worker's 1.2 GB on GOROOT/src. A model past the budget is built again if asked (its
-# siblings' summaries come from the summary LRU or the shared store).
-MAX_MODEL_FUNCTIONS = 10_000
-MAX_FILE_SUMMARIES = 512
+# Package indexes and models kept per process. A folder may have many package views (one per set of platform
+# files: GOROOT's runtime has 143), each with its own index and model; 64 models held ~30,000 function copies
+# and most of a worker's 1.2 GB on GOROOT/src. A worker takes its files one view after the other
+# (Folders.view_order), so a view's files find its model kept and the views done are not asked again: a few
+# are enough (the views of the siblings whose `calls:` questions a file asks besides its own). One past these
+# budgets is built again if asked (its siblings' summaries come from the summary LRU or the shared store).
+MAX_INDEXES = 8
+MAX_MODELS = 8
+MAX_MODEL_FUNCTIONS = 10_000  # and by weight: their functions in all
+MAX_FILE_SUMMARIES = 256
 # Reading the package (its index, its sibling files' summaries) is the package's work, not the evaluated
 # file's: it stops the file's clock (engine/worker.py), up to this many times the per-file limit per file.
 PACKAGE_LIMIT_FACTOR = 10
@@ -112,7 +115,7 @@ class PackageModels:
             self.reads.note(path, ("listing", path, "1" if tests else "0",
                                    paths_digest([p for p, _, _ in listing])))
         self._indexes[key] = index
-        while len(self._indexes) > MAX_MODELS:
+        while len(self._indexes) > MAX_INDEXES:
             self._indexes.popitem(last=False)
         self.package_seconds += time.monotonic() - started
         return index

@@ -62,3 +62,25 @@ def test_the_nearest_go_mod_is_looked_up_once_per_scan(tmp_path: Path) -> None:
     assert scan.go_version(str(source)) == (1, 21)
     (tmp_path / "mod" / "go.mod").write_text("module m\n\ngo 1.22.3\n")
     assert scan.go_version(str(source)) == (1, 22), "an edited go line is read again"
+
+
+def test_view_order_groups_a_folders_files_by_package_view(tmp_path: Path) -> None:
+    """Files built for the same platforms share a package view (one index and model): a worker's run of
+    files takes them one view after the other, folders and files otherwise in the given order."""
+    other = tmp_path / "other"
+    other.mkdir()
+    texts = {"a.go": "package p\n", "b_linux.go": "package p\n", "c_windows.go": "package p\n",
+             "d.go": "package p\n", "e.go": "//go:build linux\n\npackage p\n", "x_test.go": "package p\n",
+             "y_test.go": "package p_test\n", "z_test.go": "package p\n"}
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text)
+    (other / "o.go").write_text("package o\n")
+    given = ["c_windows.go", "x_test.go", "a.go", "y_test.go", "b_linux.go", "other/o.go", "d.go", "e.go",
+             "z_test.go"]
+    ordered = Folders().view_order([str(tmp_path / name) for name in given])
+    assert [os.path.relpath(p, tmp_path) for p in ordered] == [
+        "a.go", "d.go", "b_linux.go", "e.go", "c_windows.go", "x_test.go", "z_test.go", "y_test.go",
+        os.path.join("other", "o.go")]
+    # a lone file of its folder is not read for a key (a pre-commit run of a few files)
+    assert Folders().view_order([str(other / "o.go"), str(tmp_path / "a.go")]) == [
+        str(other / "o.go"), str(tmp_path / "a.go")]
