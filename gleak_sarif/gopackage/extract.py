@@ -50,6 +50,9 @@ _QUERY_TEXT = """
 (for_statement) @loop
 (defer_statement (call_expression function: (func_literal) @dlit))
 (call_expression arguments: (argument_list (func_literal) @alit) @alist) @acall
+(short_var_declaration left: (expression_list . (identifier) @uleft .)
+  right: (expression_list . [(func_literal) (call_expression)] @uright .)) @udefine
+(call_expression function: (identifier) @uname arguments: (argument_list) @uargs (#eq? @uargs "()")) @ucall
 """
 # the one-file view that answers `held`: functions and lock calls only (a fraction of the captures)
 _LOCKS_QUERY_TEXT = """
@@ -59,6 +62,9 @@ _LOCKS_QUERY_TEXT = """
 (call_expression function: (selector_expression operand: (_) @operand field: (field_identifier) @fname)
   arguments: (argument_list) @args (#match? @fname "^R?(Un)?[Ll]ock$")) @call
 (for_statement) @loop
+(short_var_declaration left: (expression_list . (identifier) @uleft .)
+  right: (expression_list . [(func_literal) (call_expression)] @uright .)) @udefine
+(call_expression function: (identifier) @uname arguments: (argument_list) @uargs (#eq? @uargs "()")) @ucall
 """
 
 
@@ -159,7 +165,7 @@ class _Extractor:
                 self.argument_literals[literal.start_byte] = (captures["acall"][0].start_byte, position)
                 continue
             for name in ("func", "lit", "call", "send", "recv", "range", "go", "define", "var", "assign",
-                         "keyed", "fassign", "fkeyed", "comm", "tname", "eassign", "ekeyed", "escarg",
+                         "keyed", "fassign", "fkeyed", "comm", "udefine", "ucall", "tname", "eassign", "ekeyed", "escarg",
                          "escret", "esclit", "escsend"):
                 if name in captures:
                     anchor = captures[name][0]
@@ -184,7 +190,11 @@ class _Extractor:
                 func.deferred = func.start in self.deferred_literals
                 func.argument = self.argument_literals.get(func.start)
         for _, _, captures in items:
-            if "call" in captures:
+            if "udefine" in captures:
+                extract_locks.unlocker_define(self, captures["uleft"][0], captures["uright"][0])
+            elif "ucall" in captures:
+                extract_locks.unlocker_call(self, captures["ucall"][0], captures["uname"][0])
+            elif "call" in captures:
                 extract_ops.call_op(self, captures)
             elif "send" in captures:
                 extract_ops.channel_op(self, "send", captures["send"][0], captures["chan"][0])

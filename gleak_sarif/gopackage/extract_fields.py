@@ -56,6 +56,10 @@ class FuncEnv:
     # variable of a slice, array or map type -> its same-package element type (`var ss []*Stopper` ->
     # `Stopper`): what `range ss` and `ss[i]` give; a literal's chains to its enclosing function's
     elems: MutableMapping[str, str] = field(default_factory=dict)
+    # local -> (mutex expression, Unlock/RUnlock) for a local func that releases that mutex when called
+    # (`unlock := func() { s.mu.Unlock() }`, `unlock := unlockOnce(&s.mu)`): `unlock()` is an unlock of it
+    # (extract_locks.unlocker); a literal's chains to its enclosing function's
+    unlockers: MutableMapping[str, tuple[Node, str]] = field(default_factory=dict)
 
     def nested(self) -> FuncEnv:
         """The environment of a function literal inside this function: writes stay in the literal's own
@@ -63,7 +67,8 @@ class FuncEnv:
         captured = Names(self.locals)
         captured |= set(self.params)
         return FuncEnv(self.receiver, {}, ChainMap({}, self.types), captured, Names(self.chans),
-                       Names(self.buffered), cancels=self.cancels, elems=ChainMap({}, self.elems))
+                       Names(self.buffered), cancels=self.cancels, elems=ChainMap({}, self.elems),
+                       unlockers=ChainMap({}, self.unlockers))
 
 
 class Texts(Protocol):

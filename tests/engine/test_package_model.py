@@ -404,6 +404,54 @@ def test_flag_guarded_locks_and_helpers_that_release_first(tmp_path: Path) -> No
     assert lines(run_rule(tmp_path, DOUBLE_LOCK, source)) == [38, 39]
 
 
+def test_else_branch_guards_and_unlocking_locals(tmp_path: Path) -> None:
+    """A call in the `else` block of `if inLock {...}` runs only for false; `unlock()` of a local that
+    releases the mutex (a literal, or a same-file function returning one) releases it there, unless the
+    literal locks the mutex too (balanced)."""
+    source = """
+    package pool
+
+    import "sync"
+
+    type Obj struct{ mu sync.Mutex }
+
+    func (o *Obj) Invalidate() {
+        o.mu.Lock()
+        defer o.mu.Unlock()
+    }
+
+    func drop(o *Obj, inLock bool) {
+        if inLock {
+            return
+        } else {
+            o.Invalidate()
+        }
+    }
+
+    func unlockOnce(l sync.Locker) func() {
+        var once sync.Once
+        return func() { once.Do(l.Unlock) }
+    }
+
+    func (o *Obj) Serve() {
+        unlock := unlockOnce(&o.mu)
+        o.mu.Lock()
+        defer unlock()
+        drop(o, true)         // the else branch does not run
+        unlock()
+        o.Invalidate()        // released by unlock()
+        o.mu.Lock()
+        release := func() { o.mu.Unlock() }
+        touch := func() { o.mu.Lock(); o.mu.Unlock() }
+        touch()
+        drop(o, false)        // line 36: locks again (touch releases nothing)
+        release()
+        o.Invalidate()        // released by release()
+    }
+    """
+    assert lines(run_rule(tmp_path, DOUBLE_LOCK, source)) == [36]
+
+
 def test_a_common_outer_lock_serializes_an_inversion(tmp_path: Path) -> None:
     source = """
     package db
