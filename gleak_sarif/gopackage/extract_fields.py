@@ -68,7 +68,10 @@ class FuncEnv:
         captured |= set(self.params)
         return FuncEnv(self.receiver, {}, ChainMap({}, self.types), captured, Names(self.chans),
                        Names(self.buffered), cancels=self.cancels, elems=ChainMap({}, self.elems),
-                       unlockers=ChainMap({}, self.unlockers))
+                       # flat (one ChainMap over every enclosing function's map): nesting ChainMaps
+                       # recursed once per closure level on a lookup (deeply nested literals)
+                       unlockers=ChainMap({}, *(self.unlockers.maps if isinstance(self.unlockers, ChainMap)
+                                                else [self.unlockers])))
 
 
 class Texts(Protocol):
