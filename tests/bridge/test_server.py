@@ -95,8 +95,8 @@ def test_scan_reports_byte_positions_and_drops_suppressed(leaky: Path) -> None:
     )
     assert (f["line"], f["column"]) == (9, 4)
     # the severity is in the text: golangci-lint's `severity.rules` map it (a plugin cannot set it)
-    assert f["message"].startswith("GL402 error: wg.Add is called inside the goroutine it counts")
-    assert f["severity"] == "error"
+    assert f["message"].startswith("GL402 warning: wg.Add is called inside the goroutine it counts")
+    assert f["severity"] == "warning"
     assert f["fix"] is None
 
 
@@ -185,7 +185,7 @@ def test_scan_answers_what_scan_fails_on(leaky: Path, tmp_path: Path) -> None:
     at_shared = [rule for line, rule in everything if line == shared]
     assert at_shared == ["GL403", "GL104"], everything  # the error first, although GL104 sorts before it
     assert _rules_at(server.handle_line(_req("scan", 3, files=[str(path)], fail_level="error"))) == [
-        (39, "GL402"), (shared, "GL403"), (wait, "GL414")]
+        (shared, "GL403"), (wait, "GL414")]
     assert _rules_at(server.handle_line(_req("scan", 4, files=[str(path)], fail_level="none"))) == []
     bad = server.handle_line(_req("scan", 5, files=[str(path)], fail_level="fatal"))
     assert bad["ok"] is False and bad["error"]["code"] == "bad-request"
@@ -198,7 +198,7 @@ def test_scan_uses_the_config_as_scan_does(leaky: Path, tmp_path: Path) -> None:
     (tmp_path / ".gleak.yml").write_text("fail-level: error\nseverity:\n  GL201: error\n")
     server = Server()
     assert {rule for _, rule in _rules_at(server.handle_line(_req("scan", 1, files=[str(path)])))} == {
-        "GL201", "GL402", "GL403", "GL414"}  # GL201 raised to error; warnings and notes not reported
+        "GL201", "GL403", "GL414"}  # GL201 raised to error; warnings (GL402) and notes not reported
     assert "GL104" in {r for _, r in _rules_at(server.handle_line(
         _req("scan", 2, files=[str(path)], fail_level="note")))}
     (tmp_path / ".gleak.yml").write_text("exclude: [module/*]\n")
