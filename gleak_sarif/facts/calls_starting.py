@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gleak_sarif.facts.base import Asker, Env, Fact, binds, reads
+from gleak_sarif.gopackage.effect import Effect
 from gleak_sarif.gopackage.extract_cancel import BACKGROUND
 from gleak_sarif.gopackage.model import PackageModel
 from gleak_sarif.gopackage.summary import Site, norm
@@ -63,9 +64,16 @@ def _waited(model: PackageModel, type_name: str, body: int, trace: tuple[Site, .
     """Identities of the channels of ``type_name`` the started goroutine waits on; a wait on one of the
     goroutine's parameters is read in the `go` statement's terms (`go t.watch(ctx)` with `ctx` the context
     whose cancel `t.cancel` holds)."""
+    return {canon for canon, _ in _waits_on_type(model, type_name, body, trace)}
+
+
+def _waits_on_type(model: PackageModel, type_name: str, body: int,
+                   trace: tuple[Site, ...]) -> list[tuple[str, Effect]]:
+    """The goroutine's receives and ranges on channels of ``type_name``, each with its identity read in the
+    `go` statement's terms where it waits on one of the goroutine's parameters."""
     found = model.op_at(trace[-1].path, trace[-1].start, trace[-1].end)
     go = model.functions[found[0]].ops[found[1]] if found is not None else None
-    waited = set()
+    waits = []
     for effect in model.effects_of(body).values():
         if effect.kind not in ("recv", "range"):
             continue
@@ -74,8 +82,8 @@ def _waited(model: PackageModel, type_name: str, body: int, trace: tuple[Site, .
             mapped = model.map_ref(effect.ref, go)
             canon = mapped.canon if mapped is not None else None
         if canon and canon.startswith(type_name + "."):
-            waited.add(canon)
-    return waited
+            waits.append((canon, effect))
+    return waits
 
 
 def _ends_by_itself(model: PackageModel, type_name: str, body: int, trace: tuple[Site, ...]) -> bool:
@@ -85,18 +93,8 @@ def _ends_by_itself(model: PackageModel, type_name: str, body: int, trace: tuple
     wait reached only through a call with several possible callees (`s.it.Next()` on an interface one of
     whose implementations waits) is left out: which one runs is not known (it costs the finding where the
     source is the blocking implementation)."""
-    found = model.op_at(trace[-1].path, trace[-1].start, trace[-1].end)
-    go = model.functions[found[0]].ops[found[1]] if found is not None else None
     waits = 0
-    for effect in model.effects_of(body).values():
-        if effect.kind not in ("recv", "range"):
-            continue
-        canon = effect.canon
-        if canon is None and go is not None and go.kind == "go":
-            mapped = model.map_ref(effect.ref, go)
-            canon = mapped.canon if mapped is not None else None
-        if not canon or not canon.startswith(type_name + "."):
-            continue
+    for _, effect in _waits_on_type(model, type_name, body, trace):
         if effect.dispatched:
             continue  # reached only through a call of several possible callees (an interface's Next): a guess
         site = effect.trace[-1]
