@@ -166,7 +166,7 @@ def test_scan_step_from_a_sub_folder_keeps_repository_paths(tmp_path: Path) -> N
     assert code == 0, out
     assert outputs["exit-code"] == "1"
     rules = set(re.findall(r"title=(GL\d+)", out))
-    assert rules == {"GL201", "GL202"}, out  # --select from `args` reached the scan
+    assert rules == {"GL201", "GL202", "GL203"}, out  # --select from `args` reached the scan
     assert "file=fixtures/example/server.go" in out  # GitHub resolves annotation paths from the root
 
 
