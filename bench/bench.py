@@ -34,6 +34,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peakmem import tree_rss_kb  # bench/peakmem.py: one process-tree sampler
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SUBSET = ["GL201", "GL202", "GL301", "GL402", "GL501"]
@@ -60,36 +63,6 @@ class Config:
 
 
 # ---- measuring ----------------------------------------------------------------------------------
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
-        tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
-def _tree_rss_kb(root: int) -> int:
-    tree = _children()
-    total = 0
-    stack = [root]
-    while stack:
-        pid = stack.pop()
-        try:
-            with open(f"/proc/{pid}/statm", "rb") as handle:
-                total += int(handle.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
-        except OSError:
-            pass
-        stack.extend(tree.get(pid, []))
-    return total
-
-
 def run(argv: list[str], cwd: Path, stdout_path: Path, env: dict[str, str] | None = None) -> Sample:
     with open(stdout_path, "wb") as out:
         started = time.perf_counter()
@@ -100,7 +73,7 @@ def run(argv: list[str], cwd: Path, stdout_path: Path, env: dict[str, str] | Non
 
         def sample() -> None:
             while not done.wait(0.05):
-                peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+                peak[0] = max(peak[0], sum(tree_rss_kb(proc.pid).values()))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -374,7 +347,7 @@ def main() -> None:
     parser.add_argument("--no-semgrep", action="store_true")
     parser.add_argument("--tools-on", action="append", metavar="NAME", help="run the tools on these corpora only")
     parser.add_argument("--skip", action="append", metavar="TEXT",
-                        help="skip configurations whose name contains TEXT (e.g. -j1, warm)")
+                        help="skip configurations whose name contains TEXT (e.g. j1, warm; a leading dash needs --skip=-j1)")
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up measurements")
     parser.add_argument("--work", default="/tmp/gleak-bench", help="where corpora are copied")
     parser.add_argument("--json", help="also write the results here")
