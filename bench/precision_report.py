@@ -124,7 +124,7 @@ def corpus_section() -> list[str]:
     judged = verdicts()
     lines_of = {s: sum(int(sizes[m["name"]]["go_lines"]) for m in mods if m["set"] == s)
                 for s in ("precision", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6",
-                          "fresh7")}
+                          "fresh7", "fresh8")}
     out = [
         "## Precision corpus (issue 16): code the rules were not tuned on",
         "",
@@ -142,8 +142,9 @@ def corpus_section() -> list[str]:
         "third one, judged before anyone tuned on it, the `fresh3` modules a fourth, added to re-check the",
         "tuning round done on `fresh2`, the `fresh4` modules a fifth, the untuned measurement of the fourth",
         "session, the `fresh5` modules a sixth, the untuned measurement of the fifth session, the `fresh6`",
-        "modules a seventh, the untuned measurement of the sixth session, and the `fresh7` modules an eighth,",
-        "the untuned measurement of the seventh session (see their sections below).",
+        "modules a seventh, the untuned measurement of the sixth session, the `fresh7` modules an eighth, the",
+        "untuned measurement of the seventh session, and the `fresh8` modules a ninth, the untuned measurement",
+        "of the eighth session (see their sections below).",
         "",
         "Read the `current` column with care: the issue-16 fixes were written against these findings, so it",
         "is precision after tuning on this set (the fixes are general shapes, each with a fixture, but an",
@@ -163,7 +164,7 @@ def corpus_section() -> list[str]:
                 f"fresh set {lines_of['fresh']:,}, fresh2 set {lines_of['fresh2']:,}, "
                 f"fresh3 set {lines_of['fresh3']:,}, fresh4 set {lines_of['fresh4']:,}, "
                 f"fresh5 set {lines_of['fresh5']:,}, fresh6 set {lines_of['fresh6']:,}, "
-                f"fresh7 set {lines_of['fresh7']:,} "
+                f"fresh7 set {lines_of['fresh7']:,}, fresh8 set {lines_of['fresh8']:,} "
                 "(the files a default scan reads: no vendor/, testdata/, hidden or generated files).", ""]
     scan_line = ", ".join(f"`{label}` at {commit}" for label, commit in scans.items())
     out += [f"Scans (label and gleak-sarif commit): {scan_line}.", ""]
@@ -268,12 +269,13 @@ def corpus_section() -> list[str]:
             + fresh_section(metas, mods, sizes, lines_of["fresh5"], judged, "fresh5")
             + fresh_section(metas, mods, sizes, lines_of["fresh6"], judged, "fresh6")
             + fresh_section(metas, mods, sizes, lines_of["fresh7"], judged, "fresh7")
+            + fresh_section(metas, mods, sizes, lines_of["fresh8"], judged, "fresh8")
             + tests_section(metas, judged))
 
 
 def tests_section(metas: dict[str, RuleMeta], judged: dict[tuple[str, str, str, int], str]) -> list[str]:
     """Findings in *_test.go files, counted and sampled apart (bench/corpus.py sample --tests-only)."""
-    sets = ["precision", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7"]
+    sets = ["precision", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8"]
 
     def order(lab: str) -> tuple[int, str]:
         # per set (the precision set's labels have no prefix), then in label order (tests4-1 before tests4-2)
@@ -375,6 +377,14 @@ FRESH_INTROS = {
         "new in an end scan was judged too. No module is above a quarter of the set's lines (cometbft, the",
         "largest, is 23%). `fresh7-end2` (main 24157d0) is NOT untuned: GL304's shadowing and GL505's",
         "method-read changes that landed after `fresh7-end1` were written against this set's false shapes.",
+    ]),
+    "fresh8": ("fresh8 (untuned)", "picked in the eighth session (2026-12-08) as its untuned measurement", [
+        "Nobody but the helper who built it fetched, scanned or read this set, and no rule was tuned on it:",
+        "`fresh8-base` is main at the session's start (cc37cff), before any rule change of that session;",
+        "`fresh8-end...` is main after the session's changes (levels8: the levels decided by evidence over the",
+        "first-seen judgments of the nine earlier sets; types8: declared-type facts in rule conditions). The",
+        "end scans are the held-out measurement of that level policy; every finding new in an end scan was",
+        "judged too. No module is above a quarter of the set's lines (go-git, the largest, is 18%).",
     ]),
 }
 
@@ -517,7 +527,7 @@ def levels_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]],
             continue
         sample = read_tsv(path)
         scanned = next((name for name in ("heldout", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7",
-                                          "fresh")
+                                          "fresh8", "fresh")
                         if label.startswith(f"{name}-")), "precision")
         if row["rules"].startswith("default rules"):
             ran = {m.id for m in metas.values() if m.enabled_by_default}

@@ -43,7 +43,7 @@ def _corpora() -> dict[str, str]:
 
 def _set_of(label: str) -> str:
     """The corpus set a scan label belongs to: bench/corpus.py prefixes every set but `precision`."""
-    return next((s for s in ("heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7") if label.startswith(f"{s}-")), "precision")
+    return next((s for s in ("heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8") if label.startswith(f"{s}-")), "precision")
 
 
 def _labels() -> list[str]:
@@ -57,6 +57,7 @@ def test_corpus_list_is_pinned_and_sized() -> None:
     assert sets["precision"] >= 12 and 4 <= sets["heldout"] <= 6 and 10 <= sets["fresh"] <= 14
     assert 12 <= sets["fresh2"] <= 14 and 10 <= sets["fresh3"] <= 12 and sets["fresh4"] == 12
     assert sets["fresh5"] == 12 and sets["fresh6"] == 12 and sets["fresh7"] == 14
+    assert sets["fresh8"] == 14
     for row in rows:
         # a release tag, or a pseudo-version (vX.0.0-yyyymmddhhmmss-commit) for a module without tags: both
         # name one exact commit (`+incompatible`: a v2+ release tag of a repository without a /vN module path)
