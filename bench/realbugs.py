@@ -181,15 +181,18 @@ class Result:
         return best_level(self.hits, ("at", "near"))
 
 
-def rule_defaults() -> dict[str, bool]:
-    proc = subprocess.run([str(REPO / ".venv" / "bin" / "gleak-sarif"), "rules", "list", "--format", "json"],
-                          capture_output=True, text=True, check=True)
+GLEAK = REPO / ".venv" / "bin" / "gleak-sarif"
+
+
+def rule_defaults(gleak: Path = GLEAK) -> dict[str, bool]:
+    proc = subprocess.run([str(gleak), "rules", "list", "--format", "json"], capture_output=True, text=True,
+                          check=True)
     return {r["id"]: bool(r["enabled_by_default"]) for r in json.loads(proc.stdout)}
 
 
-def scan(root: Path, package: str, out: Path, select_all: bool) -> list[dict[str, Any]]:
+def scan(root: Path, package: str, out: Path, select_all: bool, gleak: Path = GLEAK) -> list[dict[str, Any]]:
     out.parent.mkdir(parents=True, exist_ok=True)
-    argv = [str(REPO / ".venv" / "bin" / "gleak-sarif"), "scan", ".", "--format", "json", "-o", str(out),
+    argv = [str(gleak), "scan", ".", "--format", "json", "-o", str(out),
             "--no-cache", "--no-config", "-j", "1", "--fail-level", "none"]
     if select_all:
         argv += ["--select", "ALL"]
@@ -205,7 +208,7 @@ def source_lines(root: Path, path: str) -> list[str]:
     return (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
 
 
-def run_bug(bug: Bug, defaults: dict[str, bool], label: str) -> Result:
+def run_bug(bug: Bug, defaults: dict[str, bool], label: str, gleak: Path = GLEAK) -> Result:
     root = corpus.fetch(bug.as_module())
     functions: dict[tuple[str, int], tuple[int, int] | None] = {}
     for path, line in bug.lines:
@@ -218,7 +221,7 @@ def run_bug(bug: Bug, defaults: dict[str, bool], label: str) -> Result:
     seen = set()
     for select_all in (False, True):
         out = RESULTS / label / f"{bug.id}{'.all' if select_all else ''}.json"
-        for hit in match(bug, scan(root, bug.package, out, select_all), defaults, prefix, functions):
+        for hit in match(bug, scan(root, bug.package, out, select_all, gleak), defaults, prefix, functions):
             key = (hit.rule, hit.how, hit.path, hit.line)
             if key not in seen:  # the default scan's findings come again in the ALL scan
                 seen.add(key)
@@ -271,9 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default="", help="also write the results here")
     parser.add_argument("--label", default="current", help="folder under .cache/realbugs/results for the scans")
     parser.add_argument("--show", action="store_true", help="print the source line of each bug location")
+    parser.add_argument("--gleak", default=str(GLEAK),
+                        help="the gleak-sarif to measure (another checkout's .venv/bin/gleak-sarif: an earlier commit)")
     args = parser.parse_args(argv)
+    gleak = Path(args.gleak)
     bugs = [b for b in load_bugs() if not args.bugs or re.search(args.bugs, b.id)]
-    defaults = rule_defaults()
+    defaults = rule_defaults(gleak)
     results = []
     for bug in bugs:
         if args.show:
@@ -281,12 +287,12 @@ def main(argv: list[str] | None = None) -> int:
             for kind, locs in (("go", bug.go), ("block", bug.block)):
                 for path, line in locs:
                     print(f"{bug.id} {kind} {path}:{line}: {source_lines(root, path)[line - 1].strip()}")
-        results.append(run_bug(bug, defaults, args.label))
+        results.append(run_bug(bug, defaults, args.label, gleak))
         print(f"scanned {bug.id}", file=sys.stderr)
     print(render(results))
     if args.json:
         commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True,
-                                text=True, check=True).stdout.strip()
+                                text=True, check=True).stdout.strip() if gleak == GLEAK else f"gleak-sarif {gleak}"
         Path(args.json).write_text(json.dumps(to_json(results, commit), indent=1) + "\n", encoding="utf-8")
     return 0
 
