@@ -10,13 +10,13 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol, cast
 
 from tree_sitter import Node, QueryCursor
 
+from gleak_sarif import clock as file_clock
 from gleak_sarif.engine.ancestry import StopIndex, TopLevel, contains_strictly, path_down
 from gleak_sarif.gopackage.summary import Evidence
 from gleak_sarif.gosource import (
@@ -408,7 +408,7 @@ class FileEvaluator:
         """Count one unit of work; past the per-file deadline, stop the file's evaluation. Called by every
         step and by every loop of a relation walk, so no walk runs on unchecked."""
         self._steps_taken += 1
-        if self.deadline is not None and not self._steps_taken & 1023 and time.monotonic() > self.deadline \
+        if self.deadline is not None and not self._steps_taken & 1023 and file_clock.now() > self.deadline \
                 and not self.clock.paused(self):
             raise FileTimeoutError
 

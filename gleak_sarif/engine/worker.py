@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from dataclasses import dataclass, field
 
 from tree_sitter import Node, Tree
 
+from gleak_sarif import clock as file_clock
 from gleak_sarif.engine.context import ScanContext
 from gleak_sarif.engine.evaluate import FileClock, FileEvaluator, FileTimeoutError
 from gleak_sarif.gopackage.store import PACKAGE_LIMIT_FACTOR, PackageModels
@@ -68,7 +68,7 @@ def _parse(source: bytes, deadline: float) -> Tree:
         return parser().parse(source)
 
     def read(offset: int, _point: object) -> bytes:
-        if time.monotonic() > deadline:
+        if file_clock.now() > deadline:
             raise FileTimeoutError
         return source[offset : offset + _PARSE_CHUNK]
 
@@ -104,7 +104,7 @@ class PackageClock(FileClock):
         if grant > 0 and evaluator.deadline is not None:
             self.granted += grant
             evaluator.deadline += grant
-        return evaluator.deadline is not None and time.monotonic() <= evaluator.deadline
+        return evaluator.deadline is not None and file_clock.now() <= evaluator.deadline
 
 
 def scan_source(context: ScanContext, path: str, source: bytes, go_version: tuple[int, int] | None,
@@ -133,7 +133,7 @@ def scan_source(context: ScanContext, path: str, source: bytes, go_version: tupl
             kind=NotificationKind.read_error, path=path, line=bad_line,
             message="invalid UTF-8 (Go source must be UTF-8); invalid bytes read as `_`, findings in this file "
                     "may be incomplete"))
-    deadline = time.monotonic() + options.file_timeout_seconds
+    deadline = file_clock.now() + options.file_timeout_seconds
     tree = _parse(source, deadline)
     root = tree.root_node
     result.parsed = True

@@ -5,13 +5,13 @@ from __future__ import annotations
 import bisect
 import hashlib
 import os
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
+from gleak_sarif import clock as file_clock
 from gleak_sarif.gopackage.extract import Queries, summarize
 from gleak_sarif.gopackage.folders import MAX_SIBLING_BYTES, PACKAGE_LINE, Folders, Listing, read_sibling
 from gleak_sarif.gopackage.index import PackageIndex, content_digest, paths_digest
@@ -99,7 +99,7 @@ class PackageModels:
         if index is not None and index.files.get(path, source) == source:
             self._indexes.move_to_end(key)
             return index
-        started = time.monotonic()
+        started = file_clock.now()
         index = PackageIndex()
         stats = {entry[0]: entry for entry in listing}
 
@@ -117,17 +117,17 @@ class PackageModels:
         self._indexes[key] = index
         while len(self._indexes) > MAX_INDEXES:
             self._indexes.popitem(last=False)
-        self.package_seconds += time.monotonic() - started
+        self.package_seconds += file_clock.now() - started
         return index
 
     def _build(self, add: Callable[[], None]) -> None:
         """Add loaded summaries to a model (``add``), counted as package time: with the summaries read for it
         (counted inside, and not twice), the package's build, not the asking file's work."""
-        started, counted = time.monotonic(), self.package_seconds
+        started, counted = file_clock.now(), self.package_seconds
         try:
             add()
         finally:
-            self.package_seconds = counted + (time.monotonic() - started)
+            self.package_seconds = counted + (file_clock.now() - started)
 
     def may_hold(self, path: str, package: str, source: bytes, tokens: frozenset[bytes]) -> bool:
         """Might a file of the package hold every one of ``tokens``? (the worker's prefilter for rules whose
@@ -195,7 +195,7 @@ class PackageModels:
         if key in self._summaries:
             self._summaries.move_to_end(key)
             return self._summaries[key]
-        started = time.monotonic()
+        started = file_clock.now()
         summary: FileSummary | None = None
         data = read_sibling(path) or b""
         found = PACKAGE_LINE.search(data)
@@ -205,7 +205,7 @@ class PackageModels:
         self._summaries[key] = summary
         while len(self._summaries) > MAX_FILE_SUMMARIES:
             self._summaries.popitem(last=False)
-        self.package_seconds += time.monotonic() - started
+        self.package_seconds += file_clock.now() - started
         return summary
 
     def summary(self, file: ModelFile, locks_only: bool = False) -> FileSummary:

@@ -4,12 +4,12 @@ per-file limit. engine/worker.PackageClock moves the deadline by the package tim
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from gleak_sarif import clock as file_clock
 from gleak_sarif.config import ScanOptions
 from gleak_sarif.engine.context import ScanContext
 from gleak_sarif.engine.evaluate import FileEvaluator, FileTimeoutError
@@ -27,7 +27,7 @@ def _evaluator() -> FileEvaluator:
     """An evaluator whose deadline passed a second ago."""
     evaluator = FileEvaluator(load_pack(select=["GL201"]), "a.go", "a.go", SOURCE,
                               parser().parse(SOURCE).root_node, None, deadline=0.0)
-    evaluator.deadline = time.monotonic() - 1.0
+    evaluator.deadline = file_clock.now() - 1.0
     return evaluator
 
 
@@ -52,7 +52,7 @@ def test_package_time_moves_the_deadline_up_to_the_limit() -> None:
     assert evaluator.deadline == pytest.approx(before + 8.0)
     assert clock.capped
     models.package_seconds += 100.0
-    evaluator.deadline = time.monotonic() - 1.0
+    evaluator.deadline = file_clock.now() - 1.0
     assert not clock.paused(evaluator)  # past the limit the package's time counts
 
 
@@ -71,10 +71,17 @@ def test_adding_a_loaded_sibling_to_the_model_is_package_time() -> None:
     """The model's build (adding a loaded sibling's summary: names resolved, locks held per operation) is
     the package's work too; a nested load (a summary read while adding another) is counted once."""
     models = PackageModels(Folders())
-    started = time.monotonic()
-    models._build(lambda: models._build(lambda: time.sleep(0.05)))
-    elapsed = time.monotonic() - started
+    started = file_clock.now()
+    models._build(lambda: models._build(_work))
+    elapsed = file_clock.now() - started
     assert 0.05 <= models.package_seconds <= elapsed
+
+
+def _work() -> None:
+    """50 ms of this thread's CPU time (the per-file clock's time: gleak_sarif/clock.py)."""
+    until = file_clock.now() + 0.05
+    while file_clock.now() < until:
+        pass
 
 
 def test_a_real_scan_adds_siblings_through_the_timed_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
