@@ -256,8 +256,9 @@ def scan(
     file_timeout: Annotated[
         float,
         typer.Option("--file-timeout", min=0.1,
-                     help="Seconds of parsing and rule evaluation per file; a file that takes longer is "
-                          "reported (warning) with the rules it missed."),
+                     help="CPU seconds of parsing and rule evaluation per file (time spent waiting for a core "
+                          "on a loaded machine does not count); a file that takes longer is reported (warning) "
+                          "with the rules it missed."),
     ] = 60.0,
     color: Annotated[
         ColorMode, typer.Option("--color", help="Colour in text output (auto: on a terminal, or FORCE_COLOR).")
