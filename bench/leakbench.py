@@ -636,6 +636,8 @@ def run_benchmark(args: argparse.Namespace, work: Path, log: Callable[[str], Non
         totals[name] = {"groups": len(members), "found": sum(bool(g.hits) for g in members),
                         "confirmed": sum(g.confirmed for g in members),
                         "confirmed_error_warning": sum(g.confirmed_counted for g in members),
+                        # recall at every default level: a group hit by any finding of a default rule, notes too
+                        "found_any": sum(bool(g.hits or g.note_hits) for g in members),
                         "note_only": sum(not g.hits and bool(g.note_hits) for g in members),
                         "flaky_groups": sum(g.runs_seen < _reps(cases, g.case) for g in members)}
     return {
@@ -669,6 +671,7 @@ def group_row(g: Group, src: Source, shapes: dict[tuple[str, int, int], tuple[st
         "go": {"path": g.go[0], "line": g.go[1], "text": src.line(g.go)},
         "blocked": {"path": g.blocked[0], "line": g.blocked[1], "text": src.line(g.blocked)},
         "state": g.state, "function": g.func, "runs_seen": g.runs_seen, "found": bool(g.hits),
+        "found_any": bool(g.hits or g.note_hits),
         "hits": g.hits, "note_hits": g.note_hits, "confirmed": g.confirmed,
         "confirmed_error_warning": g.confirmed_counted, "shape": shape, "shape_why": why,
     }
@@ -685,9 +688,21 @@ def _commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def _group_keys(res: dict[str, Any]) -> dict[tuple[str, str, int, str, int, str], bool]:
+GroupId = tuple[str, str, int, str, int, str]
+
+
+def _groups(res: dict[str, Any]) -> dict[GroupId, dict[str, Any]]:
     return {(c["name"], g["go"]["path"], g["go"]["line"], g["blocked"]["path"], g["blocked"]["line"], g["state"]):
-            bool(g["found"]) for c in res["cases"] for g in c["groups"]}
+            g for c in res["cases"] for g in c["groups"]}
+
+
+def _group_keys(res: dict[str, Any]) -> dict[GroupId, bool]:
+    return {k: bool(g["found"]) for k, g in _groups(res).items()}
+
+
+def _found_any(g: dict[str, Any]) -> bool:
+    # results written before `found_any` existed: the same thing from their hits
+    return bool(g.get("found_any", g["found"] or g.get("note_hits")))
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -695,6 +710,16 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     1 of 11 repetitions may be missing next time), so recall is compared on the common groups only."""
     a, b = _group_keys(old), _group_keys(new)
     common = sorted(set(a) & set(b))
+    ga, gb = _groups(old), _groups(new)
+    # per rule that hit a group in the old run: the groups it hit that the new run no longer finds at
+    # error/warning, and the ones no default finding hits any more (another rule may still hit the group)
+    lost: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for k in common:
+        before = ga[k]
+        rules = {h["rule"] for h in before["hits"]} | {h["rule"] for h in before.get("note_hits", [])}
+        for rule in rules:
+            lost[rule][0] += rule in {h["rule"] for h in before["hits"]} and a[k] and not b[k]
+            lost[rule][1] += _found_any(before) and not _found_any(gb[k])
 
     def fmt(k: tuple[str, str, int, str, int, str]) -> str:
         return f"{k[0]}: go {k[1]}:{k[2]} -> blocked {k[3]}:{k[4]} [{k[5]}]"
@@ -702,6 +727,11 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return {
         "old_commit": old.get("gleak_commit", "?"), "common_groups": len(common),
         "old_found": sum(a[k] for k in common), "new_found": sum(b[k] for k in common),
+        "old_found_any": sum(_found_any(ga[k]) for k in common),
+        "new_found_any": sum(_found_any(gb[k]) for k in common),
+        "lost_by_rule": {rule: {"error_warning": n[0], "everywhere": n[1]}
+                         for rule, n in sorted(lost.items()) if n[0] or n[1]},
+        "newly_missed_everywhere": [fmt(k) for k in common if _found_any(ga[k]) and not _found_any(gb[k])],
         "newly_found": [fmt(k) for k in common if b[k] and not a[k]],
         "newly_missed": [fmt(k) for k in common if a[k] and not b[k]],
         "only_old": len(set(a) - set(b)), "only_new": len(set(b) - set(a)),
@@ -758,9 +788,15 @@ def render_text(res: dict[str, Any]) -> str:
         cmp = res["compare"]
         out.append(f"Compared with {cmp['old_commit']} on the {cmp['common_groups']} groups both runs saw: found "
                    f"{pct(cmp['old_found'], cmp['common_groups'])} -> {pct(cmp['new_found'], cmp['common_groups'])}"
-                   f" ({cmp['only_old']} groups only in the old run, {cmp['only_new']} only in this one)")
+                   f" ({cmp['only_old']} groups only in the old run, {cmp['only_new']} only in this one); by any "
+                   f"default finding (notes too) {pct(cmp['old_found_any'], cmp['common_groups'])} -> "
+                   f"{pct(cmp['new_found_any'], cmp['common_groups'])}")
+        for rule, n in cmp.get("lost_by_rule", {}).items():
+            out.append(f"  lost by {rule}: {n['error_warning']} groups at error/warning, "
+                       f"{n['everywhere']} by every default finding")
         out += [f"  newly found:  {k}" for k in cmp["newly_found"]]
         out += [f"  newly missed: {k}" for k in cmp["newly_missed"]]
+        out += [f"  missed by every default finding: {k}" for k in cmp.get("newly_missed_everywhere", [])]
     t = res["totals"]
     out.append("")
     for name in (BUCKET_GOKER, BUCKET_PATTERNS, BUCKET_OTHER, "overall"):
@@ -768,6 +804,10 @@ def render_text(res: dict[str, Any]) -> str:
         out.append(f"{name:22s} leaked groups {x['groups']:3d}  found {x['found']:3d}  runtime-confirmed "
                    f"{x['confirmed']:3d} ({x['confirmed_error_warning']} by error/warning)  "
                    f"note-level only {x['note_only']:3d}  seen in only some runs {x['flaky_groups']:3d}")
+    out.append(f"static recall by any default finding (notes too): "
+               f"goker {pct(t[BUCKET_GOKER]['found_any'], t[BUCKET_GOKER]['groups'])} · "
+               f"simple+commonpatterns {pct(t[BUCKET_PATTERNS]['found_any'], t[BUCKET_PATTERNS]['groups'])} · "
+               f"overall {pct(t['overall']['found_any'], t['overall']['groups'])}")
     out.append(f"static recall: goker {pct(t[BUCKET_GOKER]['found'], t[BUCKET_GOKER]['groups'])} · "
                f"simple+commonpatterns {pct(t[BUCKET_PATTERNS]['found'], t[BUCKET_PATTERNS]['groups'])} · "
                f"overall {pct(t['overall']['found'], t['overall']['groups'])}")

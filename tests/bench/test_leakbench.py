@@ -80,6 +80,10 @@ def test_three_cases_end_to_end(goroot: Path, tmp_path: Path) -> None:
     assert any(h["rule"] == "GL208" and h["at"] == "blocked" for h in nil["hits"]) and nil["found"]
     t = res["totals"]["overall"]
     assert t["groups"] == 3 and t["found"] == sum(g["found"] for c in cases.values() for g in c["groups"])
+    # recall at every default level counts the note-level hits too, so it is never below the error/warning one
+    assert t["found_any"] == sum(bool(g["hits"] or g["note_hits"]) for c in cases.values() for g in c["groups"])
+    assert t["found_any"] >= t["found"] and all(g["found_any"] == bool(g["hits"] or g["note_hits"])
+                                                for c in cases.values() for g in c["groups"])
     assert res["totals"]["goker"]["groups"] == 0
     last = proc.stdout.rstrip("\n").splitlines()[-1]
     assert re.fullmatch(
@@ -87,6 +91,37 @@ def test_three_cases_end_to_end(goroot: Path, tmp_path: Path) -> None:
     ), last
     # The dumps are kept with --keep, one per repetition.
     assert len(list((tmp_path / "work" / "dumps").glob("NilRecv.[0-9].txt"))) == 3
+
+
+def _group(line: int, hits: list[str], notes: list[str], with_any: bool = True) -> dict[str, object]:
+    g: dict[str, object] = {
+        "go": {"path": "a.go", "line": line}, "blocked": {"path": "a.go", "line": line + 1}, "state": "chan send",
+        "found": bool(hits), "hits": [{"rule": r} for r in hits], "note_hits": [{"rule": r} for r in notes]}
+    if with_any:
+        g["found_any"] = bool(hits or notes)
+    return g
+
+
+def test_compare_reports_both_levels_and_the_cost_per_rule() -> None:
+    """--compare: recall at error/warning and by any default finding; per rule that hit a group before, the
+    groups lost at error/warning and the ones no default finding hits any more. An old result without
+    `found_any` (written before it existed) gets it from its hits."""
+    lb = _load()
+    old = {"gleak_commit": "old", "cases": [{"name": "C", "groups": [
+        _group(10, ["GL1"], [], with_any=False),  # GL1 demoted to note below: lost at error/warning only
+        _group(20, ["GL2", "GL3"], [], with_any=False),  # GL2 turned off, GL3 still hits: nothing lost
+        _group(30, ["GL2"], [], with_any=False),  # GL2 turned off: lost everywhere
+        _group(40, [], ["GL4"], with_any=False),  # a note hit before and after
+    ]}]}
+    new = {"gleak_commit": "new", "cases": [{"name": "C", "groups": [
+        _group(10, [], ["GL1"]), _group(20, ["GL3"], []), _group(30, [], []), _group(40, [], ["GL4"]),
+    ]}]}
+    cmp = lb.compare(old, new)
+    assert (cmp["old_found"], cmp["new_found"]) == (3, 1)
+    assert (cmp["old_found_any"], cmp["new_found_any"]) == (4, 3)
+    assert cmp["lost_by_rule"] == {"GL1": {"error_warning": 1, "everywhere": 0},
+                                   "GL2": {"error_warning": 1, "everywhere": 1}}
+    assert cmp["newly_missed_everywhere"] == ["C: go a.go:30 -> blocked a.go:31 [chan send]"]
 
 
 def test_every_miss_shape_is_documented() -> None:
