@@ -200,6 +200,12 @@ def _commit() -> str:
     return proc.stdout.strip() + ("+uncommitted-rule-or-engine-changes" if dirty else "")
 
 
+def _off_by_default() -> list[str]:
+    proc = subprocess.run([str(REPO / ".venv" / "bin" / "gleak-sarif"), "rules", "list", "--format", "json"],
+                          cwd=REPO, capture_output=True, text=True, check=True)
+    return sorted(rule["id"] for rule in json.loads(proc.stdout) if not rule["enabled_by_default"])
+
+
 def load_findings(label: str, mods: list[Module]) -> list[Finding]:
     found: dict[tuple[str, str, str, int], Finding] = {}
     for mod in mods:
@@ -262,6 +268,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
     scans_file = TRIAGE / "scans.tsv"
     scans = [r for r in read_tsv(scans_file) if r["label"] != label] if scans_file.exists() else []
     rules = f"--select {args.select}, --no-config" if args.select else "default rules (no --select), --no-config"
+    if not args.select:
+        # which rules a default scan ran, as data (bench/precision_report.py's "fp still reported"): a rule
+        # turned off later must not look as if it never ran here
+        rules += ", off by default: " + ",".join(_off_by_default())
     if args.tests_only:
         rules += ", *_test.go files only"
     if args.files_of:

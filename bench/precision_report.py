@@ -437,20 +437,27 @@ def fresh_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]], sizes:
         out.append(f"| {rule_id} | {state} | " + " | ".join(cells) + f" | {notes.get(rule_id, '')} |")
     out += ["", f"Rules below their level's bar in `{last}`: {', '.join(below) if below else 'none'}.", ""]
 
-    out += ["Per level (all rules reported at that level, sampled findings):", "",
+    # each sampled finding at the level it was reported at (its effective level: a rule's `severity-in-tests`
+    # in test files), not at its rule's highest level
+    out += ["Per level (each sampled finding at the level it was reported at, `severity-in-tests` included): "
+            "sampled findings, tp / fp / unsure, precision, bar:", "",
             "| level | " + " | ".join(labs) + " |", "|---|" + "---|" * len(labs)]
     for level in reversed(LEVEL_ORDER):
         cells = []
         for lab in labs:
             total = Tally(level=level)
-            for tally in tables[lab].values():
-                if tally.level == level:
-                    total.findings += tally.findings
-                    total.tp, total.fp, total.unsure = total.tp + tally.tp, total.fp + tally.fp, \
-                        total.unsure + tally.unsure
+            for row in read_tsv(CORPUS / f"{lab}.sample.tsv"):
+                if row["severity"] != level:
+                    continue
+                total.findings += 1
+                verdict = judged.get((row["rule"], row["corpus"], row["path"], int(row["line"])), "todo")
+                total.tp += verdict == "tp"
+                total.fp += verdict == "fp"
+                total.unsure += verdict == "unsure"
             ok = total.precision is not None and total.precision >= BARS[level]
-            verdict = "n/a" if total.precision is None else ("meets" if ok else "**below**")
-            cells.append(" · ".join([*total.cells(lines), verdict]))
+            bar = "n/a" if total.precision is None else ("meets" if ok else "**below**")
+            cells.append(" · ".join([str(total.findings), f"{total.tp} / {total.fp} / {total.unsure}",
+                                     pct(total.precision), bar]))
         out.append(f"| {level} | " + " | ".join(cells) + " |")
     out.append("")
 
@@ -505,36 +512,46 @@ def test_split(mods: list[dict[str, str]], sizes: dict[str, dict[str, str]],
 FIRST_SEEN_SETS = ("precision", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
 
 
-def levels_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]],
-                   judged: dict[tuple[str, str, str, int], str]) -> list[str]:
-    """Per rule: the verdicts findings got the first time they were read, over every set before tuning.
+# Rules off by default when the scans before levels8's (session 8) ran: a "default rules" row of scans.tsv
+# without an "off by default:" list ran every rule but these. Later default scans name the rules they left off
+# (bench/corpus.py), so turning a rule off does not rewrite which scans ran it.
+DEFAULT_OFF_BEFORE_LEVELS8 = frozenset({"GL101", "GL103", "GL209", "GL210", "GL302", "GL401"})
+OFF_MARK = "off by default: "
 
-    A finding is first seen in the first scan (scans.tsv order) whose sample holds it; verdicts are kept per
-    finding, so its verdict is the one it got then. Every sampled finding of every scan is therefore a
-    first-seen judgment, whatever was tuned later; `still reported` looks at the last scan that ran the rule on
-    the finding's set (its sample), to tell the false shapes a general fix removed since from the ones left.
-    """
+
+def rules_run(rules: str, known: set[str]) -> set[str]:
+    """The rules a scans.tsv row ran: a `--select` scan the rules it names, a default-rules scan every known rule
+    but the ones off by default then."""
+    if rules.startswith("default rules"):
+        off = {part.strip() for part in rules.partition(OFF_MARK)[2].split(",") if part.strip().startswith("GL")} \
+            if OFF_MARK in rules else set(DEFAULT_OFF_BEFORE_LEVELS8)
+        return known - off
+    # "--select GL206,GL210, --no-config"
+    return {part.strip() for part in rules.removeprefix("--select ").split(",") if part.strip().startswith("GL")}
+
+
+def set_of_label(label: str) -> str:
+    return next((name for name in ("heldout", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8",
+                                   "fresh")
+                 if label.startswith(f"{name}-")), "precision")
+
+
+def first_seen(metas: dict[str, RuleMeta], mods: list[dict[str, str]]) -> tuple[
+        dict[tuple[str, str, str, int], str], set[tuple[str, str, str, int]]]:
+    """The first-seen findings of FIRST_SEEN_SETS ((rule, corpus, path, line) -> the label that first sampled
+    it) and the findings the last scan running their rule on their set still samples (`still reported`)."""
     set_of = {m["name"]: m["set"] for m in mods}
-    scans = read_tsv(CORPUS / "scans.tsv")
     seen: dict[tuple[str, str, str, int], str] = {}
-    # (set, rule) -> the last scan that ran the rule on the set: a default-rules scan runs every rule on by
-    # default, a `--select` scan the rules it names
+    # (set, rule) -> the last scan that ran the rule on the set
     last_run: dict[tuple[str, str], str] = {}
-    for row in scans:
+    for row in read_tsv(CORPUS / "scans.tsv"):
         label = row["label"]
         path = CORPUS / f"{label}.sample.tsv"
         if not path.exists():
             continue
         sample = read_tsv(path)
-        scanned = next((name for name in ("heldout", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7",
-                                          "fresh8", "fresh")
-                        if label.startswith(f"{name}-")), "precision")
-        if row["rules"].startswith("default rules"):
-            ran = {m.id for m in metas.values() if m.enabled_by_default}
-        else:  # "--select GL206,GL210, --no-config"
-            ran = {part.strip() for part in row["rules"].removeprefix("--select ").split(",")
-                   if part.strip().startswith("GL")}
-        for rule_id in ran:
+        scanned = set_of_label(label)
+        for rule_id in rules_run(row["rules"], set(metas)):
             last_run[(scanned, rule_id)] = label
         for r in sample:
             if set_of.get(r["corpus"]) in FIRST_SEEN_SETS:
@@ -544,6 +561,19 @@ def levels_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]],
         for r in read_tsv(CORPUS / f"{label}.sample.tsv"):
             if last_run.get((set_of.get(r["corpus"], ""), r["rule"])) == label:
                 latest.add((r["rule"], r["corpus"], r["path"], int(r["line"])))
+    return seen, latest
+
+
+def levels_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]],
+                   judged: dict[tuple[str, str, str, int], str]) -> list[str]:
+    """Per rule: the verdicts findings got the first time they were read, over every set before tuning.
+
+    A finding is first seen in the first scan (scans.tsv order) whose sample holds it; verdicts are kept per
+    finding, so its verdict is the one it got then. Every sampled finding of every scan is therefore a
+    first-seen judgment, whatever was tuned later; `still reported` looks at the last scan that ran the rule on
+    the finding's set (its sample), to tell the false shapes a general fix removed since from the ones left.
+    """
+    seen, latest = first_seen(metas, mods)
     decisions = {row["rule"]: row for row in read_tsv(CORPUS / "levels.tsv")} \
         if (CORPUS / "levels.tsv").exists() else {}
     first: dict[str, Tally] = defaultdict(Tally)
@@ -594,7 +624,7 @@ def levels_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]],
         out.append(f"| {rule_id} | {state} | {tally.tp} / {tally.fp} / {tally.unsure} | {pct(tally.precision)} | "
                    f"{net.fp} | {pct(net.precision)} | {bar} | {row.get('decision', '')} |")
     out.append("")
-    return [*out, *rules_by_file_kind(metas, seen, latest, judged, decisions),
+    return [*policy_section(seen, latest, judged), *out, *rules_by_file_kind(metas, seen, latest, judged, decisions),
             *levels_by_file_kind(metas, seen, latest, judged)]
 
 
@@ -695,23 +725,102 @@ def levels_by_file_kind(metas: dict[str, RuleMeta], seen: dict[tuple[str, str, s
         "",
     ]
     for title, (first, left) in (("rule's own level", before), ("effective level", after)):
-        out += [f"| level ({title}) | files | first-seen tp / fp / unsure | precision | fp still reported "
-                "| without fixed shapes | bar |",
-                "|---|---|---|---|---|---|---|"]
-        for level in reversed(LEVEL_ORDER):
-            for kind in ("test files", "other files", "all files"):
-                kinds = ("test files", "other files") if kind == "all files" else (kind,)
-                tally, net = Tally(), Tally()
-                for k in kinds:
-                    part = first.get((level, k), Tally())
-                    tally.tp, tally.fp, tally.unsure = tally.tp + part.tp, tally.fp + part.fp, \
-                        tally.unsure + part.unsure
-                    net.tp, net.fp = net.tp + part.tp, net.fp + left.get((level, k), 0)
-                bar = " / ".join("meets" if t.precision is not None and t.precision >= BARS[level] else "**below**"
-                                 for t in (tally, net))
-                out.append(f"| {level} | {kind} | {tally.tp} / {tally.fp} / {tally.unsure} | "
-                           f"{pct(tally.precision)} | {net.fp} | {pct(net.precision)} | {bar} |")
-        out.append("")
+        out += level_table(title, first, left)
+    return out
+
+
+def level_table(title: str, first: dict[tuple[str, str], Tally], left: dict[tuple[str, str], int]) -> list[str]:
+    """First-seen verdicts per (level, file kind), as summed by first_seen_by: one row per level and kind."""
+    out = [f"| level ({title}) | files | first-seen tp / fp / unsure | precision | fp still reported "
+           "| without fixed shapes | bar |",
+           "|---|---|---|---|---|---|---|"]
+    for level in reversed(LEVEL_ORDER):
+        for kind in ("test files", "other files", "all files"):
+            kinds = ("test files", "other files") if kind == "all files" else (kind,)
+            tally, net = Tally(), Tally()
+            for k in kinds:
+                part = first.get((level, k), Tally())
+                tally.tp, tally.fp, tally.unsure = tally.tp + part.tp, tally.fp + part.fp, \
+                    tally.unsure + part.unsure
+                net.tp, net.fp = net.tp + part.tp, net.fp + left.get((level, k), 0)
+            bar = " / ".join("meets" if t.precision is not None and t.precision >= BARS[level] else "**below**"
+                             for t in (tally, net))
+            out.append(f"| {level} | {kind} | {tally.tp} / {tally.fp} / {tally.unsure} | "
+                       f"{pct(tally.precision)} | {net.fp} | {pct(net.precision)} | {bar} |")
+    out.append("")
+    return out
+
+
+POLICY_TSV = CORPUS / "levels-policy.tsv"  # written by bench/levels.py
+AUTHORED_TSV = CORPUS / "authored.tsv"  # the levels before the policy (session 8's start)
+MIN_JUDGED = 3  # the levels policy's "too few" (bench/levels.py): fewer judged findings than this
+
+
+def policy_section(seen: dict[tuple[str, str, str, int], str], latest: set[tuple[str, str, str, int]],
+                   judged: dict[tuple[str, str, str, int], str]) -> list[str]:
+    """Levels by evidence (session 8): the policy, its per-rule result (bench/levels.py --write) and the
+    first-seen precision per effective level before (authored levels) and after (the policy's)."""
+    if not POLICY_TSV.exists() or not AUTHORED_TSV.exists():
+        return []
+    policy = {row["rule"]: row for row in read_tsv(POLICY_TSV)}
+    authored = {row["rule"]: row for row in read_tsv(AUTHORED_TSV)}
+    e, w, n = (f"{BARS[x]:.0%}" for x in ("error", "warning", "note"))
+    out = [
+        "## Levels by evidence",
+        "",
+        "Since session 8 every rule's level follows one written policy over its first-seen verdicts (the sets of",
+        "the next section), computed and checked by `bench/levels.py` (`--check` runs in the tests, so a",
+        "rule YAML cannot drift from it). Per rule, split by file kind (`*_test.go` / other files):",
+        "n = tp + fp (unsure not counted), p = tp / n, q = tp / (tp + fp still reported).",
+        "",
+        f"1. Level for other files from other-file verdicts when n_other >= {MIN_JUDGED}, else from all the rule's",
+        f"   verdicts pooled. Level for test files from test-file verdicts when n_test >= {MIN_JUDGED}, else the",
+        "   other-files level.",
+        "2. A level from (tp, fp), never above the rule's authored level (`bench/triage/corpus/authored.tsv`: the",
+        f"   level and default state before the policy): n >= {MIN_JUDGED}: error needs p >= {e}, warning",
+        f"   p >= {w}, otherwise note; fewer judged: the authored level, one level lower when fp > tp; no verdict",
+        "   at all: the authored level.",
+        "3. `severity` is the other-files level; `severity-in-tests` the test-files level when lower (a higher",
+        "   test-file level cannot be expressed: those rules stay at the other-files level, `basis test` says so).",
+        f"4. A rule at note is on by default only when q >= {n} (pooled; no fp still reported meets it); turning",
+        f"   a rule off needs n >= {MIN_JUDGED}, except a rule with fp > tp and no true finding. A rule off by",
+        "   default before the policy stays off.",
+        "5. A level is bound to the evidence: a rule with findings only at note keeps `severity: note`; new",
+        "   verdicts move levels both ways down to the authored level, never above it.",
+        "",
+        "Leakbench counts error and warning findings; `bench/leakbench.py` also reports the groups any default",
+        "finding hits (notes included), so what a demotion costs at each level is measured, not avoided.",
+        "",
+        "| rule | authored | other files tp / fp / fp still reported | p | test files tp / fp / fp still "
+        "reported | p | q | basis (other; test) | level | in tests | default |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for rule, row in policy.items():
+        level = f"**{row['level']}**" if row["changed"] else row["level"]
+        out.append(f"| {rule} | {row['authored']} | {row['other files tp / fp / left']} | {row['p other']} | "
+                   f"{row['test files tp / fp / left']} | {row['p test']} | {row['q']} | {row['basis other']}; "
+                   f"{row['basis test']} | {level} | {row['level in tests']} | {row['default']} |")
+    changed = [rule for rule, row in policy.items() if row["changed"]]
+    higher = [rule for rule, row in policy.items() if "not expressible" in row["basis test"]]
+    out += ["", f"Changed by the policy (bold level): {', '.join(changed) or 'none'}. Rules whose test-file evidence "
+            f"gives a higher level than their other files (not expressible): {', '.join(higher) or 'none'}.", ""]
+
+    def rows_level(rows: dict[str, dict[str, str]], level_col: str,
+                   tests_col: str) -> Callable[[tuple[str, str, str, int]], tuple[str, str] | None]:
+        def group(key: tuple[str, str, str, int]) -> tuple[str, str] | None:
+            row = rows.get(key[0])
+            if row is None or row["default"] != "on":
+                return None
+            kind = file_kind(key[2])
+            return (row[tests_col] if kind == "test files" else row[level_col]), kind
+        return group
+
+    before = first_seen_by(rows_level(authored, "severity", "severity in tests"), seen, latest, judged)
+    after = first_seen_by(rows_level(policy, "level", "level in tests"), seen, latest, judged)
+    out += ["Per effective level (rules on by default; a finding at its rule's level in its kind of file), the",
+            "same first-seen verdicts with the authored levels, then with the policy's:", ""]
+    out += level_table("authored, effective", *before)
+    out += level_table("by evidence, effective", *after)
     return out
 
 

@@ -47,7 +47,7 @@ func RunAll(jobs []func()) {
 	var wg sync.WaitGroup
 	for _, job := range jobs {
 		go func() {
-			wg.Add(1) // want `GL402 warning: wg\.Add is called inside the goroutine it counts`
+			wg.Add(1) // want `GL402 note: wg\.Add is called inside the goroutine it counts`
 			defer wg.Done()
 			job()
 		}()

@@ -4,7 +4,7 @@ package oldgo
 import "time"
 
 func Poll(f func()) {
-	for range time.Tick(time.Second) { // want `GL501 warning: time\.Tick creates a ticker that can never be stopped`
+	for range time.Tick(time.Second) { // want `GL501 note: time\.Tick creates a ticker that can never be stopped`
 		f()
 	}
 }
