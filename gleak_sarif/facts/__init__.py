@@ -30,6 +30,7 @@ from gleak_sarif.facts import (
     replies_buffered,
     runs_on_goroutine,
     starved,
+    type_of,
     waiters,
 )
 from gleak_sarif.facts.base import Asker, Env, Fact
@@ -39,7 +40,7 @@ FACTS: tuple[Fact[Any], ...] = (held.FACT, lock_partner.FACT, calls_locking.FACT
                                 no_waker.FACT, no_counterpart.FACT, consumer_starts_after.FACT, receivers_exit.FACT,
                                 waiters.FACT, drops.FACT, lock_sites.FACT, caller_keeps_locked.FACT,
                                 runs_on_goroutine.FACT, receiver_dropped.FACT, starved.FACT,
-                                param_alias.FACT, replies_buffered.FACT)
+                                param_alias.FACT, replies_buffered.FACT, type_of.FACT)
 BY_KEY: dict[str, Fact[Any]] = {fact.key: fact for fact in FACTS}
 
 # A compiled `model:` query: (fact key, its options) in FACTS order.

@@ -62,6 +62,8 @@ class Fact(Generic[Spec]):
     needs: Callable[[Asker], bool] | None = None  # cheap; checked for every fact of a query before any runs
     tokens: Callable[[Spec], frozenset[bytes]] | None = None  # some file of the package holds all of them
     file_tokens: frozenset[bytes] = frozenset()  # the asking file holds all of them
+    # when the rule is loaded: (the option's key, what is wrong) for each bad option value (rules/compiler.py)
+    check: Callable[[Spec], list[tuple[str, str]]] | None = None
 
     @property
     def attr(self) -> str:

@@ -69,6 +69,7 @@ class ModelFile:
     local: PackageModel | None = None
     model: PackageModel | None = None
     locking: list[tuple[int, int]] | None = None
+    types: object | None = None  # its declared-type resolver (gleak_sarif/facts/type_of.py), made on first use
 
 
 class PackageModels:

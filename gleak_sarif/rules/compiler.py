@@ -198,6 +198,10 @@ class _RuleCompiler:
             node.calls = self.compile_object(obj.calls, loc + ("calls",), set())
         if obj.model is not None:
             query = compile_model(obj.model)
+            for key, spec in query:
+                check = facts.BY_KEY[key].check
+                for option, problem in check(spec) if check is not None else []:
+                    raise self.error(f"`model: {key}`: {problem}", loc + ("model", key, option))
             reads, binds = facts.metavariables(query)
             unbound = reads - bound - node.binds - binds
             if unbound:
