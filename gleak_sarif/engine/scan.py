@@ -381,10 +381,7 @@ class Engine:
 
     def _scan_parallel(self, context: ScanContext, files: list[str], jobs: int, progress: Progress | None,
                        partial: Mapping[str, frozenset[str]]) -> list[FileResult]:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
-
+        from gleak_sarif.engine.pool import Pool
         from gleak_sarif.rules.query import prepare_pack
 
         global _WORKER_STATE, _FILES_DONE
@@ -399,21 +396,14 @@ class Engine:
         results: list[FileResult] = []
         pending = _chunks(files, jobs)
         try:
-            fork = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=fork, initializer=_worker_signals) as pool, \
-                    _stopping_workers(pool):
-                # the first submit forks the workers: a KeyboardInterrupt raised in an at-fork callback
-                # (logging's) is ignored by CPython, and the scan went on after Ctrl-C (interrupts.py)
-                with interrupts.held():
-                    futures = [pool.submit(_scan_chunk, chunk) for chunk in pending]
-                interrupts.check()  # the start-up is over: a Ctrl-C lost in it stops the scan here
-                for future in futures:
-                    results.extend(future.result())
-        except BrokenProcessPool:
-            # A worker died (e.g. a crash in native code). Redo the unfinished files one per process so
-            # that the culprit is named and every other file still gets scanned.
-            finished = {r.path for r in results}
-            for path in (p for chunk in pending for p in chunk if p not in finished):
+            # workers forked by the pool, a fresh one when a chunk left one over its memory budget (pool.py)
+            with Pool(jobs, _scan_chunk) as pool:
+                done, died = pool.run(pending)
+            for index in sorted(done):
+                results.extend(done[index])
+            # A worker died in these chunks (e.g. a crash in native code). Scan their files again one per
+            # process so that the culprit is named and every other file still gets scanned.
+            for path in (p for index in sorted(died) for p in pending[index]):
                 results.append(self._scan_isolated(path))
         finally:
             _WORKER_STATE = None
