@@ -17,17 +17,21 @@ PREDECLARED = {
 }
 
 
+MAX_NESTING = 64  # type expressions nested deeper are not told (a hostile `[][][]...T` must not exhaust the stack)
+
+
 def canon(node: Node | None, text: Callable[[Node], str], imports: Imports,
-          local: Callable[[str], bool] | None = None) -> str | None:
+          local: Callable[[str], bool] | None = None, depth: int = 0) -> str | None:
     """The type string of a type node, None when it cannot be told: a package name the file does not
     import, a bare name that a dot-import may declare (when ``local``, which says whether the package
     declares a type of that name, does not know it)."""
-    if node is None:
+    if node is None or depth > MAX_NESTING:
         return None
     kind = node.type
+    depth += 1
     if kind == "parenthesized_type" or kind == "type_elem":
         inner = node.named_children
-        return canon(inner[0], text, imports, local) if len(inner) == 1 else None
+        return canon(inner[0], text, imports, local, depth) if len(inner) == 1 else None
     if kind == "type_identifier" or kind == "identifier":
         name = text(node)
         if local is not None and local(name):
@@ -51,24 +55,24 @@ def canon(node: Node | None, text: Callable[[Node], str], imports: Imports,
         return std.alias(path, name) or f"{path}.{name}"
     if kind == "generic_type":
         base = node.child_by_field_name("type")
-        return canon(base, text, imports, local)  # type arguments are left out
+        return canon(base, text, imports, local, depth)  # type arguments are left out
     if kind == "pointer_type":
         inner = node.named_children
-        found = canon(inner[0], text, imports, local) if inner else None
+        found = canon(inner[0], text, imports, local, depth) if inner else None
         return "*" + found if found is not None else None
     if kind == "slice_type":
-        found = canon(node.child_by_field_name("element"), text, imports, local)
+        found = canon(node.child_by_field_name("element"), text, imports, local, depth)
         return "[]" + found if found is not None else None
     if kind == "array_type":
         length = node.child_by_field_name("length")
-        found = canon(node.child_by_field_name("element"), text, imports, local)
+        found = canon(node.child_by_field_name("element"), text, imports, local, depth)
         return f"[{text(length) if length is not None else '...'}]{found}" if found is not None else None
     if kind == "map_type":
-        key = canon(node.child_by_field_name("key"), text, imports, local)
-        value = canon(node.child_by_field_name("value"), text, imports, local)
+        key = canon(node.child_by_field_name("key"), text, imports, local, depth)
+        value = canon(node.child_by_field_name("value"), text, imports, local, depth)
         return f"map[{key}]{value}" if key is not None and value is not None else None
     if kind == "channel_type":
-        found = canon(node.child_by_field_name("value"), text, imports, local)
+        found = canon(node.child_by_field_name("value"), text, imports, local, depth)
         if found is None:
             return None
         written = text(node).replace(" ", "").replace("\t", "")

@@ -188,3 +188,14 @@ def test_method_owner_through_embedding(tmp_path: Path) -> None:
     assert types.method_owner("*Tracker", "Add") == "Tracker"
     assert types.method_owner("*sync.WaitGroup", "Add") == "sync.WaitGroup"
     assert types.method_owner("*github.com/x/y.Group", "Add") is None  # outside the table
+
+
+def test_hostile_nesting_is_unknown_not_a_crash(tmp_path: Path) -> None:
+    """A type nested 5,000 deep, and a chain of 5,000 selectors: unknown (or a type), never RecursionError."""
+    deep_type = "[]" * 5000 + "int"
+    chain = "x" + ".f" * 5000
+    source = f"package p\n\nvar x struct{{ f int }}\n\nfunc g() {{\n\tvar y {deep_type}\n\t_ = y\n\t_ = {chain}\n}}\n".encode()
+    root = parser().parse(source).root_node
+    types = file_types(root, source, file_imports(source, root), None, str(tmp_path / "a.go"))
+    assert types.type_of(_find(root, source, "y", 1)) is None
+    assert types.type_of(_find(root, source, chain)) is None
