@@ -509,7 +509,7 @@ def test_split(mods: list[dict[str, str]], sizes: dict[str, dict[str, str]],
 # The sets whose judgments count as first-seen for the level table. fresh4 joined after its untuned
 # measurement (fourth session of 2026-12-07): the levels were then re-decided with it, so the next untuned
 # set (fresh5 and later) is the measurement of these levels and stays out of it.
-FIRST_SEEN_SETS = ("precision", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
+FIRST_SEEN_SETS = ("precision", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8")
 
 
 # Rules off by default when the scans before levels8's (session 8) ran: a "default rules" row of scans.tsv
