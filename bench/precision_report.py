@@ -389,6 +389,22 @@ FRESH_INTROS = {
 }
 
 
+def _sampled_at_level(lab: str, level: str, judged: dict[tuple[str, str, str, int], str],
+                      test_files: bool | None = None) -> Tally:
+    """The sampled findings of a scan label reported at `level` (only test files / only other files when
+    `test_files` is given) with their verdicts."""
+    total = Tally(level=level)
+    for row in read_tsv(CORPUS / f"{lab}.sample.tsv"):
+        if row["severity"] != level or (test_files is not None and row["path"].endswith("_test.go") != test_files):
+            continue
+        total.findings += 1
+        verdict = judged.get((row["rule"], row["corpus"], row["path"], int(row["line"])), "todo")
+        total.tp += verdict == "tp"
+        total.fp += verdict == "fp"
+        total.unsure += verdict == "unsure"
+    return total
+
+
 def fresh_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]], sizes: dict[str, dict[str, str]],
                   lines: int, judged: dict[tuple[str, str, str, int], str], which: str = "fresh") -> list[str]:
     """A fresh held-out set: every error and warning finding judged, notes sampled (10 per rule)."""
@@ -445,15 +461,7 @@ def fresh_section(metas: dict[str, RuleMeta], mods: list[dict[str, str]], sizes:
     for level in reversed(LEVEL_ORDER):
         cells = []
         for lab in labs:
-            total = Tally(level=level)
-            for row in read_tsv(CORPUS / f"{lab}.sample.tsv"):
-                if row["severity"] != level:
-                    continue
-                total.findings += 1
-                verdict = judged.get((row["rule"], row["corpus"], row["path"], int(row["line"])), "todo")
-                total.tp += verdict == "tp"
-                total.fp += verdict == "fp"
-                total.unsure += verdict == "unsure"
+            total = _sampled_at_level(lab, level, judged)
             ok = total.precision is not None and total.precision >= BARS[level]
             bar = "n/a" if total.precision is None else ("meets" if ok else "**below**")
             cells.append(" · ".join([str(total.findings), f"{total.tp} / {total.fp} / {total.unsure}",
@@ -492,15 +500,7 @@ def test_split(mods: list[dict[str, str]], sizes: dict[str, dict[str, str]],
         for kind, lines in kinds.items():
             cells = []
             for lab in labs:
-                total = Tally(level=level)
-                for row in read_tsv(CORPUS / f"{lab}.sample.tsv"):
-                    if row["severity"] != level or row["path"].endswith("_test.go") != (kind == "test files"):
-                        continue
-                    total.findings += 1
-                    verdict = judged.get((row["rule"], row["corpus"], row["path"], int(row["line"])), "todo")
-                    total.tp += verdict == "tp"
-                    total.fp += verdict == "fp"
-                    total.unsure += verdict == "unsure"
+                total = _sampled_at_level(lab, level, judged, test_files=kind == "test files")
                 cells.append(" · ".join(total.cells(lines)) if total.findings else "0")
             out.append(f"| {level} | {kind} | " + " | ".join(cells) + " |")
     return [*out, ""]
