@@ -561,6 +561,17 @@ class FileTypes:
                     return found
         return None
 
+    def embedded_types(self, struct: Node) -> list[str]:
+        """The types a struct type embeds (fields without a name), as written; methods promote from them."""
+        out: list[str] = []
+        for field in _struct_fields(struct):
+            if any(field.field_name_for_child(i) == "name" for i in range(len(field.children))):
+                continue
+            inner = self.canon(field.child_by_field_name("type"))
+            if inner is not None:
+                out.append(inner)
+        return out
+
     def method_owner(self, owner: str, name: str, depth: int = 0) -> str | None:
         """The named type that declares the method ``name`` of ``owner`` (itself, or an embedded type whose
         method is promoted: `s.Add(1)` with `type S struct{ sync.WaitGroup }` -> `sync.WaitGroup`), None
@@ -586,11 +597,8 @@ class FileTypes:
             return base if file.method_results(base, name) is not None else None
         if type_node.type != "struct_type":
             return None
-        for field in _struct_fields(type_node):
-            if any(field.field_name_for_child(i) == "name" for i in range(len(field.children))):
-                continue
-            inner = file.canon(field.child_by_field_name("type"))
-            found = file.method_owner(inner, name, depth + 1) if inner is not None else None
+        for inner in file.embedded_types(type_node):
+            found = file.method_owner(inner, name, depth + 1)
             if found is not None:
                 return found
         return None
@@ -631,11 +639,8 @@ class FileTypes:
             return None
         if type_node.type != "struct_type":
             return None  # a defined type has no methods of its underlying type
-        for field in _struct_fields(type_node):
-            if any(field.field_name_for_child(i) == "name" for i in range(len(field.children))):
-                continue
-            inner = file.canon(field.child_by_field_name("type"))
-            found_results = file.method_results(inner, name, depth + 1) if inner is not None else None
+        for inner in file.embedded_types(type_node):
+            found_results = file.method_results(inner, name, depth + 1)
             if found_results is not None:
                 return found_results
         return None
