@@ -20,7 +20,8 @@ class LockPartner:
 
 
 def _run(asker: Asker, spec: LockPartner, env: Env) -> Iterator[Env]:
-    """The node is a send or receive on a channel field (or a local channel of the top-level function);
+    """The node is a send or receive on a channel field (or a local channel of the top-level function), or a
+    WaitGroup's `Wait()` (its other end: the `Done()` calls on the same WaitGroup);
     the package does the other end somewhere (a receive or `range` for a send, a send or `close` for a
     receive), and every function that gets there (its roots: goroutine bodies, methods nobody in the package
     calls) takes the lock on the way: before it in source order, anywhere when it is deferred, or in the same
@@ -57,7 +58,12 @@ FACT = Fact(
           "send or `close` for a receive; its roots: goroutine bodies and functions no such function calls) "
           "takes `$MU` on the way: before it, anywhere when the other end is deferred, or in the same loop "
           "(the next operation comes after this iteration's lock); locks in callees count, and so does a bare "
-          "send or receive on the way whose every other end takes `$MU` (one step further)",
+          "send or receive on the way whose every other end takes `$MU` (one step further). The node may also "
+          "be a WaitGroup's `Wait()`: its other end is every `Done()` on the same field (by identity; a local "
+          "pointer `wg := &x.states[k].wg` is that field) or on the same local of the top-level function, "
+          "reached also through a `defer func() {...}()` of the function that runs it (no step further); it "
+          "does not hold when a `Done()` the model cannot name may be this one (a call's result, a parameter "
+          "some call fills with it, in a file that mentions the field) or the local is handed to a call",
     binds_doc="`partner` the other end's operation, `partner-lock` where it (or the goroutine it waits for) "
               "takes `$MU`, `partner-wait` where it waits for that goroutine (when it does)",
     run=_run,

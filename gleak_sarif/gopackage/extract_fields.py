@@ -60,6 +60,10 @@ class FuncEnv:
     # (`unlock := func() { s.mu.Unlock() }`, `unlock := unlockOnce(&s.mu)`): `unlock()` is an unlock of it
     # (extract_locks.unlocker); a literal's chains to its enclosing function's
     unlockers: MutableMapping[str, tuple[Node, str]] = field(default_factory=dict)
+    # local -> the field it points to (`wg := &x.wg`, `wg := &x.states[k].wg`): a `Wait()` or `Done()` on
+    # the local is one on that field (extract_locals.assignment, extract_ops.call_op); a literal's chains to
+    # its enclosing function's
+    pointers: MutableMapping[str, Ref | None] = field(default_factory=dict)
 
     def nested(self) -> FuncEnv:
         """The environment of a function literal inside this function: writes stay in the literal's own
@@ -71,7 +75,9 @@ class FuncEnv:
                        # flat (one ChainMap over every enclosing function's map): nesting ChainMaps
                        # recursed once per closure level on a lookup (deeply nested literals)
                        unlockers=ChainMap({}, *(self.unlockers.maps if isinstance(self.unlockers, ChainMap)
-                                                else [self.unlockers])))
+                                                else [self.unlockers])),
+                       pointers=ChainMap({}, *(self.pointers.maps if isinstance(self.pointers, ChainMap)
+                                               else [self.pointers])))
 
 
 class Texts(Protocol):

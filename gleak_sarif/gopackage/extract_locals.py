@@ -11,7 +11,7 @@ from tree_sitter import Node
 
 from gleak_sarif.gopackage.extract_cancel import CancelPairs
 from gleak_sarif.gopackage.extract_fields import ExtractorView, FuncEnv, is_buffered_make, is_chan_make
-from gleak_sarif.gopackage.summary import element_type, encode_canon, named_type, norm
+from gleak_sarif.gopackage.summary import Ref, element_type, encode_canon, named_type, norm
 
 # builtins whose result is never a value of a package type
 BUILTINS = {"make", "append", "len", "cap", "copy", "complex", "real", "imag", "min", "max", "recover"}
@@ -57,6 +57,11 @@ def assignment(ex: LocalsView, captures: dict[str, list[Node]]) -> None:
                 env.elems[name] = elem
             elif defining:
                 env.elems.pop(name, None)
+            pointed = field_pointer(ex, value, env, func.recv_type) if defining and value is not None else None
+            if pointed is not None:
+                env.pointers[name] = pointed
+            elif defining or name in env.pointers:
+                env.pointers[name] = None  # set again: no longer that field (hides an enclosing one)
             if value is not None and is_chan_make(ex, value):
                 env.chans.add(name)
             if value is not None and is_buffered_make(ex, value):
@@ -65,6 +70,20 @@ def assignment(ex: LocalsView, captures: dict[str, list[Node]]) -> None:
                 env.buffered.discard(name)  # set again from something else (a literal's own write only)
     if defining:  # after the types above: a paired local context takes its cancel field's identity
         ex.cancels.assignment(captures["left"][0], captures["right"][0])
+
+
+def field_pointer(ex: LocalsView, value: Node, env: FuncEnv, recv_type: str | None) -> Ref | None:
+    """`&x.f` or `&x.m[k].f`: the field the pointer points to, when it has an identity."""
+    if value.type != "unary_expression":
+        return None
+    operator = value.child_by_field_name("operator")
+    operand = value.child_by_field_name("operand")
+    if operator is None or ex.text(operator) != "&" or operand is None or operand.type != "selector_expression":
+        return None
+    ref = ex.ref(operand, env, recv_type)
+    if ref is None:
+        ref = ex.ref(operand, env, recv_type, elements=True)
+    return ref if ref is not None and ref.canon is not None and ref.rest else None
 
 
 def buffered_store(ex: LocalsView, left_list: Node, right_list: Node) -> None:

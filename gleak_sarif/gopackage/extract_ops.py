@@ -44,6 +44,9 @@ def call_op(ex: ExtractorView, captures: dict[str, list[Node]]) -> None:
                 target = ex.ref(operand, env, func.recv_type, elements=True)
             extract_locks.lock_op(ex, func, env, call, name, target, deferred)
             return
+        if not args and (name == "Wait" or name in WAKERS) and target is not None and target.root == "local" \
+                and not target.rest and env.pointers.get(target.text) is not None:
+            target = env.pointers[target.text]  # `wg := &x.wg; defer wg.Done()`: x.wg's
         if not args and name == "Wait":
             func.ops.append(Op("wait", ex.site(call), target, deferred=deferred, looped=ex.looped(call)))
             return

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 
 from gleak_sarif.gopackage.channels import channel_field, field_ref, resolve
 from gleak_sarif.gopackage.model import PackageModel
-from gleak_sarif.gopackage.summary import Op, Site
+from gleak_sarif.gopackage.summary import Op, Ref, Site
 
-COUNTERPARTS = {"send": ("recv", "range"), "recv": ("send", "close"), "range": ("send", "close")}
+COUNTERPARTS = {"send": ("recv", "range"), "recv": ("send", "close"), "range": ("send", "close"),
+                "wait": ("wake",)}
 MAX_CALLER_DEPTH = 4
 
 
@@ -54,6 +55,8 @@ def _uses(model: PackageModel, function: int, op: Op, depth: int = 0) -> set[tup
     """(path, start) of the counterpart operations of ``op`` in the package; None when the channel is not
     one the model can follow (a call result, a parameter some caller fills with one)."""
     kinds = COUNTERPARTS[op.kind]
+    if op.kind == "wait":
+        return _done_uses(model, function, op)
     record = field_ref(model, op)
     if record is not None:
         out: set[tuple[str, int]] = set()
@@ -81,6 +84,89 @@ def _uses(model: PackageModel, function: int, op: Op, depth: int = 0) -> set[tup
                     not candidate.ref.rest:
                 out.add((candidate.site.path, candidate.site.start))
     return out
+
+
+def _is_done(op: Op) -> bool:
+    return op.kind == "wake" and op.site.text.endswith(".Done()")
+
+
+def _done_uses(model: PackageModel, function: int, op: Op) -> set[tuple[str, int]] | None:
+    """(path, start) of the `Done()` calls that end ``op``, a `Wait()` on a WaitGroup: on the same field (by
+    identity), or on the same local of the top-level function (its goroutine literals share it). None when
+    the WaitGroup may be done elsewhere: a `Done()` on a WaitGroup of unknown identity in a file that
+    mentions the field's name (a parameter some call fills with it, a call's result), or the local handed to
+    a call (`go worker(&wg)`). A local pointer to a field (`wg := &x.wg`) is that field (extract_locals)."""
+    ref = op.ref
+    if ref is None:
+        return None
+    out: set[tuple[str, int]] = set()
+    if ref.rest and ref.canon is not None:
+        canon = model.resolved(ref.canon)
+        token = ("." + ref.rest[-1]).encode()
+        for index in model.functions_in_files_with(token):
+            for done in model.functions[index].ops:
+                if not _is_done(done):
+                    continue
+                named = model.resolved(done.ref.canon) if done.ref is not None else None
+                if named is None or (named.startswith("@") and not named.startswith("@elem(")):
+                    if _own_local(model, index, done.ref) or _passed_other(model, index, done.ref, canon):
+                        continue  # a local WaitGroup its own top-level function waits on, or another one
+                    return None  # a Done of a WaitGroup the model cannot name: maybe this one
+                if named == canon:
+                    out.add((done.site.path, done.site.start))
+        return out
+    if ref.root != "local" or ref.rest:
+        return None
+    scope = model.top_level(function)
+    for inner in model.by_path.get(scope[0], ()):
+        func = model.functions[inner]
+        if not (scope[1] <= func.start and func.end <= scope[2]):
+            continue
+        for candidate in func.ops:
+            if candidate.kind in ("call", "go") and any(
+                    arg is not None and arg.text.lstrip("&") == ref.text for arg in candidate.args):
+                return None  # handed on: its Done may be anywhere
+            if _is_done(candidate) and candidate.ref is not None and candidate.ref.text == ref.text and \
+                    not candidate.ref.rest:
+                out.add((candidate.site.path, candidate.site.start))
+    return out
+
+
+def _own_local(model: PackageModel, index: int, ref: Ref | None) -> bool:
+    """``ref`` is a local that its top-level function also waits on (`var wg sync.WaitGroup; ...; wg.Wait()`):
+    a WaitGroup of its own, not a pointer to a field."""
+    if ref is None or ref.root != "local" or ref.rest:
+        return False
+    scope = model.top_level(index)
+    return any(scope[1] <= model.functions[other].start and model.functions[other].end <= scope[2] and
+               any(op.kind == "wait" and op.ref is not None and op.ref.text == ref.text and not op.ref.rest
+                   for op in model.functions[other].ops)
+               for other in model.by_path.get(scope[0], ()))
+
+
+def _passed_other(model: PackageModel, index: int, ref: Ref | None, canon: str | None) -> bool:
+    """``ref`` is a parameter of function ``index`` and every call or `go` of it passes a WaitGroup of a known
+    identity other than ``canon`` (or a local of the caller)."""
+    if ref is None or ref.rest or not (ref.root.startswith("p") and ref.root[1:].isdigit()):
+        return False
+    position = int(ref.root[1:])
+    sites = [(caller, at) for caller in model.callers_of(index)
+             for at, call in enumerate(model.functions[caller].ops)
+             if call.kind == "call" and index in model.targets_of(caller, at)]
+    sites += model.starters_of(index)
+    if not sites:
+        return False
+    for caller, at in sites:
+        call = model.functions[caller].ops[at]
+        argument = call.args[position] if position < len(call.args) else None
+        if argument is None:
+            return False
+        if argument.canon is None:
+            if argument.root != "local" or argument.rest:
+                return False
+        elif model.resolved(argument.canon) == canon:
+            return False
+    return True
 
 
 def _parameter_uses(model: PackageModel, function: int, op: Op, position: int,
@@ -113,11 +199,21 @@ def _same_lock(model: PackageModel, lock: Lock, canon: str | None, text: str | N
     return text is not None and text == lock.text and model.top_level(index) == lock.scope
 
 
+def _deferred_host(model: PackageModel, index: int) -> int | None:
+    """The function a `defer func() {...}()` literal ``index`` is written in (it runs when that returns)."""
+    func = model.functions[index]
+    if not func.is_literal or not func.deferred:
+        return None
+    hosts = [other for other in model.by_path.get(func.path, ()) if other != index and
+             model.functions[other].start <= func.start and func.end <= model.functions[other].end]
+    return max(hosts, key=lambda other: model.functions[other].start, default=None)
+
+
 def _needs(model: PackageModel, index: int, uses: set[tuple[str, int]], lock: Lock,
-           depth: int = 0) -> Partner | None:
+           depth: int = 0, further: bool = True, hosted: tuple[int, ...] = ()) -> Partner | None:
     """How root ``index`` takes ``lock`` on its way to a counterpart operation, if it does: itself (or in a
     callee), or by waiting first on another channel whose every other end takes it (one step further:
-    `defer close(stop); <-result` where result's sender locks)."""
+    `defer close(stop); <-result` where result's sender locks; not with ``further`` False)."""
     counterparts: list[tuple[int, bool, tuple[int, int] | None, Site]] = []  # (position, deferred, loop, site)
     locks: list[tuple[int, tuple[int, int] | None, Site]] = []
     waits: list[tuple[int, Op]] = []  # bare sends and receives on the way
@@ -142,7 +238,10 @@ def _needs(model: PackageModel, index: int, uses: set[tuple[str, int]], lock: Lo
                         model, lock, effect.canon or (mapped.canon if mapped else None),
                         mapped.text if mapped else None, index):
                     locks.append((position, op.loop, effect.trace[-1]))
-    if depth == 0:
+    for literal in hosted:  # deferred literals of this function: they run after its whole body
+        counterparts += [(len(model.functions[index].ops), True, None, op.site)
+                         for op in model.functions[literal].ops if (op.site.path, op.site.start) in uses]
+    if depth == 0 and further:
         for position, deferred, _, site in counterparts:
             for wait_position, wait in waits:
                 if wait_position < position or deferred:
@@ -182,10 +281,18 @@ def lock_partners(model: PackageModel, function: int, op: Op, lock: Lock, depth:
         return None
     # a local channel's blocked operation runs once per call unless it is in a loop; a field's may run again
     # in another call (another goroutine calling the same method)
-    again = op.looped or field_ref(model, op) is not None
+    again = op.looped or (bool(op.ref.rest) if op.kind == "wait" and op.ref is not None
+                           else field_ref(model, op) is not None)
     reaching: set[int] = set()  # functions that reach a counterpart, themselves or through calls
+    # for a Wait: a `defer func() { ...; wg.Done() }()` literal runs in the function it is written in,
+    # which is the way to that Done (its callers, or the goroutine it is)
+    hosts: dict[int, list[int]] = {}
     for index in range(len(model.functions)):
         if index != function and any((o.site.path, o.site.start) in uses for o in model.functions[index].ops):
+            host = _deferred_host(model, index) if op.kind == "wait" else None
+            if host is not None and host != function:
+                hosts.setdefault(host, []).append(index)
+                index = host
             reaching.add(index)
     roots: set[int] = set()
     frontier = sorted(reaching)
@@ -203,7 +310,9 @@ def lock_partners(model: PackageModel, function: int, op: Op, lock: Lock, depth:
     roots |= set(frontier)
     partners = []
     for root in sorted(roots):
-        found = _needs(model, root, uses, lock, depth)
+        # a `Done` is not waited for one step further: a goroutine's send before its deferred Done goes to
+        # a receiver that is often the waiter itself (or a buffer), and its callers' locks are no partner's
+        found = _needs(model, root, uses, lock, depth, further=op.kind != "wait", hosted=tuple(hosts.get(root, ())))
         if found is None or (found.after and not again):
             return None  # this way to the other end does not need the lock: no deadlock for sure
         partners.append(found)

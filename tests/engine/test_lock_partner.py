@@ -148,3 +148,94 @@ def test_a_parameter_channel_closed_after_waiting_for_a_goroutine_that_locks(tmp
     found = [(f.primary.start_line, [(r.message, r.span.start_line) for r in f.related])
              for f in engine.scan([str(tmp_path / "src" / "a.go")]).findings]
     assert found == [(7, [("partner", 12), ("partner lock", 16), ("partner wait", 20)])]
+
+
+WAIT_PARTNER = """
+rule:
+  all:
+    - pattern: $WG.Wait()
+      as: OP
+    - model:
+        held: {lock: $MU, at: LOCK}
+        lock-partner: {lock: $MU, partner: PARTNER, partner-lock: PLOCK}
+related:
+  - {capture: $PARTNER, message: "partner"}
+  - {capture: $PLOCK, message: "partner lock"}
+"""
+
+
+def scan_wait(tmp_path: Path, files: dict[str, str], target: str) -> list[tuple[int, list[tuple[str, int]]]]:
+    rule = write(tmp_path / "rules" / "TST001.yml", RULE_HEADER + WAIT_PARTNER)
+    for name, text in files.items():
+        write(tmp_path / "src" / name, text)
+    engine = Engine(ScanOptions(rules=[str(rule)], builtin_rules=False, jobs=1, use_cache=False))
+    return [(f.primary.start_line, [(r.message, r.span.start_line) for r in f.related])
+            for f in engine.scan([str(tmp_path / "src" / target)]).findings]
+
+
+STATES = """
+    package q
+    import "sync"
+    type state struct{ wg sync.WaitGroup }
+    type c struct{ mu sync.Mutex; states map[int]*state; n int }
+    func (x *c) handle(k int) {
+        x.mu.Lock()
+        wg := &x.states[k].wg
+        x.mu.Unlock()
+        defer func() {
+            wg.Done()
+            x.mu.Lock()
+            x.n--
+            x.mu.Unlock()
+        }()
+    }
+    func (x *c) close() {
+        x.mu.Lock()
+        for _, s := range x.states {
+            s.wg.Wait()
+        }
+        x.mu.Unlock()
+    }
+"""
+
+
+def test_wait_partner_is_the_done_through_a_field_pointer_in_a_deferred_literal(tmp_path: Path) -> None:
+    """`wg := &x.states[k].wg` stands for the element's field; the deferred literal's Done is reached through
+    handle, which takes the lock first."""
+    assert scan_wait(tmp_path, {"c.go": STATES}, "c.go") == [
+        (19, [("partner", 10), ("partner lock", 6)])]
+
+
+def test_wait_partner_does_not_hold_when_an_unnamed_done_may_end_it(tmp_path: Path) -> None:
+    """A Done on a WaitGroup a call returns, in a file that mentions the field: maybe the same one, and
+    that way takes no lock."""
+    other = """
+        package q
+        import "sync"
+        func (x *c) pick() *sync.WaitGroup { return nil }
+        func (x *c) other() { w := x.pick(); _ = x.states[0].wg; w.Done() }
+    """
+    assert scan_wait(tmp_path, {"c.go": STATES, "other.go": other}, "c.go") == []
+
+
+def test_wait_partner_on_a_local_handed_to_a_call_does_not_hold(tmp_path: Path) -> None:
+    """`go work(&wg)`: the Done is the callee's, through its parameter; not followed, so no partner."""
+    src = """
+        package q
+        import "sync"
+        func run(n int) {
+            var mu sync.Mutex
+            var wg sync.WaitGroup
+            mu.Lock()
+            for i := 0; i < n; i++ {
+                wg.Add(1)
+                go func() { mu.Lock(); mu.Unlock(); wg.Done() }()
+            }
+            go work(&wg)
+            wg.Wait()
+            mu.Unlock()
+        }
+        func work(wg *sync.WaitGroup) { wg.Done() }
+    """
+    assert scan_wait(tmp_path, {"r.go": src}, "r.go") == []
+    assert [line for line, _ in scan_wait(tmp_path, {"r.go": src.replace("go work(&wg)", "")}, "r.go")] == [12]
